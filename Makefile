@@ -1,0 +1,55 @@
+# hamgeo: the two commands a newcomer types are `make demo` and `make test`.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+PIP    := $(BIN)/python -m pip
+PIPQ   := $(PIP) install --quiet --disable-pip-version-check
+
+.PHONY: demo test lint format docs bench bench-quick install clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(PIPQ) --upgrade pip "setuptools>=70" wheel
+
+# The native CPU kernels are built against the headers of the installed jaxlib,
+# so jax is installed first and hamgeo is built without build isolation.
+$(VENV)/.installed: $(BIN)/python pyproject.toml setup.py
+	$(PIPQ) "jax>=0.6"
+	$(PIPQ) --no-build-isolation -e .
+	touch $@
+
+$(VENV)/.installed-test: $(VENV)/.installed pyproject.toml
+	$(PIPQ) --no-build-isolation -e ".[test,docs]"
+	touch $@
+
+install: $(VENV)/.installed
+
+demo: $(VENV)/.installed
+	$(BIN)/hamgeo reproduce all --quick --out results --force
+	@echo "Figures and results.json are under $(CURDIR)/results/"
+
+test: $(VENV)/.installed-test
+	$(BIN)/ruff format --check hamgeo tests benchmarks examples
+	$(BIN)/ruff check hamgeo tests benchmarks examples
+	$(BIN)/python -m pytest -n auto -q
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --quiet --site-dir build/site
+
+lint: $(VENV)/.installed-test
+	$(BIN)/ruff format --check hamgeo tests benchmarks examples
+	$(BIN)/ruff check hamgeo tests benchmarks examples
+
+format: $(VENV)/.installed-test
+	$(BIN)/ruff format hamgeo tests benchmarks examples
+	$(BIN)/ruff check --fix hamgeo tests benchmarks examples
+
+docs: $(VENV)/.installed-test
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --site-dir build/site
+
+bench: $(VENV)/.installed-test
+	$(BIN)/python benchmarks/run.py
+
+bench-quick: $(VENV)/.installed-test
+	$(BIN)/python benchmarks/run.py --quick
+
+clean:
+	rm -rf $(VENV) build site *.egg-info hamgeo/*.so

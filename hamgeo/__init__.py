@@ -1,0 +1,26 @@
+"""hamgeo: the geometry of binarized neural-network activations, in JAX.
+
+A ReLU network cuts its input space into polyhedral cells; the on/off pattern of
+its hidden units (the activation code) names the cell an input falls in. hamgeo
+trains such networks, extracts their codes as packed bits, and measures code
+space: Hamming distances, nearest neighbours, optimal transport and kernel
+distances between samples, cell counts and cell adjacency.
+"""
+
+__version__ = "0.1.0"
+
+# codes
+from hamgeo.codes import PackedCodes as PackedCodes
+from hamgeo.codes import from_packbits as from_packbits
+from hamgeo.codes import pack_bits as pack_bits
+from hamgeo.codes import to_packbits as to_packbits
+from hamgeo.codes import unpack_bits as unpack_bits
+
+# hamming kernels
+from hamgeo.hamming import pairwise_hamming as pairwise_hamming
+
+# nets
+
+# distances between samples
+
+# analysis

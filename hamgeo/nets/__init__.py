@@ -1,0 +1,1 @@
+"""Networks whose activation codes hamgeo studies: ReLU nets and binarized nets."""
