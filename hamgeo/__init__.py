@@ -17,6 +17,7 @@ from hamgeo.codes import to_packbits as to_packbits
 from hamgeo.codes import unpack_bits as unpack_bits
 
 # hamming kernels
+from hamgeo.hamming import hamming_knn as hamming_knn
 from hamgeo.hamming import pairwise_hamming as pairwise_hamming
 
 # nets
@@ -24,3 +25,7 @@ from hamgeo.hamming import pairwise_hamming as pairwise_hamming
 # distances between samples
 
 # analysis
+from hamgeo.regions import count_regions as count_regions
+from hamgeo.regions import count_regions_per_layer as count_regions_per_layer
+from hamgeo.regions import redundancy_ratio as redundancy_ratio
+from hamgeo.regions import redundancy_ratio_per_layer as redundancy_ratio_per_layer
