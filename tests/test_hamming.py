@@ -1,0 +1,229 @@
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from jax.sharding import NamedSharding, PartitionSpec
+
+import hamgeo
+from hamgeo import _native
+from hamgeo.codes import PackedCodes, pack_bits
+from hamgeo.hamming import hamming_knn, pairwise_hamming
+
+METHODS = ["auto", "popcount", "xla", "matmul"] + (["native"] if _native.available() else [])
+
+
+def ref_pairwise(x, y, truncate=None):
+    """NumPy brute force on unpacked bits (independent of the packing)."""
+    d = (x[:, None, :] != y[None, :, :]).sum(-1).astype(np.int64)
+    return d if truncate is None else np.minimum(d, truncate)
+
+
+def ref_knn(x, y, k, exclude_self=False):
+    d = ref_pairwise(x, y)
+    if exclude_self:
+        np.fill_diagonal(d, np.iinfo(np.int64).max)
+    # ascending distance, ties by the smaller index
+    order = np.lexsort((np.broadcast_to(np.arange(y.shape[0]), d.shape), d), axis=1)[:, :k]
+    return np.take_along_axis(d, order, 1), order
+
+
+def bits(rng, *shape, p=0.5):
+    return rng.random(shape) < p
+
+
+@pytest.mark.parametrize("method", METHODS)
+@pytest.mark.parametrize("n_bits", [1, 31, 33, 65, 300])
+def test_pairwise_matches_numpy(rng, method, n_bits):
+    x, y = bits(rng, 17, n_bits), bits(rng, 29, n_bits)
+    got = pairwise_hamming(x, y, method=method)
+    assert got.dtype == jnp.int32 and got.shape == (17, 29)
+    np.testing.assert_array_equal(np.asarray(got), ref_pairwise(x, y))  # exact
+    # y=None means x against itself; packed and unpacked inputs agree
+    np.testing.assert_array_equal(
+        np.asarray(pairwise_hamming(pack_bits(x), method=method)), ref_pairwise(x, x)
+    )
+
+
+@pytest.mark.parametrize("method", ["xla", "matmul"])
+@pytest.mark.parametrize("block_size", [1, 4, 17, 100])
+def test_pairwise_blocked(rng, method, block_size):
+    x, y = bits(rng, 17, 70), bits(rng, 13, 70)
+    got = pairwise_hamming(x, y, method=method, block_size=block_size, truncate=30)
+    np.testing.assert_array_equal(np.asarray(got), ref_pairwise(x, y, truncate=30))
+
+
+@pytest.mark.parametrize("method", METHODS)
+@pytest.mark.parametrize("theta", [1, 7, 1000])
+def test_truncate(rng, method, theta):
+    x, y = bits(rng, 11, 40), bits(rng, 9, 40)
+    got = pairwise_hamming(x, y, truncate=theta, method=method)
+    np.testing.assert_array_equal(np.asarray(got), ref_pairwise(x, y, truncate=theta))
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_pairwise_jit_and_vmap(rng, method):
+    xb, yb = bits(rng, 3, 7, 45), bits(rng, 3, 5, 45)
+    xs, ys = pack_bits(xb), pack_bits(yb)
+    jitted = jax.jit(lambda a, b: pairwise_hamming(a, b, method=method, truncate=20))
+    np.testing.assert_array_equal(np.asarray(jitted(xs[0], ys[0])), ref_pairwise(xb[0], yb[0], 20))
+    batched = jax.vmap(lambda a, b: pairwise_hamming(a, b, method=method))(xs, ys)
+    for i in range(3):
+        np.testing.assert_array_equal(np.asarray(batched[i]), ref_pairwise(xb[i], yb[i]))
+    # vmap over x only, y shared
+    half = jax.vmap(lambda a: pairwise_hamming(a, ys[1], method=method))(xs)
+    np.testing.assert_array_equal(np.asarray(half[2]), ref_pairwise(xb[2], yb[1]))
+
+
+def test_empty_inputs():
+    e = np.zeros((0, 10), bool)
+    x = np.ones((3, 10), bool)
+    for method in METHODS:
+        assert pairwise_hamming(e, x, method=method).shape == (0, 3)
+        assert pairwise_hamming(x, e, method=method).shape == (3, 0)
+    d, i = hamming_knn(e, x, 2)
+    assert d.shape == i.shape == (0, 2) and d.dtype == i.dtype == jnp.int32
+
+
+@pytest.mark.parametrize("block_size", [None, 1, 5, 64])
+@pytest.mark.parametrize("exclude_self", [False, True])
+def test_knn_matches_numpy_with_many_ties(rng, block_size, exclude_self):
+    # 6 bits -> only 7 distinct distances among 41 codes: many ties.
+    x = bits(rng, 41, 6)
+    y = x if exclude_self else bits(rng, 37, 6)
+    k = 9
+    d, i = hamming_knn(x, y, k, exclude_self=exclude_self, block_size=block_size)
+    rd, ri = ref_knn(x, y, k, exclude_self)
+    assert d.dtype == i.dtype == jnp.int32
+    np.testing.assert_array_equal(np.asarray(d), rd)
+    np.testing.assert_array_equal(np.asarray(i), ri)  # ties by smaller index
+
+
+def test_knn_k_equals_base(rng):
+    x, y = bits(rng, 5, 33), bits(rng, 7, 33)
+    d, i = hamming_knn(x, y, 7, block_size=3)
+    rd, ri = ref_knn(x, y, 7)
+    np.testing.assert_array_equal(np.asarray(i), ri)
+    d, i = hamming_knn(y, y, 6, exclude_self=True)
+    rd, ri = ref_knn(y, y, 6, True)
+    np.testing.assert_array_equal(np.asarray(i), ri)
+
+
+def test_knn_jit_vmap(rng):
+    xb, yb = bits(rng, 2, 9, 20), bits(rng, 2, 11, 20)
+    xs, ys = pack_bits(xb), pack_bits(yb)
+    d, i = jax.jit(lambda a, b: hamming_knn(a, b, 4))(xs[1], ys[1])
+    np.testing.assert_array_equal(np.asarray(i), ref_knn(xb[1], yb[1], 4)[1])
+    d, i = jax.vmap(lambda a, b: hamming_knn(a, b, 3, exclude_self=True))(ys, ys)
+    for j in range(2):
+        rd, ri = ref_knn(yb[j], yb[j], 3, True)
+        np.testing.assert_array_equal(np.asarray(d[j]), rd)
+        np.testing.assert_array_equal(np.asarray(i[j]), ri)
+
+
+@pytest.mark.skipif(jax.device_count() < 4, reason="needs the 4 simulated CPU devices")
+@pytest.mark.parametrize("method", METHODS)
+def test_sharded_pairwise(rng, method):
+    mesh = jax.make_mesh((4,), ("data",))
+    x, y = bits(rng, 20, 77), bits(rng, 13, 77)
+    rows = NamedSharding(mesh, PartitionSpec("data", None))
+    xs = PackedCodes(jax.device_put(pack_bits(x).words, rows), 77)
+    got = pairwise_hamming(xs, y, method=method, truncate=35)
+    assert got.sharding.is_equivalent_to(rows, 2)
+    np.testing.assert_array_equal(np.asarray(got), ref_pairwise(x, y, truncate=35))
+
+
+@pytest.mark.skipif(jax.device_count() < 4, reason="needs the 4 simulated CPU devices")
+def test_sharded_knn(rng):
+    mesh = jax.make_mesh((2, 2), ("a", "b"))
+    x = bits(rng, 24, 9)
+    rows = NamedSharding(mesh, PartitionSpec(("a", "b"), None))
+    xs = PackedCodes(jax.device_put(pack_bits(x).words, rows), 9)
+    d, i = hamming_knn(xs, x, 5, exclude_self=True, block_size=4)
+    assert d.sharding.is_equivalent_to(rows, 2) and i.sharding.is_equivalent_to(rows, 2)
+    rd, ri = ref_knn(x, x, 5, True)
+    np.testing.assert_array_equal(np.asarray(d), rd)
+    np.testing.assert_array_equal(np.asarray(i), ri)
+
+
+@given(
+    n=st.integers(0, 9),
+    m=st.integers(1, 9),
+    n_bits=st.integers(1, 300),
+    p=st.sampled_from([0.1, 0.5, 0.9]),
+    seed=st.integers(0, 2**31 - 1),
+)
+def test_property_pairwise_and_knn(n, m, n_bits, p, seed):
+    rng = np.random.default_rng(seed)
+    x, y = bits(rng, n, n_bits, p=p), bits(rng, m, n_bits, p=p)
+    ref = ref_pairwise(x, y)
+    np.testing.assert_array_equal(np.asarray(pairwise_hamming(x, y)), ref)
+    np.testing.assert_array_equal(np.asarray(pairwise_hamming(x, y, method="matmul")), ref)
+    k = int(rng.integers(1, m + 1))
+    d, i = hamming_knn(x, y, k)
+    rd, ri = ref_knn(x, y, k)
+    np.testing.assert_array_equal(np.asarray(d), rd)
+    np.testing.assert_array_equal(np.asarray(i), ri)
+
+
+# ----------------------------------------------------------------------------- bad input
+
+
+def test_bad_inputs_pairwise():
+    ok = np.zeros((3, 5), bool)
+    with pytest.raises(ValueError, match="`x` must hold only 0 and 1"):
+        pairwise_hamming(np.full((2, 5), 2), ok)
+    with pytest.raises(ValueError, match="`y` must hold only 0 and 1"):
+        pairwise_hamming(ok, np.full((2, 5), -1))
+    with pytest.raises(TypeError, match="`x`"):
+        pairwise_hamming(np.zeros((2, 5), np.float32), ok)
+    with pytest.raises(TypeError, match="`y`"):
+        pairwise_hamming(ok, np.zeros((2, 5)))
+    with pytest.raises(ValueError, match="same n_bits"):
+        pairwise_hamming(ok, np.zeros((3, 6), bool))
+    with pytest.raises(ValueError, match="`x` must be a 2-D"):
+        pairwise_hamming(np.zeros(5, bool))
+    with pytest.raises(ValueError, match="`y` must be a 2-D"):
+        pairwise_hamming(ok, np.zeros((1, 3, 5), bool))
+    with pytest.raises(ValueError, match="`x` must be PackedCodes with one batch axis"):
+        pairwise_hamming(pack_bits(np.zeros((2, 3, 5), bool)))
+    with pytest.raises(ValueError, match="`truncate` must be >= 1"):
+        pairwise_hamming(ok, truncate=0)
+    with pytest.raises(TypeError, match="`truncate`"):
+        pairwise_hamming(ok, truncate=2.5)
+    with pytest.raises(ValueError, match="`method` must be one of"):
+        pairwise_hamming(ok, method="fast")
+    with pytest.raises(ValueError, match="`block_size` must be >= 1"):
+        pairwise_hamming(ok, block_size=0)
+    with pytest.raises(TypeError, match="`block_size`"):
+        pairwise_hamming(ok, block_size="8")
+
+
+def test_bad_inputs_knn():
+    q, b = np.zeros((3, 5), bool), np.zeros((4, 5), bool)
+    with pytest.raises(ValueError, match=r"`k` must be in \[1, 4\]"):
+        hamming_knn(q, b, 0)
+    with pytest.raises(ValueError, match=r"`k` must be in \[1, 4\]"):
+        hamming_knn(q, b, 5)
+    with pytest.raises(ValueError, match=r"`k` must be in \[1, 3\].*exclude_self"):
+        hamming_knn(b, b, 4, exclude_self=True)
+    with pytest.raises(ValueError, match="exclude_self"):
+        hamming_knn(q, b, 1, exclude_self=True)
+    with pytest.raises(TypeError, match="`k`"):
+        hamming_knn(q, b, 1.0)
+    with pytest.raises(ValueError, match="`queries` and `base` must have the same n_bits"):
+        hamming_knn(q, np.zeros((4, 6), bool), 1)
+    with pytest.raises(TypeError, match="`queries`"):
+        hamming_knn(q.astype(np.float64), b, 1)
+    with pytest.raises(ValueError, match="`base` must hold only 0 and 1"):
+        hamming_knn(q, np.full((4, 5), 3), 1)
+    with pytest.raises(ValueError, match="`base` must be a 2-D"):
+        hamming_knn(q, np.zeros(5, bool), 1)
+    with pytest.raises(ValueError, match="`block_size` must be >= 1"):
+        hamming_knn(q, b, 1, block_size=-3)
+
+
+def test_exported():
+    assert hamgeo.hamming_knn is hamming_knn
+    assert isinstance(_native.describe(), str)
