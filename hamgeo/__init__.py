@@ -17,6 +17,7 @@ from hamgeo.codes import to_packbits as to_packbits
 from hamgeo.codes import unpack_bits as unpack_bits
 
 # hamming kernels
+from hamgeo.hamming import hamming_knn as hamming_knn
 from hamgeo.hamming import pairwise_hamming as pairwise_hamming
 
 # nets
