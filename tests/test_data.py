@@ -1,0 +1,255 @@
+import gzip
+import random
+import struct
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+from sklearn.cluster import KMeans
+
+from hamgeo import data
+
+
+def test_dataset_converts_and_validates():
+    ds = data.Dataset(np.zeros((3, 2), np.float64), [0, 2, 1], np.ones((2, 2)), [1, 1], "t")
+    assert ds.x_train.dtype == np.float32 and ds.y_test.dtype == np.int32
+    assert ds.n_classes == 3 and ds.input_shape == (2,)
+    with pytest.raises(ValueError, match="`y_train` must have shape"):
+        data.Dataset(np.zeros((3, 2)), [0, 1], np.zeros((1, 2)), [0])
+    with pytest.raises(ValueError, match="trailing shape"):
+        data.Dataset(np.zeros((3, 2)), [0, 1, 0], np.zeros((1, 3)), [0])
+    with pytest.raises(TypeError, match="integer labels"):
+        data.Dataset(np.zeros((2, 2)), [0.5, 1], np.zeros((1, 2)), [0])
+    with pytest.raises(ValueError, match="non-negative"):
+        data.Dataset(np.zeros((2, 2)), [-1, 1], np.zeros((1, 2)), [0])
+    with pytest.raises(ValueError, match=r"`x_train` must have shape \[n, ...\]"):
+        data.Dataset(np.zeros(3), [0, 1, 0], np.zeros((1, 3)), [0])
+
+
+def test_gaussian_grid_layout_and_groups(key):
+    ds = data.gaussian_grid(key=key, per_axis=4, dim=3, n_groups=5, n_per_gaussian=7)
+    means = ds.info["means"]
+    assert means.shape == (64, 3) and ds.x_train.shape == (64 * 7, 3)
+    assert ds.x_test.shape == (64 * 1, 3)  # 7 // 4 = 1 test point per Gaussian
+    # Means: every point of the evenly spaced grid, once.
+    axis = np.linspace(0, 1, 4)
+    ref = np.stack(np.meshgrid(axis, axis, axis, indexing="ij"), -1).reshape(-1, 3)
+    np.testing.assert_allclose(np.sort(means, 0), np.sort(ref, 0), atol=1e-6)
+    # Groups: each Gaussian goes to the nearest k-means centre; 5 labels used.
+    centres = ds.info["centres"]
+    d = ((means[:, None] - centres[None]) ** 2).sum(-1)
+    np.testing.assert_array_equal(ds.info["group_of_gaussian"], d.argmin(1))
+    assert set(ds.info["group_of_gaussian"].tolist()) == set(range(5))
+    # k-means objective no worse than an independent sklearn run (tolerance 1e-4 relative).
+    inertia = d.min(1).sum()
+    ref_inertia = KMeans(5, n_init=10, random_state=3).fit(means).inertia_
+    assert inertia <= ref_inertia * (1 + 1e-4) + 1e-6
+    # Labels are the Gaussian's group; samples stay near their mean (10 sigma).
+    g = ds.info["gaussian_train"]
+    np.testing.assert_array_equal(ds.y_train, ds.info["group_of_gaussian"][g])
+    assert np.abs(ds.x_train - means[g]).max() < 10 * ds.info["spread"]
+    # Default spread keeps clusters apart: spacing / 8.
+    assert ds.info["spread"] == pytest.approx(1 / 3 / 8)
+
+
+def test_gaussian_grid_deterministic_from_key(key):
+    a = data.gaussian_grid(key=key, per_axis=3, n_groups=3, n_per_gaussian=5, spread=0.01)
+    b = data.gaussian_grid(key=key, per_axis=3, n_groups=3, n_per_gaussian=5, spread=0.01)
+    c = data.gaussian_grid(
+        key=jax.random.key(7), per_axis=3, n_groups=3, n_per_gaussian=5, spread=0.01
+    )
+    np.testing.assert_array_equal(a.x_train, b.x_train)
+    np.testing.assert_array_equal(a.info["group_of_gaussian"], b.info["group_of_gaussian"])
+    assert not np.array_equal(a.x_train, c.x_train)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"per_axis": 1}, "per_axis"),
+        ({"n_groups": 30}, "n_groups"),
+        ({"n_groups": 0}, "n_groups"),
+        ({"dim": 0}, "dim"),
+        ({"spread": -1.0}, "spread"),
+        ({"n_per_gaussian": 0}, "n_per_gaussian"),
+    ],
+)
+def test_gaussian_grid_rejects_bad_arguments(key, kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        data.gaussian_grid(key=key, **kwargs)
+
+
+def test_gaussian_grid_requires_a_key():
+    with pytest.raises(TypeError, match="`key` must be a jax.random key"):
+        data.gaussian_grid(key=0)
+
+
+def test_diagonal_probe_points_and_clouds(key):
+    dim = 3
+    t = np.array([0.0, 0.3, 1.1], np.float32)
+    pts = data.diagonal_probe(t, dim=dim, start=0.2)
+    assert pts.shape == (3, 1, dim) and pts.dtype == jnp.float32
+    ref = 0.2 + t[:, None] / np.sqrt(dim) * np.ones(dim)
+    np.testing.assert_allclose(pts[:, 0], ref, atol=1e-6)
+    # Arc length: distance from the start corner equals t (tolerance 1e-5).
+    np.testing.assert_allclose(np.linalg.norm(pts[:, 0] - 0.2, axis=-1), t, atol=1e-5)
+    clouds = data.diagonal_probe(t, dim=dim, m=11, key=key, spread=0.1, start=0.2)
+    assert clouds.shape == (3, 11, dim)
+    # Same key: clouds differ only by the shift along the diagonal (tolerance 1e-6).
+    shape0 = clouds[0] - pts[0]
+    for i in range(3):
+        np.testing.assert_allclose(clouds[i] - pts[i], shape0, atol=1e-6)
+    single = np.asarray(data.diagonal_probe(0.5, dim=dim, m=11, key=key, spread=0.1))
+    assert single.shape == (11, dim)
+    np.testing.assert_allclose(single, 0.5 / np.sqrt(dim) + np.asarray(shape0), atol=1e-6)
+
+
+def test_diagonal_probe_rejects_bad_arguments(key):
+    with pytest.raises(ValueError, match="`key` is required"):
+        data.diagonal_probe(0.0, m=3)
+    with pytest.raises(ValueError, match="`t` must be"):
+        data.diagonal_probe(np.zeros((2, 2)))
+    with pytest.raises(ValueError, match="`spread`"):
+        data.diagonal_probe(0.0, m=2, key=key, spread=-0.1)
+    with pytest.raises(ValueError, match="`m`"):
+        data.diagonal_probe(0.0, m=0)
+
+
+def test_digits_split_is_fixed_and_stratified():
+    a, b = data.digits(), data.digits(images=True)
+    assert a.x_train.shape == (1437, 64) and b.x_train.shape == (1437, 8, 8, 1)
+    np.testing.assert_array_equal(a.x_train, b.x_train.reshape(-1, 64))
+    assert a.x_train.min() == 0.0 and a.x_train.max() == 1.0
+    counts = np.bincount(a.y_test, minlength=10)
+    assert counts.min() >= 35 and counts.max() <= 37  # stratified: 360 / 10 ± 1
+
+
+def test_mnist1d_offline_and_leaves_global_random_state_alone():
+    # The legacy global NumPy state is exactly what must not leak.
+    random.seed(123)
+    np.random.seed(123)  # noqa: NPY002
+    py_before, np_before = random.random(), np.random.rand()  # noqa: NPY002
+    random.seed(123)
+    np.random.seed(123)  # noqa: NPY002
+    data._mnist1d_arrays.cache_clear()
+    ds = data.mnist1d()
+    assert random.random() == py_before and np.random.rand() == np_before  # noqa: NPY002
+    assert ds.x_train.shape == (4000, 40) and ds.x_test.shape == (1000, 40)
+    assert ds.x_train.dtype == np.float32 and set(np.unique(ds.y_train)) == set(range(10))
+    # The cached copy is not aliased: callers may edit their arrays.
+    ds.x_train[0, 0] = 1e6
+    assert data.mnist1d().x_train[0, 0] != 1e6
+
+
+# --- local files --------------------------------------------------------------------------
+
+
+def _idx_bytes(arr: np.ndarray) -> bytes:
+    return (
+        struct.pack(">BBBB", 0, 0, 0x08, arr.ndim)
+        + struct.pack(f">{arr.ndim}I", *arr.shape)
+        + arr.astype(np.uint8).tobytes()
+    )
+
+
+def _write_mnist(tmp_path, rng, *, n_train=5, n_test=3, gz=False):
+    files = {}
+    for split, n in (("train", n_train), ("t10k", n_test)):
+        img = rng.integers(0, 256, size=(n, 28, 28), dtype=np.uint8)
+        lab = rng.integers(0, 10, size=n, dtype=np.uint8)
+        for kind, arr, idx in (("images", img, 3), ("labels", lab, 1)):
+            name = f"{split}-{kind}-idx{idx}-ubyte"
+            payload = _idx_bytes(arr)
+            if gz:
+                name += ".gz"
+                payload = gzip.compress(payload)
+            (tmp_path / name).write_bytes(payload)
+            files[(split, kind)] = (tmp_path / name, arr)
+    return files
+
+
+@pytest.mark.parametrize("gz", [False, True])
+def test_load_mnist_reads_idx_files(tmp_path, rng, gz):
+    files = _write_mnist(tmp_path, rng, gz=gz)
+    ds = data.load_mnist(tmp_path)
+    assert ds.x_train.shape == (5, 784) and ds.x_test.shape == (3, 784)
+    np.testing.assert_allclose(
+        ds.x_train, files[("train", "images")][1].reshape(5, -1) / 255.0, atol=1e-7
+    )
+    np.testing.assert_array_equal(ds.y_test, files[("t10k", "labels")][1])
+    assert data.load_mnist(tmp_path, images=True).x_test.shape == (3, 28, 28, 1)
+
+
+def test_load_mnist_errors_name_the_path(tmp_path, rng):
+    with pytest.raises(FileNotFoundError, match=str(tmp_path / "nope")):
+        data.load_mnist(tmp_path / "nope")
+    files = _write_mnist(tmp_path, rng)
+    path, _ = files[("t10k", "labels")]
+    path.unlink()
+    with pytest.raises(FileNotFoundError, match="t10k-labels-idx1-ubyte"):
+        data.load_mnist(tmp_path)
+    files = _write_mnist(tmp_path, rng)
+    img_path, _ = files[("train", "images")]
+    img_path.write_bytes(img_path.read_bytes()[:-5])  # truncated
+    with pytest.raises(ValueError, match=str(img_path)):
+        data.load_mnist(tmp_path)
+    img_path.write_bytes(b"\x12\x34\x56\x78" + b"\x00" * 20)  # foreign
+    with pytest.raises(ValueError, match="bad magic"):
+        data.load_mnist(tmp_path)
+    files = _write_mnist(tmp_path, rng)
+    lab_path, _ = files[("train", "labels")]
+    lab_path.write_bytes(_idx_bytes(np.zeros(4, np.uint8)))  # 4 labels for 5 images
+    with pytest.raises(ValueError, match=str(lab_path)):
+        data.load_mnist(tmp_path)
+    (tmp_path / "t10k-images-idx3-ubyte.gz").unlink(missing_ok=True)
+    files = _write_mnist(tmp_path, rng)
+    gz_path = tmp_path / "train-images-idx3-ubyte"
+    gz_path.write_bytes(b"\x1f\x8b" + b"garbage")  # broken gzip
+    with pytest.raises(ValueError, match=str(gz_path)):
+        data.load_mnist(tmp_path)
+
+
+def _write_cifar(directory, rng, n=(3, 2, 2, 1, 2, 4)):
+    directory.mkdir(parents=True, exist_ok=True)
+    names = [f"data_batch_{i}.bin" for i in range(1, 6)] + ["test_batch.bin"]
+    written = {}
+    for name, count in zip(names, n, strict=True):
+        labels = rng.integers(0, 10, size=count, dtype=np.uint8)
+        pix = rng.integers(0, 256, size=(count, 3, 32, 32), dtype=np.uint8)
+        rec = np.concatenate([labels[:, None], pix.reshape(count, -1)], axis=1)
+        (directory / name).write_bytes(rec.tobytes())
+        written[name] = (labels, pix)
+    return written
+
+
+def test_load_cifar10_reads_binary_records(tmp_path, rng):
+    written = _write_cifar(tmp_path / "cifar-10-batches-bin", rng)
+    ds = data.load_cifar10(tmp_path, images=True)  # the parent directory works too
+    assert ds.x_train.shape == (10, 32, 32, 3) and ds.x_test.shape == (4, 32, 32, 3)
+    labels, pix = written["data_batch_1.bin"]
+    np.testing.assert_array_equal(ds.y_train[:3], labels)
+    # Channel-major records become [h, w, c] images (exact after scaling, tolerance 1e-7).
+    np.testing.assert_allclose(ds.x_train[:3], pix.transpose(0, 2, 3, 1) / 255.0, atol=1e-7)
+    flat = data.load_cifar10(tmp_path / "cifar-10-batches-bin")
+    assert flat.x_test.shape == (4, 3072)
+    np.testing.assert_array_equal(flat.y_test, written["test_batch.bin"][0])
+
+
+def test_load_cifar10_errors_name_the_path(tmp_path, rng):
+    with pytest.raises(FileNotFoundError, match="nope"):
+        data.load_cifar10(tmp_path / "nope")
+    _write_cifar(tmp_path, rng)
+    (tmp_path / "data_batch_4.bin").unlink()
+    with pytest.raises(FileNotFoundError, match="data_batch_4.bin"):
+        data.load_cifar10(tmp_path)
+    _write_cifar(tmp_path, rng)
+    bad = tmp_path / "test_batch.bin"
+    bad.write_bytes(bad.read_bytes()[:-1])  # truncated record
+    with pytest.raises(ValueError, match="test_batch.bin"):
+        data.load_cifar10(tmp_path)
+    rec = np.zeros((1, 3073), np.uint8)
+    rec[0, 0] = 200  # label out of range: a foreign file of the right size
+    bad.write_bytes(rec.tobytes())
+    with pytest.raises(ValueError, match="label 200"):
+        data.load_cifar10(tmp_path)
