@@ -25,6 +25,10 @@ from hamgeo.hamming import pairwise_hamming as pairwise_hamming
 # distances between samples
 
 # analysis
+from hamgeo.encoding import kmeans_accuracy as kmeans_accuracy
+from hamgeo.encoding import knn_accuracy as knn_accuracy
+from hamgeo.encoding import knn_classify as knn_classify
+from hamgeo.encoding import logreg_accuracy as logreg_accuracy
 from hamgeo.regions import count_regions as count_regions
 from hamgeo.regions import count_regions_per_layer as count_regions_per_layer
 from hamgeo.regions import redundancy_ratio as redundancy_ratio
