@@ -14,21 +14,29 @@ distance.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from functools import partial
+from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
-from hamgeo.codes import PackedCodes, as_packed, n_words
+from hamgeo.codes import PackedCodes, as_packed, n_words, pack_bits
 
 __all__ = [
+    "LineRegions",
+    "SlicePartition",
     "count_regions",
+    "crossing_distance",
     "count_regions_per_layer",
+    "line_regions",
+    "mlp_layers",
+    "plot_partition",
     "redundancy_ratio",
     "redundancy_ratio_per_layer",
     "region_ids",
     "select_bits",
+    "slice_partition",
 ]
 
 _WORD = 32
@@ -303,3 +311,441 @@ def redundancy_ratio_per_layer(
     n = c.words.shape[0]
     counts = count_regions_per_layer(c, layer_slices, cumulative=cumulative)
     return [(n - m).astype(jnp.float32) / jnp.float32(n) for m in counts]
+
+
+# --------------------------------------------------------------------------------------
+# ReLU MLPs: parameters, exact line regions
+# --------------------------------------------------------------------------------------
+
+
+class LineRegions(NamedTuple):
+    """The cells a straight segment ``x(t) = x0 + t (x1 - x0)``, ``t in [0, 1]``, crosses.
+
+    Attributes:
+        breakpoints: ``float[k]``, increasing, in ``(0, 1)``: every ``t`` where some
+            hidden unit's pre-activation changes sign.
+        codes: ``PackedCodes [k + 1]``: the activation code of each piece
+            ``[0, t_1], [t_1, t_2], ..., [t_k, 1]``, in order.
+    """
+
+    breakpoints: np.ndarray
+    codes: PackedCodes
+
+
+def mlp_layers(variables: Any, dtype: Any = np.float64) -> list[tuple[np.ndarray, np.ndarray]]:
+    """The hidden layers ``(kernel [n_in, n_out], bias [n_out])`` of a ReLU MLP, on the host.
+
+    Reads the layout of ``hamgeo.nets.MLP``: ``variables["params"]["hidden_{i}"]``
+    with ``"kernel"`` and ``"bias"``, ``i = 0, 1, ...`` (the ``head`` has no ReLU
+    after it and does not cut cells).
+
+    Args:
+        variables: the model's variables (``{"params": {...}}``) or its params.
+        dtype: NumPy float dtype of the returned arrays.
+
+    Returns:
+        One ``(kernel, bias)`` pair per hidden layer, in order.
+
+    Raises:
+        ValueError: no ``hidden_0`` dense layer, or shapes that do not chain.
+
+    Examples:
+        >>> import numpy as np
+        >>> params = {"hidden_0": {"kernel": np.ones((2, 3)), "bias": np.zeros(3)}}
+        >>> [w.shape for w, _ in mlp_layers({"params": params})]
+        [(2, 3)]
+    """
+    params = variables.get("params", variables) if isinstance(variables, dict) else None
+    if params is None or not hasattr(params, "get"):
+        raise TypeError(f"`variables` must be a dict of parameters, got {type(variables).__name__}")
+    layers = []
+    while f"hidden_{len(layers)}" in params:
+        layer = params[f"hidden_{len(layers)}"]
+        if "kernel" not in layer or "bias" not in layer:
+            raise ValueError(f"`variables` layer hidden_{len(layers)} must hold kernel and bias")
+        w = np.asarray(layer["kernel"], dtype=dtype)
+        b = np.asarray(layer["bias"], dtype=dtype)
+        if w.ndim != 2 or b.shape != (w.shape[1],):
+            raise ValueError(
+                f"`variables` hidden_{len(layers)} must be dense (kernel [in, out], bias [out]), "
+                f"got kernel {w.shape} and bias {b.shape}"
+            )
+        if layers and layers[-1][0].shape[1] != w.shape[0]:
+            raise ValueError(
+                f"`variables` hidden_{len(layers)} takes {w.shape[0]} inputs but the previous "
+                f"layer has {layers[-1][0].shape[1]} units"
+            )
+        layers.append((w, b))
+    if not layers:
+        raise ValueError(
+            "`variables` must be those of a ReLU MLP with dense layers 'hidden_0', 'hidden_1', "
+            f"... (hamgeo.nets.MLP), got keys {sorted(params)}"
+        )
+    return layers
+
+
+def _segment_points(x: Any, d_in: int, name: str) -> tuple[np.ndarray, bool]:
+    a = np.asarray(x)
+    if not np.issubdtype(a.dtype, np.number) or np.iscomplexobj(a):
+        raise TypeError(f"`{name}` must be a real array, got dtype {a.dtype}")
+    if a.ndim == 2 and a.shape[1] == d_in:
+        return a.astype(np.float64), True
+    if a.size == d_in:
+        return a.reshape(1, d_in).astype(np.float64), False
+    raise ValueError(f"`{name}` must be one input of {d_in} values or [m, {d_in}], got {a.shape}")
+
+
+def _line_pieces(layers, x0: np.ndarray, x1: np.ndarray):
+    """All segments at once: knots sorted by (segment, t) and the codes of the pieces."""
+    m = x0.shape[0]
+    seg = np.repeat(np.arange(m), 2)
+    t = np.tile(np.array([0.0, 1.0], dtype=x0.dtype), m)
+    origin = np.full(2 * m, -1, dtype=np.int32)  # the layer that inserted each knot
+    h = x0[seg] + t[:, None] * (x1 - x0)[seg]
+    interval_bits = []
+    for layer, (w, b) in enumerate(layers):
+        z = h @ w + b
+        same = seg[1:] == seg[:-1]
+        za, zb = z[:-1], z[1:]
+        i, j = np.nonzero((za * zb < 0) & same[:, None])
+        if i.size:
+            frac = za[i, j] / (za[i, j] - zb[i, j])
+            zn = z[i] + frac[:, None] * (z[i + 1] - z[i])
+            zn[np.arange(i.size), j] = 0.0  # exactly on the unit's hyperplane
+            t = np.concatenate([t, t[i] + frac * (t[i + 1] - t[i])])
+            seg = np.concatenate([seg, seg[i]])
+            origin = np.concatenate([origin, np.full(i.size, layer, np.int32)])
+            z = np.concatenate([z, zn])
+            order = np.lexsort((t, seg))
+            t, seg, origin, z = t[order], seg[order], origin[order], z[order]
+        # Between two knots every unit of this layer keeps one sign: read it at the midpoint.
+        interval_bits.append((z[:-1] + z[1:]) > 0)
+        h = np.maximum(z, 0.0)
+    return t, seg, origin, interval_bits
+
+
+def line_regions(
+    model: Any, variables: Any, x0: Any, x1: Any, *, dtype: Any = np.float64
+) -> LineRegions | list[LineRegions]:
+    """Every cell a straight segment crosses, exactly, for a ReLU MLP.
+
+    On the segment ``x(t) = x0 + t (x1 - x0)`` every pre-activation is piecewise
+    linear in ``t``. Layer by layer, the knots found so far cut ``[0, 1]`` into
+    pieces on which the current layer's input is affine, so each unit's
+    pre-activation is linear between two knots: its values at the knots give its
+    roots exactly; the roots become knots, with the layer's values there by
+    interpolation, and ReLU passes them to the next layer. No sampling: nothing is
+    missed however small the piece. Cost: one ``[knots, n_in] @ [n_in, n_out]``
+    product per layer, on the host in ``dtype`` (float64 by default, since JAX runs
+    in float32). This makes exact the cells along a path between two inputs of the
+    discriminability paper (``discriminability.txt``).
+
+    Args:
+        model: a ReLU MLP (``hamgeo.nets.MLP``); only its ``variables`` are read.
+        variables: the model's variables, dense hidden layers ``hidden_0, ...``.
+        x0: start ``[d]`` (or the model's example shape), or ``[m, d]`` for ``m`` segments.
+        x1: end, same shape as ``x0``.
+        dtype: host float dtype of the computation.
+
+    Returns:
+        A :class:`LineRegions`, or a list of ``m`` of them for ``[m, d]`` inputs.
+
+    Raises:
+        TypeError: non-numeric points or variables that are not a dict.
+        ValueError: variables that are not an MLP's, or mismatched points.
+
+    Examples:
+        >>> import numpy as np
+        >>> params = {"hidden_0": {"kernel": np.eye(2), "bias": np.array([-0.5, -0.25])}}
+        >>> lr = line_regions(None, {"params": params}, np.zeros(2), np.ones(2))
+        >>> lr.breakpoints.tolist()
+        [0.25, 0.5]
+        >>> lr.codes.unpack().astype(int).tolist()
+        [[0, 0], [0, 1], [1, 1]]
+    """
+    del model  # the variables say everything about an MLP's cells
+    layers = mlp_layers(variables, dtype)
+    d_in = layers[0][0].shape[0]
+    a, batched = _segment_points(x0, d_in, "x0")
+    b, batched_b = _segment_points(x1, d_in, "x1")
+    if a.shape != b.shape or batched != batched_b:
+        raise ValueError(f"`x0` and `x1` must have the same shape, got {a.shape} and {b.shape}")
+    if not (np.isfinite(a).all() and np.isfinite(b).all()):
+        raise ValueError("`x0` and `x1` must be finite")
+    t, seg, origin, interval_bits = _line_pieces(layers, a.astype(dtype), b.astype(dtype))
+    # A piece is an interval of the final knots; in layer l it lies in the interval
+    # that starts at the last knot inserted by layers <= l.
+    starts = np.nonzero((seg[1:] == seg[:-1]) & (t[1:] > t[:-1]))[0]
+    bits = []
+    for layer, ib in enumerate(interval_bits):
+        idx = np.cumsum(origin <= layer) - 1
+        bits.append(ib[idx[starts]])
+    codes = pack_bits(jnp.asarray(np.concatenate(bits, axis=1)))
+    piece_seg = seg[starts]
+    bounds = np.searchsorted(piece_seg, np.arange(a.shape[0] + 1))
+    out = []
+    for s in range(a.shape[0]):
+        lo, hi = bounds[s], bounds[s + 1]
+        out.append(LineRegions(t[starts[lo + 1 : hi]], codes[lo:hi]))
+    return out if batched else out[0]
+
+
+def _popcount_rows(words: np.ndarray) -> np.ndarray:
+    return np.unpackbits(np.ascontiguousarray(words).view(np.uint8), axis=-1).sum(-1)
+
+
+def crossing_distance(model: Any, variables: Any, x: Any, y: Any) -> np.ndarray:
+    """Hyperplane crossings on the straight segment from ``x`` to ``y``.
+
+    The number of unit sign changes along the segment, found exactly with
+    :func:`line_regions` (each breakpoint counts the units that flip there). A path
+    through the tessellation, so an upper bound on the tessellation distance d_T
+    of the discriminability paper: ``d_H <= d_T <= crossings``.
+
+    Args:
+        model: a ReLU MLP (only ``variables`` are read).
+        variables: its variables.
+        x: ``[d]`` or ``[m, d]``.
+        y: same shape as ``x``.
+
+    Returns:
+        ``int64`` scalar, or ``int64[m]``.
+
+    Examples:
+        >>> import numpy as np
+        >>> params = {"hidden_0": {"kernel": np.eye(2), "bias": np.array([-0.5, -0.25])}}
+        >>> int(crossing_distance(None, {"params": params}, np.zeros(2), np.ones(2)))
+        2
+    """
+    out = line_regions(model, variables, x, y)
+    many = isinstance(out, list)
+    counts = np.array(
+        [
+            _popcount_rows(np.asarray(r.codes.words[1:] ^ r.codes.words[:-1])).sum()
+            for r in (out if many else [out])
+        ],
+        dtype=np.int64,
+    )
+    return counts if many else counts[0]
+
+
+# --------------------------------------------------------------------------------------
+# 2-D slices: raster of cell ids, plotting
+# --------------------------------------------------------------------------------------
+
+
+class SlicePartition(NamedTuple):
+    """The cells met on the plane ``origin + a u + b v``.
+
+    Attributes:
+        ids: ``int32[rows, cols]`` cell id of each pixel centre; row ``j`` is
+            ``b = bs[j]``, column ``i`` is ``a = as_[i]``.
+        n_cells: number of distinct cells met by the pixel centres.
+        codes: ``PackedCodes [n_cells]``: the code of each id.
+        extent: ``(a_min, a_max, b_min, b_max)`` in plane coordinates.
+    """
+
+    ids: np.ndarray
+    n_cells: int
+    codes: PackedCodes
+    extent: tuple[float, float, float, float]
+
+
+def _mlp_preacts(layers, x):
+    pre = []
+    h = x
+    for w, b in layers:
+        z = h @ w + b[None]
+        pre.append(z)
+        h = jax.nn.relu(z)
+    return pre
+
+
+def _plane_bits(model, variables, example_shape, origin, u, v, ab):
+    x = origin[None] + ab[:, :1] * u[None] + ab[:, 1:] * v[None]
+    if model is None:
+        pre = _mlp_preacts(variables, x)
+    else:
+        x = x.reshape(ab.shape[0], *example_shape)
+        _, pre = model.apply(variables, x, train=False, return_preactivations=True)
+    return jnp.concatenate([p.reshape(ab.shape[0], -1) > 0 for p in pre], axis=1)
+
+
+@partial(jax.jit, static_argnames=("model", "example_shape"))
+def _plane_words(model, variables, example_shape, origin, u, v, ab):
+    return pack_bits(_plane_bits(model, variables, example_shape, origin, u, v, ab)).words
+
+
+def _code_source(model: Any, variables: Any):
+    """What :func:`_plane_words` evaluates: the model, or an MLP's hidden layers."""
+    if model is None:
+        return None, [
+            (jnp.asarray(w, jnp.float32), jnp.asarray(b, jnp.float32))
+            for w, b in mlp_layers(variables, np.float32)
+        ]
+    if not hasattr(model, "apply"):
+        raise TypeError(f"`model` must be a flax module or None, got {type(model).__name__}")
+    return model, variables
+
+
+def _as_extent(extent: Any) -> tuple[float, float, float, float]:
+    e = np.asarray(extent, dtype=np.float64).ravel()
+    if e.size == 1:
+        e = np.array([-e[0], e[0], -e[0], e[0]])
+    if e.size != 4 or not np.isfinite(e).all() or e[0] >= e[1] or e[2] >= e[3]:
+        raise ValueError(
+            f"`extent` must be a positive half-width or (a_min, a_max, b_min, b_max), got {extent}"
+        )
+    return tuple(float(t) for t in e)
+
+
+def _as_resolution(resolution: Any) -> tuple[int, int]:
+    r = np.asarray(resolution).ravel()
+    if r.size == 1:
+        r = np.array([r[0], r[0]])
+    if r.size != 2 or not np.issubdtype(r.dtype, np.integer) or (r < 2).any():
+        raise ValueError(f"`resolution` must be an int >= 2 or (cols, rows), got {resolution}")
+    return int(r[0]), int(r[1])
+
+
+def _plane_vectors(origin, u, v):
+    o = np.asarray(origin, dtype=np.float32)
+    uu = np.asarray(u, dtype=np.float32)
+    vv = np.asarray(v, dtype=np.float32)
+    if uu.shape != o.shape or vv.shape != o.shape:
+        raise ValueError(
+            f"`u` and `v` must have the shape of `origin` {o.shape}, got {uu.shape} and {vv.shape}"
+        )
+    if not (np.isfinite(o).all() and np.isfinite(uu).all() and np.isfinite(vv).all()):
+        raise ValueError("`origin`, `u` and `v` must be finite")
+    return o, uu, vv
+
+
+def slice_partition(
+    model: Any,
+    variables: Any,
+    origin: Any,
+    u: Any,
+    v: Any,
+    *,
+    extent: Any = 1.0,
+    resolution: Any = 256,
+    batch_size: int = 65536,
+) -> SlicePartition:
+    """The cells of the tessellation met on a 2-D plane, as an image of cell ids.
+
+    Pixel centres ``origin + a u + b v`` on a regular grid are pushed through the
+    model in jit-compiled batches; their packed codes are numbered by
+    :func:`region_ids`. Cells thinner than a pixel can be missed: counts are lower
+    bounds that grow with ``resolution`` (exact cells along lines come from
+    :func:`line_regions`). The discriminability paper's picture of the tessellation
+    (``discriminability.txt``, Fig. 1) on a real network.
+
+    Args:
+        model: any ``hamgeo.nets`` model (its ``apply(..., return_preactivations=True)``
+            gives the code), or ``None`` for a ReLU MLP given by ``variables`` alone.
+        variables: the model's variables.
+        origin: a point of the input space (the model's example shape).
+        u: first direction, same shape.
+        v: second direction, same shape.
+        extent: half-width ``e`` (the square ``[-e, e]^2``) or ``(a_min, a_max, b_min, b_max)``.
+        resolution: pixels per side, or ``(cols, rows)``.
+        batch_size: points per compiled batch (memory: ``batch_size x`` input size).
+
+    Returns:
+        A :class:`SlicePartition`.
+
+    Raises:
+        TypeError: ``model`` without ``apply``.
+        ValueError: bad shapes, extent or resolution.
+
+    Examples:
+        >>> import numpy as np
+        >>> params = {"hidden_0": {"kernel": np.eye(2), "bias": np.zeros(2)}}
+        >>> part = slice_partition(None, {"params": params}, np.zeros(2), np.array([1.0, 0.0]),
+        ...                        np.array([0.0, 1.0]), extent=1.0, resolution=8)
+        >>> part.n_cells, part.ids.shape
+        (4, (8, 8))
+    """
+    o, uu, vv = _plane_vectors(origin, u, v)
+    ext = _as_extent(extent)
+    cols, rows = _as_resolution(resolution)
+    if int(batch_size) < 1:
+        raise ValueError(f"`batch_size` must be positive, got {batch_size}")
+    src_model, src_vars = _code_source(model, variables)
+    a = np.linspace(ext[0], ext[1], cols, dtype=np.float32)
+    b = np.linspace(ext[2], ext[3], rows, dtype=np.float32)
+    ab = np.stack(np.meshgrid(a, b, indexing="xy"), axis=-1).reshape(-1, 2)
+    n = ab.shape[0]
+    bs = min(int(batch_size), n)
+    pad = (-n) % bs
+    ab = np.concatenate([ab, np.zeros((pad, 2), np.float32)])
+    args = (src_model, src_vars, o.shape, o.ravel(), uu.ravel(), vv.ravel())
+    words = jnp.concatenate(
+        [_plane_words(*args, jnp.asarray(ab[i : i + bs])) for i in range(0, n + pad, bs)]
+    )[:n]
+    count, ids = _unique_ids(words)
+    ids = np.asarray(ids)
+    n_cells = int(count)
+    first = np.zeros(n_cells, dtype=np.int64)
+    first[ids[::-1]] = np.arange(n)[::-1]  # any representative pixel of each cell
+    n_bits = jax.eval_shape(partial(_plane_bits, *args), jnp.zeros((1, 2))).shape[1]
+    codes = PackedCodes(words[jnp.asarray(first)], n_bits)
+    return SlicePartition(ids.reshape(rows, cols), n_cells, codes, ext)
+
+
+def plot_partition(
+    partition: SlicePartition,
+    *,
+    ax: Any = None,
+    cmap: str = "tab20",
+    boundaries: bool = True,
+    boundary_color: str = "black",
+    seed: int = 0,
+) -> Any:
+    """Draw the cells of a :func:`slice_partition` (colours) and their boundaries.
+
+    Args:
+        partition: the slice.
+        ax: a matplotlib ``Axes`` (a new figure when ``None``).
+        cmap: colormap; cells get shuffled colours so that neighbours differ.
+        boundaries: draw the pixels where the cell id changes.
+        boundary_color: colour of the boundaries.
+        seed: seed of the colour shuffle (a NumPy generator, local).
+
+    Returns:
+        The ``Axes``.
+
+    Examples:
+        >>> import numpy as np
+        >>> params = {"hidden_0": {"kernel": np.eye(2), "bias": np.zeros(2)}}
+        >>> part = slice_partition(None, {"params": params}, np.zeros(2), np.eye(2)[0],
+        ...                        np.eye(2)[1], resolution=16)
+        >>> ax = plot_partition(part)
+        >>> [float(t) for t in ax.get_xlim()]
+        [-1.0, 1.0]
+    """
+    import matplotlib.colors as mcolors
+    import matplotlib.pyplot as plt
+
+    if not isinstance(partition, SlicePartition):
+        raise TypeError(f"`partition` must be a SlicePartition, got {type(partition).__name__}")
+    if ax is None:
+        _, ax = plt.subplots(figsize=(4, 4))
+    ids = partition.ids
+    perm = np.random.default_rng(seed).permutation(max(partition.n_cells, 1))
+    colours = plt.get_cmap(cmap)
+    img = colours(perm[ids] % colours.N)
+    ax.imshow(img, origin="lower", extent=partition.extent, interpolation="nearest", aspect="auto")
+    if boundaries:
+        edge = np.zeros(ids.shape, dtype=bool)
+        edge[:, 1:] |= ids[:, 1:] != ids[:, :-1]
+        edge[1:, :] |= ids[1:, :] != ids[:-1, :]
+        overlay = np.zeros((*ids.shape, 4))
+        overlay[edge] = mcolors.to_rgba(boundary_color)
+        ax.imshow(
+            overlay, origin="lower", extent=partition.extent, interpolation="nearest", aspect="auto"
+        )
+    ax.set_xlim(partition.extent[0], partition.extent[1])
+    ax.set_ylim(partition.extent[2], partition.extent[3])
+    return ax
