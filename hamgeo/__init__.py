@@ -23,6 +23,14 @@ from hamgeo.hamming import pairwise_hamming as pairwise_hamming
 # nets
 
 # distances between samples
+from hamgeo.gaussian import frechet_distance as frechet_distance
+from hamgeo.mmd import KernelUnderflowWarning as KernelUnderflowWarning
+from hamgeo.mmd import TestResult as TestResult
+from hamgeo.mmd import mmd as mmd
+from hamgeo.mmd import mmd_test as mmd_test
+from hamgeo.transport import TransportResult as TransportResult
+from hamgeo.transport import exact_wasserstein as exact_wasserstein
+from hamgeo.transport import wasserstein as wasserstein
 
 # analysis
 from hamgeo.encoding import kmeans_accuracy as kmeans_accuracy
