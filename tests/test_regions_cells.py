@@ -216,9 +216,9 @@ def test_facets_against_cell_graph(rng):
 def test_distance_chain_on_random_nets(rng):
     for widths in ([6, 6], [5, 4, 5]):
         v = _mlp(rng, 2, widths)
-        x, y = rng.uniform(-2, 2, size=(2, 9, 2))
+        x, y = rng.uniform(-2, 2, size=(2, 7, 2))
         dh = ((_pre(v, x) > 0) != (_pre(v, y) > 0)).sum(axis=1)
-        dt = regions.tessellation_distance(None, v, x, y, resolution=96)
+        dt = regions.tessellation_distance(None, v, x, y, resolution=64)
         cr = regions.crossing_distance(None, v, x, y)
         fh = regions.facet_hamming(None, v, x, y)
         assert np.all(dh <= dt) and np.all(dt <= cr) and np.all(fh <= dh), (dh, dt, cr, fh)
