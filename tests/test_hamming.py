@@ -2,7 +2,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from jax.sharding import NamedSharding, PartitionSpec
 
@@ -147,6 +147,7 @@ def test_sharded_knn(rng):
     np.testing.assert_array_equal(np.asarray(i), ri)
 
 
+@settings(max_examples=15)
 @given(
     n=st.integers(0, 9),
     m=st.integers(1, 9),
