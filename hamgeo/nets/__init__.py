@@ -1,1 +1,50 @@
-"""Networks whose activation codes hamgeo studies: ReLU nets and binarized nets."""
+"""Networks whose activation codes hamgeo studies: ReLU nets and binarized nets.
+
+* :mod:`hamgeo.nets.relu`: :class:`MLP`, :class:`CNN`, :class:`ResidualCNN`.
+* :mod:`hamgeo.nets.binary`: :func:`sign_ste`, :class:`BinaryDense`, :class:`BinaryConv`,
+  :class:`BinaryMLP`, :class:`BinaryCNN`, :func:`clip_latent_weights`,
+  :func:`binary_layer_io`.
+* :mod:`hamgeo.nets.extract`: :func:`preactivations`, :func:`activation_codes`,
+  :func:`layer_slices`.
+* :mod:`hamgeo.nets.train`: :func:`train`, :func:`accuracy`.
+"""
+
+from hamgeo.nets.binary import BinaryCNN as BinaryCNN
+from hamgeo.nets.binary import BinaryConv as BinaryConv
+from hamgeo.nets.binary import BinaryDense as BinaryDense
+from hamgeo.nets.binary import BinaryLayerIO as BinaryLayerIO
+from hamgeo.nets.binary import BinaryMLP as BinaryMLP
+from hamgeo.nets.binary import binary_layer_io as binary_layer_io
+from hamgeo.nets.binary import clip_latent_weights as clip_latent_weights
+from hamgeo.nets.binary import sign_ste as sign_ste
+from hamgeo.nets.extract import activation_codes as activation_codes
+from hamgeo.nets.extract import layer_slices as layer_slices
+from hamgeo.nets.extract import preactivations as preactivations
+from hamgeo.nets.relu import CNN as CNN
+from hamgeo.nets.relu import MLP as MLP
+from hamgeo.nets.relu import ResidualCNN as ResidualCNN
+from hamgeo.nets.train import TrainResult as TrainResult
+from hamgeo.nets.train import accuracy as accuracy
+from hamgeo.nets.train import make_train_step as make_train_step
+from hamgeo.nets.train import train as train
+
+__all__ = [
+    "CNN",
+    "MLP",
+    "BinaryCNN",
+    "BinaryConv",
+    "BinaryDense",
+    "BinaryLayerIO",
+    "BinaryMLP",
+    "ResidualCNN",
+    "TrainResult",
+    "accuracy",
+    "activation_codes",
+    "binary_layer_io",
+    "clip_latent_weights",
+    "layer_slices",
+    "make_train_step",
+    "preactivations",
+    "sign_ste",
+    "train",
+]

@@ -1,0 +1,243 @@
+"""ReLU networks whose activation codes hamgeo studies: an MLP, a VGG-style CNN, a residual CNN.
+
+A ReLU network cuts its input space into polyhedral cells; the sign pattern of its
+hidden pre-activations names the cell (``discriminability.txt``,
+``hash_encoders.txt``). Every model here is a ``flax.linen`` module with pure
+``init`` / ``apply`` and the call signature shared by all of ``hamgeo.nets``::
+
+    model.apply(variables, x, train=False, return_preactivations=True)
+        -> (logits [n, n_classes], [pre_1 [n, units_1], ..., pre_L [n, units_L]])
+
+The pre-activations are returned explicitly (no ``sow``): ``pre_l`` is the input to
+the l-th ReLU, convolutional maps flattened per example in ``[h, w, c]`` order.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, ClassVar
+
+import flax.linen as nn
+import jax
+import jax.numpy as jnp
+
+__all__ = ["CNN", "MLP", "ResidualCNN"]
+
+
+def _as_widths(value: Any, name: str, *, allow_empty: bool = True) -> tuple[int, ...]:
+    """Validate a sequence of layer sizes and return it as a hashable tuple."""
+    if isinstance(value, int | str) or not isinstance(value, Sequence):
+        raise TypeError(f"`{name}` must be a sequence of positive integers, got {value!r}")
+    out = tuple(value)
+    if any(isinstance(w, bool) or not isinstance(w, int) or w < 1 for w in out):
+        raise ValueError(f"`{name}` must hold positive integers, got {value!r}")
+    if not out and not allow_empty:
+        raise ValueError(f"`{name}` must not be empty, got {value!r}")
+    return out
+
+
+def _check_classes(n_classes: Any) -> None:
+    if isinstance(n_classes, bool) or not isinstance(n_classes, int) or n_classes < 1:
+        raise ValueError(f"`n_classes` must be a positive integer, got {n_classes!r}")
+
+
+def flatten(x: jax.Array) -> jax.Array:
+    """``[n, ...]`` → ``[n, prod(...)]`` (one row per example)."""
+    return x.reshape(x.shape[0], -1)
+
+
+def spatial_input(x: jax.Array) -> jax.Array:
+    """Bring a CNN input to channels-last form with at least one spatial axis.
+
+    ``[n, L]`` (a 1-D signal) becomes ``[n, L, 1]``; ``[n, L, C]`` and
+    ``[n, H, W, C]`` pass through.
+    """
+    if x.ndim == 2:
+        return x[..., None]
+    if x.ndim in (3, 4):
+        return x
+    raise ValueError(
+        "`x` must be [n, L] or [n, L, C] signals or [n, H, W, C] images, got shape "
+        f"{tuple(x.shape)}"
+    )
+
+
+def maybe_pool(x: jax.Array) -> jax.Array:
+    """2-wide max-pool over every spatial axis that is at least 2 long."""
+    window = tuple(2 if s >= 2 else 1 for s in x.shape[1:-1])
+    if all(w == 1 for w in window):
+        return x
+    return nn.max_pool(x, window, strides=window, padding="VALID")
+
+
+class MLP(nn.Module):
+    """A ReLU multilayer perceptron.
+
+    Hidden ``nn.Dense`` layers are named ``hidden_0``, ``hidden_1``, ... and the
+    output layer ``head`` (kernels ``[in, out]``, biases ``[out]``), ReLU between.
+    Inputs with more than two axes are flattened per example.
+
+    Attributes:
+        widths: hidden layer widths, e.g. ``(256, 256)``.
+        n_classes: number of output logits.
+
+    Examples:
+        >>> import jax, jax.numpy as jnp
+        >>> model = MLP((5, 3), 2)
+        >>> variables = model.init(jax.random.key(0), jnp.ones((1, 4)))
+        >>> logits, pre = model.apply(variables, jnp.ones((7, 4)), return_preactivations=True)
+        >>> logits.shape, [p.shape for p in pre]
+        ((7, 2), [(7, 5), (7, 3)])
+    """
+
+    widths: Sequence[int]
+    n_classes: int
+
+    # An activation-code bit is `pre > 0` (see hamgeo.nets.extract).
+    codes_at_zero: ClassVar[bool] = False
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "widths", _as_widths(self.widths, "widths"))
+        _check_classes(self.n_classes)
+        super().__post_init__()
+
+    @nn.compact
+    def __call__(
+        self, x: jax.Array, train: bool = False, return_preactivations: bool = False
+    ) -> Any:
+        """Logits ``[n, n_classes]``, and the hidden pre-activations when asked."""
+        del train  # no batch statistics or dropout
+        x = flatten(jnp.asarray(x))
+        pres = []
+        for i, width in enumerate(self.widths):
+            z = nn.Dense(width, name=f"hidden_{i}")(x)
+            pres.append(z)
+            x = nn.relu(z)
+        logits = nn.Dense(self.n_classes, name="head")(x)
+        return (logits, pres) if return_preactivations else logits
+
+
+class CNN(nn.Module):
+    """A VGG-style ReLU convolutional network for images or 1-D signals.
+
+    ``conv_i``: 3×3 (or width-3 for signals) convolutions with ReLU, a 2-wide
+    max-pool after every ``pool_every`` of them (axes shorter than 2 are not
+    pooled), then dense ReLU layers ``hidden_i`` and the output layer ``head``.
+    Inputs: images ``[n, H, W, C]``, or signals ``[n, L]`` / ``[n, L, C]`` (MNIST-1D).
+
+    Pre-activations: each convolution's output (before its ReLU and pool) flattened
+    per example, then each dense layer's.
+
+    Attributes:
+        channels: output channels of the convolutions, e.g. ``(32, 64)``.
+        dense: widths of the dense ReLU layers after the convolutions.
+        n_classes: number of output logits.
+        pool_every: max-pool after every this many convolutions.
+
+    Examples:
+        >>> import jax, jax.numpy as jnp
+        >>> model = CNN((4, 6), (5,), 3)
+        >>> x = jnp.ones((2, 8, 8, 1))
+        >>> variables = model.init(jax.random.key(0), x)
+        >>> logits, pre = model.apply(variables, x, return_preactivations=True)
+        >>> logits.shape, [p.shape for p in pre]
+        ((2, 3), [(2, 256), (2, 96), (2, 5)])
+    """
+
+    channels: Sequence[int]
+    dense: Sequence[int]
+    n_classes: int
+    pool_every: int = 1
+
+    codes_at_zero: ClassVar[bool] = False
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "channels", _as_widths(self.channels, "channels"))
+        object.__setattr__(self, "dense", _as_widths(self.dense, "dense"))
+        _check_classes(self.n_classes)
+        if isinstance(self.pool_every, bool) or self.pool_every < 1:
+            raise ValueError(f"`pool_every` must be a positive integer, got {self.pool_every!r}")
+        super().__post_init__()
+
+    @nn.compact
+    def __call__(
+        self, x: jax.Array, train: bool = False, return_preactivations: bool = False
+    ) -> Any:
+        """Logits ``[n, n_classes]``, and the hidden pre-activations when asked."""
+        del train
+        x = spatial_input(jnp.asarray(x))
+        kernel = (3,) * (x.ndim - 2)
+        pres = []
+        for i, c in enumerate(self.channels):
+            z = nn.Conv(c, kernel, padding="SAME", name=f"conv_{i}")(x)
+            pres.append(flatten(z))
+            x = nn.relu(z)
+            if (i + 1) % self.pool_every == 0:
+                x = maybe_pool(x)
+        x = flatten(x)
+        for i, width in enumerate(self.dense):
+            z = nn.Dense(width, name=f"hidden_{i}")(x)
+            pres.append(z)
+            x = nn.relu(z)
+        logits = nn.Dense(self.n_classes, name="head")(x)
+        return (logits, pres) if return_preactivations else logits
+
+
+class ResidualCNN(nn.Module):
+    """A small residual ReLU CNN: one residual block per entry of ``channels``.
+
+    Block ``i``: ``a = conv(x)`` (``block_i_a``), ``b = conv(relu(a))``
+    (``block_i_b``), output ``relu(skip + b)`` with ``skip = x`` or a 1×1 projection
+    ``proj_i`` when the channel count changes, then a 2-wide max-pool. Dense ReLU
+    layers ``hidden_i`` and ``head`` follow. Pre-activations per block: ``a`` and
+    ``skip + b`` (the inputs to its two ReLUs), flattened per example.
+
+    Attributes:
+        channels: channels of the residual blocks.
+        dense: widths of the dense ReLU layers.
+        n_classes: number of output logits.
+
+    Examples:
+        >>> import jax, jax.numpy as jnp
+        >>> model = ResidualCNN((4,), (5,), 3)
+        >>> x = jnp.ones((2, 12))
+        >>> variables = model.init(jax.random.key(0), x)
+        >>> [p.shape for p in model.apply(variables, x, return_preactivations=True)[1]]
+        [(2, 48), (2, 48), (2, 5)]
+    """
+
+    channels: Sequence[int]
+    dense: Sequence[int]
+    n_classes: int
+
+    codes_at_zero: ClassVar[bool] = False
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "channels", _as_widths(self.channels, "channels"))
+        object.__setattr__(self, "dense", _as_widths(self.dense, "dense"))
+        _check_classes(self.n_classes)
+        super().__post_init__()
+
+    @nn.compact
+    def __call__(
+        self, x: jax.Array, train: bool = False, return_preactivations: bool = False
+    ) -> Any:
+        """Logits ``[n, n_classes]``, and the hidden pre-activations when asked."""
+        del train
+        x = spatial_input(jnp.asarray(x))
+        kernel = (3,) * (x.ndim - 2)
+        pres = []
+        for i, c in enumerate(self.channels):
+            skip = x if x.shape[-1] == c else nn.Conv(c, (1,) * len(kernel), name=f"proj_{i}")(x)
+            a = nn.Conv(c, kernel, padding="SAME", name=f"block_{i}_a")(x)
+            pres.append(flatten(a))
+            s = skip + nn.Conv(c, kernel, padding="SAME", name=f"block_{i}_b")(nn.relu(a))
+            pres.append(flatten(s))
+            x = maybe_pool(nn.relu(s))
+        x = flatten(x)
+        for i, width in enumerate(self.dense):
+            z = nn.Dense(width, name=f"hidden_{i}")(x)
+            pres.append(z)
+            x = nn.relu(z)
+        logits = nn.Dense(self.n_classes, name="head")(x)
+        return (logits, pres) if return_preactivations else logits

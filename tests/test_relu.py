@@ -1,0 +1,98 @@
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from hamgeo.nets import CNN, MLP, ResidualCNN
+
+
+def _np_conv_same(x, k):
+    """Reference 'SAME' cross-correlation, x [n, H, W, C], k [3, 3, C, O] (NumPy loops)."""
+    n, h, w, _ = x.shape
+    xp = np.pad(x, ((0, 0), (1, 1), (1, 1), (0, 0)))
+    out = np.zeros((n, h, w, k.shape[-1]), np.float64)
+    for i in range(3):
+        for j in range(3):
+            out += np.einsum("nhwc,co->nhwo", xp[:, i : i + h, j : j + w], k[i, j])
+    return out
+
+
+def test_mlp_layer_names_and_preactivations_by_hand(key, rng):
+    model = MLP((7, 5), 3)
+    x = rng.normal(size=(17, 2, 3)).astype(np.float32)  # flattened per example to [17, 6]
+    variables = model.init(key, x[:1])
+    p = variables["params"]
+    assert sorted(p) == ["head", "hidden_0", "hidden_1"]
+    assert p["hidden_0"]["kernel"].shape == (6, 7) and p["head"]["bias"].shape == (3,)
+    logits, pres = model.apply(variables, x, return_preactivations=True)
+    h = x.reshape(17, -1).astype(np.float64)
+    ref = []
+    for name in ("hidden_0", "hidden_1"):
+        z = h @ np.asarray(p[name]["kernel"]) + np.asarray(p[name]["bias"])
+        ref.append(z)
+        h = np.maximum(z, 0)
+    ref_logits = h @ np.asarray(p["head"]["kernel"]) + np.asarray(p["head"]["bias"])
+    for got, want in zip(pres, ref, strict=True):
+        np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5)  # float32 vs float64
+    np.testing.assert_allclose(logits, ref_logits, rtol=1e-5, atol=1e-5)
+    np.testing.assert_array_equal(model.apply(variables, x), logits)
+
+
+def test_cnn_first_layer_matches_numpy_convolution(key, rng):
+    model = CNN((3, 4), (5,), 2)
+    x = rng.normal(size=(3, 7, 5, 2)).astype(np.float32)  # odd sizes: pooling floors 7 -> 3
+    variables = model.init(key, x)
+    logits, pres = model.apply(variables, x, return_preactivations=True)
+    c0 = variables["params"]["conv_0"]
+    ref = _np_conv_same(x, np.asarray(c0["kernel"])) + np.asarray(c0["bias"])
+    np.testing.assert_allclose(pres[0], ref.reshape(3, -1), rtol=1e-4, atol=1e-4)
+    assert [p.shape for p in pres] == [(3, 7 * 5 * 3), (3, 3 * 2 * 4), (3, 5)]
+    assert logits.shape == (3, 2)
+
+
+@pytest.mark.parametrize("shape", [(4, 40), (4, 40, 1), (4, 40, 3)])
+def test_cnn_accepts_signals(key, shape):
+    model = CNN((4, 4), (6,), 10, pool_every=2)
+    x = jnp.ones(shape)
+    variables = model.init(key, x)
+    _, pres = model.apply(variables, x, return_preactivations=True)
+    assert [p.shape for p in pres] == [(4, 160), (4, 160), (4, 6)]
+
+
+def test_residual_cnn_skip_and_projection(key, rng):
+    model = ResidualCNN((3, 3), (4,), 2)
+    x = rng.normal(size=(2, 6, 6, 1)).astype(np.float32)
+    variables = model.init(key, x)
+    # Channel change 1 -> 3 needs a projection; 3 -> 3 does not.
+    assert "proj_0" in variables["params"] and "proj_1" not in variables["params"]
+    _, pres = model.apply(variables, x, return_preactivations=True)
+    assert [p.shape for p in pres] == [(2, 108), (2, 108), (2, 27), (2, 27), (2, 4)]
+    # Second block: pre-activation (skip + b) minus b equals its input, relu(pool(...)).
+    first_out = jnp.maximum(pres[1].reshape(2, 6, 6, 3), 0)
+    pooled = first_out.reshape(2, 3, 2, 3, 2, 3).max(axis=(2, 4))
+    p = variables["params"]["block_1_a"]
+    a = jax.lax.conv_general_dilated(
+        pooled, p["kernel"], (1, 1), "SAME", dimension_numbers=("NHWC", "HWIO", "NHWC")
+    ) + p["bias"].reshape(1, 1, 1, 3)
+    np.testing.assert_allclose(pres[2], a.reshape(2, -1), rtol=1e-4, atol=1e-4)
+
+
+@pytest.mark.parametrize(
+    ("make", "error", "match"),
+    [
+        (lambda: MLP((4, 0), 2), ValueError, "`widths` must hold positive integers"),
+        (lambda: MLP(4, 2), TypeError, "`widths` must be a sequence"),
+        (lambda: MLP((4,), 0), ValueError, "`n_classes`"),
+        (lambda: CNN((4,), (2.5,), 2), ValueError, "`dense`"),
+        (lambda: CNN((4,), (), 2, pool_every=0), ValueError, "`pool_every`"),
+        (lambda: ResidualCNN((-1,), (), 2), ValueError, "`channels`"),
+    ],
+)
+def test_models_reject_bad_configs(make, error, match):
+    with pytest.raises(error, match=match):
+        make()
+
+
+def test_cnn_rejects_bad_input_rank(key):
+    with pytest.raises(ValueError, match="`x` must be"):
+        CNN((2,), (), 2).init(key, jnp.ones((1, 2, 3, 4, 5)))
