@@ -21,6 +21,8 @@ from hamgeo.hamming import hamming_knn as hamming_knn
 from hamgeo.hamming import pairwise_hamming as pairwise_hamming
 
 # nets
+from hamgeo.nets.extract import activation_codes as activation_codes
+from hamgeo.nets.extract import preactivations as preactivations
 
 # distances between samples
 from hamgeo.gaussian import frechet_distance as frechet_distance
