@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 import hamgeo
-from hamgeo import regions
+from hamgeo import _unique, regions
 from hamgeo.codes import PackedCodes, pack_bits
 
 
@@ -35,7 +35,7 @@ def test_hash_collision_falls_back_to_exact(rng):
     bits = _dup_codes(rng, 37, 70, 9)
     words = pack_bits(bits).words
     same = jnp.zeros(37, jnp.uint32)
-    count, ids = jax.jit(regions._unique_ids_given_hashes)(words, same, same)
+    count, ids = jax.jit(_unique._unique_ids_given_hashes)(words, same, same)
     _, inv = np.unique(bits, axis=0, return_inverse=True)
     assert int(count) == len(np.unique(bits, axis=0))
     pairs = set(zip(np.asarray(ids).tolist(), inv.ravel().tolist(), strict=True))

@@ -1,0 +1,233 @@
+"""Cells met on a 2-D plane: rasters of cell ids and their pictures (private)."""
+
+from __future__ import annotations
+
+from functools import partial
+from typing import Any, NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from hamgeo._lines import mlp_layers
+from hamgeo._unique import bucketed_unique_ids
+from hamgeo.codes import PackedCodes, pack_bits
+
+__all__ = ["SlicePartition", "plot_partition", "slice_partition"]
+
+
+class SlicePartition(NamedTuple):
+    """The cells met on the plane ``origin + a u + b v``.
+
+    Attributes:
+        ids: ``int32[rows, cols]`` cell id of each pixel centre; row ``j`` is
+            ``b = bs[j]``, column ``i`` is ``a = as_[i]``.
+        n_cells: number of distinct cells met by the pixel centres.
+        codes: ``PackedCodes [n_cells]``: the code of each id.
+        extent: ``(a_min, a_max, b_min, b_max)`` in plane coordinates.
+    """
+
+    ids: np.ndarray
+    n_cells: int
+    codes: PackedCodes
+    extent: tuple[float, float, float, float]
+
+
+def _mlp_preacts(layers, x):
+    pre = []
+    h = x
+    for w, b in layers:
+        z = h @ w + b[None]
+        pre.append(z)
+        h = jax.nn.relu(z)
+    return pre
+
+
+def _plane_bits(model, variables, example_shape, origin, u, v, ab):
+    x = origin[None] + ab[:, :1] * u[None] + ab[:, 1:] * v[None]
+    if model is None:
+        pre = _mlp_preacts(variables, x)
+    else:
+        x = x.reshape(ab.shape[0], *example_shape)
+        _, pre = model.apply(variables, x, train=False, return_preactivations=True)
+    return jnp.concatenate([p.reshape(ab.shape[0], -1) > 0 for p in pre], axis=1)
+
+
+@partial(jax.jit, static_argnames=("model", "example_shape"))
+def _plane_words(model, variables, example_shape, origin, u, v, ab):
+    return pack_bits(_plane_bits(model, variables, example_shape, origin, u, v, ab)).words
+
+
+def _code_source(model: Any, variables: Any):
+    """What :func:`_plane_words` evaluates: the model, or an MLP's hidden layers."""
+    if model is None:
+        return None, [
+            (jnp.asarray(w, jnp.float32), jnp.asarray(b, jnp.float32))
+            for w, b in mlp_layers(variables, np.float32)
+        ]
+    if not hasattr(model, "apply"):
+        raise TypeError(f"`model` must be a flax module or None, got {type(model).__name__}")
+    return model, variables
+
+
+def _as_extent(extent: Any) -> tuple[float, float, float, float]:
+    e = np.asarray(extent, dtype=np.float64).ravel()
+    if e.size == 1:
+        e = np.array([-e[0], e[0], -e[0], e[0]])
+    if e.size != 4 or not np.isfinite(e).all() or e[0] >= e[1] or e[2] >= e[3]:
+        raise ValueError(
+            f"`extent` must be a positive half-width or (a_min, a_max, b_min, b_max), got {extent}"
+        )
+    return tuple(float(t) for t in e)
+
+
+def _as_resolution(resolution: Any) -> tuple[int, int]:
+    r = np.asarray(resolution).ravel()
+    if r.size == 1:
+        r = np.array([r[0], r[0]])
+    if r.size != 2 or not np.issubdtype(r.dtype, np.integer) or (r < 2).any():
+        raise ValueError(f"`resolution` must be an int >= 2 or (cols, rows), got {resolution}")
+    return int(r[0]), int(r[1])
+
+
+def _plane_vectors(origin, u, v):
+    o = np.asarray(origin, dtype=np.float32)
+    uu = np.asarray(u, dtype=np.float32)
+    vv = np.asarray(v, dtype=np.float32)
+    if uu.shape != o.shape or vv.shape != o.shape:
+        raise ValueError(
+            f"`u` and `v` must have the shape of `origin` {o.shape}, got {uu.shape} and {vv.shape}"
+        )
+    if not (np.isfinite(o).all() and np.isfinite(uu).all() and np.isfinite(vv).all()):
+        raise ValueError("`origin`, `u` and `v` must be finite")
+    return o, uu, vv
+
+
+def slice_partition(
+    model: Any,
+    variables: Any,
+    origin: Any,
+    u: Any,
+    v: Any,
+    *,
+    extent: Any = 1.0,
+    resolution: Any = 256,
+    batch_size: int = 65536,
+) -> SlicePartition:
+    """The cells of the tessellation met on a 2-D plane, as an image of cell ids.
+
+    Pixel centres ``origin + a u + b v`` on a regular grid are pushed through the
+    model in jit-compiled batches; their packed codes are numbered by
+    :func:`region_ids`. Cells thinner than a pixel can be missed: counts are lower
+    bounds that grow with ``resolution`` (exact cells along lines come from
+    :func:`line_regions`). The discriminability paper's picture of the tessellation
+    (``discriminability.txt``, Fig. 1) on a real network.
+
+    Args:
+        model: any ``hamgeo.nets`` model (its ``apply(..., return_preactivations=True)``
+            gives the code), or ``None`` for a ReLU MLP given by ``variables`` alone.
+        variables: the model's variables.
+        origin: a point of the input space (the model's example shape).
+        u: first direction, same shape.
+        v: second direction, same shape.
+        extent: half-width ``e`` (the square ``[-e, e]^2``) or ``(a_min, a_max, b_min, b_max)``.
+        resolution: pixels per side, or ``(cols, rows)``.
+        batch_size: points per compiled batch (memory: ``batch_size x`` input size).
+
+    Returns:
+        A :class:`SlicePartition`.
+
+    Raises:
+        TypeError: ``model`` without ``apply``.
+        ValueError: bad shapes, extent or resolution.
+
+    Examples:
+        >>> import numpy as np
+        >>> params = {"hidden_0": {"kernel": np.eye(2), "bias": np.zeros(2)}}
+        >>> part = slice_partition(None, {"params": params}, np.zeros(2), np.array([1.0, 0.0]),
+        ...                        np.array([0.0, 1.0]), extent=1.0, resolution=8)
+        >>> part.n_cells, part.ids.shape
+        (4, (8, 8))
+    """
+    o, uu, vv = _plane_vectors(origin, u, v)
+    ext = _as_extent(extent)
+    cols, rows = _as_resolution(resolution)
+    if int(batch_size) < 1:
+        raise ValueError(f"`batch_size` must be positive, got {batch_size}")
+    src_model, src_vars = _code_source(model, variables)
+    a = np.linspace(ext[0], ext[1], cols, dtype=np.float32)
+    b = np.linspace(ext[2], ext[3], rows, dtype=np.float32)
+    ab = np.stack(np.meshgrid(a, b, indexing="xy"), axis=-1).reshape(-1, 2)
+    n = ab.shape[0]
+    bs = min(int(batch_size), n)
+    pad = (-n) % bs
+    ab = np.concatenate([ab, np.zeros((pad, 2), np.float32)])
+    args = (src_model, src_vars, o.shape, o.ravel(), uu.ravel(), vv.ravel())
+    words = jnp.concatenate(
+        [_plane_words(*args, jnp.asarray(ab[i : i + bs])) for i in range(0, n + pad, bs)]
+    )[:n]
+    count, ids = bucketed_unique_ids(words)
+    ids = np.asarray(ids)
+    n_cells = int(count)
+    first = np.zeros(n_cells, dtype=np.int64)
+    first[ids[::-1]] = np.arange(n)[::-1]  # any representative pixel of each cell
+    n_bits = jax.eval_shape(partial(_plane_bits, *args), jnp.zeros((1, 2))).shape[1]
+    codes = PackedCodes(words[jnp.asarray(first)], n_bits)
+    return SlicePartition(ids.reshape(rows, cols), n_cells, codes, ext)
+
+
+def plot_partition(
+    partition: SlicePartition,
+    *,
+    ax: Any = None,
+    cmap: str = "tab20",
+    boundaries: bool = True,
+    boundary_color: str = "black",
+    seed: int = 0,
+) -> Any:
+    """Draw the cells of a :func:`slice_partition` (colours) and their boundaries.
+
+    Args:
+        partition: the slice.
+        ax: a matplotlib ``Axes`` (a new figure when ``None``).
+        cmap: colormap; cells get shuffled colours so that neighbours differ.
+        boundaries: draw the pixels where the cell id changes.
+        boundary_color: colour of the boundaries.
+        seed: seed of the colour shuffle (a NumPy generator, local).
+
+    Returns:
+        The ``Axes``.
+
+    Examples:
+        >>> import numpy as np
+        >>> params = {"hidden_0": {"kernel": np.eye(2), "bias": np.zeros(2)}}
+        >>> part = slice_partition(None, {"params": params}, np.zeros(2), np.eye(2)[0],
+        ...                        np.eye(2)[1], resolution=16)
+        >>> ax = plot_partition(part)
+        >>> [float(t) for t in ax.get_xlim()]
+        [-1.0, 1.0]
+    """
+    import matplotlib.colors as mcolors
+    import matplotlib.pyplot as plt
+
+    if not isinstance(partition, SlicePartition):
+        raise TypeError(f"`partition` must be a SlicePartition, got {type(partition).__name__}")
+    if ax is None:
+        _, ax = plt.subplots(figsize=(4, 4))
+    ids = partition.ids
+    perm = np.random.default_rng(seed).permutation(max(partition.n_cells, 1))
+    colours = plt.get_cmap(cmap)
+    img = colours(perm[ids] % colours.N)
+    ax.imshow(img, origin="lower", extent=partition.extent, interpolation="nearest", aspect="auto")
+    if boundaries:
+        edge = np.zeros(ids.shape, dtype=bool)
+        edge[:, 1:] |= ids[:, 1:] != ids[:, :-1]
+        edge[1:, :] |= ids[1:, :] != ids[:-1, :]
+        overlay = np.zeros((*ids.shape, 4))
+        overlay[edge] = mcolors.to_rgba(boundary_color)
+        ax.imshow(
+            overlay, origin="lower", extent=partition.extent, interpolation="nearest", aspect="auto"
+        )
+    ax.set_xlim(partition.extent[0], partition.extent[1])
+    ax.set_ylim(partition.extent[2], partition.extent[3])
+    return ax
