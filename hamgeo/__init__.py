@@ -39,7 +39,15 @@ from hamgeo.encoding import kmeans_accuracy as kmeans_accuracy
 from hamgeo.encoding import knn_accuracy as knn_accuracy
 from hamgeo.encoding import knn_classify as knn_classify
 from hamgeo.encoding import logreg_accuracy as logreg_accuracy
+from hamgeo.regions import cell_facets as cell_facets
+from hamgeo.regions import cell_graph as cell_graph
 from hamgeo.regions import count_regions as count_regions
 from hamgeo.regions import count_regions_per_layer as count_regions_per_layer
+from hamgeo.regions import crossing_distance as crossing_distance
+from hamgeo.regions import facet_hamming as facet_hamming
+from hamgeo.regions import line_regions as line_regions
+from hamgeo.regions import plot_partition as plot_partition
 from hamgeo.regions import redundancy_ratio as redundancy_ratio
 from hamgeo.regions import redundancy_ratio_per_layer as redundancy_ratio_per_layer
+from hamgeo.regions import slice_partition as slice_partition
+from hamgeo.regions import tessellation_distance as tessellation_distance
