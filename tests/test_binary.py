@@ -1,0 +1,176 @@
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+import pytest
+
+from hamgeo.nets import (
+    MLP,
+    BinaryCNN,
+    BinaryConv,
+    BinaryDense,
+    BinaryMLP,
+    binary_layer_io,
+    clip_latent_weights,
+    preactivations,
+    sign_ste,
+)
+
+
+def _np_sign(x):
+    return np.where(np.asarray(x) >= 0, 1.0, -1.0)
+
+
+def test_sign_ste_forward_and_backward(rng):
+    x = np.concatenate([rng.normal(scale=1.5, size=29), [0.0, 1.0, -1.0, 1.0001, -1.0001]])
+    x = jnp.asarray(x, jnp.float32)
+    y = sign_ste(x)
+    assert y.dtype == jnp.float32
+    np.testing.assert_array_equal(y, _np_sign(x))  # sign(0) = +1
+    g = jnp.asarray(rng.normal(size=x.shape), jnp.float32)
+    _, vjp = jax.vjp(sign_ste, x)
+    (grad,) = vjp(g)
+    # Straight-through: g where |x| <= 1 (boundary included), 0 elsewhere; exact.
+    np.testing.assert_array_equal(grad, np.where(np.abs(np.asarray(x)) <= 1, g, 0.0))
+    assert np.all(np.isfinite(grad))
+    # Under jit and vmap, the same.
+    np.testing.assert_array_equal(jax.jit(jax.vmap(sign_ste))(x[:, None])[:, 0], y)
+
+
+def test_binary_dense_and_conv_use_the_sign_of_latent_weights(key, rng):
+    x = rng.normal(size=(5, 7)).astype(np.float32)
+    dense = BinaryDense(3)
+    v = dense.init(key, x)
+    w = np.asarray(v["params"]["latent_kernel"])
+    assert np.abs(w).max() <= 1.0  # Glorot-uniform init inside the clipping box
+    np.testing.assert_allclose(dense.apply(v, x), x @ _np_sign(w), rtol=1e-5, atol=1e-5)
+
+    xs = rng.normal(size=(2, 9, 3)).astype(np.float32)  # a 1-D signal, odd length
+    conv = BinaryConv(4, (3,))
+    v = conv.init(key, xs)
+    k = _np_sign(v["params"]["latent_kernel"])  # [3, 3, 4]
+    pad = np.pad(xs, ((0, 0), (1, 1), (0, 0)))
+    ref = sum(np.einsum("nlc,co->nlo", pad[:, i : i + 9], k[i]) for i in range(3))
+    np.testing.assert_allclose(conv.apply(v, xs), ref, rtol=1e-5, atol=1e-5)
+
+
+def _loss(model, variables, x, y):
+    def f(params):
+        logits, _ = model.apply(
+            {**variables, "params": params}, x, train=True, mutable=["batch_stats"]
+        )
+        return optax.softmax_cross_entropy_with_integer_labels(logits, y).mean()
+
+    return f
+
+
+@pytest.mark.parametrize(
+    ("model", "shape"),
+    [(BinaryMLP((16, 16), 3), (12, 5)), (BinaryCNN((4,), (8,), 3), (12, 6, 6, 1))],
+)
+def test_bnn_loss_gradient_finite_and_nonzero(key, rng, model, shape):
+    x = rng.normal(size=shape).astype(np.float32)
+    y = jnp.asarray(rng.integers(0, 3, size=shape[0]), jnp.int32)
+    variables = model.init(key, x)
+    grads = jax.grad(_loss(model, variables, x, y))(variables["params"])
+    for path, g in jax.tree_util.tree_leaves_with_path(grads):
+        assert np.all(np.isfinite(g)), path
+        if path[-1].key == "latent_kernel":
+            assert np.abs(g).max() > 0, path  # the STE lets gradient reach every layer
+
+
+def test_bnn_gradient_matches_finite_differences_of_relaxed_loss(key, rng):
+    # With |pre| <= 1 everywhere, the STE gradient w.r.t. the input of the first sign
+    # equals the gradient of the loss with sign replaced by identity there.
+    x = jnp.asarray(rng.uniform(-0.9, 0.9, size=(7, 4)), jnp.float32)
+    w = jnp.asarray(rng.normal(size=(4, 3)), jnp.float32)
+
+    def ste(x):
+        return jnp.sum(sign_ste(x) @ w)
+
+    np.testing.assert_allclose(jax.grad(ste)(x), jnp.broadcast_to(w.sum(1), x.shape), atol=1e-6)
+
+
+def test_clip_latent_weights_keeps_box_exactly(rng):
+    tx = optax.chain(optax.sgd(1.0), clip_latent_weights())
+    w = jnp.asarray(rng.uniform(-1, 1, size=(257,)), jnp.float32)
+    w = w.at[:4].set(jnp.array([1.0, -1.0, 0.99999994, -0.99999994]))
+    other = jnp.asarray(rng.normal(size=(5,)), jnp.float32)
+    params = {"layer": {"latent_kernel": w}, "bn": {"scale": other}}
+    for scale in (1e-7, 0.3, 3.0):
+        grads = jax.tree.map(
+            lambda p, s=scale: jnp.asarray(rng.normal(size=p.shape) * s, p.dtype), params
+        )
+        updates, _ = tx.update(grads, tx.init(params), params)
+        new = optax.apply_updates(params, updates)
+        lat = np.asarray(new["layer"]["latent_kernel"])
+        assert lat.min() >= -1.0 and lat.max() <= 1.0  # exact, no tolerance
+        # Inside the box the update is plain SGD (tolerance: float32 rounding).
+        raw = np.asarray(w) - np.asarray(grads["layer"]["latent_kernel"])
+        np.testing.assert_allclose(lat, np.clip(raw, -1, 1), atol=1e-6)
+        # Other parameters are not clipped.
+        np.testing.assert_allclose(
+            new["bn"]["scale"], other - grads["bn"]["scale"], rtol=1e-6, atol=1e-7
+        )
+
+
+def test_clip_latent_weights_rejects_bad_bounds():
+    with pytest.raises(ValueError, match="`low` must be below `high`"):
+        clip_latent_weights(1.0, -1.0)
+
+
+def test_binary_layer_io_fields(key, rng):
+    model = BinaryMLP((6, 5), 3)
+    x = rng.normal(size=(9, 4)).astype(np.float32)
+    variables = model.init(key, x)
+    # Give the batch norms non-trivial running statistics.
+    _, upd = model.apply(variables, x, train=True, mutable=["batch_stats"])
+    variables = {**variables, **upd}
+    ios = binary_layer_io(model, variables, x)
+    pres = preactivations(model, variables, x)
+    assert [io.name for io in ios] == ["hidden_0", "hidden_1", "head"]
+    assert all(io.kind == "dense" for io in ios)
+    np.testing.assert_array_equal(ios[0].inputs, x)
+    np.testing.assert_array_equal(ios[0].inputs_continuous, x)
+    for i, io in enumerate(ios):
+        np.testing.assert_array_equal(io.binary_kernel, _np_sign(io.latent_kernel))
+        np.testing.assert_array_equal(
+            io.latent_kernel, variables["params"][io.name]["latent_kernel"]
+        )
+        ref = np.asarray(io.inputs, np.float64) @ np.asarray(io.binary_kernel, np.float64)
+        np.testing.assert_allclose(io.preactivations, ref, rtol=1e-5, atol=1e-4)
+        if i:
+            np.testing.assert_allclose(io.inputs_continuous, pres[i - 1], rtol=1e-6, atol=1e-6)
+            np.testing.assert_array_equal(io.inputs, _np_sign(io.inputs_continuous))
+
+
+def test_binary_layer_io_conv(key, rng):
+    model = BinaryCNN((3,), (4,), 2)
+    x = rng.normal(size=(2, 5, 5, 1)).astype(np.float32)
+    variables = model.init(key, x)
+    ios = binary_layer_io(model, variables, x)
+    assert [io.kind for io in ios] == ["conv", "dense", "dense"]
+    conv = ios[0]
+    assert conv.preactivations.shape == (2, 5, 5, 3) and conv.latent_kernel.shape == (3, 3, 1, 3)
+    ref = jax.lax.conv_general_dilated(
+        x, conv.binary_kernel, (1, 1), "SAME", dimension_numbers=("NHWC", "HWIO", "NHWC")
+    )
+    np.testing.assert_allclose(conv.preactivations, ref, rtol=1e-5, atol=1e-5)
+    assert ios[1].inputs.shape == (2, 2 * 2 * 3)  # pooled 5 -> 2, flattened
+
+
+def test_binary_layer_io_rejects_relu_models(key):
+    model = MLP((3,), 2)
+    variables = model.init(key, jnp.ones((1, 2)))
+    with pytest.raises(TypeError, match="BinaryMLP or BinaryCNN"):
+        binary_layer_io(model, variables, jnp.ones((2, 2)))
+
+
+def test_batch_norm_statistics_update_in_training(key, rng):
+    model = BinaryMLP((4,), 2)
+    x = rng.normal(loc=3.0, size=(8, 3)).astype(np.float32)
+    variables = model.init(key, x)
+    _, upd = model.apply(variables, x, train=True, mutable=["batch_stats"])
+    before = variables["batch_stats"]["bn_0"]["mean"]
+    after = upd["batch_stats"]["bn_0"]["mean"]
+    assert np.abs(np.asarray(after) - np.asarray(before)).max() > 0
