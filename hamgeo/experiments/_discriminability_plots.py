@@ -5,14 +5,13 @@ Private to :mod:`hamgeo.experiments.discriminability`; :func:`plot_all` is its `
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 from typing import Any
 
-import jax.numpy as jnp
 import numpy as np
 
 from hamgeo.experiments._common import figure_style, save_figure
+from hamgeo.experiments._discriminability_cells import figure_fig1
 
 __all__ = ["draw_cells", "plot_all"]
 
@@ -185,43 +184,26 @@ def _figure_cells(result, plt) -> Any:
 
 
 def draw_cells(ax, model, variables, config) -> None:
-    """The net's cells on the input plane of :func:`_plane`, drawn on ``ax``."""
-    from hamgeo.experiments.discriminability import _plane_points
-    from hamgeo.nets import activation_codes
-    from hamgeo.regions import region_ids
+    """The net's cells on the input plane of the experiment, drawn with ``plot_partition``."""
+    from hamgeo.experiments.discriminability import _plane, _plane_extent
+    from hamgeo.regions import plot_partition, slice_partition
 
-    res = config.grid_resolution
-    pts = _plane_points(config, res)
-    count, ids = region_ids(activation_codes(model, variables, jnp.asarray(pts)))
-    ids = np.asarray(ids).reshape(res, res)
-    # a fixed pseudo-random colour per cell id, so neighbours rarely share a colour
-    shuffle = np.random.default_rng(0).permutation(int(count))
-    extent = (0.0, 1.0, 0.0, 1.0) if config.dim == 2 else (0.0, math.sqrt(config.dim), -0.5, 0.5)
-    ax.imshow(
-        shuffle[ids] % 20,
-        origin="lower",
-        extent=extent,
-        cmap="tab20",
-        alpha=0.45,
-        interpolation="nearest",
-        aspect="equal" if config.dim == 2 else "auto",
+    origin, u, v = _plane(config.dim)
+    part = slice_partition(
+        model,
+        variables,
+        origin,
+        u,
+        v,
+        extent=_plane_extent(config.dim),
+        resolution=config.grid_resolution,
     )
-    edges = (np.diff(ids, axis=0, prepend=ids[:1]) != 0) | (
-        np.diff(ids, axis=1, prepend=ids[:, :1]) != 0
-    )
-    ax.imshow(
-        np.ma.masked_where(~edges, edges),
-        origin="lower",
-        extent=extent,
-        cmap="gray_r",
-        vmin=0,
-        vmax=1,
-        interpolation="nearest",
-        aspect="equal" if config.dim == 2 else "auto",
-    )
+    plot_partition(part, ax=ax, boundary_color="0.3")
+    if config.dim == 2:
+        ax.set_aspect("equal")
 
 
-def plot_all(result, out_dir, *, draw_fig1, normalize) -> list[str]:
+def plot_all(result, out_dir, *, normalize) -> list[str]:
     """Draw every figure of ``result`` into ``out_dir``; returns the PNG paths."""
     out = Path(out_dir)
     cfg = result.config
@@ -269,7 +251,7 @@ def plot_all(result, out_dir, *, draw_fig1, normalize) -> list[str]:
             paths.append(
                 save_figure(_figure_cells(result, plt), out, "discriminability_tessellation")
             )
-            fig = draw_fig1(result, plt)
+            fig = figure_fig1(result, plt)
             if fig is not None:
                 paths.append(save_figure(fig, out, "discriminability_fig1_effect"))
     return paths

@@ -29,6 +29,7 @@ facet-aware Hamming distance (:mod:`hamgeo.regions`).
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 from typing import Any
 
@@ -38,6 +39,7 @@ import numpy as np
 import scipy.stats
 
 from hamgeo.experiments._common import progress
+from hamgeo.experiments._discriminability_cells import cell_curves, cell_stats
 
 __all__ = [
     "CODE_DISTANCES",
@@ -101,6 +103,7 @@ class Config:
         min_spearman_shifts: Spearman correlations use at least this many first shifts.
         sinkhorn_epsilon: entropic regularization (``None``: hamgeo's default).
         tessellation: measure d_T, crossings and facet-aware distances (2-D inputs only).
+        cell_graph_resolution: traced lines per direction of the cell graph behind d_T.
     """
 
     per_axis: int = 5
@@ -128,6 +131,7 @@ class Config:
     min_spearman_shifts: int = 5
     sinkhorn_epsilon: float | None = None
     tessellation: bool = True
+    cell_graph_resolution: int = 128
 
     @classmethod
     def quick(cls) -> Config:
@@ -141,6 +145,7 @@ class Config:
             batch_size=64,
             learning_rate=1e-2,
             grid_resolution=160,
+            cell_graph_resolution=64,
         )
 
     def __post_init__(self):
@@ -158,6 +163,7 @@ class Config:
             "batch_size",
             "grid_resolution",
             "min_spearman_shifts",
+            "cell_graph_resolution",
         )
         for name in positive:
             value = getattr(self, name)
@@ -371,40 +377,55 @@ def spearman_small_shifts(a: np.ndarray, b: np.ndarray, stop: int, minimum: int 
 # --------------------------------------------------------------------------- measurement
 
 
-def _post_relu(model, variables, x: jax.Array) -> jax.Array:
-    """``float32[n, units]`` post-ReLU activations of every hidden layer, concatenated."""
-    from hamgeo.nets import preactivations
-
-    return jnp.concatenate([jax.nn.relu(p) for p in preactivations(model, variables, x)], axis=-1)
-
-
-def _frechet(x: jax.Array, y: jax.Array) -> float:
-    """Fréchet distance; for single points (zero covariance) it is the Euclidean distance."""
+@functools.cache
+def _batched_distances():
+    """Jitted Fréchet and MMD of one sample against each of ``T`` samples (compiled once)."""
+    from hamgeo.codes import PackedCodes
     from hamgeo.gaussian import frechet_distance
+    from hamgeo.mmd import mmd
 
+    def mmd_words(w1, w2, n_bits):
+        return mmd(PackedCodes(w1, n_bits), PackedCodes(w2, n_bits), unbiased=False)
+
+    frechet = jax.jit(jax.vmap(frechet_distance, in_axes=(None, 0)))
+    mmds = jax.jit(jax.vmap(mmd_words, in_axes=(None, 0, None)), static_argnums=2)
+    return frechet, mmds
+
+
+def _frechet_many(x: jax.Array, ys: jax.Array) -> np.ndarray:
+    """Fréchet distance of ``x`` ``[m, d]`` to each ``ys[t]`` ``[T, m, d]``.
+
+    For single points (zero covariances) the Fréchet distance is the Euclidean distance.
+    """
     if x.shape[0] == 1:
-        return float(jnp.linalg.norm(x[0] - y[0]))
-    return float(frechet_distance(x, y))
+        return np.linalg.norm(
+            np.asarray(ys[:, 0], np.float64) - np.asarray(x[0], np.float64), axis=-1
+        )
+    return np.asarray(_batched_distances()[0](x, ys), np.float64)
 
 
 def _sample_curves(model, variables, s1, s2, *, theta: int, epsilon):
     """Distances between ``S1`` ``[m, d]`` and each shifted ``S2`` ``[T, m, d]``.
 
+    Codes and post-ReLU activations come from one jitted pass of the pre-activations. For
+    ``m = 1`` both Wasserstein distances are ground distances between two point masses (no
+    Sinkhorn is run); otherwise each is a Sinkhorn run whose ``converged`` is recorded.
+
     Returns ``({distance: float64[T]}, {"code_wasserstein": [bool], "activ_wasserstein":
     [bool]})``.
     """
+    from hamgeo.codes import pack_bits
     from hamgeo.hamming import pairwise_hamming
-    from hamgeo.mmd import mmd
-    from hamgeo.nets import activation_codes
+    from hamgeo.nets import preactivations
     from hamgeo.transport import wasserstein
 
     n_t, m, d = s2.shape
-    s1 = jnp.asarray(s1)
-    flat2 = jnp.asarray(s2).reshape(n_t * m, d)
-    c1 = activation_codes(model, variables, s1)
-    c2_all = activation_codes(model, variables, flat2)
-    a1 = _post_relu(model, variables, s1)
-    a2_all = _post_relu(model, variables, flat2).reshape(n_t, m, -1)
+    pre = jax.jit(lambda v, x: jnp.concatenate(preactivations(model, v, x), axis=-1))
+    both = pre(variables, jnp.asarray(np.concatenate([s1[None], s2]).reshape(-1, d)))
+    codes = pack_bits(both > 0)
+    acts = jax.nn.relu(both).reshape(n_t + 1, m, -1)
+    c1, c2_all = codes[:m], codes[m:]
+    a1, a2_all = acts[0], acts[1:]
     # paired Hamming: point i of S1 against its own translate in S2
     dh = np.asarray(pairwise_hamming(c2_all, c1)).reshape(n_t, m, m)
     paired = np.diagonal(dh, axis1=1, axis2=2).astype(np.float64)
@@ -412,25 +433,29 @@ def _sample_curves(model, variables, s1, s2, *, theta: int, epsilon):
     curves["code_hamming"] = paired.mean(axis=1)
     curves["code_truncated_hamming"] = np.minimum(paired, theta).mean(axis=1)
     converged = {"code_wasserstein": [], "activ_wasserstein": []}
-    for i in range(n_t):
-        c2 = c2_all[i * m : (i + 1) * m]
-        a2 = a2_all[i]
-        if m == 1:
-            # W1 between two point masses is their ground distance: no Sinkhorn to run
-            curves["code_wasserstein"][i] = paired[i, 0]
-            curves["activ_wasserstein"][i] = float(jnp.linalg.norm(a1[0] - a2[0]))
-        else:
-            for name, (u, v, cost) in {
-                "code_wasserstein": (c1, c2, "hamming"),
-                "activ_wasserstein": (a1, a2, "euclidean"),
-            }.items():
-                ot = wasserstein(u, v, cost=cost, p=1, epsilon=epsilon)
+    if m == 1:
+        # W1 between two point masses is their ground distance: no Sinkhorn to run
+        curves["code_wasserstein"] = paired[:, 0].copy()
+        curves["activ_wasserstein"] = _frechet_many(a1, a2_all)
+    else:
+        for i in range(n_t):
+            pairs = {
+                "code_wasserstein": (c1, c2_all[i * m : (i + 1) * m], "hamming"),
+                "activ_wasserstein": (a1, a2_all[i], "euclidean"),
+            }
+            for name, (u, v, cost) in pairs.items():
+                ot = wasserstein(u, v, cost=cost, p=1, epsilon=epsilon, method="kernel")
                 curves[name][i] = float(ot.value)
                 converged[name].append(bool(ot.converged))
-        curves["code_mmd"][i] = float(mmd(c1, c2, kernel="hamming", unbiased=False))
-        curves["activ_frechet"][i] = _frechet(a1, a2)
-        curves["data_frechet"][i] = _frechet(s1, jnp.asarray(s2[i]))
-        curves["data_euclidean"][i] = float(np.linalg.norm(s2[i] - np.asarray(s1), axis=-1).mean())
+    words2 = c2_all.words.reshape(n_t, m, -1)
+    curves["code_mmd"] = np.asarray(
+        _batched_distances()[1](c1.words, words2, c1.n_bits), np.float64
+    )
+    curves["activ_frechet"] = _frechet_many(a1, a2_all)
+    curves["data_frechet"] = _frechet_many(jnp.asarray(s1), jnp.asarray(s2))
+    curves["data_euclidean"] = (
+        np.linalg.norm(s2 - s1[None], axis=-1).mean(axis=1).astype(np.float64)
+    )
     return curves, converged
 
 
@@ -449,25 +474,26 @@ def _plane(dim: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return origin, u, v
 
 
-def _plane_points(config: Config, resolution: int) -> np.ndarray:
-    """``float32[resolution**2, dim]`` raster of the plane of :func:`_plane` over its extent."""
-    origin, u, v = _plane(config.dim)
-    if config.dim == 2:
-        a = b = np.linspace(0.0, 1.0, resolution, dtype=np.float32)
-    else:
-        a = np.linspace(0.0, math.sqrt(config.dim), resolution, dtype=np.float32)
-        b = np.linspace(-0.5, 0.5, resolution, dtype=np.float32)
-    aa, bb = np.meshgrid(a, b, indexing="xy")
-    return origin + aa.reshape(-1, 1) * u + bb.reshape(-1, 1) * v
+def _plane_extent(dim: int) -> tuple[float, float, float, float]:
+    """``(a_min, a_max, b_min, b_max)`` of the window of :func:`_plane`."""
+    return (0.0, 1.0, 0.0, 1.0) if dim == 2 else (0.0, math.sqrt(dim), -0.5, 0.5)
 
 
 def _count_cells(model, variables, config: Config) -> int:
-    """Distinct codes of the net over a raster of the input plane."""
-    from hamgeo.nets import activation_codes
-    from hamgeo.regions import count_regions
+    """Distinct codes of the net over a raster of the input plane (:func:`_plane`)."""
+    from hamgeo.regions import slice_partition
 
-    pts = _plane_points(config, config.grid_resolution)
-    return int(count_regions(activation_codes(model, variables, jnp.asarray(pts))))
+    origin, u, v = _plane(config.dim)
+    part = slice_partition(
+        model,
+        variables,
+        origin,
+        u,
+        v,
+        extent=_plane_extent(config.dim),
+        resolution=config.grid_resolution,
+    )
+    return int(part.n_cells)
 
 
 # --------------------------------------------------------------------------- the run
@@ -599,7 +625,9 @@ def run(config: Config, key: jax.Array) -> Result:
     if config.tessellation and config.dim == 2:
         for name in dict.fromkeys(depth_nets.values()):
             model, variables = trained[name]
-            nets[name].cells = _cell_curves(model, variables, shifts)
+            nets[name].cells = cell_curves(
+                model, variables, shifts, resolution=config.cell_graph_resolution
+            )
     result = Result(
         config=config,
         shifts=shifts,
@@ -645,7 +673,7 @@ def _summarize(result: Result) -> dict[str, Any]:
         summary[f"n_cells_L{depth}"] = int(net.n_cells)
         summary[f"accuracy_L{depth}"] = float(net.accuracy)
         if net.cells:
-            summary.update(_cell_stats(net.cells, f"L{depth}"))
+            summary.update(cell_stats(net.cells, f"L{depth}"))
     sweep = result.nets[result.sample_size_net]
     for m in cfg.sample_sizes:
         summary.update(_curve_stats(result, sweep.curves[m], f"m{m}"))
@@ -665,33 +693,7 @@ def _summarize(result: Result) -> dict[str, Any]:
     return summary
 
 
-# --------------------------------------------------------------------------- cells (issue 8.5)
-
-
-def _cell_curves(model, variables, shifts: np.ndarray) -> dict[str, np.ndarray]:
-    """d_H, d_T, crossings and facet-aware distance from the start corner to each probe point."""
-    raise RuntimeError("regions API pending")
-
-
-def _cell_stats(cells: dict[str, np.ndarray], suffix: str) -> dict[str, Any]:
-    """``mean_dH_over_dT`` and ``frac_dH_lt_dT`` over probe points outside the start cell."""
-    d_h = np.asarray(cells["hamming"], dtype=np.float64)
-    d_t = np.asarray(cells["tessellation"], dtype=np.float64)
-    away = d_t > 0
-    if not away.any():
-        return {f"mean_dH_over_dT_{suffix}": None, f"frac_dH_lt_dT_{suffix}": None}
-    return {
-        f"mean_dH_over_dT_{suffix}": float(np.mean(d_h[away] / d_t[away])),
-        f"frac_dH_lt_dT_{suffix}": float(np.mean(d_h[away] < d_t[away])),
-    }
-
-
 # --------------------------------------------------------------------------- figures
-
-
-def _draw_fig1(result: Result, plt) -> Any:
-    """The paper's Fig. 1 effect on a trained net (``None`` when no probe point shows it)."""
-    return None
 
 
 def plot(result: Result, out_dir) -> list[str]:
@@ -714,4 +716,4 @@ def plot(result: Result, out_dir) -> list[str]:
 
     if not isinstance(result, Result):
         raise TypeError(f"`result` must be a discriminability Result, got {type(result).__name__}")
-    return plot_all(result, out_dir, draw_fig1=_draw_fig1, normalize=normalize_curve)
+    return plot_all(result, out_dir, normalize=normalize_curve)
