@@ -35,6 +35,8 @@ from hamgeo.transport import exact_wasserstein as exact_wasserstein
 from hamgeo.transport import wasserstein as wasserstein
 
 # analysis
+from hamgeo.binary_geometry import binarization_angles as binarization_angles
+from hamgeo.binary_geometry import dot_product_preservation as dot_product_preservation
 from hamgeo.encoding import kmeans_accuracy as kmeans_accuracy
 from hamgeo.encoding import knn_accuracy as knn_accuracy
 from hamgeo.encoding import knn_classify as knn_classify

@@ -1,0 +1,606 @@
+"""High-dimensional geometry of binary neural networks.
+
+Anderson & Berg, *The high-dimensional geometry of binary neural networks* (ICLR 2018;
+``../shared/papers/bnn_geometry.txt``) explain why networks with binary weights and
+activations work: in high dimension, binarizing a vector (``bin(x) = 1 if x > 0 else
+-1``) turns it by a small angle compared with the angle between two random vectors
+(their Fig. 2), so a trained BNN approximately preserves the dot products ``a . w_c``
+of its continuous latent weights ``w_c`` when it uses ``w_b = bin(w_c)`` instead
+(their Fig. 3).
+
+This module holds both halves:
+
+- :func:`binarization_angles` samples the two angle distributions of Fig. 2, and
+  :func:`angle_theory` / :func:`sign_angle_limit` give their closed forms (limit angle
+  ``arccos(E|w| / sqrt(E w^2))``, finite-dimension mean and spread, overlap of the two
+  distributions); :func:`angle_overlap` measures the overlap of two samples.
+- :func:`dot_product_preservation` measures, per binary layer of a trained
+  :class:`hamgeo.nets.BinaryMLP` / :class:`hamgeo.nets.BinaryCNN`, how well ``a . w_b``
+  tracks ``a . w_c``, the activation variant ``w_b . a_c`` vs ``w_b . a_b``, and a
+  shuffled control.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from typing import Any, NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+__all__ = [
+    "AngleTheory",
+    "BinarizationAngles",
+    "LayerPreservation",
+    "angle_overlap",
+    "angle_theory",
+    "binarization_angles",
+    "dot_product_preservation",
+    "sign_angle_limit",
+]
+
+_DISTRIBUTIONS = ("uniform", "gaussian")
+
+# Raw moments E|w|, E w^2, E|w|^3, E w^4 of one weight.
+_MOMENTS = {
+    "uniform": (0.5, 1.0 / 3.0, 0.25, 0.2),  # U[-1, 1]
+    "gaussian": (math.sqrt(2 / math.pi), 1.0, 2 * math.sqrt(2 / math.pi), 3.0),  # N(0, 1)
+}
+
+# Elements of random vectors drawn per lax.map step (bounds memory for large n * dim).
+_DEFAULT_BLOCK_ELEMENTS = 1 << 21
+
+
+class BinarizationAngles(NamedTuple):
+    """Samples of the two angle distributions of the paper's Fig. 2, in degrees.
+
+    Attributes:
+        sign: ``[n]`` angle between a random vector ``w`` and ``bin(w)`` (red curves).
+        pairs: ``[n]`` angle between two independent random vectors (blue curves).
+    """
+
+    sign: jax.Array
+    pairs: jax.Array
+
+
+class AngleTheory(NamedTuple):
+    """Closed-form description of the two angle distributions at one dimension (degrees).
+
+    Attributes:
+        dim: the dimension.
+        sign_limit: ``arccos(E|w| / sqrt(E w^2))``, the ``dim -> inf`` sign angle.
+        sign_mean: mean sign angle at ``dim`` (delta method to second order).
+        sign_std: standard deviation of the sign angle (delta method, first order).
+        pair_mean: mean angle between random pairs (exactly 90 by symmetry).
+        pair_std: standard deviation of the random-pair angle (exact for Gaussian
+            entries, where the angle has density proportional to ``sin(t)^(dim - 2)``;
+            the cosine has variance exactly ``1 / dim`` for every symmetric entry law).
+        overlap: overlap coefficient ``int min(p_sign, p_pair)`` of the two densities
+            (normal approximation for the sign angle; meaningful for ``dim`` >~ 10).
+    """
+
+    dim: int
+    sign_limit: float
+    sign_mean: float
+    sign_std: float
+    pair_mean: float
+    pair_std: float
+    overlap: float
+
+
+class LayerPreservation(NamedTuple):
+    """Dot-product preservation in one binary layer (the paper's Fig. 3).
+
+    Correlations are Pearson's over all (example [, position], unit) pairs; scales are
+    the least-squares slope through the origin of the first product on the second.
+
+    Attributes:
+        layer: 1-based index of the binary layer.
+        kind: ``"dense"`` or ``"conv"``.
+        input_dim: dimension of one weight vector (fan-in; ``kh * kw * c_in`` for conv).
+        n_pairs: number of (input, unit) pairs the statistics use.
+        dot_corr: correlation of ``a . w_b`` with ``a . w_c``.
+        dot_scale: slope of ``a . w_b`` on ``a . w_c``.
+        weight_angle_deg: mean over units of the angle between ``w_b`` and ``w_c``.
+        act_corr: correlation of ``w_b . a_c`` with ``w_b . a_b`` (NaN for layer 1,
+            whose input is the real data and is not binarized).
+        act_scale: slope of ``w_b . a_c`` on ``w_b . a_b`` (NaN for layer 1).
+        control_corr: correlation of ``a . w_b`` with a random permutation of
+            ``a . w_c`` (the shuffled control; close to 0).
+        dots_binary: ``[m]`` a subsample of ``a . w_b`` (for 2-D histograms).
+        dots_continuous: ``[m]`` the matching ``a . w_c``.
+        act_binary: ``[m]`` the matching ``w_b . a_b`` (the same numbers as
+            ``dots_binary``: both are the layer's binary pre-activations).
+        act_continuous: ``[m]`` the matching ``w_b . a_c``.
+    """
+
+    layer: int
+    kind: str
+    input_dim: int
+    n_pairs: int
+    dot_corr: float
+    dot_scale: float
+    weight_angle_deg: float
+    act_corr: float
+    act_scale: float
+    control_corr: float
+    dots_binary: np.ndarray
+    dots_continuous: np.ndarray
+    act_binary: np.ndarray
+    act_continuous: np.ndarray
+
+
+# ----------------------------------------------------------------------------- validation
+
+
+def _check_distribution(distribution: Any) -> str:
+    if distribution not in _DISTRIBUTIONS:
+        raise ValueError(f"`distribution` must be one of {_DISTRIBUTIONS}, got {distribution!r}")
+    return distribution
+
+
+def _check_positive_int(value: Any, name: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise TypeError(f"`{name}` must be an int, got {type(value).__name__}")
+    if value < 1:
+        raise ValueError(f"`{name}` must be >= 1, got {value}")
+    return int(value)
+
+
+# ----------------------------------------------------------------------------- sampling
+
+
+def _draw(key: jax.Array, dim: int, distribution: str) -> jax.Array:
+    if distribution == "uniform":
+        return jax.random.uniform(key, (dim,), minval=-1.0, maxval=1.0)
+    return jax.random.normal(key, (dim,))
+
+
+def _angle_deg(cos: jax.Array) -> jax.Array:
+    return jnp.degrees(jnp.arccos(jnp.clip(cos, -1.0, 1.0)))
+
+
+def _one_row(key: jax.Array, dim: int, distribution: str) -> tuple[jax.Array, jax.Array]:
+    kw, ku, kv = jax.random.split(key, 3)
+    w = _draw(kw, dim, distribution)
+    b = jnp.where(w > 0, 1.0, -1.0)  # the paper's bin(x): 1 if x > 0 else -1
+    w_norm = jnp.linalg.norm(w)
+    cos_sign = jnp.where(w_norm > 0, jnp.dot(w, b) / (w_norm * math.sqrt(dim)), 1.0)
+    u = _draw(ku, dim, distribution)
+    v = _draw(kv, dim, distribution)
+    denom = jnp.linalg.norm(u) * jnp.linalg.norm(v)
+    cos_pair = jnp.where(denom > 0, jnp.dot(u, v) / jnp.where(denom > 0, denom, 1.0), 0.0)
+    return _angle_deg(cos_sign), _angle_deg(cos_pair)
+
+
+@functools.partial(jax.jit, static_argnames=("dim", "n", "distribution", "batch_size"))
+def _binarization_angles(key, *, dim, n, distribution, batch_size):
+    keys = jax.random.split(key, n)  # one key per row: results do not depend on batch_size
+    return jax.lax.map(lambda k: _one_row(k, dim, distribution), keys, batch_size=batch_size)
+
+
+def binarization_angles(
+    key: jax.Array,
+    *,
+    dim: int,
+    n: int,
+    distribution: str = "uniform",
+    batch_size: int | None = None,
+) -> BinarizationAngles:
+    """Sample the angles of the paper's Fig. 2: vector vs. its sign, and random pairs.
+
+    Each of the ``n`` rows draws three independent vectors with i.i.d. entries: ``w``
+    for the angle between ``w`` and ``bin(w)`` (``bin(x) = 1`` if ``x > 0`` else ``-1``)
+    and ``u, v`` for the angle between two random vectors. Rows are computed by a
+    vmapped kernel in blocks of ``batch_size`` rows, so memory stays
+    ``O(batch_size * dim)`` whatever ``n``; the result does not depend on the block size.
+
+    Anderson & Berg (2018), Sec. 2 and Fig. 2.
+
+    Args:
+        key: a JAX PRNG key.
+        dim: the dimension of the vectors (>= 1).
+        n: the number of angles of each kind (>= 1).
+        distribution: ``"uniform"`` (entries on ``[-1, 1]``, as the paper: the training
+            algorithm clips latent weights there) or ``"gaussian"`` (standard normal).
+        batch_size: rows per vmapped block; default keeps a block near 2M entries.
+
+    Returns:
+        ``BinarizationAngles(sign, pairs)``, two ``float32[n]`` arrays in degrees.
+
+    Raises:
+        ValueError: if ``distribution`` is unknown or ``dim``, ``n``, ``batch_size``
+            are not positive.
+        TypeError: if ``dim``, ``n`` or ``batch_size`` are not ints.
+
+    Examples:
+        >>> import jax
+        >>> sign, pairs = binarization_angles(jax.random.key(0), dim=1000, n=64)
+        >>> sign.shape, pairs.shape
+        ((64,), (64,))
+        >>> bool(abs(float(sign.mean()) - 30.0) < 1.0), bool(abs(float(pairs.mean()) - 90) < 1)
+        (True, True)
+    """
+    distribution = _check_distribution(distribution)
+    dim = _check_positive_int(dim, "dim")
+    n = _check_positive_int(n, "n")
+    if batch_size is None:
+        batch_size = max(1, min(n, _DEFAULT_BLOCK_ELEMENTS // (3 * dim)))
+    else:
+        batch_size = min(_check_positive_int(batch_size, "batch_size"), n)
+    sign, pairs = _binarization_angles(
+        key, dim=dim, n=n, distribution=distribution, batch_size=batch_size
+    )
+    return BinarizationAngles(sign, pairs)
+
+
+# ----------------------------------------------------------------------------- theory
+
+
+def sign_angle_limit(distribution: str = "uniform") -> float:
+    """Limit (``dim -> inf``) of the angle between ``w`` and ``bin(w)``, in degrees.
+
+    ``cos = sum|w_i| / (sqrt(dim) ||w||) -> E|w| / sqrt(E w^2)`` by the law of large
+    numbers: ``sqrt(3) / 2`` (30 degrees) for ``U[-1, 1]`` and ``sqrt(2 / pi)``
+    (37.0 degrees) for Gaussian entries. Anderson & Berg (2018), Sec. 2.
+
+    Args:
+        distribution: ``"uniform"`` or ``"gaussian"``.
+
+    Returns:
+        The limit angle in degrees.
+
+    Examples:
+        >>> round(sign_angle_limit("uniform"), 6), round(sign_angle_limit("gaussian"), 3)
+        (30.0, 37.071)
+    """
+    m1, m2, _, _ = _MOMENTS[_check_distribution(distribution)]
+    return math.degrees(math.acos(m1 / math.sqrt(m2)))
+
+
+def _sign_angle_moments(dim: int, distribution: str) -> tuple[float, float]:
+    """Delta method for ``arccos(A / sqrt(B))``, A = mean|w|, B = mean w^2 (radians)."""
+    m1, m2, m3, m4 = _MOMENTS[distribution]
+    cov = np.array([[m2 - m1**2, m3 - m1 * m2], [m3 - m1 * m2, m4 - m2**2]]) / dim
+    c = m1 / math.sqrt(m2)
+    # gradient and Hessian of f(A, B) = A B^(-1/2)
+    df = np.array([m2**-0.5, -0.5 * m1 * m2**-1.5])
+    d2f = np.array([[0.0, -0.5 * m2**-1.5], [-0.5 * m2**-1.5, 0.75 * m1 * m2**-2.5]])
+    # h = arccos(f): h' = -f' / s, h'' = -c f' f'^T / s^3 - f'' / s, s = sqrt(1 - c^2)
+    s = math.sqrt(1 - c * c)
+    dh = -df / s
+    d2h = -c * np.outer(df, df) / s**3 - d2f / s
+    mean = math.acos(c) + 0.5 * float(np.sum(d2h * cov))
+    std = math.sqrt(float(dh @ cov @ dh))
+    return mean, std
+
+
+def _pair_angle_density(dim: int, grid: np.ndarray) -> np.ndarray:
+    """Density of the angle between two random Gaussian vectors, ``∝ sin(t)^(dim-2)``."""
+    log_p = (dim - 2) * np.log(np.clip(np.sin(grid), 1e-300, None))
+    p = np.exp(log_p - log_p.max())
+    return p / np.trapezoid(p, grid)
+
+
+def angle_theory(dim: int, distribution: str = "uniform") -> AngleTheory:
+    """The two angle distributions of Fig. 2 in closed form, at dimension ``dim``.
+
+    Sign angle: ``cos = A / sqrt(B)`` with ``A = mean|w_i|``, ``B = mean w_i^2``; the
+    central limit theorem for ``(A, B)`` and the delta method give its mean (to
+    ``O(1/dim)``) and standard deviation (``O(1/sqrt(dim))``). Random pairs: the cosine
+    has mean 0 and variance exactly ``1/dim`` for any i.i.d. symmetric entries (sign
+    symmetry kills the cross terms and ``E[u_1^2/|u|^2] = 1/dim``); for Gaussian
+    entries the angle has density ``∝ sin(t)^(dim-2)``, which gives the angle's spread
+    (about ``57.3 / sqrt(dim)`` degrees). ``overlap`` integrates the smaller of the two
+    densities: for uniform entries it falls from about 0.3 at ``dim = 2`` to 0.01 at
+    ``dim = 10`` and below 1e-5 by ``dim = 30`` — the paper's statement that the red
+    and blue curves separate in moderately high dimension. Anderson & Berg (2018),
+    Sec. 2; Kanerva (2009).
+
+    Args:
+        dim: the dimension (>= 1).
+        distribution: ``"uniform"`` or ``"gaussian"``.
+
+    Returns:
+        An :class:`AngleTheory` (angles in degrees).
+
+    Examples:
+        >>> t = angle_theory(1000)
+        >>> round(t.sign_limit, 1), round(t.sign_mean, 1), round(t.pair_std, 2)
+        (30.0, 30.0, 1.81)
+        >>> bool(angle_theory(16).overlap > angle_theory(64).overlap)
+        True
+    """
+    distribution = _check_distribution(distribution)
+    dim = _check_positive_int(dim, "dim")
+    limit = sign_angle_limit(distribution)
+    if dim == 1:  # bin(w) is parallel to w; two random scalars are at 0 or 180 degrees
+        return AngleTheory(1, limit, 0.0, 0.0, 90.0, 90.0, 0.5)
+    mean, std = _sign_angle_moments(dim, distribution)
+    grid = np.linspace(0.0, math.pi, 200_001)
+    p_pair = _pair_angle_density(dim, grid)
+    pair_std = math.sqrt(float(np.trapezoid((grid - math.pi / 2) ** 2 * p_pair, grid)))
+    p_sign = np.exp(-0.5 * ((grid - mean) / std) ** 2) / (std * math.sqrt(2 * math.pi))
+    overlap = float(np.trapezoid(np.minimum(p_sign, p_pair), grid))
+    return AngleTheory(
+        dim=dim,
+        sign_limit=limit,
+        sign_mean=math.degrees(mean),
+        sign_std=math.degrees(std),
+        pair_mean=90.0,
+        pair_std=math.degrees(pair_std),
+        overlap=min(overlap, 1.0),
+    )
+
+
+def angle_overlap(a: Any, b: Any, *, bins: int = 90, range_deg: tuple = (0.0, 180.0)) -> float:
+    """Overlap coefficient ``sum_k min(p_a[k], p_b[k])`` of two samples' histograms.
+
+    1 for identical histograms, 0 for disjoint supports: the measured counterpart of
+    :attr:`AngleTheory.overlap`.
+
+    Args:
+        a: ``[n]`` angles in degrees.
+        b: ``[m]`` angles in degrees.
+        bins: number of equal bins over ``range_deg``.
+        range_deg: the histogram range.
+
+    Returns:
+        The overlap, in ``[0, 1]``.
+
+    Examples:
+        >>> angle_overlap([10.0, 20.0], [10.5, 100.0], bins=18)
+        0.5
+    """
+    bins = _check_positive_int(bins, "bins")
+    a = np.asarray(a, np.float64).ravel()
+    b = np.asarray(b, np.float64).ravel()
+    if a.size == 0 or b.size == 0:
+        raise ValueError(f"`a` and `b` must be non-empty, got sizes {a.size} and {b.size}")
+    ha, edges = np.histogram(a, bins=bins, range=range_deg)
+    hb, _ = np.histogram(b, bins=edges)
+    return float(np.minimum(ha / a.size, hb / b.size).sum())
+
+
+# ----------------------------------------------------------------------------- dot products
+
+
+class _Moments:
+    """Streaming sums for Pearson correlation and the slope through the origin (float64)."""
+
+    def __init__(self) -> None:
+        self.n = 0
+        self.sums = np.zeros(5)  # x, y, xx, yy, xy
+
+    def add(self, x: np.ndarray, y: np.ndarray) -> None:
+        x = np.asarray(x, np.float64).ravel()
+        y = np.asarray(y, np.float64).ravel()
+        self.n += x.size
+        self.sums += [x.sum(), y.sum(), x @ x, y @ y, x @ y]
+
+    def corr(self) -> float:
+        sx, sy, sxx, syy, sxy = self.sums / max(self.n, 1)
+        vx, vy = sxx - sx * sx, syy - sy * sy
+        if self.n < 2 or vx <= 0 or vy <= 0:
+            return float("nan")
+        return float(np.clip((sxy - sx * sy) / math.sqrt(vx * vy), -1.0, 1.0))
+
+    def slope(self) -> float:
+        """Least-squares ``s`` in ``x ~ s * y``."""
+        _, _, _, syy, sxy = self.sums
+        return float(sxy / syy) if syy > 0 else float("nan")
+
+
+def _as_2d_conv(inputs: Any, kernel: Any) -> tuple[jax.Array, tuple[int, ...]]:
+    """View a 1-D conv layer (``[n, L, C]``, kernel ``[k, C, O]``) as a 2-D one with H = 1."""
+    inputs = jnp.asarray(inputs)
+    shape = tuple(np.shape(kernel))
+    if len(shape) == 3:
+        return inputs[:, None], (1, *shape)
+    if len(shape) != 4:
+        raise ValueError(f"conv kernels must be 1-D or 2-D, got kernel shape {shape}")
+    return inputs, shape
+
+
+def _conv_padding(
+    input_shape: tuple, kernel_shape: tuple, out_positions: int
+) -> tuple[tuple[int, int], tuple[int, int]]:
+    """Infer the (stride-1) padding of a conv layer from its input and output sizes."""
+    _, h, w, _ = input_shape
+    kh, kw = kernel_shape[:2]
+    if out_positions == h * w:  # SAME
+        return ((kh - 1) // 2, kh - 1 - (kh - 1) // 2), ((kw - 1) // 2, kw - 1 - (kw - 1) // 2)
+    if out_positions == (h - kh + 1) * (w - kw + 1):  # VALID
+        return (0, 0), (0, 0)
+    raise ValueError(
+        f"cannot match conv layer input [{h}, {w}] and kernel [{kh}, {kw}] to its "
+        f"{out_positions} output positions (stride 1, SAME or VALID padding expected)"
+    )
+
+
+def _gather_patches(
+    inputs: jax.Array, kernel_shape: tuple, padding: tuple, pos: jax.Array
+) -> jax.Array:
+    """``[n * p, kh * kw * c]`` patches at output positions ``pos`` ``[n, p]`` (HWC order)."""
+    n, _, _, c = inputs.shape
+    kh, kw = kernel_shape[:2]
+    padded = jnp.pad(inputs, ((0, 0), padding[0], padding[1], (0, 0)))
+    out_w = padded.shape[2] - kw + 1
+
+    def one(img, p):
+        return jax.lax.dynamic_slice(img, (p // out_w, p % out_w, 0), (kh, kw, c)).reshape(-1)
+
+    per_image = jax.vmap(lambda img, ps: jax.vmap(lambda p: one(img, p))(ps))
+    return per_image(padded, pos).reshape(n * pos.shape[1], kh * kw * c)
+
+
+def _layer_rows(io: Any, key: jax.Array, positions_per_example: int) -> tuple:
+    """Rows (binary inputs, continuous inputs) ``[r, fan_in]`` of one layer."""
+    if io.kind == "dense":
+        a_b = jnp.reshape(io.inputs, (io.inputs.shape[0], -1))
+        a_c = jnp.reshape(io.inputs_continuous, a_b.shape)
+        return a_b, a_c
+    x_b, shape = _as_2d_conv(io.inputs, io.latent_kernel)
+    x_c, _ = _as_2d_conv(io.inputs_continuous, io.latent_kernel)
+    out_positions = int(np.prod(io.preactivations.shape[1:])) // shape[-1]
+    padding = _conv_padding(x_b.shape, shape, out_positions)
+    n_pos = min(positions_per_example, out_positions)
+    pos = jax.vmap(lambda k: jax.random.choice(k, out_positions, (n_pos,), replace=False))(
+        jax.random.split(key, x_b.shape[0])
+    )
+    return (
+        _gather_patches(x_b, shape, padding, pos),
+        _gather_patches(x_c, shape, padding, pos),
+    )
+
+
+def _weight_angle_deg(latent: Any, binary: Any) -> float:
+    wc = np.asarray(latent, np.float64).reshape(-1, np.shape(latent)[-1])
+    wb = np.asarray(binary, np.float64).reshape(wc.shape)
+    cos = (wc * wb).sum(0) / (np.linalg.norm(wc, axis=0) * np.linalg.norm(wb, axis=0))
+    return float(np.degrees(np.arccos(np.clip(cos, -1.0, 1.0))).mean())
+
+
+@functools.partial(jax.jit, static_argnames=("model", "positions_per_example"))
+def _batch_products(model, variables, xb, key, positions_per_example):
+    """Per layer ``[b, r]``: ``a.w_b``, ``a.w_c``, ``a_c.w_b``, shuffled ``a.w_c``; and ``W_c``."""
+    from hamgeo.nets.binary import binary_layer_io
+
+    b = xb.shape[0]
+    out = []
+    for k, io in enumerate(binary_layer_io(model, variables, xb)):
+        kpos, kperm = jax.random.split(jax.random.fold_in(key, k), 2)
+        a_b, a_c = _layer_rows(io, kpos, positions_per_example)
+        wc = jnp.reshape(io.latent_kernel, (-1, io.latent_kernel.shape[-1]))
+        wb = jnp.reshape(io.binary_kernel, wc.shape)
+        dot_b, dot_c, act_c = (a_b @ wb), (a_b @ wc), (a_c @ wb)
+        perm_c = dot_c.ravel()[jax.random.permutation(kperm, dot_c.size)]
+        arrays = (dot_b, dot_c, act_c, perm_c)
+        out.append((*(a.reshape(b, -1) for a in arrays), io.latent_kernel))
+    return out
+
+
+def dot_product_preservation(
+    model: Any,
+    variables: Any,
+    x: Any,
+    *,
+    key: jax.Array | None = None,
+    batch_size: int = 256,
+    positions_per_example: int = 64,
+    n_keep: int = 4096,
+) -> list[LayerPreservation]:
+    """How well each binary layer of a trained BNN preserves dot products (Fig. 3).
+
+    For every binary layer with input activations ``a`` (the data for layer 1, the
+    ±1 binarized activations after), continuous latent weights ``w_c`` and binary
+    weights ``w_b = sign(w_c)``, compares over all (input, unit) pairs:
+
+    - ``a . w_b`` against ``a . w_c`` (the paper's Fig. 3): Pearson correlation, slope;
+    - ``w_b . a_c`` against ``w_b . a_b`` with ``a_c`` the activations before
+      binarization (post batch norm; the paper's activation variant);
+    - ``a . w_b`` against a random permutation of ``a . w_c`` (shuffled control, ~0).
+
+    Conv layers are read as dot products of ``kh * kw * c_in`` patches with each
+    filter, at ``positions_per_example`` random output positions per example, so the
+    memory stays ``O(batch_size * positions_per_example * fan_in)``. Statistics stream
+    over batches of ``x`` in float64. Anderson & Berg (2018), Sec. 2-3 and Fig. 3.
+
+    Args:
+        model: a :class:`hamgeo.nets.BinaryMLP` or :class:`hamgeo.nets.BinaryCNN`.
+        variables: its trained variables.
+        x: ``[n, ...]`` inputs.
+        key: PRNG key for the conv positions, the histogram subsample and the
+            shuffled control; default ``jax.random.key(0)``, so that the result is a
+            fixed function of the arguments.
+        batch_size: examples per forward pass.
+        positions_per_example: conv output positions sampled per example.
+        n_keep: pairs per layer kept in the result for plotting.
+
+    Returns:
+        One :class:`LayerPreservation` per binary layer, in order.
+
+    Raises:
+        ValueError: if ``x`` is empty or a size argument is not positive.
+        TypeError: if a size argument is not an int.
+
+    Examples:
+        >>> import jax
+        >>> from hamgeo import nets
+        >>> model = nets.BinaryMLP((64, 64), 3)
+        >>> x = jax.random.normal(jax.random.key(0), (50, 10))
+        >>> variables = model.init(jax.random.key(1), x)
+        >>> layers = dot_product_preservation(model, variables, x)
+        >>> [(r.layer, r.input_dim) for r in layers]
+        [(1, 10), (2, 64), (3, 64)]
+        >>> bool(layers[1].dot_corr > 0.5), bool(abs(layers[1].control_corr) < 0.1)
+        (True, True)
+    """
+    from hamgeo.nets.binary import BinaryCNN, BinaryMLP
+
+    if not isinstance(model, BinaryMLP | BinaryCNN):
+        raise TypeError(f"`model` must be a BinaryMLP or BinaryCNN, got {type(model).__name__}")
+    batch_size = _check_positive_int(batch_size, "batch_size")
+    positions_per_example = _check_positive_int(positions_per_example, "positions_per_example")
+    n_keep = _check_positive_int(n_keep, "n_keep")
+    x = jnp.asarray(x, jnp.float32)
+    if x.ndim < 2 or x.shape[0] == 0:
+        raise ValueError(f"`x` must be a non-empty batch [n, ...], got shape {tuple(x.shape)}")
+    n = x.shape[0]
+    key = jax.random.key(0) if key is None else key
+
+    batch_size = min(batch_size, n)
+    keep_rng = np.random.default_rng(np.asarray(jax.random.key_data(key)).ravel().tolist())
+    stats: list[dict] = []
+    meta: list[tuple] = []
+    for start in range(0, n, batch_size):
+        xb = x[start : start + batch_size]
+        real = xb.shape[0]
+        if real < batch_size:  # pad the last batch (one compilation), drop the padding below
+            xb = jnp.concatenate([xb, jnp.broadcast_to(xb[:1], (batch_size - real, *xb.shape[1:]))])
+        layers = _batch_products(
+            model, variables, xb, jax.random.fold_in(key, start), positions_per_example
+        )
+        if not stats:
+            stats = [
+                {"dot": _Moments(), "act": _Moments(), "ctl": _Moments(), "keep": []}
+                for _ in layers
+            ]
+            for *_, latent in layers:  # conv kernels are [*window, c_in, c_out]
+                wc = np.reshape(np.asarray(latent), (-1, latent.shape[-1]))
+                kind = "conv" if latent.ndim > 2 else "dense"
+                meta.append((kind, wc.shape[0], _weight_angle_deg(wc, np.where(wc >= 0, 1, -1))))
+        for s, (*arrays, _) in zip(stats, layers, strict=True):
+            dot_b, dot_c, act_c, perm_c = (np.asarray(a)[:real].ravel() for a in arrays)
+            s["dot"].add(dot_b, dot_c)
+            s["act"].add(act_c, dot_b)
+            s["ctl"].add(dot_b, perm_c)
+            m = min(dot_b.size, -(-n_keep * real // n))
+            idx = keep_rng.choice(dot_b.size, m, replace=False)
+            s["keep"].append(np.stack([dot_b[idx], dot_c[idx], act_c[idx]]))
+
+    out = []
+    for k, (s, (kind, fan_in, angle)) in enumerate(zip(stats, meta, strict=True)):
+        kept = np.concatenate(s["keep"], axis=1)[:, :n_keep].astype(np.float32)
+        first = k == 0
+        out.append(
+            LayerPreservation(
+                layer=k + 1,
+                kind=kind,
+                input_dim=int(fan_in),
+                n_pairs=s["dot"].n,
+                dot_corr=s["dot"].corr(),
+                dot_scale=s["dot"].slope(),
+                weight_angle_deg=angle,
+                act_corr=float("nan") if first else s["act"].corr(),
+                act_scale=float("nan") if first else s["act"].slope(),
+                control_corr=s["ctl"].corr(),
+                dots_binary=kept[0],
+                dots_continuous=kept[1],
+                act_binary=kept[0],
+                act_continuous=kept[2],
+            )
+        )
+    return out
