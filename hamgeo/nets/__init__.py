@@ -7,6 +7,7 @@
 * :mod:`hamgeo.nets.extract`: :func:`preactivations`, :func:`activation_codes`,
   :func:`layer_slices`.
 * :mod:`hamgeo.nets.train`: :func:`train`, :func:`accuracy`.
+* :mod:`hamgeo.nets.checkpoint`: :func:`save`, :func:`load` (msgpack + checksum, no pickle).
 """
 
 from hamgeo.nets.binary import BinaryCNN as BinaryCNN
@@ -17,6 +18,10 @@ from hamgeo.nets.binary import BinaryMLP as BinaryMLP
 from hamgeo.nets.binary import binary_layer_io as binary_layer_io
 from hamgeo.nets.binary import clip_latent_weights as clip_latent_weights
 from hamgeo.nets.binary import sign_ste as sign_ste
+from hamgeo.nets.checkpoint import load as load
+from hamgeo.nets.checkpoint import model_config as model_config
+from hamgeo.nets.checkpoint import model_from_config as model_from_config
+from hamgeo.nets.checkpoint import save as save
 from hamgeo.nets.extract import activation_codes as activation_codes
 from hamgeo.nets.extract import layer_slices as layer_slices
 from hamgeo.nets.extract import preactivations as preactivations
@@ -43,8 +48,12 @@ __all__ = [
     "binary_layer_io",
     "clip_latent_weights",
     "layer_slices",
+    "load",
     "make_train_step",
+    "model_config",
+    "model_from_config",
     "preactivations",
+    "save",
     "sign_ste",
     "train",
 ]
