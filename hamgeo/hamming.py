@@ -116,10 +116,11 @@ def _matmul_block(xs: jax.Array, ys: jax.Array, n_bits: int) -> jax.Array:
     return (n_bits - dot) // 2
 
 
-def _row_block(n_rows: int, m: int, w: int, block_size: int | None, per_elem: int) -> int:
+def _row_block(n_rows: int, row_bytes: int, block_size: int | None) -> int:
+    """Rows per block: ``block_size``, or as many as keep temporaries near 32 MiB."""
     if block_size is not None:
         return max(1, min(block_size, max(n_rows, 1)))
-    b = _BLOCK_BYTES // max(1, m * max(w, 1) * per_elem)
+    b = _BLOCK_BYTES // max(1, row_bytes)
     return int(max(1, min(b, 4096, max(n_rows, 1))))
 
 
@@ -247,8 +248,11 @@ def pairwise_hamming(
     def compute(xw, yw):
         if path == "native":
             return _native.pairwise(xw, yw, truncate=truncate)
-        per = x.n_bits if path == "matmul" else 4 * w
-        block = _row_block(xw.shape[0], yw.shape[0], 1, block_size, per)
+        m_rows = yw.shape[0]
+        # matmul: unpacked bits and signs of a row plus its output row; popcount: the
+        # [row, M, W] XOR that XLA normally fuses away, as a worst case.
+        row_bytes = 8 * x.n_bits + 4 * m_rows if path == "matmul" else 4 * m_rows * w
+        block = _row_block(xw.shape[0], row_bytes, block_size)
         return _pairwise_xla(xw, yw, n_bits=x.n_bits, truncate=truncate, method=path, block=block)
 
     sharding = _sharded_rows(x.words)
