@@ -44,21 +44,15 @@ def _lex_sort(words: jax.Array) -> tuple[jax.Array, jax.Array]:
     return jnp.stack(out[:-1], axis=1), out[-1]
 
 
-@jax.jit
-def unique_ids(words: jax.Array) -> tuple[jax.Array, jax.Array]:
-    """:func:`_unique_ids_given_hashes` with :func:`_row_hashes`."""
-    return _unique_ids_given_hashes(words, *_row_hashes(words))
-
-
-def _unique_ids_given_hashes(
+def _hashed_unique(
     words: jax.Array, h1: jax.Array, h2: jax.Array
-) -> tuple[jax.Array, jax.Array]:
-    """Number of distinct rows of ``uint32[n, W]`` and a dense id per row.
+) -> tuple[jax.Array, jax.Array, jax.Array]:
+    """Distinct rows of ``uint32[n, W]`` through their hashes: ``(count, ids, collision)``.
 
     Rows are sorted by a 64-bit hash (two sort keys instead of ``W``), then every
-    pair of neighbours in that order is compared word by word. If two different
-    rows ever share a hash, an exact ``W``-key lexicographic sort takes over, so
-    the answer never depends on the hash. Ids are ranks in the sorted order.
+    pair of neighbours in that order is compared word by word. ``collision`` is
+    true when two different rows share a hash; the count is then not trusted.
+    Ids are ranks in the sorted order.
     """
     n = words.shape[0]
     idx = jnp.arange(n, dtype=jnp.int32)
@@ -67,15 +61,39 @@ def _unique_ids_given_hashes(
     row_change = jnp.any(rows[1:] != rows[:-1], axis=1)
     hash_change = (h1s[1:] != h1s[:-1]) | (h2s[1:] != h2s[:-1])
     collision = jnp.any(row_change & ~hash_change)
+    count, ids = _ranks(row_change, perm)
+    return count, ids, collision
 
-    def exact(_):
-        rows_e, perm_e = _lex_sort(words)
-        return jnp.any(rows_e[1:] != rows_e[:-1], axis=1), perm_e
 
-    change, perm = jax.lax.cond(collision, exact, lambda _: (row_change, perm), None)
+def _ranks(change: jax.Array, perm: jax.Array) -> tuple[jax.Array, jax.Array]:
     rank = jnp.concatenate([jnp.zeros((1,), jnp.int32), jnp.cumsum(change, dtype=jnp.int32)])
-    ids = jnp.zeros((n,), jnp.int32).at[perm].set(rank)
+    ids = jnp.zeros(perm.shape, jnp.int32).at[perm].set(rank)
     return rank[-1] + 1, ids
+
+
+@jax.jit
+def _hash_unique_ids(words: jax.Array) -> tuple[jax.Array, jax.Array, jax.Array]:
+    return _hashed_unique(words, *_row_hashes(words))
+
+
+@jax.jit
+def _exact_unique_ids(words: jax.Array) -> tuple[jax.Array, jax.Array]:
+    """Distinct rows by an exact ``W``-key lexicographic sort (slower to compile and run)."""
+    rows, perm = _lex_sort(words)
+    return _ranks(jnp.any(rows[1:] != rows[:-1], axis=1), perm)
+
+
+def unique_ids(words: jax.Array) -> tuple[jax.Array, jax.Array]:
+    """Number of distinct rows of ``uint32[n, W]`` and a dense id per row.
+
+    The hashed sort, verified; if two different rows ever share a 64-bit hash the
+    exact lexicographic sort takes over (compiled only then), so the answer never
+    depends on the hash.
+    """
+    count, ids, collision = _hash_unique_ids(words)
+    if bool(collision):
+        count, ids = _exact_unique_ids(words)
+    return count, ids
 
 
 def bucketed_unique_ids(words: jax.Array) -> tuple[jax.Array, jax.Array]:

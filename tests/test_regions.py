@@ -30,16 +30,25 @@ def test_count_and_redundancy_match_np_unique(rng, n_bits):
     )
 
 
-def test_hash_collision_falls_back_to_exact(rng):
-    # Every row gets the same hash: only the exact lexicographic branch can count.
+def test_hash_collision_falls_back_to_exact(rng, monkeypatch):
     bits = _dup_codes(rng, 37, 70, 9)
     words = pack_bits(bits).words
-    same = jnp.zeros(37, jnp.uint32)
-    count, ids = jax.jit(_unique._unique_ids_given_hashes)(words, same, same)
+    ref = len(np.unique(bits, axis=0))
     _, inv = np.unique(bits, axis=0, return_inverse=True)
-    assert int(count) == len(np.unique(bits, axis=0))
-    pairs = set(zip(np.asarray(ids).tolist(), inv.ravel().tolist(), strict=True))
-    assert len(pairs) == int(count)  # a relabelling of np.unique's inverse
+    # Every row with the same hash: the collision is detected.
+    same = jnp.zeros(37, jnp.uint32)
+    assert bool(jax.jit(_unique._hashed_unique)(words, same, same)[2])
+    # The exact branch alone counts right, and ids relabel np.unique's inverse.
+    count, ids = _unique._exact_unique_ids(words)
+    assert int(count) == ref
+    assert len(set(zip(np.asarray(ids).tolist(), inv.ravel().tolist(), strict=True))) == ref
+    # unique_ids takes the exact branch when the hashed one reports a collision.
+    monkeypatch.setattr(
+        _unique,
+        "_hash_unique_ids",
+        lambda w: (jnp.int32(-1), jnp.zeros(w.shape[0], jnp.int32), jnp.bool_(True)),
+    )
+    assert int(regions.count_regions(bits)) == ref
 
 
 def test_all_equal_and_all_distinct():
