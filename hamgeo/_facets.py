@@ -8,7 +8,13 @@ import jax.numpy as jnp
 import numpy as np
 from scipy.optimize import linprog
 
-from hamgeo._lines import _popcount_rows, _segment_points, line_regions, mlp_layers
+from hamgeo._lines import (
+    _popcount_rows,
+    _segment_points,
+    check_mlp_model,
+    line_regions,
+    mlp_layers,
+)
 from hamgeo._slices import _as_extent, _plane_vectors
 from hamgeo._unique import host_unique_ids
 from hamgeo.codes import PackedCodes
@@ -118,7 +124,7 @@ def cell_facets(
         >>> cell_facets(None, {"params": params}, np.array([[1.0, 1.0], [-1.0, -1.0]])).tolist()
         [[True, True, True], [True, True, False]]
     """
-    del model
+    check_mlp_model(model)
     layers = mlp_layers(variables, np.float64)
     d_in = layers[0][0].shape[0]
     pts, batched = _segment_points(x, d_in, "x")
@@ -192,6 +198,7 @@ def cell_graph(
         >>> g.codes.shape, g.edges.shape  # four quadrants in a ring
         ((4,), (4, 2))
     """
+    check_mlp_model(model)
     return _cell_graph(variables, origin, u, v, extent, resolution, segments)[0]
 
 
@@ -277,6 +284,7 @@ def tessellation_distance(
     from scipy.sparse import coo_matrix
     from scipy.sparse.csgraph import shortest_path
 
+    check_mlp_model(model)
     layers = mlp_layers(variables, np.float64)
     if layers[0][0].shape[0] != 2:
         raise ValueError(

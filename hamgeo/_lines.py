@@ -9,7 +9,7 @@ import numpy as np
 
 from hamgeo.codes import PackedCodes, pack_bits
 
-__all__ = ["LineRegions", "crossing_distance", "line_regions", "mlp_layers"]
+__all__ = ["LineRegions", "check_mlp_model", "crossing_distance", "line_regions", "mlp_layers"]
 
 
 class LineRegions(NamedTuple):
@@ -76,6 +76,19 @@ def mlp_layers(variables: Any, dtype: Any = np.float64) -> list[tuple[np.ndarray
             f"... (hamgeo.nets.MLP), got keys {sorted(params)}"
         )
     return layers
+
+
+def check_mlp_model(model: Any) -> None:
+    """Exact cell geometry here assumes a plain ReLU MLP: ``hamgeo.nets.MLP`` or ``None``."""
+    if model is None:
+        return
+    from hamgeo.nets import MLP  # analysis sits above nets; imported when first needed
+
+    if not isinstance(model, MLP):
+        raise TypeError(
+            "`model` must be a hamgeo.nets.MLP (a ReLU MLP) or None (variables in its layout), "
+            f"got {type(model).__name__}"
+        )
 
 
 def _segment_points(x: Any, d_in: int, name: str) -> tuple[np.ndarray, bool]:
@@ -157,7 +170,7 @@ def line_regions(
         >>> lr.codes.unpack().astype(int).tolist()
         [[0, 0], [0, 1], [1, 1]]
     """
-    del model  # the variables say everything about an MLP's cells
+    check_mlp_model(model)  # then the variables say everything about its cells
     layers = mlp_layers(variables, dtype)
     d_in = layers[0][0].shape[0]
     a, batched = _segment_points(x0, d_in, "x0")

@@ -132,6 +132,17 @@ def test_slice_partition_with_flax_mlp(key):
     b = regions.slice_partition(None, variables, origin, u, w, extent=3.0, resolution=20)
     assert a.n_cells == b.n_cells and a.codes.n_bits == 9
     assert np.array_equal(np.asarray(a.codes.words)[a.ids], np.asarray(b.codes.words)[b.ids])
+    # the exact tools take the flax model too, and refuse other models
+    x0, x1 = np.array([-3.0, -2.0]), np.array([3.0, 2.5])
+    lr = regions.line_regions(model, variables, x0, x1)
+    _, pre = model.apply(variables, np.stack([x0, x1]), return_preactivations=True)
+    ends = np.concatenate([np.asarray(p) > 0 for p in pre], axis=1)
+    got = np.asarray(lr.codes.unpack())
+    assert np.array_equal(got[[0, -1]], ends)
+    with pytest.raises(TypeError, match="`model`"):
+        regions.line_regions(nets.CNN((2,), (3,), 2), variables, x0, x1)
+    with pytest.raises(TypeError, match="`model`"):
+        regions.cell_facets("mlp", variables, x0)
 
 
 def test_slice_partition_bad_inputs(rng):
@@ -196,6 +207,7 @@ def test_facets_of_known_cells():
     assert regions.cell_facets(None, v, np.zeros(2), bounds=(-0.5, 0.5)).tolist() == [False] * 6
 
 
+@pytest.mark.slow
 def test_facets_against_cell_graph(rng):
     v = _mlp(rng, 2, [6, 4], bias=0.5)
     pts = rng.uniform(-1, 1, size=(5, 2))
@@ -213,6 +225,7 @@ def test_facets_against_cell_graph(rng):
         assert set(flipped.tolist()) == set(np.nonzero(f)[0].tolist())
 
 
+@pytest.mark.slow
 def test_distance_chain_on_random_nets(rng):
     for widths in ([6, 6], [5, 4, 5]):
         v = _mlp(rng, 2, widths)
