@@ -90,20 +90,17 @@ def _line_rows(d: int, widths: list[int], rng) -> list[Row]:
     v = _mlp(d, widths, rng)
     x0, x1 = rng.random(d).astype(np.float32), rng.random(d).astype(np.float32)
     shape = f"d={d} net={len(widths)}x{widths[0]}"
+    common = dict(suite=SUITE, op="line_regions", shape=shape, work=1, unit="segments")
     lr = line_regions(None, v, x0, x1)
     n_pieces = lr.codes.shape[0]
     rows = [
         timed_row(
             lambda: line_regions(None, v, x0, x1),
             repeats=3,
-            suite=SUITE,
-            op="line_regions",
-            shape=shape,
             dtype="float64",
             impl="hamgeo[exact]",
-            work=1,
-            unit="segments",
             extra={"pieces": n_pieces},
+            **common,
         )
     ]
     # Dense sampling meets every piece only if the spacing is below the shortest piece.
@@ -116,13 +113,9 @@ def _line_rows(d: int, widths: list[int], rng) -> list[Row]:
     probe = timed_row(
         lambda: _sample_words(layers, a, b, t),
         repeats=3,
-        suite=SUITE,
-        op="line_regions",
-        shape=shape,
         dtype="float32",
         impl="dense sampling (jit)",
-        work=1,
-        unit="segments",
+        **common,
     )
     batches = -(-n_samples // batch)
     probe.seconds *= batches
