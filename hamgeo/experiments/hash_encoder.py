@@ -97,6 +97,7 @@ class Config:
     Attributes:
         datasets: built-in datasets of the MLP sweeps (``"digits"``, ``"mnist1d"``).
         widths: hidden widths of the one-hidden-layer MLP width sweep.
+        mnist1d_widths: widths of the MNIST-1D (and MNIST) width sweep; ``None``: ``widths``.
         main_width: the "wide MLP" of the summary (trained on digits).
         seeds: independent trainings per point.
         epochs: training epochs (Adam).
@@ -124,6 +125,7 @@ class Config:
 
     datasets: tuple[str, ...] = ("digits", "mnist1d")
     widths: tuple[int, ...] = (1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64, 128, 256, 512)
+    mnist1d_widths: tuple[int, ...] | None = None
     main_width: int = 512
     seeds: int = 3
     epochs: int = 50
@@ -150,7 +152,8 @@ class Config:
     def quick(cls) -> Config:
         """Small sizes: about a minute on a 2-core CPU."""
         return cls(
-            widths=(1, 2, 4, 8, 16, 32, 64, 512),
+            widths=(1, 2, 4, 8, 16, 32, 64, 128, 512),
+            mnist1d_widths=(1, 4, 16, 64),
             seeds=2,
             epochs=15,
             time_widths=(2, 8, 32, 512),
@@ -160,7 +163,7 @@ class Config:
             label_noises=(0.0, 0.2, 0.4),
             cnn_channels=((4, 8),),
             cnn_epochs=10,
-            logreg_steps=200,
+            logreg_steps=100,
             max_train=4000,
         )
 
@@ -169,7 +172,18 @@ class Config:
             values = getattr(self, name)
             if not values or any(int(v) < 1 for v in values):
                 raise ValueError(f"`{name}` must be a non-empty tuple of positive ints")
-        for name in ("main_width", "seeds", "epochs", "batch_size", "factor_width", "knn_k"):
+        for name in (
+            "main_width",
+            "seeds",
+            "epochs",
+            "batch_size",
+            "factor_width",
+            "knn_k",
+            "cnn_epochs",
+            "kmeans_iterations",
+            "logreg_steps",
+            "max_train",
+        ):
             if int(getattr(self, name)) < 1:
                 raise ValueError(f"`{name}` must be >= 1, got {getattr(self, name)}")
         unknown = set(self.datasets) - {"digits", "mnist1d"}
@@ -210,7 +224,7 @@ def _codes_fn(model):
 
 
 @functools.lru_cache(maxsize=32)
-def _compiled(model, n: int, n_steps: int, batch: int, lr: float):
+def _compiled(model, x_shape: tuple[int, ...], n: int, n_steps: int, batch: int, lr: float):
     """jit(vmap over models) of one epoch, of evaluation and of the optimizer's init."""
     opt = optax.adam(lr)
 
@@ -243,20 +257,15 @@ def _compiled(model, n: int, n_steps: int, batch: int, lr: float):
         logits = model.apply(variables, x)
         return codes(variables, x), jnp.argmax(logits, axis=-1).astype(jnp.int32)
 
+    def init(key):
+        return model.init(key, jnp.zeros((1, *x_shape), jnp.float32))["params"]
+
     return (
         jax.jit(jax.vmap(epoch, in_axes=(0, 0, 0, None, 0, 0, 0, 0))),
         jax.jit(jax.vmap(evaluate, in_axes=(0, None))),
         jax.jit(jax.vmap(opt.init)),
+        jax.jit(jax.vmap(init)),
     )
-
-
-def _embed(small: Any, big: Any) -> Any:
-    """Zero-pad ``small``'s arrays into ``big``'s shapes (leading corner)."""
-
-    def pad(s, b):
-        return jnp.pad(s, [(0, bd - sd) for sd, bd in zip(s.shape, b.shape, strict=True)])
-
-    return jax.tree.map(pad, small, big)
 
 
 def _model_inputs(spec: _Spec, key: jax.Array, y_train: np.ndarray, n_classes: int):
@@ -275,78 +284,113 @@ def _model_inputs(spec: _Spec, key: jax.Array, y_train: np.ndarray, n_classes: i
     return k_init, k_epochs, rank, y
 
 
-def _train_group(make_model, size, specs, data, key, config, epochs, on_epoch=None):
-    """Train the models ``specs`` together (vmapped), each zero-padded into ``make_model(None)``.
+def _shrink_mlp(params: Any, widths: jax.Array) -> Any:
+    """Turn stacked width-``W`` MLP inits into width-``widths[i]`` inits, zero-padded.
 
-    ``make_model(size(spec))`` is the model a spec stands for; it is initialized as
-    itself and embedded into the group's padded model. ``on_epoch(epoch, codes_tr,
-    codes_te, pred_te)`` runs after every epoch for the models with ``track=True``.
-    Returns one dict per spec: final train/test codes, test predictions, labels used.
+    ``nets.MLP`` initializes kernels with LeCun's truncated normal (std ∝ 1/√fan_in,
+    biases zero). The hidden kernel's fan-in is the input size for every width, so its
+    first ``w`` columns are already a width-``w`` init; the head's fan-in is the width,
+    so its first ``w`` rows are rescaled by √(W / w). The rest is set to zero.
     """
-    big = make_model(None)
+    hidden, head = params["hidden_0"], params["head"]
+    big = hidden["kernel"].shape[-1]
+    w = widths.astype(jnp.float32)
+    mask = (jnp.arange(big)[None, :] < widths[:, None]).astype(jnp.float32)  # [M, W]
+    scale = mask * jnp.sqrt(big / w)[:, None]
+    return {
+        "hidden_0": {"kernel": hidden["kernel"] * mask[:, None, :], "bias": hidden["bias"] * mask},
+        "head": {"kernel": head["kernel"] * scale[:, :, None], "bias": head["bias"]},
+    }
+
+
+_shrink_mlp_jit = jax.jit(_shrink_mlp)
+
+
+def _train_group(model, specs, data, key, config, epochs, on_epoch=None, *, init=None):
+    """Train the models ``specs`` together (vmapped over models) and return their codes.
+
+    All specs share ``model``'s shape. For MLP groups each spec's ``width`` is carved
+    out of the padded model with exact zeros (:func:`_shrink_mlp`); ``init`` (stacked
+    params) replaces the fresh initialization. ``on_epoch(epoch, spec, codes_tr,
+    codes_te, pred_te, labels, subset)`` runs after every epoch for the models with
+    ``track=True``. Returns one dict per spec: final train/test codes, test
+    predictions, labels used, the training subset mask and the trained params.
+    """
     x_tr, x_te = jnp.asarray(data.x_train), jnp.asarray(data.x_test)
     n = int(x_tr.shape[0])
     n_classes = int(max(data.y_train.max(), data.y_test.max())) + 1
     batch = min(config.batch_size, n)
-    epoch_fn, eval_fn, init_fn = _compiled(big, n, n // batch, batch, config.learning_rate)
-    big_params = big.init(jax.random.key(0), x_tr[:1])["params"]
-
-    params, epoch_keys, ranks, labels = [], [], [], []
+    epoch_fn, eval_fn, opt_init, param_init = _compiled(
+        model, tuple(x_tr.shape[1:]), n, n // batch, batch, config.learning_rate
+    )
+    init_keys, epoch_keys, ranks, labels = [], [], [], []
     for spec in specs:
         k_init, k_epochs, rank, y = _model_inputs(spec, key, np.asarray(data.y_train), n_classes)
-        small = make_model(size(spec)).init(k_init, x_tr[:1])["params"]
-        params.append(_embed(small, big_params))
+        init_keys.append(k_init)
         epoch_keys.append(jax.random.split(k_epochs, epochs))
         ranks.append(rank)
         labels.append(y)
-    stacked = jax.tree.map(lambda *a: jnp.stack(a), *params)
-    opt_state = init_fn(stacked)
+    if init is None:
+        init = param_init(jnp.stack(init_keys))
+        if "hidden_0" in init and len(init) == 2:  # a one-hidden-layer MLP: carve widths
+            init = _shrink_mlp_jit(init, jnp.asarray([s.width for s in specs], jnp.int32))
+    stacked = init
+    opt_state = opt_init(stacked)
     ranks_d, labels_d = jnp.asarray(np.stack(ranks)), jnp.asarray(np.stack(labels))
     n_sub = jnp.asarray([s.n_train for s in specs], jnp.int32)
     wd = jnp.asarray([s.weight_decay for s in specs], jnp.float32)
-    tracked = [i for i, s in enumerate(specs) if s.track]
-    n_bits = _n_bits(big, big_params, x_tr[:1])
+    tracked = np.asarray([i for i, s in enumerate(specs) if s.track], np.int32)
+    one = jax.tree.map(lambda a: jax.ShapeDtypeStruct(a.shape[1:], a.dtype), stacked)
+    n_bits = _n_bits(model, one, x_tr.shape)
+    epoch_keys = np.stack([np.asarray(jax.random.key_data(k)) for k in epoch_keys])
     for epoch in range(epochs):
-        ek = jnp.stack([k[epoch] for k in epoch_keys])
+        ek = jax.random.wrap_key_data(jnp.asarray(epoch_keys[:, epoch]))
         stacked, opt_state, _ = epoch_fn(stacked, opt_state, ek, x_tr, labels_d, ranks_d, n_sub, wd)
-        if on_epoch is not None and tracked:
-            sub = jax.tree.map(lambda a: a[np.asarray(tracked)], stacked)
-            c_tr, _ = eval_fn(sub, x_tr)
-            c_te, p_te = eval_fn(sub, x_te)
+        if on_epoch is not None and tracked.size:
+            sub = jax.tree.map(lambda a: a[tracked], stacked)
+            c_tr = np.asarray(eval_fn(sub, x_tr)[0])
+            c_te, p_te = (np.asarray(a) for a in eval_fn(sub, x_te))
             for j, i in enumerate(tracked):
                 on_epoch(
                     epoch + 1,
                     specs[i],
-                    PackedCodes(c_tr[j], n_bits),
-                    PackedCodes(c_te[j], n_bits),
-                    np.asarray(p_te[j]),
+                    PackedCodes(jnp.asarray(c_tr[j]), n_bits),
+                    PackedCodes(jnp.asarray(c_te[j]), n_bits),
+                    p_te[j],
                     labels[i],
                     ranks[i] < specs[i].n_train,
                 )
-    codes_tr, _ = eval_fn(stacked, x_tr)
-    codes_te, pred_te = eval_fn(stacked, x_te)
+    codes_tr = np.asarray(eval_fn(stacked, x_tr)[0])
+    codes_te, pred_te = (np.asarray(a) for a in eval_fn(stacked, x_te))
+    host_params = jax.tree.map(np.asarray, stacked)
     return [
         {
             "spec": spec,
-            "train_codes": PackedCodes(codes_tr[i], n_bits),
-            "test_codes": PackedCodes(codes_te[i], n_bits),
-            "pred_test": np.asarray(pred_te[i]),
+            "train_codes": PackedCodes(jnp.asarray(codes_tr[i]), n_bits),
+            "test_codes": PackedCodes(jnp.asarray(codes_te[i]), n_bits),
+            "pred_test": pred_te[i],
             "labels": labels[i],
             "subset": ranks[i] < spec.n_train,
+            "params": jax.tree.map(lambda a, i=i: a[i], host_params),
         }
         for i, spec in enumerate(specs)
     ]
 
 
-def _n_bits(model, params, x) -> int:
-    _, pres = model.apply({"params": params}, x, return_preactivations=True)
-    return int(sum(math.prod(p.shape[1:]) for p in pres))
+def _n_bits(model, params, x_shape) -> int:
+    x = jax.ShapeDtypeStruct((1, *x_shape[1:]), jnp.float32)
+    out = jax.eval_shape(
+        lambda p, x: model.apply({"params": p}, x, return_preactivations=True)[1], params, x
+    )
+    return int(sum(math.prod(p.shape[1:]) for p in out))
 
 
 # ----------------------------------------------------------------------------- analysis
 
 
-def _analyse(codes_tr, codes_te, y_tr, y_te, pred_te, config, key, *, full: bool) -> dict:
+def _analyse(
+    codes_tr, codes_te, y_tr, y_te, pred_te, config, key, *, full: bool, test_redundancy=True
+) -> dict:
     """Redundancy and categorization on one model's codes (``full``: k-means and logreg too)."""
     from hamgeo.encoding import kmeans_accuracy, knn_accuracy, logreg_accuracy
     from hamgeo.regions import redundancy_ratio
@@ -355,7 +399,7 @@ def _analyse(codes_tr, codes_te, y_tr, y_te, pred_te, config, key, *, full: bool
     k = min(config.knn_k, codes_tr.shape[0])
     row = {
         "redundancy_train": float(redundancy_ratio(codes_tr)),
-        "redundancy_test": float(redundancy_ratio(codes_te)),
+        "redundancy_test": float(redundancy_ratio(codes_te)) if test_redundancy else None,
         "knn_accuracy": knn_accuracy(codes_tr, y_tr, codes_te, y_te, k=k, n_classes=n_classes),
         "network_accuracy": float(np.mean(pred_te == y_te)),
     }
@@ -396,16 +440,16 @@ def _subset_codes(codes: PackedCodes, mask: np.ndarray) -> PackedCodes:
 # ------------------------------------------------------------------------------- sweeps
 
 
-def _mlp_factory(n_classes: int, padded: int):
+def _mlp(n_classes: int, width: int):
     from hamgeo.nets import MLP
 
-    return lambda width: MLP((padded if width is None else width,), n_classes)
+    return MLP((width,), n_classes)
 
 
-def _cnn_factory(n_classes: int, channels: tuple[int, ...], dense: tuple[int, ...]):
+def _cnn(n_classes: int, channels: tuple[int, ...], dense: tuple[int, ...]):
     from hamgeo.nets import CNN
 
-    return lambda _: CNN(channels, dense, n_classes)
+    return CNN(channels, dense, n_classes)
 
 
 def _identity(spec: _Spec) -> tuple:
@@ -415,9 +459,13 @@ def _identity(spec: _Spec) -> tuple:
 def _mlp_specs(config: Config, n: int, *, all_factors: bool) -> dict[str, list[_Spec]]:
     seeds = range(config.seeds)
     widths = tuple(sorted(set(config.widths) | {config.main_width}))
+    if not all_factors and config.mnist1d_widths is not None:
+        widths = tuple(sorted(set(config.mnist1d_widths)))
     sweeps = {
         "width": [
-            _Spec("width", w, s, n, track=w in config.time_widths) for w in widths for s in seeds
+            _Spec("width", w, s, n, track=all_factors and w in config.time_widths)
+            for w in widths
+            for s in seeds
         ]
     }
     if all_factors:
@@ -462,7 +510,15 @@ def _run_mlp_dataset(name: str, data, config: Config, key: jax.Array, *, all_fac
 
     def on_epoch(epoch, spec, c_tr, c_te, p_te, y_used, subset):
         row = _analyse(
-            _subset_codes(c_tr, subset), c_te, y_used[subset], y_te, p_te, config, key, full=False
+            _subset_codes(c_tr, subset),
+            c_te,
+            y_used[subset],
+            y_te,
+            p_te,
+            config,
+            key,
+            full=False,
+            test_redundancy=False,
         )
         per_epoch.append(
             {"dataset": name, "width": spec.width, "seed": spec.seed, "epoch": epoch, **row}
@@ -471,8 +527,7 @@ def _run_mlp_dataset(name: str, data, config: Config, key: jax.Array, *, all_fac
     trained: dict[tuple, dict] = {}
     for padded, specs in progress(sorted(groups.items()), desc=f"{name} MLPs"):
         results = _train_group(
-            _mlp_factory(n_classes, padded),
-            lambda s: s.width,
+            _mlp(n_classes, padded),
             specs,
             data,
             jax.random.fold_in(key, 1),
@@ -530,8 +585,7 @@ def _run_cnn_dataset(name: str, data, config: Config, key: jax.Array) -> list[di
     for channels in progress(config.cnn_channels, desc=f"{name} CNNs"):
         specs = [_Spec("cnn", int(channels[-1]), s, n) for s in range(config.seeds)]
         results = _train_group(
-            _cnn_factory(n_classes, tuple(channels), tuple(config.cnn_dense)),
-            lambda s: None,
+            _cnn(n_classes, tuple(channels), tuple(config.cnn_dense)),
             specs,
             data,
             jax.random.fold_in(key, 2),

@@ -1,0 +1,66 @@
+"""Categorization on codes: hamgeo's k-NN classifier against scikit-learn's.
+
+``hamgeo.knn_classify`` (Hamming k-NN through the streaming ``hamming_knn``, then a
+vote on device) against ``sklearn.neighbors.KNeighborsClassifier(metric="hamming",
+algorithm="brute")`` on the same bool codes, k = 9, 10 classes. scikit-learn is timed
+on the first queries only and scaled by the number of query-base pairs
+(``extra["measured_queries"]`` says so). Throughput is in code pairs per second.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+import hamgeo
+from benchmarks.timing import Row, timed_row
+
+SUITE = "encoding"
+
+
+def _knn_rows(rng, n_base: int, n_query: int, bits: int, quick: bool) -> list[Row]:
+    base_bits = rng.random((n_base, bits)) < 0.5
+    query_bits = rng.random((n_query, bits)) < 0.5
+    labels = rng.integers(0, 10, n_base).astype(np.int32)
+    base = hamgeo.pack_bits(base_bits)
+    queries = hamgeo.pack_bits(query_bits)
+    shape = f"N={n_base} Q={n_query} bits={bits} k=9"
+    common = dict(suite=SUITE, op="knn_classify", shape=shape, unit="code-pairs")
+    rows = [
+        timed_row(
+            lambda: hamgeo.knn_classify(base, labels, queries, k=9, n_classes=10),
+            repeats=3,
+            dtype="uint32 packed",
+            impl="hamgeo[knn_classify]",
+            work=float(n_base) * n_query,
+            **common,
+        )
+    ]
+    from sklearn.neighbors import KNeighborsClassifier
+
+    clf = KNeighborsClassifier(n_neighbors=9, metric="hamming", algorithm="brute", n_jobs=1)
+    clf.fit(base_bits, labels)
+    sub = min(n_query, 16 if quick else 64)
+    r = timed_row(
+        lambda: clf.predict(query_bits[:sub]),
+        repeats=1 if quick else 3,
+        dtype="bool",
+        impl="sklearn.KNeighborsClassifier",
+        work=float(n_base) * sub,
+        **common,
+    )
+    # Same work as hamgeo's row: scale the time to all queries.
+    r.seconds *= n_query / sub
+    r.work = float(n_base) * n_query
+    r.compile_s = None
+    r.extra["measured_queries"] = sub
+    rows.append(r)
+    return rows
+
+
+def run(quick: bool) -> list[Row]:
+    """Benchmark rows of the encoding suite."""
+    rng = np.random.default_rng(0)
+    rows = _knn_rows(rng, 100_000, 256 if quick else 1024, 256, quick)
+    if not quick:
+        rows += _knn_rows(rng, 1_000_000, 256, 256, quick)
+    return rows
