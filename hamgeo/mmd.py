@@ -192,8 +192,9 @@ def _pooled_statistics(x, y, s, kernel, bw, block, unbiased):
         r_b, q_b, lo_b, hi_b = _pooled_block(rows, z, start, s, bw, kernel)
         r_parts.append(r_b)
         quad = quad + q_b
-        lo, hi = min(lo, float(lo_b)), max(hi, float(hi_b))
-    if big_n > 1:
+        if not isinstance(lo_b, jax.core.Tracer):  # under jax.grad the check is skipped
+            lo, hi = min(lo, float(lo_b)), max(hi, float(hi_b))
+    if big_n > 1 and math.isfinite(lo):
         _check_underflow(lo, hi, kernel, float(bw))
     return _finish(jnp.concatenate(r_parts), quad, s, n, m, unbiased)
 

@@ -22,6 +22,7 @@ Solvers behind :func:`wasserstein` (``method``):
 
 from __future__ import annotations
 
+import functools
 import math
 from typing import Any, NamedTuple
 
@@ -333,11 +334,28 @@ def _root(v: jax.Array, p: float) -> jax.Array:
 def _sinkhorn_solver(threshold: float, max_iterations: int):
     from ott.solvers.linear import sinkhorn
 
+    # Gradients (real inputs) backpropagate through the iterations: OTT's implicit
+    # differentiation solves a linear system that is singular in float32 at small eps.
     return sinkhorn.Sinkhorn(
-        threshold=float(threshold), max_iterations=int(max_iterations), norm_error=1
+        threshold=float(threshold),
+        max_iterations=int(max_iterations),
+        norm_error=1,
+        implicit_diff=None,
     )
 
 
+def _allow_rank_promotion(fn):
+    """Run ``fn`` with implicit rank promotion allowed (OTT-JAX broadcasts internally)."""
+
+    @functools.wraps(fn)
+    def wrapped(*args, **kwargs):
+        with jax.numpy_rank_promotion("allow"):
+            return fn(*args, **kwargs)
+
+    return wrapped
+
+
+@_allow_rank_promotion
 def _ott_dense(c, a, b, p, eps, threshold, max_iterations) -> TransportResult:
     from ott.geometry import geometry
     from ott.problems.linear import linear_problem
@@ -350,6 +368,7 @@ def _ott_dense(c, a, b, p, eps, threshold, max_iterations) -> TransportResult:
     return TransportResult(_root(value, p), out.converged, out.n_iters, eps)
 
 
+@_allow_rank_promotion
 def _ott_divergence(c, cxx, cyy, a, b, p, eps, threshold, max_iterations) -> TransportResult:
     from ott.geometry import geometry
     from ott.tools import sinkhorn_divergence
@@ -372,6 +391,7 @@ def _divergence_result(value, out, p, eps) -> TransportResult:
     return TransportResult(_root(value, p), converged, n_iters, eps)
 
 
+@_allow_rank_promotion
 def _online(x, y, a, b, p, epsilon, debiased, threshold, max_iterations, block_size):
     from ott.problems.linear import linear_problem
     from ott.tools import sinkhorn_divergence

@@ -1,0 +1,148 @@
+"""Tests for hamgeo.mmd: MMD² against textbook formulas, the permutation test."""
+
+import warnings
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from hamgeo import KernelUnderflowWarning, mmd, mmd_test
+
+
+def _hamming(x, y):
+    return (x[:, None, :] != y[None, :, :]).sum(-1).astype(np.float64)
+
+
+def _sqdist(x, y):
+    return ((x[:, None, :] - y[None, :, :]) ** 2).sum(-1)
+
+
+def _textbook(kxx, kyy, kxy, unbiased):
+    """Gretton et al. (2012), eqs. (3) and (5), written out with loops over pairs."""
+    n, m = len(kxx), len(kyy)
+    if unbiased:
+        sxx = sum(kxx[i, j] for i in range(n) for j in range(n) if i != j) / (n * (n - 1))
+        syy = sum(kyy[i, j] for i in range(m) for j in range(m) if i != j) / (m * (m - 1))
+    else:
+        sxx, syy = kxx.sum() / n**2, kyy.sum() / m**2
+    return sxx + syy - 2 * kxy.sum() / (n * m)
+
+
+@pytest.mark.parametrize("unbiased", [True, False])
+@pytest.mark.parametrize("kernel", ["hamming", "hamming_normalized", "gaussian"])
+def test_mmd_matches_textbook(rng, kernel, unbiased):
+    if kernel == "gaussian":
+        x, y = rng.normal(size=(17, 3)), rng.normal(size=(13, 3)) + 0.4
+        bw = 1.3
+        k = lambda p, q: np.exp(-_sqdist(p, q) / (2 * bw**2))
+    else:
+        x, y = rng.random((17, 31)) < 0.4, rng.random((13, 31)) < 0.6
+        bw = 3.0 if kernel == "hamming" else 0.1
+        scale = 1.0 if kernel == "hamming" else 31.0
+        k = lambda p, q: np.exp(-_hamming(p, q) / scale / bw)
+    ref = _textbook(k(x, x), k(y, y), k(x, y), unbiased)
+    got = mmd(x, y, kernel=kernel, bandwidth=bw, unbiased=unbiased)
+    assert float(got) == pytest.approx(ref, rel=1e-4, abs=1e-6)  # float32 sums
+    blocked = mmd(x, y, kernel=kernel, bandwidth=bw, unbiased=unbiased, block_size=7)
+    assert float(blocked) == pytest.approx(ref, rel=1e-4, abs=1e-6)
+
+
+def test_median_bandwidth(rng):
+    x, y = rng.random((11, 40)) < 0.5, rng.random((9, 40)) < 0.3
+    z = np.concatenate([x, y])
+    d = _hamming(z, z)
+    med = np.median(d[~np.eye(20, dtype=bool)])
+    assert float(mmd(x, y, bandwidth="median")) == pytest.approx(
+        float(mmd(x, y, bandwidth=med)), rel=1e-6
+    )
+
+
+def test_underflow_is_reported(rng):
+    x, y = rng.random((6, 300)) < 0.5, rng.random((5, 300)) < 0.5
+    with pytest.raises(ValueError, match="underflows"):
+        mmd(x, y)  # every d_H ~ 150 > 87: exp(-d_H) is 0 in float32
+    near = np.concatenate([x[:3], x[:3] ^ (rng.random((3, 300)) < 0.02)])
+    with pytest.warns(KernelUnderflowWarning):
+        mmd(near, y)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        mmd(x, y, kernel="hamming_normalized")  # d_H / n_bits: no underflow
+
+
+def test_mmd_test_statistic_and_p_value(rng, key):
+    x, y = rng.random((12, 20)) < 0.4, rng.random((15, 20)) < 0.5
+    res = mmd_test(x, y, key=key, n_permutations=300, bandwidth=4.0)
+    assert float(res.statistic) == pytest.approx(float(mmd(x, y, bandwidth=4.0)), rel=1e-5)
+    assert res.null.shape == (300,)
+    expected = (1 + np.sum(np.asarray(res.null) >= float(res.statistic))) / 301
+    assert float(res.p_value) == pytest.approx(expected)
+    blocked = mmd_test(x, y, key=key, n_permutations=300, bandwidth=4.0, block_size=5)
+    np.testing.assert_allclose(blocked.null, res.null, rtol=1e-4, atol=1e-6)
+    # Each null value is the MMD² of some split: check one against a direct computation.
+    z = np.concatenate([x, y])
+    stats = []
+    for perm in np.random.default_rng(0).permuted(np.tile(np.arange(27), (20, 1)), axis=1):
+        stats.append(float(mmd(z[perm[:12]], z[perm[12:]], bandwidth=4.0)))
+    assert np.min(res.null) <= np.max(stats) and np.max(res.null) >= np.min(stats)
+
+
+@pytest.mark.slow
+def test_permutation_test_level_under_h0(key):
+    """Rejection rate at alpha = 0.05 under H0 over 300 repetitions (binomial sd 0.013)."""
+    rng = np.random.default_rng(7)
+    keys = jax.random.split(key, 300)
+    rejections = 0
+    for i in range(300):
+        x, y = rng.random((10, 16)) < 0.5, rng.random((10, 16)) < 0.5
+        res = mmd_test(x, y, key=keys[i], n_permutations=99, bandwidth=4.0)
+        rejections += float(res.p_value) <= 0.05
+    assert 0.02 <= rejections / 300 <= 0.09
+
+
+def test_permutation_test_power_under_shift(key):
+    rng = np.random.default_rng(8)
+    keys = jax.random.split(key, 20)
+    rejections = 0
+    for i in range(20):
+        x, y = rng.random((10, 16)) < 0.3, rng.random((10, 16)) < 0.7
+        res = mmd_test(x, y, key=keys[i], n_permutations=99, bandwidth=4.0)
+        rejections += float(res.p_value) <= 0.05
+    assert rejections >= 18  # power ~ 1 for this shift
+
+
+def test_gradient_gaussian_mmd_finite_differences(rng):
+    with jax.enable_x64(True):
+        x, y = rng.normal(size=(8, 3)), rng.normal(size=(6, 3)) + 0.5
+        u = rng.normal(size=x.shape)
+        f = lambda z: mmd(z, y, kernel="gaussian", bandwidth=1.5)
+        g = jax.grad(f)(jnp.asarray(x))
+        h = 1e-5
+        fd = (f(x + h * u) - f(x - h * u)) / (2 * h)
+        assert float(jnp.sum(g * u)) == pytest.approx(float(fd), rel=1e-5, abs=1e-9)
+
+
+def test_bad_input_raises(rng, key):
+    x, y = rng.random((5, 8)) < 0.5, rng.random((4, 8)) < 0.5
+    with pytest.raises(ValueError, match="n_permutations"):
+        mmd_test(x, y, key=key, n_permutations=0)
+    with pytest.raises(ValueError, match="bandwidth"):
+        mmd(x, y, bandwidth=0.0)
+    with pytest.raises(ValueError, match="bandwidth"):
+        mmd(x, y, bandwidth="mean")
+    with pytest.raises(ValueError, match="kernel"):
+        mmd(x, y, kernel="laplace")
+    with pytest.raises(ValueError, match="same number of bits"):
+        mmd(x, rng.random((4, 9)) < 0.5)
+    with pytest.raises(ValueError, match="same dimension"):
+        mmd(rng.normal(size=(4, 2)), rng.normal(size=(4, 3)), kernel="gaussian")
+    bad = rng.normal(size=(4, 2))
+    bad[1, 1] = np.inf
+    with pytest.raises(ValueError, match="finite"):
+        mmd(bad, rng.normal(size=(4, 2)), kernel="gaussian")
+    with pytest.raises(ValueError, match="at least one"):
+        mmd(np.zeros((0, 8), bool), y)
+    with pytest.raises(ValueError, match="at least 2"):
+        mmd(x[:1], y)
+    with pytest.raises(ValueError, match="block_size"):
+        mmd(x, y, block_size=0)
