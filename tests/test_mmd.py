@@ -87,28 +87,26 @@ def test_mmd_test_statistic_and_p_value(rng, key):
     assert np.min(res.null) <= np.max(stats) and np.max(res.null) >= np.min(stats)
 
 
+def _rejection_rate(key, seed, reps, p_x, p_y):
+    """Fraction of ``reps`` tests on 10 vs 10 codes of 16 bits with p <= 0.05."""
+    rng = np.random.default_rng(seed)
+    keys = jax.random.split(key, reps)
+    rejections = 0
+    for i in range(reps):
+        x, y = rng.random((10, 16)) < p_x, rng.random((10, 16)) < p_y
+        res = mmd_test(x, y, key=keys[i], n_permutations=99, bandwidth=4.0)
+        rejections += float(res.p_value) <= 0.05
+    return rejections / reps
+
+
 @pytest.mark.slow
 def test_permutation_test_level_under_h0(key):
     """Rejection rate at alpha = 0.05 under H0 over 300 repetitions (binomial sd 0.013)."""
-    rng = np.random.default_rng(7)
-    keys = jax.random.split(key, 300)
-    rejections = 0
-    for i in range(300):
-        x, y = rng.random((10, 16)) < 0.5, rng.random((10, 16)) < 0.5
-        res = mmd_test(x, y, key=keys[i], n_permutations=99, bandwidth=4.0)
-        rejections += float(res.p_value) <= 0.05
-    assert 0.02 <= rejections / 300 <= 0.09
+    assert 0.02 <= _rejection_rate(key, 7, 300, 0.5, 0.5) <= 0.09
 
 
 def test_permutation_test_power_under_shift(key):
-    rng = np.random.default_rng(8)
-    keys = jax.random.split(key, 20)
-    rejections = 0
-    for i in range(20):
-        x, y = rng.random((10, 16)) < 0.3, rng.random((10, 16)) < 0.7
-        res = mmd_test(x, y, key=keys[i], n_permutations=99, bandwidth=4.0)
-        rejections += float(res.p_value) <= 0.05
-    assert rejections >= 18  # power ~ 1 for this shift
+    assert _rejection_rate(key, 8, 20, 0.3, 0.7) >= 0.9  # power ~ 1 for this shift
 
 
 def test_gradient_gaussian_mmd_finite_differences(rng):

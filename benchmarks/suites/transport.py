@@ -1,0 +1,210 @@
+"""Optimal transport between samples of codes: hamgeo against POT, in one run.
+
+* ``sinkhorn``: ``hamgeo.wasserstein`` (packed codes in, Hamming cost matrix
+  included in the time) against POT's ``ot.sinkhorn2(method="sinkhorn_log")`` on a
+  precomputed float64 cost, at the same epsilon (1 % of the mean cost) and the same
+  threshold. hamgeo stops on the L1 norm of the column-marginal violation, POT on
+  its L2 norm (checked every 10 iterations): L2 <= L1, so at equal thresholds POT's
+  test is the looser one. ``hamgeo[ott]`` is OTT-JAX's log-domain Sinkhorn on the
+  dense cost (``method="ott"``). Values, iterations and convergence are in ``extra``.
+* ``exact``: ``hamgeo.exact_wasserstein`` (``linear_sum_assignment``, cost included)
+  against ``ot.emd2`` on the precomputed cost.
+* ``online`` (full run only): ``method="online"`` on 30 000 vs 30 000 codes of 256
+  bits in a subprocess; ``extra["peak_rss_gib"]`` is its peak resident memory.
+
+Throughput is in cost entries (code pairs) per second.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+
+import hamgeo
+from benchmarks.timing import Row, timed_row
+
+SUITE = "transport"
+
+
+def _codes(rng, n, bits, shift):
+    """Clustered codes: a random ReLU layer on a Gaussian cloud."""
+    w = rng.normal(size=(8, bits))
+    bias = rng.normal(size=bits) * 0.5
+    x = rng.normal(size=(n, 8)) * 0.6 + shift
+    return (x @ w + bias) > 0
+
+
+def _sinkhorn_rows(n, bits, quick):
+    import ot
+
+    rng = np.random.default_rng(0)
+    net = np.random.default_rng(1)
+    w = net.normal(size=(8, bits))
+    bias = net.normal(size=bits) * 0.5
+    xb = ((rng.normal(size=(n, 8)) * 0.6) @ w + bias) > 0
+    yb = ((rng.normal(size=(n, 8)) * 0.6 + 0.5) @ w + bias) > 0
+    x, y = hamgeo.pack_bits(xb), hamgeo.pack_bits(yb)
+    cost = np.asarray(hamgeo.pairwise_hamming(x, y), np.float64)
+    eps = 0.01 * cost.mean()
+    thr = 1e-3
+    u = np.full(n, 1.0 / n)
+    shape = f"N={n} M={n} bits={bits} eps=0.01*mean thr={thr:g}"
+    common = dict(suite=SUITE, op="sinkhorn", shape=shape, unit="pairs", work=float(n) * n)
+    rows = []
+    for method in ("kernel", "ott"):
+        out = {}
+
+        def run(method=method, out=out):
+            res = hamgeo.wasserstein(x, y, epsilon=eps, threshold=thr, method=method)
+            out["res"] = res
+            return res
+
+        r = timed_row(run, repeats=3, dtype="uint32 packed", impl=f"hamgeo[{method}]", **common)
+        res = out["res"]
+        r.extra.update(
+            value=float(res.value), converged=bool(res.converged), n_iters=int(res.n_iters)
+        )
+        rows.append(r)
+    log = {}
+
+    def run_pot():
+        v, lg = ot.sinkhorn2(
+            u, u, cost, eps, method="sinkhorn_log", stopThr=thr, numItermax=100_000, log=True
+        )
+        log.update(lg, value=float(v))
+        return v
+
+    r = timed_row(
+        run_pot,
+        repeats=1,
+        warmup=0,
+        dtype="float64",
+        impl="POT.sinkhorn2[log]",
+        **common,
+    )
+    r.extra.update(value=log["value"], n_iters=int(log.get("niter", -1)))
+    rows.append(r)
+    # The exact value, for the record (equal uniform weights: an assignment).
+    exact = hamgeo.exact_wasserstein(x, y)
+    for row in rows:
+        row.extra["exact_w1"] = exact
+    return rows
+
+
+def _exact_rows(n, bits):
+    import ot
+
+    rng = np.random.default_rng(2)
+    xb, yb = _codes(rng, n, bits, 0.0), _codes(rng, n, bits, 0.3)
+    x, y = hamgeo.pack_bits(xb), hamgeo.pack_bits(yb)
+    cost = np.asarray(hamgeo.pairwise_hamming(x, y), np.float64)
+    u = np.full(n, 1.0 / n)
+    common = dict(
+        suite=SUITE, op="exact", shape=f"N={n} M={n} bits={bits}", unit="pairs", work=float(n) * n
+    )
+    return [
+        timed_row(
+            lambda: hamgeo.exact_wasserstein(x, y),
+            repeats=3,
+            dtype="uint32 packed",
+            impl="hamgeo[assignment]",
+            **common,
+        ),
+        timed_row(
+            lambda: ot.emd2(u, u, cost), repeats=3, dtype="float64", impl="POT.emd2", **common
+        ),
+    ]
+
+
+def _accuracy_row(n, bits):
+    rng = np.random.default_rng(3)
+    net = np.random.default_rng(4)
+    w = net.normal(size=(8, bits))
+    bias = net.normal(size=bits) * 0.5
+    xb = ((rng.normal(size=(n, 8)) * 0.6) @ w + bias) > 0
+    yb = ((rng.normal(size=(n, 8)) * 0.6 + 0.3) @ w + bias) > 0
+    x, y = hamgeo.pack_bits(xb), hamgeo.pack_bits(yb)
+    exact = hamgeo.exact_wasserstein(x, y)
+    out = {}
+
+    def run():
+        out["res"] = hamgeo.wasserstein(x, y)
+        return out["res"]
+
+    r = timed_row(
+        run,
+        repeats=3,
+        suite=SUITE,
+        op="default_eps",
+        shape=f"N={n} M={n} bits={bits}",
+        dtype="uint32 packed",
+        impl="hamgeo[kernel]",
+        work=float(n) * n,
+        unit="pairs",
+    )
+    res = out["res"]
+    r.extra.update(
+        value=float(res.value),
+        exact_w1=exact,
+        rel_err=(float(res.value) - exact) / exact,
+        converged=bool(res.converged),
+        n_iters=int(res.n_iters),
+    )
+    return [r]
+
+
+_ONLINE = textwrap.dedent(
+    """
+    import json, resource, time, sys
+    import numpy as np
+    import hamgeo
+    n, bits = int(sys.argv[1]), int(sys.argv[2])
+    rng = np.random.default_rng(5)
+    w = rng.normal(size=(8, bits)); bias = rng.normal(size=bits) * 0.5
+    x = hamgeo.pack_bits(((rng.normal(size=(n, 8)) * 0.6) @ w + bias) > 0)
+    y = hamgeo.pack_bits(((rng.normal(size=(n, 8)) * 0.6 + 0.5) @ w + bias) > 0)
+    t = time.perf_counter()
+    res = hamgeo.wasserstein(x, y, epsilon=float(sys.argv[3]), threshold=1e-2, method="online")
+    res.value.block_until_ready()
+    dt = time.perf_counter() - t
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
+    print(json.dumps(dict(seconds=dt, value=float(res.value), converged=bool(res.converged),
+                          n_iters=int(res.n_iters), peak_rss_gib=rss)))
+    """
+)
+
+
+def _online_row(n, bits, eps):
+    out = subprocess.run(
+        [sys.executable, "-c", _ONLINE, str(n), str(bits), str(eps)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    info = json.loads(out.stdout.strip().splitlines()[-1])
+    r = Row(
+        suite=SUITE,
+        op="online",
+        shape=f"N={n} M={n} bits={bits} eps={eps:g} thr=1e-2",
+        dtype="uint32 packed",
+        impl="hamgeo[online]",
+        seconds=info.pop("seconds"),
+        work=float(n) * n,
+        unit="pairs",
+    )
+    r.extra.update(info)
+    return [r]
+
+
+def run(quick: bool) -> list[Row]:
+    if quick:
+        return _sinkhorn_rows(512, 256, quick) + _exact_rows(512, 256) + _accuracy_row(512, 256)
+    rows = _sinkhorn_rows(2048, 1024, quick)
+    rows += _exact_rows(2048, 1024)
+    rows += _accuracy_row(1024, 1024)
+    rows += _online_row(30_000, 256, 2.0)
+    return rows
