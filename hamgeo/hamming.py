@@ -162,11 +162,11 @@ def _resolve(method: str, n: int, m: int, n_bits: int) -> str:
         return "native" if backend == "cpu" and _native.available() else "popcount_xla"
     if method == "matmul":
         return "matmul"
-    # auto. CPU: the native kernel beats XLA by 2-7x per CPU-second above one
-    # 64-bit word; at <= 64 bits XLA's fused loop is as fast. GPU/TPU: the ±1
+    # auto. CPU: the native kernel does 2.3-2.7x the work of XLA's fused popcount
+    # per CPU-second at 64 to 1024 bits (docs/concepts/codes.md). GPU/TPU: the ±1
     # product runs on the matrix units.
     if backend == "cpu":
-        return "native" if _native.available() and n_bits > 64 else "popcount_xla"
+        return "native" if _native.available() else "popcount_xla"
     return "matmul"
 
 
