@@ -39,7 +39,7 @@ def _knn_rows(rng, n_base: int, n_query: int, bits: int, quick: bool) -> list[Ro
 
     clf = KNeighborsClassifier(n_neighbors=9, metric="hamming", algorithm="brute", n_jobs=1)
     clf.fit(base_bits, labels)
-    sub = min(n_query, 16 if quick else 64)
+    sub = min(n_query, 16 if quick or n_base > 100_000 else 64)
     r = timed_row(
         lambda: clf.predict(query_bits[:sub]),
         repeats=1 if quick else 3,
