@@ -4,7 +4,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pytest
 
-from hamgeo import regions
+from hamgeo import nets, regions
 from hamgeo.codes import pack_bits
 
 
@@ -124,7 +124,6 @@ def test_slice_partition_against_reference_and_finer_raster(rng):
 
 
 def test_slice_partition_with_flax_mlp(key):
-    nets = pytest.importorskip("hamgeo.nets")
     model = nets.MLP((5, 4), 3)
     variables = model.init(key, np.zeros((1, 2), np.float32))
     origin, u, w = np.zeros(2), np.eye(2)[0], np.eye(2)[1]
