@@ -86,9 +86,19 @@ def test_empty_inputs():
     assert d.shape == i.shape == (0, 2) and d.dtype == i.dtype == jnp.int32
 
 
+@pytest.fixture(params=["native", "xla"])
+def knn_path(request, monkeypatch):
+    """Run hamming_knn on the native kernel, then with it hidden (the XLA streaming top-k)."""
+    if request.param == "native" and not _native.available():
+        pytest.skip("native kernel not built; the xla case covers this platform")
+    if request.param == "xla":
+        monkeypatch.setattr(_native, "available", lambda: False)
+    return request.param
+
+
 @pytest.mark.parametrize("block_size", [None, 1, 5, 64])
 @pytest.mark.parametrize("exclude_self", [False, True])
-def test_knn_matches_numpy_with_many_ties(rng, block_size, exclude_self):
+def test_knn_matches_numpy_with_many_ties(rng, block_size, exclude_self, knn_path):
     # 6 bits -> only 7 distinct distances among 41 codes: many ties.
     x = bits(rng, 41, 6)
     y = x if exclude_self else bits(rng, 37, 6)
@@ -100,7 +110,7 @@ def test_knn_matches_numpy_with_many_ties(rng, block_size, exclude_self):
     np.testing.assert_array_equal(np.asarray(i), ri)  # ties by smaller index
 
 
-def test_knn_k_equals_base(rng):
+def test_knn_k_equals_base(rng, knn_path):
     x, y = bits(rng, 5, 33), bits(rng, 7, 33)
     d, i = hamming_knn(x, y, 7, block_size=3)
     rd, ri = ref_knn(x, y, 7)
@@ -110,7 +120,7 @@ def test_knn_k_equals_base(rng):
     np.testing.assert_array_equal(np.asarray(i), ri)
 
 
-def test_knn_jit_vmap(rng):
+def test_knn_jit_vmap(rng, knn_path):
     xb, yb = bits(rng, 2, 9, 20), bits(rng, 2, 11, 20)
     xs, ys = pack_bits(xb), pack_bits(yb)
     d, i = jax.jit(lambda a, b: hamming_knn(a, b, 4))(xs[1], ys[1])
@@ -136,7 +146,7 @@ def test_sharded_pairwise(rng, method):
 
 
 @pytest.mark.skipif(jax.device_count() < 4, reason="needs the 4 simulated CPU devices")
-def test_sharded_knn(rng):
+def test_sharded_knn(rng, knn_path):
     mesh = jax.make_mesh((2, 2), ("a", "b"))
     x = bits(rng, 24, 9)
     rows = NamedSharding(mesh, PartitionSpec(("a", "b"), None))
