@@ -155,8 +155,7 @@ def _corr(a, b):
     return float(np.corrcoef(np.ravel(a), np.ravel(b))[0, 1])
 
 
-@pytest.fixture(scope="module")
-def trained_mlp():
+def _trained_mlp():
     from hamgeo import data, nets
 
     ds = data.digits()
@@ -167,10 +166,17 @@ def trained_mlp():
     return model, result.variables, ds
 
 
-def test_dense_layers_against_numpy(trained_mlp):
+def test_dot_products_on_tiny_trained_bnn():
+    # one training run shared by three checks (a fixture would train once per xdist worker)
+    model, variables, ds = _trained_mlp()
+    _check_dense_layers_against_numpy(model, variables, ds)
+    _check_trained_bnn_preserves_dot_products(model, variables, ds)
+    _check_streaming_does_not_depend_on_batch_size(model, variables, ds)
+
+
+def _check_dense_layers_against_numpy(model, variables, ds):
     from hamgeo.nets import binary_layer_io
 
-    model, variables, ds = trained_mlp
     x = ds.x_test[:101]
     got = dot_product_preservation(model, variables, x, batch_size=29, n_keep=50)
     ios = binary_layer_io(model, variables, x)
@@ -198,9 +204,8 @@ def test_dense_layers_against_numpy(trained_mlp):
             assert (round(float(b), 3), round(float(c), 2)) in full
 
 
-def test_trained_bnn_preserves_dot_products(trained_mlp):
-    model, variables, ds = trained_mlp
-    layers = dot_product_preservation(model, variables, ds.x_test)
+def _check_trained_bnn_preserves_dot_products(model, variables, ds):
+    layers = dot_product_preservation(model, variables, ds.x_test, batch_size=29)
     first, deeper = layers[0], layers[1:]
     for r in deeper:
         # the paper's Fig. 3: high correlation once the fan-in is ~100
@@ -212,11 +217,10 @@ def test_trained_bnn_preserves_dot_products(trained_mlp):
         assert abs(r.control_corr) < 5 / math.sqrt(r.n_pairs), r
 
 
-def test_streaming_does_not_depend_on_batch_size(trained_mlp):
-    model, variables, ds = trained_mlp
+def _check_streaming_does_not_depend_on_batch_size(model, variables, ds):
     x = ds.x_test[:60]
     a = dot_product_preservation(model, variables, x, batch_size=60)
-    b = dot_product_preservation(model, variables, x, batch_size=13)
+    b = dot_product_preservation(model, variables, x, batch_size=29)  # 29 + 29 + 2 (padded)
     for ra, rb in zip(a, b, strict=True):
         assert ra.dot_corr == pytest.approx(rb.dot_corr, abs=1e-9)
         assert ra.dot_scale == pytest.approx(rb.dot_scale, rel=1e-9)
@@ -264,10 +268,12 @@ def test_conv_subsampling_bounds_pairs(key):
     assert 0.0 < r.dot_corr <= 1.0
 
 
-def test_dot_product_preservation_bad_input(trained_mlp, key):
-    from hamgeo import nets
+def test_dot_product_preservation_bad_input(key):
+    from hamgeo import data, nets
 
-    model, variables, ds = trained_mlp
+    ds = data.digits()
+    model = nets.BinaryMLP((5,), 3)
+    variables = model.init(key, ds.x_test[:1])
     with pytest.raises(ValueError, match="`batch_size`"):
         dot_product_preservation(model, variables, ds.x_test, batch_size=0)
     with pytest.raises(ValueError, match="`positions_per_example`"):

@@ -375,7 +375,10 @@ def _plot_angles(result: Result, out_dir) -> str:
             ax.set_yticks([])
         axes[0, 0].set_ylabel("density")
         axes[0, -1].legend(loc="upper left", frameon=False)
-        fig.suptitle("Binarization changes a direction little next to a random direction (Fig. 2)")
+        fig.suptitle(
+            "Binarization changes a direction little next to a random direction (Fig. 2)",
+            y=1.06,
+        )
         return save_figure(fig, out_dir, "bnn_geometry_angles")
 
 
@@ -398,13 +401,9 @@ def _plot_angle_theory(result: Result, out_dir) -> str:
             th = [angle_theory(int(d), dist) for d in grid if d >= 2]
             ax1.plot(grid, [t.sign_mean for t in th], color=color, lw=1)
             ax1.axhline(th[0].sign_limit, color=color, ls=":", lw=1)
-            ax2.semilogy(
-                dims,
-                [max(r["overlap"], 1e-6) for r in rows],
-                "o",
-                color=color,
-                label=f"measured, {dist}",
-            )
+            seen = [(d, r["overlap"]) for d, r in zip(dims, rows, strict=True) if r["overlap"] > 0]
+            if seen:
+                ax2.semilogy(*zip(*seen, strict=True), "o", color=color, label=f"measured, {dist}")
             ax2.semilogy(grid, [max(t.overlap, 1e-12) for t in th], color=color, lw=1)
         rows = [table["uniform"][str(d)] for d in dims]
         ax1.errorbar(
@@ -424,8 +423,9 @@ def _plot_angle_theory(result: Result, out_dir) -> str:
         ax2.set_xscale("log")
         ax2.set_xlabel("dimension")
         ax2.set_ylabel("overlap of the two distributions")
-        ax2.set_title("Overlap (lines: theory; 1e-6 = none seen)")
-        ax2.legend(frameon=False)
+        ax2.set_title("Overlap (lines: theory; measured 0 not drawn)")
+        if ax2.get_legend_handles_labels()[0]:
+            ax2.legend(frameon=False)
         return save_figure(fig, out_dir, "bnn_geometry_angle_theory")
 
 
@@ -449,7 +449,7 @@ def _plot_dots(model: ModelResult, out_dir, variant: str) -> str:
             axes[0, 0].set_xlabel(r"$w_b \cdot a_b$")
             axes[0, 0].set_ylabel(r"$w_b \cdot a_c$")
             title = "Binarizing the activations preserves dot products"
-        fig.suptitle(f"{title}: {model.description}", fontsize=10)
+        fig.suptitle(f"{title}: {model.description}", fontsize=10, y=1.1)
         return save_figure(fig, out_dir, f"bnn_geometry_{variant}_{model.name}")
 
 
@@ -457,13 +457,15 @@ def _plot_corr_vs_dim(result: Result, out_dir) -> str:
     markers = {"mlp_digits": "o", "mlp_mnist1d": "s", "cnn_digits": "^", "cnn_cifar10": "D"}
     with figure_style() as plt:
         fig, ax = plt.subplots(figsize=(6, 3.8))
-        for m in result.models:
+        for i, m in enumerate(result.models):
             dims = [r.input_dim for r in m.layers]
-            mk = markers.get(m.name, "o")
-            ax.plot(dims, [r.dot_corr for r in m.layers], mk, ms=7, label=f"{m.name}: a·w_b")
+            style = {"marker": markers.get(m.name, "o"), "ls": "none", "color": f"C{i}"}
+            ax.plot(dims, [r.dot_corr for r in m.layers], ms=7, label=f"{m.name}: a·w_b", **style)
             act = [(r.input_dim, r.act_corr) for r in m.layers if not math.isnan(r.act_corr)]
             if act:
-                ax.plot(*zip(*act, strict=True), mk, mfc="none", ms=9, label=f"{m.name}: w_b·a_c")
+                ax.plot(
+                    *zip(*act, strict=True), mfc="none", ms=10, label=f"{m.name}: w_b·a_c", **style
+                )
         ax.set_xscale("log")
         ax.set_xlabel("layer input dimension (fan-in)")
         ax.set_ylabel("Pearson correlation")
