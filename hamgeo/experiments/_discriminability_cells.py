@@ -34,24 +34,36 @@ def cell_curves(model, variables, shifts: np.ndarray, *, resolution: int) -> dic
     """
     from hamgeo.hamming import pairwise_hamming
     from hamgeo.nets import activation_codes
-    from hamgeo.regions import crossing_distance, facet_hamming, tessellation_distance
+    from hamgeo.regions import crossing_distance, tessellation_distance
 
     starts, ends = _endpoints(shifts)
     codes = activation_codes(model, variables, jnp.asarray(ends, dtype=jnp.float32))
     d_h = np.asarray(pairwise_hamming(codes[:1], codes))[0].astype(np.int64)
     d_t = tessellation_distance(model, variables, starts, ends, resolution=resolution)
     cross = crossing_distance(model, variables, starts, ends)
-    # the start cell's facets are the same for every shift: compute them once
-    facet = np.zeros(len(shifts), np.int64)
-    moved = d_h > 0
-    if moved.any():
-        facet[moved] = facet_hamming(model, variables, starts[moved], ends[moved])
+    facet = _facet_aware(model, variables, ends, codes)
     return {
         "hamming": d_h,
         "tessellation": np.asarray(d_t, np.int64),
         "crossings": np.asarray(cross, np.int64),
         "facet_aware": facet,
     }
+
+
+def _facet_aware(model, variables, ends: np.ndarray, codes) -> np.ndarray:
+    """:func:`hamgeo.regions.facet_hamming` from ``ends[0]`` (the start) to each of ``ends``.
+
+    The same count (flipped units that bound the start cell or the end cell), with one facet
+    linear program per distinct cell instead of two per pair: the probe meets the start cell
+    ``T`` times and some cells more than once.
+    """
+    from hamgeo.regions import cell_facets
+
+    bits = np.asarray(codes.unpack(), dtype=bool)  # [T, units]; codes[0] is the start cell
+    _, first, inverse = np.unique(bits, axis=0, return_index=True, return_inverse=True)
+    facets = np.asarray(cell_facets(model, variables, ends[first]), dtype=bool)[inverse.ravel()]
+    flipped = bits != bits[:1]
+    return (flipped & (facets | facets[:1])).sum(axis=1).astype(np.int64)
 
 
 def cell_stats(cells: dict[str, np.ndarray], suffix: str) -> dict[str, Any]:
@@ -86,12 +98,22 @@ def figure_fig1(result, plt) -> Any:
     depths = [d for d in cfg.depths if result.nets[result.depth_nets[d]].cells]
     if not depths:
         return None
-    depth = depths[0]
+    # the closest probe point with d_H < d_T over all depths (a local, readable picture);
+    # without one, the closest whose straight segment crosses more boundaries than d_H
+    best = None
+    for depth in depths:
+        c = result.nets[result.depth_nets[depth]].cells
+        d_h, d_t, cross = (np.asarray(c[n]) for n in ("hamming", "tessellation", "crossings"))
+        for rank, hit in enumerate(((d_h < d_t) & (d_t > 0), (d_h < cross) & (d_t > 0))):
+            for k in np.flatnonzero(hit):
+                cand = (rank, int(d_t[k]), depth, int(k))
+                best = cand if best is None or cand < best else best
+    if best is None:
+        best = (0, 0, depths[0], len(result.shifts) // 4)
+    _, _, depth, k = best
     name = result.depth_nets[depth]
     cells = result.nets[name].cells
     model, variables = result.data["trained"][name]
-    gap = np.asarray(cells["tessellation"]) - np.asarray(cells["hamming"])
-    k = int(np.argmax(gap))
     starts, ends = _endpoints(result.shifts)
     x, y = starts[k], ends[k]
     lo = np.minimum(x, y) - 0.15

@@ -404,6 +404,13 @@ def _frechet_many(x: jax.Array, ys: jax.Array) -> np.ndarray:
     return np.asarray(_batched_distances()[0](x, ys), np.float64)
 
 
+def _all_equal(u, v) -> bool:
+    """Whether every row of both samples (codes or vectors) is one and the same."""
+    u = np.asarray(getattr(u, "words", u))
+    v = np.asarray(getattr(v, "words", v))
+    return bool((u == u[:1]).all() and (v == u[:1]).all())
+
+
 def _sample_curves(model, variables, s1, s2, *, theta: int, epsilon):
     """Distances between ``S1`` ``[m, d]`` and each shifted ``S2`` ``[T, m, d]``.
 
@@ -444,6 +451,9 @@ def _sample_curves(model, variables, s1, s2, *, theta: int, epsilon):
                 "activ_wasserstein": (a1, a2_all[i], "euclidean"),
             }
             for name, (u, v, cost) in pairs.items():
+                if _all_equal(u, v):
+                    # one point repeated in both samples: every plan costs 0, no Sinkhorn to run
+                    continue
                 ot = wasserstein(u, v, cost=cost, p=1, epsilon=epsilon, method="kernel")
                 curves[name][i] = float(ot.value)
                 converged[name].append(bool(ot.converged))
