@@ -81,8 +81,8 @@ def test_zero_padding_is_exact_and_codes_match_nets():
     cfg = dataclasses.replace(_tiny(), batch_size=16)
     spec = he._Spec("width", 3, 0, 97, weight_decay=0.01)
     big_model = he._mlp(10, 8)
-    init_big = big_model.init(jax.random.key(5), data.x_train[:1])["params"]
-    init_big = he._shrink_mlp(jax.tree.map(lambda a: a[None], init_big), jax.numpy.asarray([3]))
+    init_big = jax.jit(big_model.init)(jax.random.key(5), data.x_train[:1])["params"]
+    init_big = he._shrink_mlp_jit(jax.tree.map(lambda a: a[None], init_big), jax.numpy.asarray([3]))
     init_small = {
         "hidden_0": {k: v[..., :3] for k, v in init_big["hidden_0"].items()},
         "head": {"kernel": init_big["head"]["kernel"][:, :3], "bias": init_big["head"]["bias"]},
@@ -109,11 +109,12 @@ def test_zero_padding_is_exact_and_codes_match_nets():
 
 def test_shrink_mlp_matches_a_fresh_narrow_init_in_distribution():
     # The carved head rows must have the narrow net's std 1/sqrt(w) (LeCun, fan_in = w).
-    big = he._mlp(10, 512).init(jax.random.key(0), np.zeros((1, 64), np.float32))["params"]
-    out = he._shrink_mlp(jax.tree.map(lambda a: a[None], big), jax.numpy.asarray([16]))
+    x = np.zeros((1, 64), np.float32)
+    big = jax.jit(he._mlp(10, 512).init)(jax.random.key(0), x)["params"]
+    out = he._shrink_mlp_jit(jax.tree.map(lambda a: a[None], big), jax.numpy.asarray([16]))
     head = np.asarray(out["head"]["kernel"][0, :16])
     ref = np.asarray(
-        he._mlp(10, 16).init(jax.random.key(1), np.zeros((1, 64)))["params"]["head"]["kernel"]
+        jax.jit(he._mlp(10, 16).init)(jax.random.key(1), x)["params"]["head"]["kernel"]
     )
     assert abs(head.std() - ref.std()) / ref.std() < 0.25  # 160 samples each: ~8% std error
     np.testing.assert_array_equal(np.asarray(out["head"]["kernel"][0, 16:]), 0.0)
