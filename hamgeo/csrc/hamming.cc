@@ -163,14 +163,32 @@ inline __attribute__((always_inline)) void scalar_rows(const Rows64& x, const Ro
   }
 }
 
-// Codes of W 64-bit words, W known at compile time: the query's words stay in registers.
+// Codes of W 64-bit words, W known at compile time: two queries' words stay in registers
+// and share each base load.
 template <int W, class Sink>
 inline __attribute__((always_inline)) void scalar_fixed(const Rows64& x, const Rows64& y,
                                                         int64_t i0, int64_t i1, Sink sink) {
   const int64_t yblock = 4096;
   for (int64_t j0 = 0; j0 < y.rows; j0 += yblock) {
     const int64_t j1 = std::min(y.rows, j0 + yblock);
-    for (int64_t i = i0; i < i1; ++i) {
+    int64_t i = i0;
+    for (; i + 1 < i1; i += 2) {
+      uint64_t a[W], c[W];
+      for (int t = 0; t < W; ++t) a[t] = x.row(i)[t];
+      for (int t = 0; t < W; ++t) c[t] = x.row(i + 1)[t];
+      const uint64_t* b = y.row(j0);
+      for (int64_t j = j0; j < j1; ++j, b += W) {
+        int32_t s = 0, u = 0;
+        for (int t = 0; t < W; ++t) {
+          const uint64_t bt = b[t];
+          s += __builtin_popcountll(a[t] ^ bt);
+          u += __builtin_popcountll(c[t] ^ bt);
+        }
+        sink(i, j, s);
+        sink(i + 1, j, u);
+      }
+    }
+    for (; i < i1; ++i) {
       uint64_t a[W];
       for (int t = 0; t < W; ++t) a[t] = x.row(i)[t];
       const uint64_t* b = y.row(j0);
