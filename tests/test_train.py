@@ -67,7 +67,7 @@ def test_weight_decay_shrinks_weights(grid, key):
     decayed = train(MLP((9,), 3), grid, weight_decay=5.0, **kw)
 
     def norm(v):
-        return float(optax.global_norm(v["params"]))
+        return float(optax.tree.norm(v["params"]))
 
     assert norm(decayed.variables) < 0.9 * norm(plain.variables)
 

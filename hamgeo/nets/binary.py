@@ -24,7 +24,7 @@ import jax
 import jax.numpy as jnp
 import optax
 
-from hamgeo.nets.relu import _as_widths, _check_classes, flatten, maybe_pool, spatial_input
+from hamgeo.nets.relu import _as_widths, check_fields, flatten, maybe_pool, spatial_input
 
 __all__ = [
     "BinaryCNN",
@@ -194,6 +194,32 @@ def _io(kind: str, layer: nn.Module, x: jax.Array, xc: jax.Array, z: jax.Array) 
     return BinaryLayerIO(kind, x, xc, w, _sign(w), z, layer.name)
 
 
+def _binary_dense_head(
+    x: jax.Array,
+    xc: jax.Array,
+    widths: Sequence[int],
+    n_classes: int,
+    train: bool,
+    pres: list[jax.Array],
+    ios: list[BinaryLayerIO],
+) -> jax.Array:
+    """``hidden_i`` (binary dense → batch norm → sign), then ``head`` → ``bn_head``.
+
+    Call inside a compact method; ``x`` is the layer input, ``xc`` its continuous values.
+    """
+    for i, width in enumerate(widths):
+        layer = BinaryDense(width, name=f"hidden_{i}")
+        z = layer(x)
+        ios.append(_io("dense", layer, x, xc, z))
+        h = _batch_norm(train, f"bn_{i}")(z)
+        pres.append(h)
+        x, xc = sign_ste(h), h
+    head = BinaryDense(n_classes, name="head")
+    z = head(x)
+    ios.append(_io("dense", head, x, xc, z))
+    return _batch_norm(train, "bn_head")(z)
+
+
 class BinaryMLP(nn.Module):
     """A BinaryNet multilayer perceptron.
 
@@ -225,8 +251,7 @@ class BinaryMLP(nn.Module):
     codes_at_zero: ClassVar[bool] = True
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "widths", _as_widths(self.widths, "widths"))
-        _check_classes(self.n_classes)
+        check_fields(self, "widths")
         super().__post_init__()
 
     @nn.compact
@@ -239,19 +264,9 @@ class BinaryMLP(nn.Module):
     ) -> Any:
         """Logits ``[n, n_classes]``; also the pre-activations or the per-layer I/O when asked."""
         x = flatten(jnp.asarray(x))
-        xc = x
-        pres, ios = [], []
-        for i, width in enumerate(self.widths):
-            layer = BinaryDense(width, name=f"hidden_{i}")
-            z = layer(x)
-            ios.append(_io("dense", layer, x, xc, z))
-            h = _batch_norm(train, f"bn_{i}")(z)
-            pres.append(h)
-            x, xc = sign_ste(h), h
-        head = BinaryDense(self.n_classes, name="head")
-        z = head(x)
-        ios.append(_io("dense", head, x, xc, z))
-        logits = _batch_norm(train, "bn_head")(z)
+        pres: list[jax.Array] = []
+        ios: list[BinaryLayerIO] = []
+        logits = _binary_dense_head(x, x, self.widths, self.n_classes, train, pres, ios)
         if return_layer_io:
             return logits, ios
         return (logits, pres) if return_preactivations else logits
@@ -290,11 +305,7 @@ class BinaryCNN(nn.Module):
     codes_at_zero: ClassVar[bool] = True
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "channels", _as_widths(self.channels, "channels"))
-        object.__setattr__(self, "dense", _as_widths(self.dense, "dense"))
-        _check_classes(self.n_classes)
-        if isinstance(self.pool_every, bool) or self.pool_every < 1:
-            raise ValueError(f"`pool_every` must be a positive integer, got {self.pool_every!r}")
+        check_fields(self, "channels", "dense", pool=True)
         super().__post_init__()
 
     @nn.compact
@@ -319,18 +330,9 @@ class BinaryCNN(nn.Module):
             h = _batch_norm(train, f"bn_conv_{i}")(z)
             pres.append(flatten(h))
             x, xc = sign_ste(h), h
-        x, xc = flatten(x), flatten(xc)
-        for i, width in enumerate(self.dense):
-            layer = BinaryDense(width, name=f"hidden_{i}")
-            z = layer(x)
-            ios.append(_io("dense", layer, x, xc, z))
-            h = _batch_norm(train, f"bn_{i}")(z)
-            pres.append(h)
-            x, xc = sign_ste(h), h
-        head = BinaryDense(self.n_classes, name="head")
-        z = head(x)
-        ios.append(_io("dense", head, x, xc, z))
-        logits = _batch_norm(train, "bn_head")(z)
+        logits = _binary_dense_head(
+            flatten(x), flatten(xc), self.dense, self.n_classes, train, pres, ios
+        )
         if return_layer_io:
             return logits, ios
         return (logits, pres) if return_preactivations else logits

@@ -41,6 +41,26 @@ def _check_classes(n_classes: Any) -> None:
         raise ValueError(f"`n_classes` must be a positive integer, got {n_classes!r}")
 
 
+def check_fields(module: nn.Module, *sequences: str, pool: bool = False) -> None:
+    """Validate a model's constructor fields; store sequences as hashable tuples."""
+    for name in sequences:
+        object.__setattr__(module, name, _as_widths(getattr(module, name), name))
+    _check_classes(module.n_classes)
+    if pool and (isinstance(module.pool_every, bool) or module.pool_every < 1):
+        raise ValueError(f"`pool_every` must be a positive integer, got {module.pool_every!r}")
+
+
+def _relu_dense_head(
+    x: jax.Array, widths: Sequence[int], n_classes: int, pres: list[jax.Array]
+) -> jax.Array:
+    """Dense ReLU layers ``hidden_i`` then ``head`` (call inside a compact method)."""
+    for i, width in enumerate(widths):
+        z = nn.Dense(width, name=f"hidden_{i}")(x)
+        pres.append(z)
+        x = nn.relu(z)
+    return nn.Dense(n_classes, name="head")(x)
+
+
 def flatten(x: jax.Array) -> jax.Array:
     """``[n, ...]`` → ``[n, prod(...)]`` (one row per example)."""
     return x.reshape(x.shape[0], -1)
@@ -97,8 +117,7 @@ class MLP(nn.Module):
     codes_at_zero: ClassVar[bool] = False
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "widths", _as_widths(self.widths, "widths"))
-        _check_classes(self.n_classes)
+        check_fields(self, "widths")
         super().__post_init__()
 
     @nn.compact
@@ -107,13 +126,8 @@ class MLP(nn.Module):
     ) -> Any:
         """Logits ``[n, n_classes]``, and the hidden pre-activations when asked."""
         del train  # no batch statistics or dropout
-        x = flatten(jnp.asarray(x))
-        pres = []
-        for i, width in enumerate(self.widths):
-            z = nn.Dense(width, name=f"hidden_{i}")(x)
-            pres.append(z)
-            x = nn.relu(z)
-        logits = nn.Dense(self.n_classes, name="head")(x)
+        pres: list[jax.Array] = []
+        logits = _relu_dense_head(flatten(jnp.asarray(x)), self.widths, self.n_classes, pres)
         return (logits, pres) if return_preactivations else logits
 
 
@@ -152,11 +166,7 @@ class CNN(nn.Module):
     codes_at_zero: ClassVar[bool] = False
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "channels", _as_widths(self.channels, "channels"))
-        object.__setattr__(self, "dense", _as_widths(self.dense, "dense"))
-        _check_classes(self.n_classes)
-        if isinstance(self.pool_every, bool) or self.pool_every < 1:
-            raise ValueError(f"`pool_every` must be a positive integer, got {self.pool_every!r}")
+        check_fields(self, "channels", "dense", pool=True)
         super().__post_init__()
 
     @nn.compact
@@ -174,12 +184,7 @@ class CNN(nn.Module):
             x = nn.relu(z)
             if (i + 1) % self.pool_every == 0:
                 x = maybe_pool(x)
-        x = flatten(x)
-        for i, width in enumerate(self.dense):
-            z = nn.Dense(width, name=f"hidden_{i}")(x)
-            pres.append(z)
-            x = nn.relu(z)
-        logits = nn.Dense(self.n_classes, name="head")(x)
+        logits = _relu_dense_head(flatten(x), self.dense, self.n_classes, pres)
         return (logits, pres) if return_preactivations else logits
 
 
@@ -213,9 +218,7 @@ class ResidualCNN(nn.Module):
     codes_at_zero: ClassVar[bool] = False
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "channels", _as_widths(self.channels, "channels"))
-        object.__setattr__(self, "dense", _as_widths(self.dense, "dense"))
-        _check_classes(self.n_classes)
+        check_fields(self, "channels", "dense")
         super().__post_init__()
 
     @nn.compact
@@ -234,10 +237,5 @@ class ResidualCNN(nn.Module):
             s = skip + nn.Conv(c, kernel, padding="SAME", name=f"block_{i}_b")(nn.relu(a))
             pres.append(flatten(s))
             x = maybe_pool(nn.relu(s))
-        x = flatten(x)
-        for i, width in enumerate(self.dense):
-            z = nn.Dense(width, name=f"hidden_{i}")(x)
-            pres.append(z)
-            x = nn.relu(z)
-        logits = nn.Dense(self.n_classes, name="head")(x)
+        logits = _relu_dense_head(flatten(x), self.dense, self.n_classes, pres)
         return (logits, pres) if return_preactivations else logits
