@@ -125,6 +125,7 @@ def test_digits_split_is_fixed_and_stratified():
     assert counts.min() >= 35 and counts.max() <= 37  # stratified: 360 / 10 ± 1
 
 
+@pytest.mark.slow
 def test_mnist1d_offline_and_leaves_global_random_state_alone():
     # The legacy global NumPy state is exactly what must not leak.
     random.seed(123)

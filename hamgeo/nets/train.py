@@ -177,6 +177,40 @@ def make_train_step(
     return run, tx
 
 
+def _epoch_function(
+    model: nn.Module, tx: optax.GradientTransformation, n: int, b: int
+) -> Callable[..., Any]:
+    """A jit-compiled epoch: shuffle ``n`` examples, scan over ``n // b`` steps."""
+    step = _make_step(model, tx)
+    n_steps = n // b
+
+    @jax.jit
+    def epoch_fn(params, batch_stats, opt_state, x, y, k):
+        perm = jax.random.permutation(k, n)[: n_steps * b].reshape(n_steps, b)
+
+        def body(carry, idx):
+            params, batch_stats, opt_state = carry
+            params, batch_stats, opt_state, loss = step(
+                params, batch_stats, opt_state, x[idx], y[idx]
+            )
+            return (params, batch_stats, opt_state), loss
+
+        carry, losses = jax.lax.scan(body, (params, batch_stats, opt_state), perm)
+        return (*carry, jnp.mean(losses))
+
+    return epoch_fn
+
+
+@functools.lru_cache(maxsize=16)
+def _default_epoch(
+    model: nn.Module, learning_rate: float, weight_decay: float, clip: bool, n: int, b: int
+) -> tuple[optax.GradientTransformation, Callable[..., Any]]:
+    tx = _default_optimizer(learning_rate, weight_decay)
+    if clip:
+        tx = optax.chain(tx, clip_latent_weights())
+    return tx, _epoch_function(model, tx, n, b)
+
+
 def _noisy_labels(key: jax.Array, y: np.ndarray, fraction: float, n_classes: int) -> np.ndarray:
     """Replace ``round(fraction·n)`` labels, chosen from ``key``, by uniform random labels."""
     n_noisy = int(round(fraction * y.shape[0]))
@@ -274,31 +308,19 @@ def train(
     if variables is None:
         variables = model.init(k_init, jnp.asarray(x_train[:1]), train=False)
     variables = dict(variables)
+    clip = has_latent_weights(variables["params"])
+    b = min(batch_size, n)
     if optimizer is None:
-        tx = _default_optimizer(learning_rate, weight_decay)
+        # Default optimizers are rebuilt from plain numbers, so their compiled epochs are
+        # cached: repeated runs (sweeps, seeds) compile once.
+        tx, epoch_fn = _default_epoch(model, float(learning_rate), float(weight_decay), clip, n, b)
     else:
         tx = optimizer
         if weight_decay:
             tx = optax.chain(optax.add_decayed_weights(weight_decay), tx)
-    if has_latent_weights(variables["params"]):
-        tx = optax.chain(tx, clip_latent_weights())
-    step = _make_step(model, tx)
-    b = min(batch_size, n)
-    n_steps = n // b
-
-    @jax.jit
-    def epoch_fn(params, batch_stats, opt_state, x, y, k):
-        perm = jax.random.permutation(k, n)[: n_steps * b].reshape(n_steps, b)
-
-        def body(carry, idx):
-            params, batch_stats, opt_state = carry
-            params, batch_stats, opt_state, loss = step(
-                params, batch_stats, opt_state, x[idx], y[idx]
-            )
-            return (params, batch_stats, opt_state), loss
-
-        carry, losses = jax.lax.scan(body, (params, batch_stats, opt_state), perm)
-        return (*carry, jnp.mean(losses))
+        if clip:
+            tx = optax.chain(tx, clip_latent_weights())
+        epoch_fn = _epoch_function(model, tx, n, b)
 
     params, batch_stats = variables["params"], variables.get("batch_stats")
     opt_state = tx.init(params)
