@@ -87,10 +87,6 @@ def _from_distance(d: jax.Array, kernel: str, bandwidth: jax.Array) -> jax.Array
     return jnp.exp(-d / bandwidth)
 
 
-def _take(z: Any, idx: Any) -> Any:
-    return z[idx] if isinstance(z, PackedCodes) else z[idx]
-
-
 def _concat(x: Any, y: Any) -> Any:
     if isinstance(x, PackedCodes):
         return PackedCodes(jnp.concatenate([x.words, y.words]), x.n_bits)
@@ -107,7 +103,7 @@ def _bandwidth(x: Any, y: Any, kernel: str, bandwidth: Any) -> jax.Array:
         z = _concat(x, y)
         n = z.shape[0]
         if n > _MEDIAN_MAX_POINTS:
-            z = _take(z, np.linspace(0, n - 1, _MEDIAN_MAX_POINTS).astype(np.int64))
+            z = z[np.linspace(0, n - 1, _MEDIAN_MAX_POINTS).astype(np.int64)]
         d = np.asarray(_distances(z, z, kernel), np.float64)
         k = d.shape[0]
         med = jnp.asarray(np.median(d[~np.eye(k, dtype=bool)]) if k > 1 else 0.0, dtype)
@@ -188,7 +184,7 @@ def _pooled_statistics(x, y, s, kernel, bw, block, unbiased):
     big_n = n + m
     r_parts, quad, lo, hi = [], 0.0, math.inf, -math.inf
     for start in range(0, big_n, block):
-        rows = _take(z, slice(start, min(big_n, start + block)))
+        rows = z[start : min(big_n, start + block)]
         r_b, q_b, lo_b, hi_b = _pooled_block(rows, z, start, s, bw, kernel)
         r_parts.append(r_b)
         quad = quad + q_b

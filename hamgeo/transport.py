@@ -176,7 +176,7 @@ def _ground_cost(x: Any, y: Any, cost: str, p: float) -> jax.Array:
     return c if p == 1.0 else c**p
 
 
-def _drop_zero_weights(x, a, kind):
+def _drop_zero_weights(x, a):
     """Drop points of zero weight (eagerly; they carry no mass)."""
     if _is_tracer(a):
         return x, a
@@ -184,8 +184,7 @@ def _drop_zero_weights(x, a, kind):
     if keep.all():
         return x, a
     idx = np.nonzero(keep)[0]
-    x = x[idx] if kind == "codes" else x[idx]
-    return x, a[idx]
+    return x[idx], a[idx]
 
 
 def _hamming_mean_cost(x: PackedCodes, y: PackedCodes, a: jax.Array, b: jax.Array) -> jax.Array:
@@ -299,14 +298,14 @@ def wasserstein(
         raise ValueError("`method='online'` needs cost='hamming' (codes)")
 
     if not debiased:
-        x, a = _drop_zero_weights(x, a, kind)
-        y, b = _drop_zero_weights(y, b, kind)
+        x, a = _drop_zero_weights(x, a)
+        y, b = _drop_zero_weights(y, b)
 
     if method == "online":
         return _online(x, y, a, b, p, epsilon, debiased, threshold, max_iterations, block_size)
 
     c = _ground_cost(x, y, cost, p)
-    eps = DEFAULT_RELATIVE_EPSILON * (a @ c @ b) if epsilon is None else epsilon
+    eps = _default_epsilon(a @ c @ b) if epsilon is None else epsilon
     eps = jnp.asarray(eps, c.dtype)
     if debiased:
         cxx = _ground_cost(x, x, cost, p)
@@ -324,6 +323,11 @@ def wasserstein(
         )
         return TransportResult(_root(out.cost, p), out.converged, out.n_iters, eps)
     return _ott_dense(c, a, b, p, eps, threshold, max_iterations)
+
+
+def _default_epsilon(mean_cost: jax.Array) -> jax.Array:
+    # A zero mean cost means every weighted pair coincides (W_p = 0); any epsilon works.
+    return jnp.where(mean_cost > 0, DEFAULT_RELATIVE_EPSILON * mean_cost, 1.0)
 
 
 def _root(v: jax.Array, p: float) -> jax.Array:
@@ -407,7 +411,7 @@ def _online(x, y, a, b, p, epsilon, debiased, threshold, max_iterations, block_s
             mean = _hamming_mean_cost(x, y, a, b)
         else:
             mean = jnp.sum(geom.apply_cost(a.reshape(-1, 1), axis=0)[:, 0] * b)
-        eps = DEFAULT_RELATIVE_EPSILON * mean
+        eps = _default_epsilon(mean)
     else:
         eps = jnp.asarray(epsilon, a.dtype)
     solver = _sinkhorn_solver(threshold, max_iterations)

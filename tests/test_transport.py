@@ -236,3 +236,12 @@ def test_bad_input_raises(rng):
         wasserstein(x, y, threshold=0)
     with pytest.raises(ValueError, match="max_iterations"):
         wasserstein(x, y, max_iterations=0)
+
+
+def test_coincident_samples_give_zero(rng):
+    x = np.array([[1, 0, 1]])
+    y = np.array([[1, 0, 1], [0, 1, 1]])
+    # All mass on coinciding codes: the mean cost is 0, W_1 = 0 (default epsilon stays finite).
+    res = wasserstein(x, y, b=[1.0, 0.0])
+    assert float(res.value) == 0.0 and bool(res.converged) and float(res.epsilon) > 0
+    assert exact_wasserstein(x, y, b=[1.0, 0.0]) == 0.0
