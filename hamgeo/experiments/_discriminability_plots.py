@@ -92,15 +92,20 @@ def _figure_setup(result, plt, draw_cells, normalize) -> Any:
     probe = result.data["probes"][m]
     shifts = result.shifts
     picks = sorted({0, len(shifts) // 4, len(shifts) // 2, (3 * len(shifts)) // 4})
-    end = shifts[-1] / np.sqrt(cfg.dim)
-    ax.plot([0, end], [0, end], color="k", lw=1.2, ls="--", label="diagonal")
+    from hamgeo.experiments.discriminability import _plane
+
+    origin, u, v = _plane(cfg.dim)
+    # probe points in the plane's coordinates (for 2-D inputs, x1 and x2 themselves)
+    ends = np.stack([np.zeros(cfg.dim), np.full(cfg.dim, shifts[-1] / np.sqrt(cfg.dim))])
+    ends = np.stack([(ends - origin) @ u, (ends - origin) @ v], axis=-1)
+    ax.plot(ends[:, 0], ends[:, 1], color="k", lw=1.2, ls="--", label="diagonal")
     for j, k in enumerate(picks):
-        pts = probe[k]
+        pts = np.stack([(probe[k] - origin) @ u, (probe[k] - origin) @ v], axis=-1)
         label = "$S_1$ (t = 0)" if k == 0 else f"$S_2$, t = {shifts[k]:.2f}"
         ax.scatter(pts[:, 0], pts[:, 1], s=14, color=f"C{j}", edgecolor="k", lw=0.3, label=label)
     ax.set_title(f"(b) cells of the {depth} x {cfg.width} net and the probe (m = {m})")
-    ax.set_xlabel("$x_1$")
-    ax.set_ylabel("$x_2$")
+    ax.set_xlabel("$x_1$" if cfg.dim == 2 else "along the diagonal")
+    ax.set_ylabel("$x_2$" if cfg.dim == 2 else "along $(e_1 - e_2)/\\sqrt{2}$")
     ax.legend(loc="upper left", fontsize=8)
     sat = result.summary.get(f"saturation_shift_L{depth}")
     _curves_panel(

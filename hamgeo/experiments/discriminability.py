@@ -684,6 +684,9 @@ def _summarize(result: Result) -> dict[str, Any]:
         summary[f"accuracy_L{depth}"] = float(net.accuracy)
         if net.cells:
             summary.update(cell_stats(net.cells, f"L{depth}"))
+        else:  # d_T is exact for 2-D inputs only
+            summary[f"mean_dH_over_dT_L{depth}"] = None
+            summary[f"frac_dH_lt_dT_L{depth}"] = None
     sweep = result.nets[result.sample_size_net]
     for m in cfg.sample_sizes:
         summary.update(_curve_stats(result, sweep.curves[m], f"m{m}"))
