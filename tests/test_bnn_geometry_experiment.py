@@ -97,12 +97,19 @@ def _fake_cifar(directory, n=12, seed=0):
         (directory / name).write_bytes(records.tobytes())
 
 
+def test_cifar_job_is_the_papers_network(tmp_path):
+    jobs = exp._jobs(dataclasses.replace(exp.Config(), cifar10_path=str(tmp_path)))
+    assert [j[0] for j in jobs] == ["mlp_digits", "mlp_mnist1d", "cnn_digits", "cnn_cifar10"]
+    assert "128C3-128C3-MP-256C3-256C3-MP-512C3-512C3-MP-1024FC-1024FC-10" in jobs[-1][1]
+    assert [j[0] for j in exp._jobs(exp.Config())] == ["mlp_digits", "mlp_mnist1d", "cnn_digits"]
+
+
 @pytest.mark.slow
-def test_cifar_path_runs_the_cifar_network(tmp_path):
+def test_cifar_path_trains_and_measures_on_a_fake_cifar_file(tmp_path):
+    # the CIFAR-10 job of run(), at a tiny width, on fake files in the binary format
     _fake_cifar(tmp_path)
     cfg = dataclasses.replace(
         TINY,
-        cnn=False,
         cifar10_path=str(tmp_path),
         cifar_channels=(2, 2),
         cifar_dense=(4,),
@@ -111,9 +118,21 @@ def test_cifar_path_runs_the_cifar_network(tmp_path):
         cifar_eval=5,
         positions_per_example=4,
     )
-    result = exp.run(cfg, jax.random.key(1))
-    cifar = result.models[-1]
-    assert cifar.name == "cnn_cifar10"
-    assert "128C3" not in cifar.description and "2C3-2C3-MP" in cifar.description
+    name, desc, model, load, epochs, bs, lr = exp._jobs(cfg)[-1]
+    ds = load()
+    assert ds.x_train.shape == (60, 32, 32, 3) and ds.x_test.shape == (5, 32, 32, 3)
+    cifar = exp._train_and_measure(
+        name,
+        desc,
+        model,
+        ds,
+        epochs=epochs,
+        batch_size=bs,
+        lr=lr,
+        key=jax.random.key(1),
+        config=cfg,
+    )
+    assert cifar.name == "cnn_cifar10" and "2C3-2C3-MP-4FC-10" in cifar.description
     assert [r.input_dim for r in cifar.layers] == [27, 18, 16 * 16 * 2, 4]
+    # conv layers: 4 sampled positions per example, not all 1024
     assert [r.n_pairs for r in cifar.layers] == [5 * 4 * 2, 5 * 4 * 2, 5 * 4, 5 * 10]

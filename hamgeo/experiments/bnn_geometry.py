@@ -249,27 +249,9 @@ def _cifar_data(config: Config):
     )
 
 
-def run(config: Config, key: jax.Array) -> Result:
-    """Run the experiment: Fig. 2 angle distributions, then Fig. 3 on trained BNNs.
-
-    Args:
-        config: sizes (:class:`Config`; ``Config.quick()`` for a fast run).
-        key: a JAX PRNG key; the same key gives the same result.
-
-    Returns:
-        A :class:`Result`.
-    """
+def _jobs(config: Config) -> list[tuple]:
+    """The BNNs to train: (name, description, model, data loader, epochs, batch, lr)."""
     from hamgeo import data, nets
-
-    k_angles, k_models = jax.random.split(key)
-    angles: dict[str, dict[int, Any]] = {d: {} for d in _DISTRIBUTIONS}
-    theory: dict[str, dict[int, Any]] = {d: {} for d in _DISTRIBUTIONS}
-    for i, dist in enumerate(_DISTRIBUTIONS):
-        for dim in progress(config.dims, desc=f"angles ({dist})"):
-            k = jax.random.fold_in(jax.random.fold_in(k_angles, i), dim)
-            s, p = binarization_angles(k, dim=dim, n=config.n_angles, distribution=dist)
-            angles[dist][dim] = (np.asarray(s), np.asarray(p))
-            theory[dist][dim] = angle_theory(dim, dist)
 
     digits = data.digits()
     widths = "-".join(map(str, config.mlp_widths))
@@ -325,7 +307,31 @@ def run(config: Config, key: jax.Array) -> Result:
                 config.cifar_learning_rate,
             )
         )
+    return jobs
+
+
+def run(config: Config, key: jax.Array) -> Result:
+    """Run the experiment: Fig. 2 angle distributions, then Fig. 3 on trained BNNs.
+
+    Args:
+        config: sizes (:class:`Config`; ``Config.quick()`` for a fast run).
+        key: a JAX PRNG key; the same key gives the same result.
+
+    Returns:
+        A :class:`Result`.
+    """
+    k_angles, k_models = jax.random.split(key)
+    angles: dict[str, dict[int, Any]] = {d: {} for d in _DISTRIBUTIONS}
+    theory: dict[str, dict[int, Any]] = {d: {} for d in _DISTRIBUTIONS}
+    for i, dist in enumerate(_DISTRIBUTIONS):
+        for dim in progress(config.dims, desc=f"angles ({dist})"):
+            k = jax.random.fold_in(jax.random.fold_in(k_angles, i), dim)
+            s, p = binarization_angles(k, dim=dim, n=config.n_angles, distribution=dist)
+            angles[dist][dim] = (np.asarray(s), np.asarray(p))
+            theory[dist][dim] = angle_theory(dim, dist)
+
     models = []
+    jobs = _jobs(config)
     for i, (name, desc, model, load, epochs, bs, lr) in enumerate(progress(jobs, desc="BNNs")):
         models.append(
             _train_and_measure(
