@@ -531,7 +531,7 @@ def dot_product_preservation(
         >>> from hamgeo import nets
         >>> model = nets.BinaryMLP((64, 64), 3)
         >>> x = jax.random.normal(jax.random.key(0), (50, 10))
-        >>> variables = model.init(jax.random.key(1), x)
+        >>> variables = jax.jit(model.init)(jax.random.key(1), x)  # jit: one compilation
         >>> layers = dot_product_preservation(model, variables, x)
         >>> [(r.layer, r.input_dim) for r in layers]
         [(1, 10), (2, 64), (3, 64)]
