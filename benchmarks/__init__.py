@@ -1,0 +1,1 @@
+"""hamgeo benchmark suites and their runner (not part of the installed package)."""

@@ -26,7 +26,9 @@ from benchmarks.timing import Row  # noqa: E402
 
 
 def available_suites() -> list[str]:
-    return sorted(m.name for m in pkgutil.iter_modules(suites.__path__) if not m.name.startswith("_"))
+    return sorted(
+        m.name for m in pkgutil.iter_modules(suites.__path__) if not m.name.startswith("_")
+    )
 
 
 def _fmt(x: float) -> str:
@@ -34,7 +36,10 @@ def _fmt(x: float) -> str:
 
 
 def print_table(rows: list[Row]) -> None:
-    header = f"{'suite':<10} {'op':<22} {'shape':<34} {'impl':<28} {'time':>10} {'throughput':>16} {'compile':>8}"
+    header = (
+        f"{'suite':<10} {'op':<22} {'shape':<34} {'impl':<28} "
+        f"{'time':>10} {'throughput':>16} {'compile':>8}"
+    )
     print(header)
     print("-" * len(header))
     for r in rows:
@@ -54,7 +59,8 @@ def print_table(rows: list[Row]) -> None:
         peers = [r for r in group if not r.impl.startswith("hamgeo")]
         for o in ours:
             for p in peers:
-                print(f"  {suite}/{op} [{shape}] {o.impl} vs {p.impl}: {o.throughput / p.throughput:.2f}x")
+                ratio = o.throughput / p.throughput
+                print(f"  {suite}/{op} [{shape}] {o.impl} vs {p.impl}: {ratio:.2f}x")
 
 
 def main(argv: list[str] | None = None) -> int:
