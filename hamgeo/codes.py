@@ -22,6 +22,7 @@ import numpy as np
 __all__ = [
     "PackedCodes",
     "as_packed",
+    "as_packed_batch",
     "from_packbits",
     "n_words",
     "pack_bits",
@@ -216,6 +217,33 @@ def as_packed(x: Any, name: str = "x") -> PackedCodes:
         raise TypeError(str(err).replace("`bits`", f"`{name}`")) from None
     except ValueError as err:
         raise ValueError(str(err).replace("`bits`", f"`{name}`")) from None
+
+
+def as_packed_batch(x: Any, name: str = "x") -> PackedCodes:
+    """Like :func:`as_packed`, for a non-empty batch of codes ``[n, n_bits]``.
+
+    Args:
+        x: ``PackedCodes`` with one batch axis, or a bool / {0, 1} array ``[n, n_bits]``.
+        name: the argument's name, for error messages.
+
+    Returns:
+        ``PackedCodes`` of shape ``(n,)``, ``n >= 1``.
+
+    Raises:
+        ValueError: not exactly one batch axis, or no code at all.
+
+    Examples:
+        >>> as_packed_batch([[0, 1], [1, 1]]).shape
+        (2,)
+    """
+    codes = as_packed(x, name)
+    if codes.ndim != 1:
+        raise ValueError(
+            f"`{name}` must be a batch of codes [n, n_bits], got batch shape {codes.shape}"
+        )
+    if codes.shape[0] < 1:
+        raise ValueError(f"`{name}` must hold at least one code, got 0")
+    return codes
 
 
 def to_packbits(codes: PackedCodes, bitorder: str = "little") -> np.ndarray:

@@ -27,7 +27,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from hamgeo.codes import PackedCodes, as_packed
+from hamgeo.codes import PackedCodes, as_packed_batch
 from hamgeo.hamming import hamming_knn
 
 __all__ = [
@@ -41,17 +41,6 @@ __all__ = [
 
 
 # --------------------------------------------------------------------------- validation
-
-
-def _codes_2d(x: Any, name: str) -> PackedCodes:
-    codes = as_packed(x, name)
-    if codes.ndim != 1:
-        raise ValueError(
-            f"`{name}` must be a batch of codes [n, n_bits], got batch shape {codes.shape}"
-        )
-    if codes.shape[0] < 1:
-        raise ValueError(f"`{name}` must hold at least one code, got 0")
-    return codes
 
 
 def _labels(y: Any, name: str, n: int, n_classes: int | None = None) -> np.ndarray:
@@ -154,8 +143,8 @@ def knn_classify(
         >>> knn_classify(train, np.array([0, 0, 1, 1]), [[0, 1, 0], [1, 1, 1]], k=3).tolist()
         [0, 1]
     """
-    train = _codes_2d(train_codes, "train_codes")
-    test = _codes_2d(test_codes, "test_codes")
+    train = as_packed_batch(train_codes, "train_codes")
+    test = as_packed_batch(test_codes, "test_codes")
     _same_bits(train, test, "train_codes", "test_codes")
     n = train.shape[0]
     labels = _labels(train_labels, "train_labels", n)
@@ -206,9 +195,10 @@ def knn_accuracy(
         >>> knn_accuracy(train, np.array([0, 0, 1]), train, np.array([0, 0, 1]), k=1)
         1.0
     """
-    m = _codes_2d(test_codes, "test_codes").shape[0]
+    m = as_packed_batch(test_codes, "test_codes").shape[0]
     y_test = _labels(test_labels, "test_labels", m)
-    y_train = _labels(train_labels, "train_labels", _codes_2d(train_codes, "train_codes").shape[0])
+    n = as_packed_batch(train_codes, "train_codes").shape[0]
+    y_train = _labels(train_labels, "train_labels", n)
     n_classes = _n_classes(n_classes, y_train, y_test)
     pred = knn_classify(
         train_codes,
@@ -380,7 +370,7 @@ def kmeans_accuracy(
         >>> res.accuracy, round(res.nmi, 6), bool(res.converged)
         (1.0, 1.0, True)
     """
-    packed = _codes_2d(codes, "codes")
+    packed = as_packed_batch(codes, "codes")
     n = packed.shape[0]
     y = _labels(labels, "labels", n)
     n_clusters = _positive_int(n_clusters, "n_clusters")
@@ -501,8 +491,8 @@ def logreg_accuracy(
         >>> res.train_accuracy, res.test_accuracy, bool(res.converged)
         (1.0, 1.0, True)
     """
-    train = _codes_2d(train_codes, "train_codes")
-    test = _codes_2d(test_codes, "test_codes")
+    train = as_packed_batch(train_codes, "train_codes")
+    test = as_packed_batch(test_codes, "test_codes")
     _same_bits(train, test, "train_codes", "test_codes")
     y_tr = _labels(y_train, "y_train", train.shape[0])
     y_te = _labels(y_test, "y_test", test.shape[0])

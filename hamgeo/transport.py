@@ -31,7 +31,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from hamgeo._sinkhorn import OnlineHammingGeometry, kernel_sinkhorn
-from hamgeo.codes import PackedCodes, as_packed
+from hamgeo.codes import PackedCodes, as_packed_batch
 from hamgeo.hamming import pairwise_hamming
 
 __all__ = [
@@ -99,22 +99,10 @@ def _real_sample(x: Any, name: str) -> jax.Array:
     return x
 
 
-def _code_sample(x: Any, name: str) -> PackedCodes:
-    """``x`` as ``PackedCodes`` with one batch axis and at least one code."""
-    codes = as_packed(x, name)
-    if codes.ndim != 1:
-        raise ValueError(
-            f"`{name}` must be a batch of codes [n, n_bits], got batch shape {codes.shape}"
-        )
-    if codes.shape[0] < 1:
-        raise ValueError(f"`{name}` must hold at least one code, got 0")
-    return codes
-
-
 def _pair(x: Any, y: Any, kind: str) -> tuple[Any, Any]:
     """Validate two samples of the same kind ("codes" or "real") and dimension."""
     if kind == "codes":
-        x, y = _code_sample(x, "x"), _code_sample(y, "y")
+        x, y = as_packed_batch(x, "x"), as_packed_batch(y, "y")
         if x.n_bits != y.n_bits:
             raise ValueError(
                 f"`x` and `y` must have the same number of bits, got {x.n_bits} and {y.n_bits}"
