@@ -1,0 +1,291 @@
+"""Argument checks shared by every public function (one place, one wording).
+
+The rule: a value of the wrong *type* raises ``TypeError``, a value of the right type
+but outside what is allowed raises ``ValueError``, a missing file raises
+``FileNotFoundError``. Every message names the argument, says what was expected and
+shows what came: "`k` must be a positive integer, got 2.5 (float)".
+
+Checks run eagerly at the API boundary, before tracing; they never see tracers
+(callers check static configuration and concrete arrays only).
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+import os
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+import jax
+import numpy as np
+
+__all__ = [
+    "INT32_MAX",
+    "check_array",
+    "check_choice",
+    "check_existing_path",
+    "check_finite_array",
+    "check_float",
+    "check_int",
+    "check_key",
+    "check_labels",
+    "check_nonnegative_int",
+    "check_positive_float",
+    "check_positive_int",
+    "check_probability",
+    "check_seed",
+    "describe",
+]
+
+INT32_MAX = 2**31 - 1
+_SEED_LIMIT = 2**32
+
+
+def describe(value: Any) -> str:
+    """``repr`` of a value with its type, short enough for an error message."""
+    text = repr(value)
+    if len(text) > 60:
+        text = text[:57] + "..."
+    shape = getattr(value, "shape", None)
+    if shape is not None and getattr(value, "ndim", 0) > 0:
+        return f"an array of shape {tuple(shape)} and dtype {getattr(value, 'dtype', '?')}"
+    return f"{text} ({type(value).__name__})"
+
+
+def _as_python_int(value: Any) -> int | None:
+    """``value`` as a Python int if it is an integer (not bool, not float), else None."""
+    if isinstance(value, bool | np.bool_):
+        return None
+    if isinstance(value, numbers.Integral):
+        return int(value)
+    if isinstance(value, np.ndarray | jax.Array) and value.ndim == 0:
+        if np.issubdtype(value.dtype, np.integer):
+            return int(value)
+    return None
+
+
+def check_int(
+    value: Any, name: str, *, minimum: int | None = None, maximum: int | None = None
+) -> int:
+    """``value`` as a Python ``int``, checked against ``[minimum, maximum]``.
+
+    Floats are refused, even integral ones (``2.0``): a count that arrives as a float
+    is usually a bug upstream, and truncating ``2.5`` silently would hide it.
+
+    Examples:
+        >>> check_int(3, "k", minimum=1)
+        3
+        >>> check_int(2.5, "k")
+        Traceback (most recent call last):
+        ...
+        TypeError: `k` must be an integer, got 2.5 (float)
+    """
+    as_int = _as_python_int(value)
+    if as_int is None:
+        raise TypeError(f"`{name}` must be an integer, got {describe(value)}")
+    if minimum is not None and as_int < minimum:
+        bound = f"<= {maximum}" if maximum is not None else ""
+        expected = f">= {minimum}" + (f" and {bound}" if bound else "")
+        raise ValueError(f"`{name}` must be an integer {expected}, got {as_int}")
+    if maximum is not None and as_int > maximum:
+        expected = f"<= {maximum}" if minimum is None else f"in [{minimum}, {maximum}]"
+        raise ValueError(f"`{name}` must be an integer {expected}, got {as_int}")
+    return as_int
+
+
+def check_positive_int(value: Any, name: str, *, maximum: int | None = INT32_MAX) -> int:
+    """An integer ``>= 1`` (and ``<= maximum``, int32 range by default)."""
+    return check_int(value, name, minimum=1, maximum=maximum)
+
+
+def check_nonnegative_int(value: Any, name: str, *, maximum: int | None = INT32_MAX) -> int:
+    """An integer ``>= 0`` (and ``<= maximum``, int32 range by default)."""
+    return check_int(value, name, minimum=0, maximum=maximum)
+
+
+def check_seed(value: Any, name: str = "seed") -> int:
+    """A seed in ``[0, 2**32)``; larger or negative values would alias other seeds."""
+    return check_int(value, name, minimum=0, maximum=_SEED_LIMIT - 1)
+
+
+def check_float(
+    value: Any,
+    name: str,
+    *,
+    minimum: float | None = None,
+    maximum: float | None = None,
+    exclusive_minimum: bool = False,
+    exclusive_maximum: bool = False,
+    allow_inf: bool = False,
+) -> float:
+    """``value`` as a finite Python ``float`` within the given bounds.
+
+    Integers are accepted (``1`` means ``1.0``); bools, strings and arrays with more
+    than one element are not. NaN is always refused; infinities unless ``allow_inf``.
+
+    Examples:
+        >>> check_float(0.5, "epsilon", minimum=0.0, exclusive_minimum=True)
+        0.5
+        >>> check_float(float("inf"), "epsilon")
+        Traceback (most recent call last):
+        ...
+        ValueError: `epsilon` must be a finite number, got inf
+    """
+    if isinstance(value, bool | np.bool_) or not (
+        isinstance(value, numbers.Real)
+        or (
+            isinstance(value, np.ndarray | jax.Array)
+            and value.ndim == 0
+            and np.issubdtype(value.dtype, np.number)
+            and not np.issubdtype(value.dtype, np.complexfloating)
+        )
+    ):
+        raise TypeError(f"`{name}` must be a real number, got {describe(value)}")
+    as_float = float(value)
+    if math.isnan(as_float) or (math.isinf(as_float) and not allow_inf):
+        raise ValueError(f"`{name}` must be a finite number, got {as_float}")
+    if minimum is not None:
+        if as_float < minimum or (exclusive_minimum and as_float == minimum):
+            op = ">" if exclusive_minimum else ">="
+            raise ValueError(f"`{name}` must be {op} {minimum}, got {as_float}")
+    if maximum is not None:
+        if as_float > maximum or (exclusive_maximum and as_float == maximum):
+            op = "<" if exclusive_maximum else "<="
+            raise ValueError(f"`{name}` must be {op} {maximum}, got {as_float}")
+    return as_float
+
+
+def check_positive_float(value: Any, name: str) -> float:
+    """A finite float ``> 0``."""
+    return check_float(value, name, minimum=0.0, exclusive_minimum=True)
+
+
+def check_probability(value: Any, name: str, *, allow_one: bool = True) -> float:
+    """A float in ``[0, 1]`` (``[0, 1)`` when ``allow_one`` is false)."""
+    return check_float(value, name, minimum=0.0, maximum=1.0, exclusive_maximum=not allow_one)
+
+
+def check_choice(value: Any, name: str, options: Iterable[str]) -> str:
+    """One of the string ``options``.
+
+    Examples:
+        >>> check_choice("xla", "method", ("auto", "xla"))
+        'xla'
+        >>> check_choice("fast", "method", ("auto", "xla"))
+        Traceback (most recent call last):
+        ...
+        ValueError: `method` must be one of 'auto', 'xla', got 'fast'
+    """
+    options = tuple(options)
+    if not isinstance(value, str):
+        raise TypeError(
+            f"`{name}` must be a string, one of {', '.join(map(repr, options))}, "
+            f"got {describe(value)}"
+        )
+    if value not in options:
+        raise ValueError(f"`{name}` must be one of {', '.join(map(repr, options))}, got {value!r}")
+    return value
+
+
+def check_key(key: Any, name: str = "key") -> jax.Array:
+    """A JAX PRNG key: a typed key (``jax.random.key``) or a raw ``uint32[2]`` one.
+
+    Plain ints are refused with a hint, because hamgeo never seeds behind the caller's
+    back: ``key=0`` must be written ``key=jax.random.key(0)``.
+    """
+    if isinstance(key, jax.Array):
+        if jax.dtypes.issubdtype(key.dtype, jax.dtypes.prng_key):
+            if key.ndim != 0:
+                raise ValueError(f"`{name}` must be a single PRNG key, got keys of shape {key.shape}")
+            return key
+        if key.dtype == np.uint32 and key.shape == (2,):
+            return key
+    hint = ""
+    if _as_python_int(key) is not None:
+        hint = f"; write jax.random.key({int(key)})"
+    raise TypeError(f"`{name}` must be a JAX PRNG key (jax.random.key(seed)){hint}, got {describe(key)}")
+
+
+def check_array(
+    x: Any,
+    name: str,
+    *,
+    ndim: int | Sequence[int] | None = None,
+    kind: str | None = None,
+    min_rows: int | None = None,
+) -> np.ndarray | jax.Array:
+    """An array (NumPy, JAX or nested lists) with the given rank and dtype kind.
+
+    ``kind`` is a set of NumPy dtype kind letters: ``"f"`` floating, ``"iu"``
+    integers, ``"b"`` bool, ``"fiub"`` any real number. Returns a JAX array as given,
+    else a NumPy array.
+    """
+    if isinstance(x, str | bytes) or x is None:
+        raise TypeError(f"`{name}` must be an array, got {describe(x)}")
+    arr = x if isinstance(x, jax.Array) else np.asarray(x)
+    if arr.dtype == object:
+        raise TypeError(f"`{name}` must be a numeric array, got {describe(x)}")
+    if ndim is not None:
+        allowed = (ndim,) if isinstance(ndim, int) else tuple(ndim)
+        if arr.ndim not in allowed:
+            want = " or ".join(f"{d}-D" for d in allowed)
+            raise ValueError(f"`{name}` must be {want}, got shape {tuple(arr.shape)}")
+    if kind is not None and np.dtype(arr.dtype).kind not in kind:
+        raise TypeError(f"`{name}` must have a dtype of kind {kind!r}, got dtype {arr.dtype}")
+    if min_rows is not None and (arr.ndim == 0 or arr.shape[0] < min_rows):
+        raise ValueError(
+            f"`{name}` must have at least {min_rows} row(s), got shape {tuple(arr.shape)}"
+        )
+    return arr
+
+
+def check_finite_array(x: Any, name: str, **kwargs: Any) -> np.ndarray | jax.Array:
+    """:func:`check_array` with real dtype, and no NaN or inf anywhere."""
+    kwargs.setdefault("kind", "fiub")
+    arr = check_array(x, name, **kwargs)
+    if np.dtype(arr.dtype).kind == "f" and not bool(np.all(np.isfinite(np.asarray(arr)))):
+        bad = int(np.size(arr) - np.count_nonzero(np.isfinite(np.asarray(arr))))
+        raise ValueError(f"`{name}` must be finite, got {bad} NaN or infinite value(s)")
+    return arr
+
+
+def check_labels(
+    labels: Any, name: str = "labels", *, n_classes: int | None = None, length: int | None = None
+) -> np.ndarray:
+    """Integer class labels in ``[0, n_classes)`` as ``int32[n]``.
+
+    Integral floats are refused like in :func:`check_int`; labels beyond int32 raise
+    instead of wrapping around.
+    """
+    arr = np.asarray(labels)
+    if arr.dtype == bool or not np.issubdtype(arr.dtype, np.integer):
+        raise TypeError(f"`{name}` must be integer class labels, got dtype {arr.dtype}")
+    if arr.ndim != 1:
+        raise ValueError(f"`{name}` must be 1-D, got shape {arr.shape}")
+    if length is not None and arr.shape[0] != length:
+        raise ValueError(f"`{name}` must have {length} entries, got {arr.shape[0]}")
+    if arr.size:
+        lo, hi = int(arr.min()), int(arr.max())
+        if lo < 0:
+            raise ValueError(f"`{name}` must be >= 0, got a label {lo}")
+        limit = INT32_MAX if n_classes is None else n_classes - 1
+        if hi > limit:
+            what = f"< n_classes = {n_classes}" if n_classes is not None else "<= 2**31 - 1"
+            raise ValueError(f"`{name}` must be {what}, got a label {hi}")
+    return arr.astype(np.int32)
+
+
+def check_existing_path(path: Any, name: str, *, kind: str = "any") -> Path:
+    """An existing path (``kind`` = ``"file"``, ``"dir"`` or ``"any"``)."""
+    if not isinstance(path, str | os.PathLike):
+        raise TypeError(f"`{name}` must be a path (str or os.PathLike), got {describe(path)}")
+    p = Path(path).expanduser()
+    if not p.exists():
+        raise FileNotFoundError(f"`{name}`: no such file or directory: {str(p)!r}")
+    if kind == "file" and not p.is_file():
+        raise ValueError(f"`{name}` must be a file, got the directory {str(p)!r}")
+    if kind == "dir" and not p.is_dir():
+        raise ValueError(f"`{name}` must be a directory, got the file {str(p)!r}")
+    return p
