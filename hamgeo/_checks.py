@@ -198,14 +198,18 @@ def check_key(key: Any, name: str = "key") -> jax.Array:
     if isinstance(key, jax.Array):
         if jax.dtypes.issubdtype(key.dtype, jax.dtypes.prng_key):
             if key.ndim != 0:
-                raise ValueError(f"`{name}` must be a single PRNG key, got keys of shape {key.shape}")
+                raise ValueError(
+                    f"`{name}` must be a single PRNG key, got keys of shape {key.shape}"
+                )
             return key
         if key.dtype == np.uint32 and key.shape == (2,):
             return key
     hint = ""
     if _as_python_int(key) is not None:
         hint = f"; write jax.random.key({int(key)})"
-    raise TypeError(f"`{name}` must be a JAX PRNG key (jax.random.key(seed)){hint}, got {describe(key)}")
+    raise TypeError(
+        f"`{name}` must be a JAX PRNG key (jax.random.key(seed)){hint}, got {describe(key)}"
+    )
 
 
 def check_array(
