@@ -17,8 +17,9 @@ An experiment is a package under ``hamgeo.experiments`` whose ``__init__`` expos
 :func:`check_experiment` checks a module against that contract (the test suite runs it
 over :data:`hamgeo.experiments.REGISTRY`).
 
-Seed ``i`` of a run with key ``key`` uses ``jax.random.fold_in(key, i)`` (:func:`seed_keys`),
-so adding seeds never changes the earlier ones.
+Seed 0 of a run with key ``key`` uses ``key`` itself and seed ``i > 0`` uses
+``jax.random.fold_in(key, i)`` (:func:`seed_keys`): adding seeds never changes the earlier
+ones, and a one-seed run gives the numbers it gave before seeds existed.
 """
 
 from __future__ import annotations
@@ -137,7 +138,7 @@ def seed_interval(values: Iterable[float | None], *, confidence: float = 0.95) -
 
 
 def seed_keys(key: jax.Array, n_seeds: int) -> list[jax.Array]:
-    """The keys of seeds ``0 .. n_seeds - 1``: ``fold_in(key, i)``.
+    """The keys of seeds ``0 .. n_seeds - 1``: ``key`` itself, then ``fold_in(key, i)``.
 
     Examples:
         >>> ks = seed_keys(jax.random.key(0), 3)
@@ -147,7 +148,7 @@ def seed_keys(key: jax.Array, n_seeds: int) -> list[jax.Array]:
     """
     key = check_key(key)
     n_seeds = check_positive_int(n_seeds, "n_seeds")
-    return [jax.random.fold_in(key, i) for i in range(n_seeds)]
+    return [key, *(jax.random.fold_in(key, i) for i in range(1, n_seeds))]
 
 
 def summarize_seeds(
