@@ -1,10 +1,13 @@
-"""Helpers shared by the reproductions: progress bars, JSON, figure style."""
+"""Helpers shared by the reproductions: progress bars, JSON, figure style, atomic writes."""
 
 from __future__ import annotations
 
 import dataclasses
+import json
 import math
+import os
 import sys
+import tempfile
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -13,10 +16,12 @@ from typing import Any, TypeVar
 import numpy as np
 
 __all__ = [
+    "atomic_path",
     "figure_style",
     "progress",
     "save_figure",
     "to_jsonable",
+    "write_json_atomic",
 ]
 
 T = TypeVar("T")
@@ -90,13 +95,53 @@ def figure_style():
         yield plt
 
 
-def save_figure(fig: Any, out_dir: str | Path, name: str) -> str:
-    """Save ``fig`` as ``out_dir/name.png``, close it, and return the path."""
+@contextmanager
+def atomic_path(path: str | Path) -> Iterator[Path]:
+    """Yield a temporary path beside ``path``; rename it onto ``path`` when the block succeeds.
+
+    Readers never see a half-written file: either the old content or the new, complete
+    one. On an exception the temporary file is removed and ``path`` is untouched.
+
+    Examples:
+        >>> import tempfile
+        >>> target = Path(tempfile.mkdtemp()) / "x.txt"
+        >>> with atomic_path(target) as tmp:
+        ...     _ = tmp.write_text("done")
+        >>> target.read_text(), sorted(p.name for p in target.parent.iterdir())
+        ('done', ['x.txt'])
+    """
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    os.close(fd)
+    tmp = Path(name)
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; results are ordinary files
+    try:
+        yield tmp
+        with open(tmp, "rb+") as f:
+            os.fsync(f.fileno())
+        os.replace(tmp, target)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def write_json_atomic(path: str | Path, payload: Any) -> Path:
+    """Write ``payload`` (JSON types) to ``path`` atomically, indented, with a final newline."""
+    with atomic_path(path) as tmp:
+        tmp.write_text(json.dumps(payload, indent=2, sort_keys=False, allow_nan=False) + "\n")
+    return Path(path)
+
+
+def save_figure(fig: Any, out_dir: str | Path, name: str) -> Path:
+    """Save ``fig`` as ``out_dir/name.png`` atomically, close it, and return the path."""
     import matplotlib.pyplot as plt
 
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    path = out / f"{name}.png"
-    fig.savefig(path)
-    plt.close(fig)
-    return str(path)
+    path = Path(out_dir) / f"{name}.png"
+    try:
+        with atomic_path(path) as tmp:
+            fig.savefig(tmp, format="png")
+    finally:
+        plt.close(fig)
+    return path
