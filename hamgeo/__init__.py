@@ -7,7 +7,7 @@ space: Hamming distances, nearest neighbours, optimal transport and kernel
 distances between samples, cell counts and cell adjacency.
 """
 
-__version__ = "0.1.0"
+from hamgeo._version import __version__ as __version__
 
 # codes
 from hamgeo.codes import PackedCodes as PackedCodes

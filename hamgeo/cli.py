@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from hamgeo._checks import check_positive_int, check_seed
+from hamgeo._version import __version__
 from hamgeo.experiments import REGISTRY
 from hamgeo.experiments._common import to_jsonable, write_json_atomic
 
@@ -242,7 +243,7 @@ def _reproduce_one(name: str, module: Any, config: Any, folder: Path, args) -> N
             "n_seeds": n_seeds,
             "quick": bool(args.quick),
             "elapsed_s": round(elapsed, 2),
-            "hamgeo_version": _version(),
+            "hamgeo_version": __version__,
             "jax_version": jax.__version__,
             "backend": jax.default_backend(),
             "figures": [Path(f).name for f in figures],
@@ -253,12 +254,6 @@ def _reproduce_one(name: str, module: Any, config: Any, folder: Path, args) -> N
     print(f"[{name}] done in {elapsed:.1f} s; results in {results}")
     for fig in figures:
         print(f"  figure: {fig}")
-
-
-def _version() -> str:
-    import hamgeo
-
-    return hamgeo.__version__
 
 
 def _cmd_reproduce(args: argparse.Namespace) -> int:
@@ -292,7 +287,7 @@ def _cmd_info(args: argparse.Namespace) -> int:
 
     import jax
 
-    print(f"hamgeo {_version()}")
+    print(f"hamgeo {__version__}")
     print(f"python {platform.python_version()} on {platform.platform()}")
     for dist in ("jax", "jaxlib", "flax", "optax", "ott-jax", "numpy", "scipy"):
         try:

@@ -1,0 +1,249 @@
+"""The command line: options checked before any work, locked and atomic output folders.
+
+A tiny experiment module (written into a temporary folder and put into the registry)
+stands in for the real reproductions, so these tests time the CLI, not the science; the
+real experiments go through ``main`` in ``test_experiments_protocol.py``.
+"""
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+import time
+
+import pytest
+
+from hamgeo import cli
+
+TINY = textwrap.dedent(
+    """
+    import dataclasses, time
+    from pathlib import Path
+
+    import jax
+
+    from hamgeo._checks import check_positive_int
+    from hamgeo.experiments._common import figure_style, save_figure
+    from hamgeo.experiments._protocol import seed_keys, summarize_seeds
+
+    NAME = "tiny"
+    CALLS = []
+
+
+    @dataclasses.dataclass(frozen=True)
+    class Config:
+        n_seeds: int = 2
+        sleep: float = 0.0
+        fail: bool = False
+        data: str = "digits"
+        data_root: str | None = None
+        download: bool = True
+
+        def __post_init__(self):
+            check_positive_int(self.n_seeds, "n_seeds")
+            if self.data not in ("digits", "mnist"):
+                raise ValueError(f"`data` must be 'digits' or 'mnist', got {self.data!r}")
+
+        @classmethod
+        def quick(cls):
+            return cls()
+
+
+    @dataclasses.dataclass
+    class Result:
+        config: Config
+        per_seed: list
+
+        @property
+        def summary(self):
+            return summarize_seeds(self.per_seed)
+
+        def to_dict(self):
+            return {"experiment": NAME, "config": dataclasses.asdict(self.config),
+                    "summary": self.summary}
+
+
+    def run(config, key):
+        CALLS.append(config)
+        time.sleep(config.sleep)
+        if config.fail:
+            raise RuntimeError("tiny failed on purpose")
+        per_seed = [{"u": float(jax.random.uniform(k))} for k in seed_keys(key, config.n_seeds)]
+        return Result(config, per_seed)
+
+
+    def plot(result, out_dir):
+        with figure_style() as plt:
+            fig, ax = plt.subplots()
+            ax.plot([0, 1], [0, 1])
+            return [save_figure(fig, out_dir, "tiny")]
+    """
+)
+
+
+@pytest.fixture
+def tiny(tmp_path, monkeypatch):
+    """Register the tiny experiment as ``tiny`` (and only it)."""
+    folder = tmp_path / "mods"
+    folder.mkdir()
+    (folder / "hamgeo_tiny_experiment.py").write_text(TINY)
+    monkeypatch.syspath_prepend(str(folder))
+    monkeypatch.setattr(cli, "REGISTRY", {"tiny": "hamgeo_tiny_experiment"})
+    import hamgeo_tiny_experiment
+
+    hamgeo_tiny_experiment.CALLS.clear()
+    yield hamgeo_tiny_experiment
+    sys.modules.pop("hamgeo_tiny_experiment", None)
+
+
+def _run(tmp_path, *extra):
+    return cli.main(["reproduce", "tiny", "--out", str(tmp_path / "out"), *extra])
+
+
+def test_success_writes_complete_results_last(tiny, tmp_path, capsys):
+    assert _run(tmp_path, "--seeds", "3", "--seed", "7") == 0
+    folder = tmp_path / "out" / "tiny"
+    payload = json.loads((folder / "results.json").read_text())
+    assert payload["status"] == "complete"
+    assert payload["experiment"] == "tiny"
+    assert payload["run"]["seed"] == 7 and payload["run"]["n_seeds"] == 3
+    assert payload["config"]["n_seeds"] == 3
+    u = payload["summary"]["u"]
+    assert u["n"] == 3 and u["low"] <= u["mean"] <= u["high"]
+    assert sorted(p.name for p in folder.iterdir()) == ["results.json", "tiny.png"]
+    assert "[" in capsys.readouterr().out  # the interval is printed
+
+
+@pytest.mark.parametrize("seed", ["-1", str(2**32), "9223372036854775808"])
+def test_seed_outside_uint32_is_refused_before_work(tiny, tmp_path, capsys, seed):
+    assert _run(tmp_path, "--seed", seed) == 2
+    assert "--seed" in capsys.readouterr().err
+    assert tiny.CALLS == []
+    assert not (tmp_path / "out" / "tiny" / "results.json").exists()
+
+
+def test_seed_must_be_an_integer(tiny, tmp_path):
+    with pytest.raises(SystemExit) as info:
+        _run(tmp_path, "--seed", "1.5")
+    assert info.value.code == 2
+
+
+@pytest.mark.parametrize("seeds", ["0", "-2", "100000"])
+def test_bad_seeds_refused(tiny, tmp_path, capsys, seeds):
+    assert _run(tmp_path, "--seeds", seeds) == 2
+    assert "--seeds" in capsys.readouterr().err
+    assert tiny.CALLS == []
+
+
+def test_out_that_is_a_file_is_refused_before_work(tiny, tmp_path, capsys):
+    target = tmp_path / "out"
+    target.write_text("mine")
+    assert _run(tmp_path) == 2
+    assert "--out" in capsys.readouterr().err
+    assert target.read_text() == "mine"
+    assert tiny.CALLS == []
+
+
+def test_out_below_a_file_is_refused_before_work(tiny, tmp_path, capsys):
+    (tmp_path / "file").write_text("x")
+    code = cli.main(["reproduce", "tiny", "--out", str(tmp_path / "file" / "sub")])
+    assert code == 2
+    assert "--out" in capsys.readouterr().err
+    assert tiny.CALLS == []
+
+
+def test_bad_config_value_refused_before_work(tiny, tmp_path, capsys):
+    assert _run(tmp_path, "--data", "cifar10") == 2
+    assert "data" in capsys.readouterr().err
+    assert tiny.CALLS == []
+
+
+def test_data_option_reaches_the_config(tiny, tmp_path):
+    data_dir = tmp_path / "cache"
+    assert _run(tmp_path, "--data", "mnist", "--data-dir", str(data_dir), "--no-download") == 0
+    config = tiny.CALLS[-1]
+    assert (config.data, config.data_root, config.download) == ("mnist", str(data_dir), False)
+
+
+def test_finished_run_is_kept_without_force(tiny, tmp_path, capsys):
+    assert _run(tmp_path) == 0
+    results = tmp_path / "out" / "tiny" / "results.json"
+    before = results.read_bytes()
+    assert _run(tmp_path) == 2
+    assert "--force" in capsys.readouterr().err
+    assert results.read_bytes() == before
+    assert len(tiny.CALLS) == 1
+    assert _run(tmp_path, "--force", "--seed", "1") == 0
+    assert results.read_bytes() != before
+    kept = list(results.parent.glob("results.complete-*.json"))
+    assert len(kept) == 1 and kept[0].read_bytes() == before
+
+
+def test_truncated_results_are_not_a_finished_run(tiny, tmp_path):
+    folder = tmp_path / "out" / "tiny"
+    folder.mkdir(parents=True)
+    (folder / "results.json").write_text('{"experiment": "tiny", "summ')
+    assert _run(tmp_path) == 0
+    assert json.loads((folder / "results.json").read_text())["status"] == "complete"
+    assert len(list(folder.glob("results.incomplete-*.json"))) == 1
+
+
+def test_failed_run_leaves_no_results(tiny, tmp_path, monkeypatch):
+    monkeypatch.setattr(tiny.Config, "quick", classmethod(lambda cls: cls(fail=True)))
+    with pytest.raises(RuntimeError, match="on purpose"):
+        _run(tmp_path, "--quick")
+    folder = tmp_path / "out" / "tiny"
+    assert not (folder / "results.json").exists()
+    assert not (folder / ".hamgeo.lock").exists()
+    assert not [p for p in folder.iterdir() if p.name.endswith(".tmp")]
+
+
+def test_live_lock_refuses_and_stale_lock_is_taken_over(tiny, tmp_path, capsys):
+    import socket
+
+    folder = tmp_path / "out" / "tiny"
+    folder.mkdir(parents=True)
+    lock = folder / ".hamgeo.lock"
+    lock.write_text(f"{socket.gethostname()} {os.getpid()}")  # this process: alive
+    assert _run(tmp_path) == 2
+    assert "another hamgeo run" in capsys.readouterr().err
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    lock.write_text(f"{socket.gethostname()} {dead.pid}")
+    assert _run(tmp_path) == 0
+    assert not lock.exists()
+
+
+def test_two_processes_into_one_folder(tiny, tmp_path):
+    """A second run into the folder of a running one exits 2; the first finishes."""
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(tmp_path / "mods"), *sys.path]))
+    code = (
+        "import sys, dataclasses; from hamgeo import cli; import hamgeo_tiny_experiment as t;"
+        "cli.REGISTRY = {'tiny': 'hamgeo_tiny_experiment'};"
+        "t.Config.quick = classmethod(lambda cls: cls(sleep=float(sys.argv[1])));"
+        "sys.exit(cli.main(['reproduce', 'tiny', '--quick', '--out', sys.argv[2]]))"
+    )
+    out = str(tmp_path / "out")
+    first = subprocess.Popen([sys.executable, "-c", code, "20", out], env=env)
+    lock = tmp_path / "out" / "tiny" / ".hamgeo.lock"
+    deadline = time.monotonic() + 60
+    while not lock.exists() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert lock.exists()
+    second = subprocess.run(
+        [sys.executable, "-c", code, "0", out], env=env, capture_output=True, text=True
+    )
+    assert second.returncode == 2, second.stderr
+    assert "another hamgeo run" in second.stderr
+    assert first.poll() is None  # still running, untouched
+    first.kill()
+    first.wait()
+
+
+def test_unknown_experiment_and_info(capsys):
+    with pytest.raises(SystemExit):
+        cli.main(["reproduce", "no-such-thing"])
+    assert cli.main(["info"]) == 0
+    out = capsys.readouterr().out
+    assert "hamgeo" in out and "native CPU kernels" in out
