@@ -1,14 +1,17 @@
 """Categorization on neural codes: k-NN, k-means and logistic regression.
 
-The hash-encoder paper (He et al., "Neural networks behave as hash encoders",
-``hash_encoders.txt``) measures how well an activation code *categorizes*: simple
-algorithms run on the codes instead of the inputs — k-NN under the Hamming
-distance, k-means, and multinomial logistic regression — and their accuracy is
-set next to the network's own. This module provides those three on device.
+The hash-encoder paper (He et al., "Neural networks behave as hash encoders: an
+empirical study", [Hash-Encoders] in ``docs/references.md``) measures how well an
+activation code *categorizes*: simple algorithms run on the codes instead of the
+inputs — k-NN under the Hamming distance, k-means, and multinomial logistic
+regression — and their accuracy is set next to the network's own. This module
+provides those three.
 
 * :func:`knn_classify` / :func:`knn_accuracy`: majority vote among the ``k``
-  Hamming-nearest training codes (through :func:`hamgeo.hamming.hamming_knn`,
-  which streams in blocks, so no ``[m, n]`` matrix is kept).
+  Hamming-nearest training codes. The default follows the paper's protocol,
+  scikit-learn's ``KNeighborsClassifier(n_neighbors=9, metric="hamming")``, with its
+  rules for ties (the same predictions, to the example); ``ties="nearest"`` is
+  hamgeo's streaming rule (:func:`hamgeo.hamming.hamming_knn`, ties to the nearest).
 * :func:`kmeans_accuracy`: Lloyd's k-means on the {0, 1} code vectors with a
   k-means++ start, scored by the Hungarian matching of clusters to labels and by
   normalized mutual information.
@@ -19,19 +22,28 @@ set next to the network's own. This module provides those three on device.
 from __future__ import annotations
 
 import functools
-import math
-from typing import Any, NamedTuple
+from typing import Any, Literal, NamedTuple
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 import optax
+from jax.typing import ArrayLike
 
+from hamgeo._checks import (
+    check_choice,
+    check_float,
+    check_key,
+    check_labels,
+    check_positive_float,
+    check_positive_int,
+)
 from hamgeo.codes import PackedCodes, as_packed_batch
-from hamgeo.hamming import hamming_knn
+from hamgeo.hamming import hamming_knn, pairwise_hamming
 
 __all__ = [
     "KMeansResult",
+    "KnnTies",
     "LogRegResult",
     "kmeans_accuracy",
     "knn_accuracy",
@@ -42,37 +54,24 @@ __all__ = [
 
 # --------------------------------------------------------------------------- validation
 
+#: Tie rules of :func:`knn_classify`.
+KnnTies = Literal["sklearn", "nearest"]
+
+# Host memory of one block of scikit-learn-rule distances: at most this many float64s.
+_HOST_BLOCK_ELEMENTS = 1 << 23
+
 
 def _labels(y: Any, name: str, n: int, n_classes: int | None = None) -> np.ndarray:
-    """Host copy of integer labels ``[n]`` in ``[0, n_classes)``, validated."""
+    """Host ``int32[n]`` labels in ``[0, n_classes)`` (:func:`hamgeo._checks.check_labels`)."""
     if isinstance(y, jax.core.Tracer):
         raise TypeError(f"`{name}` must be a concrete array (these functions are not traceable)")
-    arr = np.asarray(y)
-    if arr.dtype == np.bool_ or not np.issubdtype(arr.dtype, np.integer):
-        raise TypeError(f"`{name}` must be an integer array of class labels, got dtype {arr.dtype}")
-    if arr.shape != (n,):
-        raise ValueError(f"`{name}` must have shape ({n},) to match the codes, got {arr.shape}")
-    if arr.size and arr.min() < 0:
-        raise ValueError(f"`{name}` must be non-negative class labels, got {int(arr.min())}")
-    if n_classes is not None and arr.size and arr.max() >= n_classes:
-        raise ValueError(
-            f"`{name}` must be < n_classes={n_classes}, got the label {int(arr.max())}"
-        )
-    return arr.astype(np.int32)
-
-
-def _positive_int(value: Any, name: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise TypeError(f"`{name}` must be an int, got {type(value).__name__}")
-    if value < 1:
-        raise ValueError(f"`{name}` must be >= 1, got {value}")
-    return int(value)
+    return check_labels(y, name, n_classes=n_classes, length=n)
 
 
 def _n_classes(n_classes: Any, *label_arrays: np.ndarray) -> int:
     if n_classes is None:
         return int(max(int(a.max()) for a in label_arrays if a.size)) + 1
-    return _positive_int(n_classes, "n_classes")
+    return check_positive_int(n_classes, "n_classes")
 
 
 def _same_bits(a: PackedCodes, b: PackedCodes, na: str, nb: str) -> None:
@@ -86,7 +85,7 @@ def _same_bits(a: PackedCodes, b: PackedCodes, na: str, nb: str) -> None:
 
 
 @functools.partial(jax.jit, static_argnames=("n_classes",))
-def _vote(neighbour_labels: jax.Array, n_classes: int) -> jax.Array:
+def _vote_nearest(neighbour_labels: jax.Array, n_classes: int) -> jax.Array:
     """Majority vote over ``[m, k]`` labels ordered nearest first; ties to the nearest."""
     k = neighbour_labels.shape[-1]
     hit = neighbour_labels[:, :, None] == jnp.arange(n_classes, dtype=jnp.int32)[None, None, :]
@@ -99,26 +98,81 @@ def _vote(neighbour_labels: jax.Array, n_classes: int) -> jax.Array:
     return jnp.argmax(score, axis=-1).astype(jnp.int32)
 
 
+def _vote_lowest(neighbour_labels: np.ndarray, n_classes: int) -> np.ndarray:
+    """Majority vote over ``[m, k]`` labels; ties to the lowest label (``scipy.stats.mode``)."""
+    votes = np.zeros((neighbour_labels.shape[0], n_classes), np.int32)
+    rows = np.broadcast_to(np.arange(neighbour_labels.shape[0])[:, None], neighbour_labels.shape)
+    np.add.at(votes, (rows, neighbour_labels), 1)
+    return np.argmax(votes, axis=1).astype(np.int32)  # argmax: the first, lowest, maximum
+
+
+def _sklearn_neighbours(
+    test: PackedCodes, train: PackedCodes, k: int, exclude_self: bool, block_size: int | None
+) -> np.ndarray:
+    """``[m, k]`` indices of the neighbours scikit-learn's brute-force search picks.
+
+    scikit-learn (``KNeighborsClassifier(metric="hamming", algorithm="brute")``, which
+    ``algorithm="auto"`` selects for codes of more than 15 bits) computes the rows of
+    fractions ``d_H / n_bits`` in float64 and keeps ``np.argpartition(row, k - 1)[:k]``;
+    which of several codes tied at the ``k``-th distance stay is whatever that
+    selection leaves. The same NumPy call on the same float64 rows (``d_H`` counted
+    exactly on device, divided on the host like SciPy's ``cdist``) leaves the same ones.
+    With ``exclude_self`` it mirrors ``kneighbors(X=None)``: ``k + 1`` neighbours,
+    sorted by distance, the query itself removed (or the first of them if its
+    duplicates crowd it out).
+    """
+    n, m = train.shape[0], test.shape[0]
+    rows = block_size if block_size is not None else max(1, _HOST_BLOCK_ELEMENTS // n)
+    rows = min(rows, m)
+    kk = k + 1 if exclude_self else k
+    out = np.empty((m, k), np.intp)
+    for start in range(0, m, rows):
+        stop = min(start + rows, m)
+        counts = np.asarray(pairwise_hamming(test[start:stop], train))
+        dist = counts.astype(np.float64) / train.n_bits
+        ind = np.argpartition(dist, kk - 1, axis=1)[:, :kk]
+        if exclude_self:
+            r = np.arange(stop - start)[:, None]
+            ind = ind[r, np.argsort(dist[r, ind])]
+            keep = ind != np.arange(start, stop)[:, None]
+            keep[np.all(keep, axis=1), 0] = False  # duplicates crowd out the query itself
+            ind = ind[keep].reshape(stop - start, k)
+        out[start:stop] = ind
+    return out
+
+
 def knn_classify(
-    train_codes: Any,
-    train_labels: Any,
-    test_codes: Any,
+    train_codes: PackedCodes | ArrayLike,
+    train_labels: ArrayLike,
+    test_codes: PackedCodes | ArrayLike,
     *,
     k: int = 9,
     n_classes: int | None = None,
+    ties: KnnTies = "sklearn",
     exclude_self: bool = False,
     block_size: int | None = None,
 ) -> jax.Array:
     """k-nearest-neighbour classification of codes under the Hamming distance.
 
-    The categorization test of the hash-encoder paper (He et al.): each test code
-    takes the majority label of its ``k`` Hamming-nearest training codes.
+    The categorization test of the hash-encoder paper (He et al., [Hash-Encoders] in
+    ``docs/references.md``): each test code takes the majority label of its ``k``
+    Hamming-nearest training codes. The paper's code runs scikit-learn's
+    ``KNeighborsClassifier(n_neighbors=9, metric="hamming")``; the defaults
+    (``k=9``, ``ties="sklearn"``) give the same predictions, to the example.
 
-    Tie rule (deterministic): the neighbours are ordered by distance, then by
-    training index (the order :func:`hamgeo.hamming.hamming_knn` returns); when
-    several classes share the largest vote, the class whose first member comes
-    earliest in that order wins — the tied class with the nearest neighbour, and
-    among equally near ones the smaller training index.
+    Tie rules (``ties``):
+
+    * ``"sklearn"``: scikit-learn's brute-force rules. Among training codes tied at
+      the ``k``-th distance, those that ``np.argpartition`` keeps on the float64
+      rows of ``d_H / n_bits`` (the distances are counted on device, a block of
+      query rows at a time, and selected on the host); a tied vote goes to the
+      lowest label (``scipy.stats.mode``, ``argmax`` of the class probabilities).
+      Host memory: a block of ``[rows, n]`` float64 (``block_size`` rows, by default
+      about 64 MiB).
+    * ``"nearest"``: hamgeo's streaming rule, all on device
+      (:func:`hamgeo.hamming.hamming_knn`, no ``[m, n]`` block kept): neighbours by
+      distance then training index; a tied vote goes to the class whose first
+      member comes earliest in that order.
 
     Args:
         train_codes: ``[n, n_bits]`` training codes (``PackedCodes`` or bool/{0,1}).
@@ -126,31 +180,45 @@ def knn_classify(
         test_codes: ``[m, n_bits]`` codes to classify.
         k: number of neighbours, ``1 <= k <= n`` (``n - 1`` with ``exclude_self``).
         n_classes: number of classes; defaults to ``max(train_labels) + 1``.
+        ties: ``"sklearn"`` (the paper's protocol) or ``"nearest"`` (see above).
         exclude_self: ``test_codes`` *are* ``train_codes`` (same order); each code
-            leaves itself out (leave-one-out accuracy on the training set).
-        block_size: passed to :func:`hamgeo.hamming.hamming_knn`.
+            leaves itself out (leave-one-out; scikit-learn's ``predict(None)``).
+        block_size: query rows per block (``"sklearn"``) or passed to
+            :func:`hamgeo.hamming.hamming_knn` (``"nearest"``).
 
     Returns:
         ``int32[m]`` predicted labels.
 
     Raises:
-        TypeError: codes of a wrong dtype, non-integer labels or ``k``.
-        ValueError: mismatched shapes or bit counts, labels out of range, bad ``k``.
+        TypeError: codes of a wrong dtype, non-integer labels, ``k`` or ``n_classes``.
+        ValueError: mismatched shapes or bit counts, labels out of range, bad ``k``,
+            an unknown ``ties``.
 
     Examples:
         >>> import numpy as np
         >>> train = np.array([[0, 0, 0], [0, 0, 1], [1, 1, 1], [1, 1, 0]])
         >>> knn_classify(train, np.array([0, 0, 1, 1]), [[0, 1, 0], [1, 1, 1]], k=3).tolist()
         [0, 1]
+
+        A tied vote: the lowest label (scikit-learn) or the nearest member's label.
+
+        >>> train, y = np.array([[0, 0], [1, 1]]), np.array([1, 0])
+        >>> knn_classify(train, y, [[0, 0]], k=2).tolist()
+        [0]
+        >>> knn_classify(train, y, [[0, 0]], k=2, ties="nearest").tolist()
+        [1]
     """
     train = as_packed_batch(train_codes, "train_codes")
     test = as_packed_batch(test_codes, "test_codes")
     _same_bits(train, test, "train_codes", "test_codes")
+    ties = check_choice(ties, "ties", ("sklearn", "nearest"))
     n = train.shape[0]
     labels = _labels(train_labels, "train_labels", n)
     n_classes = _n_classes(n_classes, labels)
     labels = _labels(train_labels, "train_labels", n, n_classes)
-    k = _positive_int(k, "k")
+    k = check_positive_int(k, "k")
+    if block_size is not None:
+        block_size = check_positive_int(block_size, "block_size")
     if exclude_self and test.shape[0] != n:
         raise ValueError(
             "`exclude_self` needs `test_codes` to be `train_codes`, "
@@ -159,22 +227,30 @@ def knn_classify(
     available = n - 1 if exclude_self else n
     if k > available:
         raise ValueError(f"`k` must be <= {available} (the training codes available), got {k}")
+    if ties == "sklearn":
+        idx = _sklearn_neighbours(test, train, k, exclude_self, block_size)
+        return jnp.asarray(_vote_lowest(labels[idx], n_classes))
     _, idx = hamming_knn(test, train, k, exclude_self=exclude_self, block_size=block_size)
-    return _vote(jnp.asarray(labels)[idx], n_classes)
+    return _vote_nearest(jnp.asarray(labels)[idx], n_classes)
 
 
 def knn_accuracy(
-    train_codes: Any,
-    train_labels: Any,
-    test_codes: Any,
-    test_labels: Any,
+    train_codes: PackedCodes | ArrayLike,
+    train_labels: ArrayLike,
+    test_codes: PackedCodes | ArrayLike,
+    test_labels: ArrayLike,
     *,
     k: int = 9,
     n_classes: int | None = None,
+    ties: KnnTies = "sklearn",
     exclude_self: bool = False,
     block_size: int | None = None,
 ) -> float:
     """Accuracy of :func:`knn_classify` on labelled test codes.
+
+    With the defaults this is scikit-learn's
+    ``KNeighborsClassifier(n_neighbors=9, metric="hamming").fit(train_codes,
+    train_labels).score(test_codes, test_labels)`` (the paper's protocol).
 
     Args:
         train_codes: ``[n, n_bits]`` training codes.
@@ -183,8 +259,9 @@ def knn_accuracy(
         test_labels: ``int[m]`` true test labels.
         k: number of neighbours.
         n_classes: number of classes (default: the largest label seen + 1).
+        ties: ``"sklearn"`` or ``"nearest"`` (see :func:`knn_classify`).
         exclude_self: leave-one-out on the training set (see :func:`knn_classify`).
-        block_size: passed to :func:`hamgeo.hamming.hamming_knn`.
+        block_size: see :func:`knn_classify`.
 
     Returns:
         The fraction of test codes classified correctly, a Python float.
@@ -206,6 +283,7 @@ def knn_accuracy(
         test_codes,
         k=k,
         n_classes=n_classes,
+        ties=ties,
         exclude_self=exclude_self,
         block_size=block_size,
     )
@@ -328,8 +406,8 @@ def _nmi(table: np.ndarray) -> float:
 
 
 def kmeans_accuracy(
-    codes: Any,
-    labels: Any,
+    codes: PackedCodes | ArrayLike,
+    labels: ArrayLike,
     *,
     n_clusters: int,
     key: jax.Array,
@@ -337,7 +415,7 @@ def kmeans_accuracy(
 ) -> KMeansResult:
     """Cluster codes with k-means and score the clusters against the labels.
 
-    The clustering test of the hash-encoder paper (He et al.): k-means (Lloyd's
+    The clustering test of the hash-encoder paper (He et al., [Hash-Encoders]): k-means (Lloyd's
     algorithm, k-means++ start drawn from ``key``) on the codes as {0, 1} vectors
     in ``R^n_bits``; squared Euclidean distance to a {0, 1} point is its Hamming
     distance. Clusters are matched one-to-one to labels by the Hungarian algorithm
@@ -359,8 +437,9 @@ def kmeans_accuracy(
         :class:`KMeansResult`.
 
     Raises:
-        TypeError: bad dtypes or a non-integer ``n_clusters``.
-        ValueError: mismatched shapes, ``n_clusters`` out of range.
+        TypeError: bad dtypes, a non-integer ``n_clusters`` or ``max_iterations``,
+            ``key`` not a PRNG key.
+        ValueError: mismatched shapes, ``n_clusters`` or ``max_iterations`` out of range.
 
     Examples:
         >>> import jax, numpy as np
@@ -373,10 +452,11 @@ def kmeans_accuracy(
     packed = as_packed_batch(codes, "codes")
     n = packed.shape[0]
     y = _labels(labels, "labels", n)
-    n_clusters = _positive_int(n_clusters, "n_clusters")
+    n_clusters = check_positive_int(n_clusters, "n_clusters")
     if n_clusters > n:
         raise ValueError(f"`n_clusters` must be <= the number of codes {n}, got {n_clusters}")
-    max_iterations = _positive_int(max_iterations, "max_iterations")
+    max_iterations = check_positive_int(max_iterations, "max_iterations")
+    key = check_key(key)
     x = packed.unpack().astype(jnp.float32)
     a, c, inertia, converged, it = _kmeans(x, key, n_clusters, max_iterations)
     a_host = np.asarray(a)
@@ -442,10 +522,10 @@ def _fit_logreg(x, y_onehot, l2, init, learning_rate, n_steps):
 
 
 def logreg_accuracy(
-    train_codes: Any,
-    y_train: Any,
-    test_codes: Any,
-    y_test: Any,
+    train_codes: PackedCodes | ArrayLike,
+    y_train: ArrayLike,
+    test_codes: PackedCodes | ArrayLike,
+    y_test: ArrayLike,
     *,
     key: jax.Array,
     n_classes: int | None = None,
@@ -456,10 +536,10 @@ def logreg_accuracy(
 ) -> LogRegResult:
     """Multinomial logistic regression on codes: train and test accuracy.
 
-    The third categorization test of the hash-encoder paper (He et al.): a linear
-    softmax classifier on the codes as {0, 1} features, trained full batch with
-    optax's Adam (``n_steps`` steps, cosine-decayed step size) on the mean cross-entropy plus
-    ``l2 / 2 * ||W||^2`` (bias not penalized). This is scikit-learn's
+    The third categorization test of the hash-encoder paper (He et al.,
+    [Hash-Encoders]): a linear softmax classifier on the codes as {0, 1} features,
+    trained full batch with optax's Adam (``n_steps`` steps, cosine-decayed step size)
+    on the mean cross-entropy plus ``l2 / 2 * ||W||^2`` (bias not penalized). This is scikit-learn's
     ``LogisticRegression(C=1 / (l2 * n))`` objective divided by ``n``. The problem is
     strictly convex for ``l2 > 0``, so the small random start drawn from ``key``
     does not change the optimum.
@@ -499,13 +579,11 @@ def logreg_accuracy(
     n_classes = _n_classes(n_classes, y_tr, y_te)
     y_tr = _labels(y_train, "y_train", train.shape[0], n_classes)
     y_te = _labels(y_test, "y_test", test.shape[0], n_classes)
-    l2 = float(l2)
-    if not math.isfinite(l2) or l2 < 0:
-        raise ValueError(f"`l2` must be a finite number >= 0, got {l2}")
-    n_steps = _positive_int(n_steps, "n_steps")
-    learning_rate = float(learning_rate)
-    if not math.isfinite(learning_rate) or learning_rate <= 0:
-        raise ValueError(f"`learning_rate` must be a finite number > 0, got {learning_rate}")
+    l2 = check_float(l2, "l2", minimum=0.0)
+    n_steps = check_positive_int(n_steps, "n_steps")
+    learning_rate = check_positive_float(learning_rate, "learning_rate")
+    tolerance = check_positive_float(tolerance, "tolerance")
+    key = check_key(key)
     x_tr = train.unpack().astype(jnp.float32)
     x_te = test.unpack().astype(jnp.float32)
     onehot = jax.nn.one_hot(jnp.asarray(y_tr), n_classes, dtype=jnp.float32)
