@@ -19,6 +19,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from hamgeo._checks import check_int
+
 __all__ = [
     "PackedCodes",
     "as_packed",
@@ -26,6 +28,7 @@ __all__ = [
     "from_packbits",
     "n_words",
     "pack_bits",
+    "select_bits",
     "to_packbits",
     "unpack_bits",
 ]
@@ -315,3 +318,57 @@ def from_packbits(data: Any, n_bits: int, bitorder: str = "little") -> PackedCod
     buf[..., :n_bytes] = data
     words = buf.view("<u4").astype(np.uint32)
     return PackedCodes(jnp.asarray(words), n_bits)
+
+
+def select_bits(codes: Any, start: int, stop: int) -> PackedCodes:
+    """The bits ``start:stop`` of every code, repacked (shifts on words, no unpacking).
+
+    Word-level bit surgery: bit ``start + i`` of each code becomes bit ``i`` of the
+    result, two shifts and an OR per word; padding bits of the result are zero.
+    Used to take one layer's bits out of a whole network's code.
+
+    Args:
+        codes: ``PackedCodes`` or bool / {0, 1} array ``[..., n_bits]``.
+        start: first bit, ``0 <= start < stop``.
+        stop: one past the last bit, ``<= n_bits``.
+
+    Returns:
+        ``PackedCodes`` with ``n_bits = stop - start``, same batch shape.
+
+    Raises:
+        TypeError: ``codes`` not binary, or ``start`` / ``stop`` not integers.
+        ValueError: not ``0 <= start < stop <= n_bits``.
+
+    Examples:
+        >>> select_bits([[1, 0, 1, 1]], 1, 4).unpack().astype(int).tolist()
+        [[0, 1, 1]]
+    """
+    c = as_packed(codes, "codes")
+    start = check_int(start, "start", minimum=0, maximum=c.n_bits)
+    stop = check_int(stop, "stop", minimum=0, maximum=c.n_bits)
+    if not 0 <= start < stop <= c.n_bits:
+        raise ValueError(
+            f"`start` and `stop` must satisfy 0 <= start < stop <= n_bits={c.n_bits}, "
+            f"got ({start}, {stop})"
+        )
+    nb = stop - start
+    w = c.words
+    q, r = divmod(start, _WORD)
+    nw = n_words(nb)
+    lo = w[..., q : q + nw]
+    if r:
+        hi_idx = np.arange(q + 1, q + 1 + nw)
+        valid = (hi_idx < w.shape[-1]).astype(np.uint32).reshape((1,) * (w.ndim - 1) + (nw,))
+        hi = w[..., np.minimum(hi_idx, w.shape[-1] - 1)] * jnp.asarray(valid)
+        if lo.shape[-1] < nw:  # the slice ends inside the last word
+            lo = jnp.concatenate(
+                [lo, jnp.zeros((*lo.shape[:-1], nw - lo.shape[-1]), jnp.uint32)], axis=-1
+            )
+        out = (lo >> jnp.uint32(r)) | (hi << jnp.uint32(_WORD - r))
+    else:
+        out = lo
+    if nb % _WORD:
+        mask = np.full((nw,), 0xFFFFFFFF, dtype=np.uint32)
+        mask[-1] = (1 << (nb % _WORD)) - 1
+        out = out & jnp.asarray(mask.reshape((1,) * (out.ndim - 1) + (nw,)))
+    return PackedCodes(out, nb)

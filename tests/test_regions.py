@@ -4,8 +4,9 @@ import numpy as np
 import pytest
 
 import hamgeo
-from hamgeo import _unique, regions
+from hamgeo import regions
 from hamgeo.codes import PackedCodes, pack_bits
+from hamgeo.regions import _unique
 
 
 def _dup_codes(rng, n, n_bits, n_distinct):

@@ -153,7 +153,7 @@ def test_slice_partition_bad_inputs(rng):
         regions.slice_partition(None, v, o, u, w, extent=(1, 0, 0, 1))
     with pytest.raises(ValueError, match="`resolution`"):
         regions.slice_partition(None, v, o, u, w, resolution=1)
-    with pytest.raises(ValueError, match="`resolution`"):
+    with pytest.raises(TypeError, match="`resolution`"):
         regions.slice_partition(None, v, o, u, w, resolution=2.5)
     with pytest.raises(ValueError, match="`batch_size`"):
         regions.slice_partition(None, v, o, u, w, batch_size=0)

@@ -8,8 +8,15 @@ import jax.numpy as jnp
 import numpy as np
 
 from hamgeo.codes import PackedCodes, pack_bits
+from hamgeo.regions._common import (
+    check_mlp_model,
+    float_dtype,
+    mlp_layers,
+    popcount_rows,
+    segment_points,
+)
 
-__all__ = ["LineRegions", "check_mlp_model", "crossing_distance", "line_regions", "mlp_layers"]
+__all__ = ["LineRegions", "crossing_distance", "line_regions"]
 
 
 class LineRegions(NamedTuple):
@@ -24,82 +31,6 @@ class LineRegions(NamedTuple):
 
     breakpoints: np.ndarray
     codes: PackedCodes
-
-
-def mlp_layers(variables: Any, dtype: Any = np.float64) -> list[tuple[np.ndarray, np.ndarray]]:
-    """The hidden layers ``(kernel [n_in, n_out], bias [n_out])`` of a ReLU MLP, on the host.
-
-    Reads the layout of ``hamgeo.nets.MLP``: ``variables["params"]["hidden_{i}"]``
-    with ``"kernel"`` and ``"bias"``, ``i = 0, 1, ...`` (the ``head`` has no ReLU
-    after it and does not cut cells).
-
-    Args:
-        variables: the model's variables (``{"params": {...}}``) or its params.
-        dtype: NumPy float dtype of the returned arrays.
-
-    Returns:
-        One ``(kernel, bias)`` pair per hidden layer, in order.
-
-    Raises:
-        ValueError: no ``hidden_0`` dense layer, or shapes that do not chain.
-
-    Examples:
-        >>> import numpy as np
-        >>> params = {"hidden_0": {"kernel": np.ones((2, 3)), "bias": np.zeros(3)}}
-        >>> [w.shape for w, _ in mlp_layers({"params": params})]
-        [(2, 3)]
-    """
-    params = variables.get("params", variables) if isinstance(variables, dict) else None
-    if params is None or not hasattr(params, "get"):
-        raise TypeError(f"`variables` must be a dict of parameters, got {type(variables).__name__}")
-    layers = []
-    while f"hidden_{len(layers)}" in params:
-        layer = params[f"hidden_{len(layers)}"]
-        if "kernel" not in layer or "bias" not in layer:
-            raise ValueError(f"`variables` layer hidden_{len(layers)} must hold kernel and bias")
-        w = np.asarray(layer["kernel"], dtype=dtype)
-        b = np.asarray(layer["bias"], dtype=dtype)
-        if w.ndim != 2 or b.shape != (w.shape[1],):
-            raise ValueError(
-                f"`variables` hidden_{len(layers)} must be dense (kernel [in, out], bias [out]), "
-                f"got kernel {w.shape} and bias {b.shape}"
-            )
-        if layers and layers[-1][0].shape[1] != w.shape[0]:
-            raise ValueError(
-                f"`variables` hidden_{len(layers)} takes {w.shape[0]} inputs but the previous "
-                f"layer has {layers[-1][0].shape[1]} units"
-            )
-        layers.append((w, b))
-    if not layers:
-        raise ValueError(
-            "`variables` must be those of a ReLU MLP with dense layers 'hidden_0', 'hidden_1', "
-            f"... (hamgeo.nets.MLP), got keys {sorted(params)}"
-        )
-    return layers
-
-
-def check_mlp_model(model: Any) -> None:
-    """Exact cell geometry here assumes a plain ReLU MLP: ``hamgeo.nets.MLP`` or ``None``."""
-    if model is None:
-        return
-    from hamgeo.nets import MLP  # analysis sits above nets; imported when first needed
-
-    if not isinstance(model, MLP):
-        raise TypeError(
-            "`model` must be a hamgeo.nets.MLP (a ReLU MLP) or None (variables in its layout), "
-            f"got {type(model).__name__}"
-        )
-
-
-def _segment_points(x: Any, d_in: int, name: str) -> tuple[np.ndarray, bool]:
-    a = np.asarray(x)
-    if not np.issubdtype(a.dtype, np.number) or np.iscomplexobj(a):
-        raise TypeError(f"`{name}` must be a real array, got dtype {a.dtype}")
-    if a.ndim == 2 and a.shape[1] == d_in:
-        return a.astype(np.float64), True
-    if a.size == d_in:
-        return a.reshape(1, d_in).astype(np.float64), False
-    raise ValueError(f"`{name}` must be one input of {d_in} values or [m, {d_in}], got {a.shape}")
 
 
 def _line_pieces(layers, x0: np.ndarray, x1: np.ndarray):
@@ -145,7 +76,7 @@ def line_regions(
     missed however small the piece. Cost: one ``[knots, n_in] @ [n_in, n_out]``
     product per layer, on the host in ``dtype`` (float64 by default, since JAX runs
     in float32). This makes exact the cells along a path between two inputs of the
-    discriminability paper (``discriminability.txt``).
+    discriminability paper ([Discriminability], see ``docs/references.md``).
 
     Args:
         model: a ReLU MLP (``hamgeo.nets.MLP``); only its ``variables`` are read.
@@ -158,8 +89,9 @@ def line_regions(
         A :class:`LineRegions`, or a list of ``m`` of them for ``[m, d]`` inputs.
 
     Raises:
-        TypeError: non-numeric points or variables that are not a dict.
-        ValueError: variables that are not an MLP's, or mismatched points.
+        TypeError: a model other than an MLP, non-numeric points, variables that are
+            not a dict, or a ``dtype`` that is not a float dtype.
+        ValueError: variables that are not an MLP's, or mismatched or non-finite points.
 
     Examples:
         >>> import numpy as np
@@ -171,14 +103,12 @@ def line_regions(
         [[0, 0], [0, 1], [1, 1]]
     """
     check_mlp_model(model)  # then the variables say everything about its cells
-    layers = mlp_layers(variables, dtype)
+    layers = mlp_layers(variables, float_dtype(dtype))
     d_in = layers[0][0].shape[0]
-    a, batched = _segment_points(x0, d_in, "x0")
-    b, batched_b = _segment_points(x1, d_in, "x1")
+    a, batched = segment_points(x0, d_in, "x0")
+    b, batched_b = segment_points(x1, d_in, "x1")
     if a.shape != b.shape or batched != batched_b:
         raise ValueError(f"`x0` and `x1` must have the same shape, got {a.shape} and {b.shape}")
-    if not (np.isfinite(a).all() and np.isfinite(b).all()):
-        raise ValueError("`x0` and `x1` must be finite")
     t, seg, origin, interval_bits = _line_pieces(layers, a.astype(dtype), b.astype(dtype))
     # A piece is an interval of the final knots; in layer l it lies in the interval
     # that starts at the last knot inserted by layers <= l.
@@ -195,10 +125,6 @@ def line_regions(
         lo, hi = bounds[s], bounds[s + 1]
         out.append(LineRegions(t[starts[lo + 1 : hi]], codes[lo:hi]))
     return out if batched else out[0]
-
-
-def _popcount_rows(words: np.ndarray) -> np.ndarray:
-    return np.unpackbits(np.ascontiguousarray(words).view(np.uint8), axis=-1).sum(-1)
 
 
 def crossing_distance(model: Any, variables: Any, x: Any, y: Any) -> np.ndarray:
@@ -228,7 +154,7 @@ def crossing_distance(model: Any, variables: Any, x: Any, y: Any) -> np.ndarray:
     many = isinstance(out, list)
     counts = np.array(
         [
-            _popcount_rows(np.asarray(r.codes.words[1:] ^ r.codes.words[:-1])).sum()
+            popcount_rows(np.asarray(r.codes.words[1:] ^ r.codes.words[:-1])).sum()
             for r in (out if many else [out])
         ],
         dtype=np.int64,

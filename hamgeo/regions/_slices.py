@@ -9,9 +9,10 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from hamgeo._lines import mlp_layers
-from hamgeo._unique import bucketed_unique_ids
+from hamgeo._checks import check_int, check_positive_int, describe
 from hamgeo.codes import PackedCodes, pack_bits
+from hamgeo.regions._common import as_extent, as_resolution, mlp_layers, plane_vectors
+from hamgeo.regions._unique import bucketed_unique_ids
 
 __all__ = ["SlicePartition", "plot_partition", "slice_partition"]
 
@@ -66,41 +67,10 @@ def _code_source(model: Any, variables: Any):
             for w, b in mlp_layers(variables, np.float32)
         ]
     if not hasattr(model, "apply"):
-        raise TypeError(f"`model` must be a flax module or None, got {type(model).__name__}")
+        raise TypeError(
+            f"`model` must be a hamgeo.nets model (a flax module) or None, got {describe(model)}"
+        )
     return model, variables
-
-
-def _as_extent(extent: Any) -> tuple[float, float, float, float]:
-    e = np.asarray(extent, dtype=np.float64).ravel()
-    if e.size == 1:
-        e = np.array([-e[0], e[0], -e[0], e[0]])
-    if e.size != 4 or not np.isfinite(e).all() or e[0] >= e[1] or e[2] >= e[3]:
-        raise ValueError(
-            f"`extent` must be a positive half-width or (a_min, a_max, b_min, b_max), got {extent}"
-        )
-    return tuple(float(t) for t in e)
-
-
-def _as_resolution(resolution: Any) -> tuple[int, int]:
-    r = np.asarray(resolution).ravel()
-    if r.size == 1:
-        r = np.array([r[0], r[0]])
-    if r.size != 2 or not np.issubdtype(r.dtype, np.integer) or (r < 2).any():
-        raise ValueError(f"`resolution` must be an int >= 2 or (cols, rows), got {resolution}")
-    return int(r[0]), int(r[1])
-
-
-def _plane_vectors(origin, u, v):
-    o = np.asarray(origin, dtype=np.float32)
-    uu = np.asarray(u, dtype=np.float32)
-    vv = np.asarray(v, dtype=np.float32)
-    if uu.shape != o.shape or vv.shape != o.shape:
-        raise ValueError(
-            f"`u` and `v` must have the shape of `origin` {o.shape}, got {uu.shape} and {vv.shape}"
-        )
-    if not (np.isfinite(o).all() and np.isfinite(uu).all() and np.isfinite(vv).all()):
-        raise ValueError("`origin`, `u` and `v` must be finite")
-    return o, uu, vv
 
 
 def slice_partition(
@@ -120,8 +90,10 @@ def slice_partition(
     model in jit-compiled batches; their packed codes are numbered by
     :func:`region_ids`. Cells thinner than a pixel can be missed: counts are lower
     bounds that grow with ``resolution`` (exact cells along lines come from
-    :func:`line_regions`). The discriminability paper's picture of the tessellation
-    (``discriminability.txt``, Fig. 1) on a real network.
+    :func:`line_regions`; every cell with its polygon from
+    :func:`exact_slice_partition`). The discriminability paper's picture of the
+    tessellation ([Discriminability], Fig. 1; see ``docs/references.md``) on a real
+    network.
 
     Args:
         model: any ``hamgeo.nets`` model (its ``apply(..., return_preactivations=True)``
@@ -138,8 +110,10 @@ def slice_partition(
         A :class:`SlicePartition`.
 
     Raises:
-        TypeError: ``model`` without ``apply``.
-        ValueError: bad shapes, extent or resolution.
+        TypeError: ``model`` without ``apply``, non-numeric points, a non-integer
+            ``resolution`` or ``batch_size``.
+        ValueError: bad shapes, non-finite points, an empty or non-finite ``extent``,
+            ``resolution < 2`` or ``batch_size < 1``.
 
     Examples:
         >>> import numpy as np
@@ -149,11 +123,10 @@ def slice_partition(
         >>> part.n_cells, part.ids.shape
         (4, (8, 8))
     """
-    o, uu, vv = _plane_vectors(origin, u, v)
-    ext = _as_extent(extent)
-    cols, rows = _as_resolution(resolution)
-    if int(batch_size) < 1:
-        raise ValueError(f"`batch_size` must be positive, got {batch_size}")
+    o, uu, vv = (t.astype(np.float32) for t in plane_vectors(origin, u, v))
+    ext = as_extent(extent)
+    cols, rows = as_resolution(resolution)
+    batch_size = check_positive_int(batch_size, "batch_size")
     src_model, src_vars = _code_source(model, variables)
     a = np.linspace(ext[0], ext[1], cols, dtype=np.float32)
     b = np.linspace(ext[2], ext[3], rows, dtype=np.float32)
@@ -211,7 +184,10 @@ def plot_partition(
     import matplotlib.pyplot as plt
 
     if not isinstance(partition, SlicePartition):
-        raise TypeError(f"`partition` must be a SlicePartition, got {type(partition).__name__}")
+        raise TypeError(f"`partition` must be a SlicePartition, got {describe(partition)}")
+    seed = check_int(seed, "seed", minimum=0)
+    if not isinstance(boundaries, bool):
+        raise TypeError(f"`boundaries` must be a bool, got {describe(boundaries)}")
     if ax is None:
         _, ax = plt.subplots(figsize=(4, 4))
     ids = partition.ids

@@ -1,15 +1,4 @@
-"""Cells of a ReLU network's tessellation: counts, redundancy, line regions, slices, facets.
-
-A ReLU network cuts its input space into convex polyhedral cells; the on/off
-pattern of the hidden units (the activation code) names the cell an input falls
-in. This module counts the distinct cells a sample meets (the *redundancy ratio*
-of the hash-encoder paper, ``hash_encoders.txt``), finds every cell a straight
-segment crosses exactly, draws the cells met on a 2-D plane, finds the units
-whose hyperplanes bound a cell (its facets), and measures distances between
-cells: boundary crossings on a segment, the tessellation distance d_T of the
-discriminability paper (``discriminability.txt``) and a facet-aware Hamming
-distance.
-"""
+"""Distinct codes: cell counts and the redundancy ratio, per layer too (private)."""
 
 from __future__ import annotations
 
@@ -20,34 +9,17 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from hamgeo._facets import CellGraph, cell_facets, cell_graph, facet_hamming, tessellation_distance
-from hamgeo._lines import LineRegions, crossing_distance, line_regions, mlp_layers
-from hamgeo._slices import SlicePartition, plot_partition, slice_partition
-from hamgeo._unique import bucketed_unique_ids
-from hamgeo.codes import PackedCodes, as_packed, n_words
+from hamgeo._checks import describe
+from hamgeo.codes import PackedCodes, as_packed, select_bits
+from hamgeo.regions._unique import bucketed_unique_ids
 
 __all__ = [
-    "CellGraph",
-    "LineRegions",
-    "SlicePartition",
-    "cell_facets",
-    "cell_graph",
     "count_regions",
-    "crossing_distance",
     "count_regions_per_layer",
-    "facet_hamming",
-    "line_regions",
-    "mlp_layers",
-    "plot_partition",
     "redundancy_ratio",
     "redundancy_ratio_per_layer",
     "region_ids",
-    "select_bits",
-    "slice_partition",
-    "tessellation_distance",
 ]
-
-_WORD = 32
 
 
 def _flat_words(codes: Any, name: str = "codes") -> PackedCodes:
@@ -109,8 +81,9 @@ def count_regions(codes: Any) -> jax.Array:
 def redundancy_ratio(codes: Any) -> jax.Array:
     """Redundancy ratio ``(n - m) / n`` with ``m`` the number of distinct codes.
 
-    The hash-encoder paper's measure of determinism (``hash_encoders.txt``): near
-    zero when almost every example has its own activation code.
+    The hash-encoder paper's measure of determinism ([Hash-Encoders], see
+    ``docs/references.md``): near zero when almost every example has its own
+    activation code.
 
     Args:
         codes: ``PackedCodes`` or bool / {0, 1} array ``[n, n_bits]``.
@@ -132,7 +105,7 @@ def _as_slices(layer_slices: Any, n_bits: int) -> list[tuple[int, int]]:
     if isinstance(layer_slices, slice):
         layer_slices = [layer_slices]
     if not isinstance(layer_slices, Sequence):
-        raise TypeError(f"`layer_slices` must be a list of slices, got {type(layer_slices)}")
+        raise TypeError(f"`layer_slices` must be a list of slices, got {describe(layer_slices)}")
     out = []
     for s in layer_slices:
         if isinstance(s, slice):
@@ -157,46 +130,6 @@ def _as_slices(layer_slices: Any, n_bits: int) -> list[tuple[int, int]]:
     if not out:
         raise ValueError("`layer_slices` must hold at least one bit range")
     return out
-
-
-def select_bits(codes: Any, start: int, stop: int) -> PackedCodes:
-    """The bits ``start:stop`` of every code, repacked (shifts on words, no unpacking).
-
-    Args:
-        codes: ``PackedCodes`` or bool / {0, 1} array ``[..., n_bits]``.
-        start: first bit, ``0 <= start < stop``.
-        stop: one past the last bit, ``<= n_bits``.
-
-    Returns:
-        ``PackedCodes`` with ``n_bits = stop - start``.
-
-    Examples:
-        >>> select_bits([[1, 0, 1, 1]], 1, 4).unpack().astype(int).tolist()
-        [[0, 1, 1]]
-    """
-    c = as_packed(codes, "codes")
-    ((start, stop),) = _as_slices([(start, stop)], c.n_bits)
-    nb = stop - start
-    w = c.words
-    q, r = divmod(start, _WORD)
-    nw = n_words(nb)
-    lo = w[..., q : q + nw]
-    if r:
-        hi_idx = np.arange(q + 1, q + 1 + nw)
-        valid = (hi_idx < w.shape[-1]).astype(np.uint32).reshape((1,) * (w.ndim - 1) + (nw,))
-        hi = w[..., np.minimum(hi_idx, w.shape[-1] - 1)] * jnp.asarray(valid)
-        if lo.shape[-1] < nw:  # the slice ends inside the last word
-            lo = jnp.concatenate(
-                [lo, jnp.zeros((*lo.shape[:-1], nw - lo.shape[-1]), jnp.uint32)], axis=-1
-            )
-        out = (lo >> jnp.uint32(r)) | (hi << jnp.uint32(_WORD - r))
-    else:
-        out = lo
-    if nb % _WORD:
-        mask = np.full((nw,), 0xFFFFFFFF, dtype=np.uint32)
-        mask[-1] = (1 << (nb % _WORD)) - 1
-        out = out & jnp.asarray(mask.reshape((1,) * (out.ndim - 1) + (nw,)))
-    return PackedCodes(out, nb)
 
 
 def count_regions_per_layer(

@@ -1,0 +1,174 @@
+"""Shared definitions of ``hamgeo.regions`` (private leaf: imports no sibling module).
+
+The argument checks every regions function runs (model, variables, points, planes,
+windows, resolutions), the host-side layers of a ReLU MLP and a popcount on words.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+from hamgeo._checks import (
+    check_finite_array,
+    check_int,
+    check_positive_float,
+    describe,
+)
+from hamgeo.nets import MLP
+
+__all__ = [
+    "as_extent",
+    "as_resolution",
+    "check_mlp_model",
+    "float_dtype",
+    "forward_bits",
+    "mlp_layers",
+    "plane_vectors",
+    "popcount_rows",
+    "segment_points",
+]
+
+
+def mlp_layers(variables: Any, dtype: Any = np.float64) -> list[tuple[np.ndarray, np.ndarray]]:
+    """The hidden layers ``(kernel [n_in, n_out], bias [n_out])`` of a ReLU MLP, on the host.
+
+    Reads the layout of ``hamgeo.nets.MLP``: ``variables["params"]["hidden_{i}"]``
+    with ``"kernel"`` and ``"bias"``, ``i = 0, 1, ...`` (the ``head`` has no ReLU
+    after it and does not cut cells).
+
+    Args:
+        variables: the model's variables (``{"params": {...}}``) or its params.
+        dtype: NumPy float dtype of the returned arrays.
+
+    Returns:
+        One ``(kernel, bias)`` pair per hidden layer, in order.
+
+    Raises:
+        TypeError: ``variables`` is not a mapping, or holds non-numeric arrays.
+        ValueError: no ``hidden_0`` dense layer, non-finite weights, or shapes that
+            do not chain.
+
+    Examples:
+        >>> import numpy as np
+        >>> params = {"hidden_0": {"kernel": np.ones((2, 3)), "bias": np.zeros(3)}}
+        >>> [w.shape for w, _ in mlp_layers({"params": params})]
+        [(2, 3)]
+    """
+    if not isinstance(variables, Mapping):
+        raise TypeError(f"`variables` must be a dict of parameters, got {describe(variables)}")
+    params = variables.get("params", variables)
+    if not isinstance(params, Mapping):
+        raise TypeError(f"`variables['params']` must be a dict, got {describe(params)}")
+    layers: list[tuple[np.ndarray, np.ndarray]] = []
+    while f"hidden_{len(layers)}" in params:
+        name = f"hidden_{len(layers)}"
+        layer = params[name]
+        if not isinstance(layer, Mapping) or "kernel" not in layer or "bias" not in layer:
+            raise ValueError(f"`variables` layer {name} must hold kernel and bias")
+        w = np.asarray(check_finite_array(layer["kernel"], f"variables {name} kernel"), dtype)
+        b = np.asarray(check_finite_array(layer["bias"], f"variables {name} bias"), dtype)
+        if w.ndim != 2 or b.shape != (w.shape[1],):
+            raise ValueError(
+                f"`variables` {name} must be dense (kernel [in, out], bias [out]), "
+                f"got kernel {w.shape} and bias {b.shape}"
+            )
+        if layers and layers[-1][0].shape[1] != w.shape[0]:
+            raise ValueError(
+                f"`variables` {name} takes {w.shape[0]} inputs but the previous "
+                f"layer has {layers[-1][0].shape[1]} units"
+            )
+        layers.append((w, b))
+    if not layers:
+        raise ValueError(
+            "`variables` must be those of a ReLU MLP with dense layers 'hidden_0', 'hidden_1', "
+            f"... (hamgeo.nets.MLP), got keys {sorted(map(str, params))}"
+        )
+    return layers
+
+
+def check_mlp_model(model: Any) -> None:
+    """Exact cell geometry here assumes a plain ReLU MLP: ``hamgeo.nets.MLP`` or ``None``."""
+    if model is not None and not isinstance(model, MLP):
+        raise TypeError(
+            "`model` must be a hamgeo.nets.MLP (a ReLU MLP) or None (variables in its layout), "
+            f"got {describe(model)}"
+        )
+
+
+def segment_points(x: Any, d_in: int, name: str) -> tuple[np.ndarray, bool]:
+    """``x`` as float64 ``[m, d_in]`` and whether it came as a batch (finite, real)."""
+    a = np.asarray(check_finite_array(x, name, kind="fiu"))
+    if a.ndim == 2 and a.shape[1] == d_in:
+        return a.astype(np.float64), True
+    if a.size == d_in:
+        return a.reshape(1, d_in).astype(np.float64), False
+    raise ValueError(f"`{name}` must be one input of {d_in} values or [m, {d_in}], got {a.shape}")
+
+
+def popcount_rows(words: np.ndarray) -> np.ndarray:
+    """Set bits per row of ``uint32[..., W]`` (host side)."""
+    return np.unpackbits(np.ascontiguousarray(words).view(np.uint8), axis=-1).sum(-1)
+
+
+def as_extent(extent: Any) -> tuple[float, float, float, float]:
+    """A window ``(a_min, a_max, b_min, b_max)`` from a half-width ``e`` or four bounds."""
+    if isinstance(extent, Sequence | np.ndarray) and np.ndim(extent) > 0:
+        e = np.asarray(check_finite_array(extent, "extent", kind="fiu"), np.float64).ravel()
+        if e.size != 4 or e[0] >= e[1] or e[2] >= e[3]:
+            raise ValueError(
+                "`extent` must be a positive half-width or (a_min, a_max, b_min, b_max) with "
+                f"a_min < a_max and b_min < b_max, got {extent!r}"
+            )
+        return tuple(float(t) for t in e)
+    half = check_positive_float(extent, "extent")
+    return (-half, half, -half, half)
+
+
+def as_resolution(resolution: Any) -> tuple[int, int]:
+    """``(cols, rows)`` from one int or a pair, each at least 2."""
+    if isinstance(resolution, Sequence | np.ndarray) and np.ndim(resolution) > 0:
+        r = list(np.asarray(resolution).ravel())
+        if len(r) != 2:
+            raise ValueError(f"`resolution` must be an int >= 2 or (cols, rows), got {resolution}")
+        return (check_int(r[0], "resolution", minimum=2), check_int(r[1], "resolution", minimum=2))
+    r = check_int(resolution, "resolution", minimum=2)
+    return r, r
+
+
+def plane_vectors(origin: Any, u: Any, v: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``origin``, ``u``, ``v`` as finite float64 arrays of one shape."""
+    o, uu, vv = (
+        np.asarray(check_finite_array(t, name, kind="fiu"), np.float64)
+        for t, name in ((origin, "origin"), (u, "u"), (v, "v"))
+    )
+    if o.size == 0:
+        raise ValueError(f"`origin` must hold at least one value, got shape {o.shape}")
+    if uu.shape != o.shape or vv.shape != o.shape:
+        raise ValueError(
+            f"`u` and `v` must have the shape of `origin` {o.shape}, got {uu.shape} and {vv.shape}"
+        )
+    return o, uu, vv
+
+
+def float_dtype(dtype: Any) -> np.dtype:
+    """``dtype`` as a NumPy floating dtype (``TypeError`` for anything else)."""
+    try:
+        dt = np.dtype(dtype)
+    except TypeError as err:
+        raise TypeError(f"`dtype` must be a NumPy float dtype, got {describe(dtype)}") from err
+    if dt.kind != "f":
+        raise TypeError(f"`dtype` must be a NumPy float dtype, got {dt}")
+    return dt
+
+
+def forward_bits(layers: list[tuple[np.ndarray, np.ndarray]], x: np.ndarray) -> np.ndarray:
+    """Activation bits ``bool[n, units]`` of the points ``x [n, d]`` (host, ``pre > 0``)."""
+    h, out = x, []
+    for w, b in layers:
+        z = h @ w + b
+        out.append(z > 0)
+        h = np.maximum(z, 0.0)
+    return np.concatenate(out, axis=1)
