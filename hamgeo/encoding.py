@@ -307,6 +307,8 @@ class KMeansResult(NamedTuple):
             of the codes to their centroids.
         converged: the assignments stopped changing before ``max_iterations``.
         n_iters: Lloyd iterations run.
+        test_accuracy: with ``test_codes``: the fraction of test codes whose nearest
+            centroid maps, under the same matching, to their label; else ``None``.
     """
 
     accuracy: float
@@ -316,6 +318,7 @@ class KMeansResult(NamedTuple):
     inertia: float
     converged: bool
     n_iters: int
+    test_accuracy: float | None = None
 
 
 def _sq_dists(x: jax.Array, x_sq: jax.Array, c: jax.Array) -> jax.Array:
@@ -383,11 +386,19 @@ def _contingency(assign: np.ndarray, labels: np.ndarray, n_rows: int, n_cols: in
     return table
 
 
-def _hungarian_accuracy(table: np.ndarray) -> float:
+def _hungarian(table: np.ndarray) -> tuple[float, np.ndarray]:
+    """Accuracy of the best one-to-one cluster -> label map, and the map (-1: unmatched)."""
     from scipy.optimize import linear_sum_assignment
 
     rows, cols = linear_sum_assignment(table, maximize=True)
-    return float(table[rows, cols].sum() / table.sum())
+    mapping = np.full(table.shape[0], -1, np.int64)
+    mapping[rows] = cols
+    return float(table[rows, cols].sum() / table.sum()), mapping
+
+
+@jax.jit
+def _nearest_centroid(x: jax.Array, c: jax.Array) -> jax.Array:
+    return jnp.argmin(_sq_dists(x, jnp.sum(x * x, axis=-1), c), axis=-1).astype(jnp.int32)
 
 
 def _nmi(table: np.ndarray) -> float:
@@ -412,6 +423,8 @@ def kmeans_accuracy(
     n_clusters: int,
     key: jax.Array,
     max_iterations: int = 100,
+    test_codes: PackedCodes | ArrayLike | None = None,
+    test_labels: ArrayLike | None = None,
 ) -> KMeansResult:
     """Cluster codes with k-means and score the clusters against the labels.
 
@@ -422,7 +435,9 @@ def kmeans_accuracy(
     (``scipy.optimize.linear_sum_assignment`` on the contingency table); codes in
     unmatched clusters (when ``n_clusters`` exceeds the number of labels) count as
     wrong. Lloyd iterations stop when the assignments stop changing, or after
-    ``max_iterations``; ``converged`` says which.
+    ``max_iterations``; ``converged`` says which. With ``test_codes``, each test code
+    joins its nearest centroid and is scored through the same matching (k-means fit
+    on the training codes, evaluated on held-out ones).
 
     Memory: the codes are unpacked to ``float32[n, n_bits]`` on device.
 
@@ -432,6 +447,8 @@ def kmeans_accuracy(
         n_clusters: number of clusters, ``1 <= n_clusters <= n``.
         key: ``jax.random`` key for the k-means++ start.
         max_iterations: cap on Lloyd iterations.
+        test_codes: optional ``[m, n_bits]`` held-out codes.
+        test_labels: their ``int[m]`` labels (required with ``test_codes``).
 
     Returns:
         :class:`KMeansResult`.
@@ -457,18 +474,32 @@ def kmeans_accuracy(
         raise ValueError(f"`n_clusters` must be <= the number of codes {n}, got {n_clusters}")
     max_iterations = check_positive_int(max_iterations, "max_iterations")
     key = check_key(key)
+    test = y_test = None
+    if (test_codes is None) != (test_labels is None):
+        raise ValueError("`test_codes` and `test_labels` must be given together, got one")
+    if test_codes is not None:
+        test = as_packed_batch(test_codes, "test_codes")
+        _same_bits(packed, test, "codes", "test_codes")
+        y_test = _labels(test_labels, "test_labels", test.shape[0])
     x = packed.unpack().astype(jnp.float32)
     a, c, inertia, converged, it = _kmeans(x, key, n_clusters, max_iterations)
     a_host = np.asarray(a)
-    table = _contingency(a_host, y, n_clusters, int(y.max()) + 1)
+    n_labels = int(max(y.max(), -1 if y_test is None else y_test.max())) + 1
+    table = _contingency(a_host, y, n_clusters, n_labels)
+    accuracy, mapping = _hungarian(table)
+    test_accuracy = None
+    if test is not None:
+        nearest = np.asarray(_nearest_centroid(test.unpack().astype(jnp.float32), c))
+        test_accuracy = float(np.mean(mapping[nearest] == y_test))
     return KMeansResult(
-        accuracy=_hungarian_accuracy(table),
+        accuracy=accuracy,
         nmi=_nmi(table),
         assignments=a,
         centroids=c,
         inertia=float(inertia),
         converged=bool(converged),
         n_iters=int(it),
+        test_accuracy=test_accuracy,
     )
 
 

@@ -261,3 +261,32 @@ def test_bad_inputs(rng, key):
         logreg_accuracy(codes, y, codes, y + 1, key=key, n_classes=3)
     with pytest.raises(TypeError, match="`key` must be a JAX PRNG key"):
         logreg_accuracy(codes, y, codes, y, key=1)
+
+
+def test_kmeans_test_codes_scored_through_the_training_matching(key):
+    # Three separated groups of codes, group g labelled perm[g]; test codes are the
+    # prototypes with one bit flipped, labelled by group except 3 wrong ones (one with
+    # a label training never saw). Each test code joins its group's centroid, whose
+    # matched label is perm[g]: accuracy 12 / 15.
+    proto = np.zeros((3, 24), dtype=bool)
+    for g in range(3):
+        proto[g, 8 * g : 8 * g + 8] = True
+    perm = np.array([2, 0, 1], np.int32)
+    codes = np.repeat(proto, 10, axis=0)
+    codes[::10, 0] ^= True
+    labels = np.repeat(perm, 10)
+    test = np.repeat(proto, 5, axis=0)
+    test[np.arange(15), (7 * np.arange(15)) % 24] ^= True
+    y_test = np.repeat(perm, 5)
+    y_test[[0, 6, 12]] = [1, 3, 2]
+    res = kmeans_accuracy(codes, labels, n_clusters=3, key=key, test_codes=test, test_labels=y_test)
+    assert res.accuracy == 1.0
+    assert res.test_accuracy == pytest.approx(12 / 15, abs=1e-12)
+    plain = kmeans_accuracy(codes, labels, n_clusters=3, key=key)
+    assert plain.accuracy == res.accuracy and plain.test_accuracy is None
+    with pytest.raises(ValueError, match="must be given together"):
+        kmeans_accuracy(codes, labels, n_clusters=3, key=key, test_codes=test)
+    with pytest.raises(ValueError, match="same n_bits"):
+        kmeans_accuracy(
+            codes, labels, n_clusters=3, key=key, test_codes=test[:, :5], test_labels=y_test
+        )
