@@ -25,6 +25,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from hamgeo import _native
 from hamgeo._checks import check_positive_int, check_seed
 from hamgeo._version import __version__
 from hamgeo.experiments import REGISTRY
@@ -294,8 +295,6 @@ def _cmd_info(args: argparse.Namespace) -> int:
             print(f"{dist} {md.version(dist)}")
         except md.PackageNotFoundError:
             print(f"{dist} not installed")
-    from hamgeo import _native
-
     print(f"native CPU kernels: {_native.describe()}")
     dispatch = _dispatch_module()
     if dispatch is not None and hasattr(dispatch, "info_lines"):

@@ -33,6 +33,7 @@ LAYERS = {
     "hamgeo._sinkhorn": 4,
     "hamgeo.mmd": 4,
     "hamgeo.gaussian": 4,
+    "hamgeo._samples": 4,
     "hamgeo.regions": 4,
     "hamgeo.encoding": 4,
     "hamgeo.binary_geometry": 4,
@@ -87,12 +88,9 @@ def _imports() -> dict[str, list[tuple[str, bool, int]]]:
                 targets = [a.name for a in node.names]
             elif isinstance(node, ast.ImportFrom):
                 base = _resolve(module, node)
-                targets = [base]
-                # `from hamgeo import nets` imports the sub-package hamgeo.nets
-                for alias in node.names:
-                    sub = f"{base}.{alias.name}"
-                    if importlib.util.find_spec(base) and _is_module(sub):
-                        targets.append(sub)
+                # `from hamgeo import nets` imports the sub-package hamgeo.nets, not hamgeo
+                subs = [f"{base}.{a.name}" for a in node.names if _is_module(f"{base}.{a.name}")]
+                targets = subs if len(subs) == len(node.names) else [base, *subs]
             for target in targets:
                 if target == "hamgeo" or target.startswith("hamgeo."):
                     edges.append((target, node.lineno in func_lines, node.lineno))
