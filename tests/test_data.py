@@ -1,6 +1,8 @@
 import gzip
+import io
 import random
 import struct
+import tarfile
 
 import jax
 import jax.numpy as jnp
@@ -9,6 +11,7 @@ import pytest
 from sklearn.cluster import KMeans
 
 from hamgeo import data
+from hamgeo.data import _bundled, _formats
 
 
 def test_dataset_converts_and_validates():
@@ -81,7 +84,7 @@ def test_gaussian_grid_rejects_bad_arguments(key, kwargs, match):
 
 
 def test_gaussian_grid_requires_a_key():
-    with pytest.raises(TypeError, match="`key` must be a jax.random key"):
+    with pytest.raises(TypeError, match="`key` must be a JAX PRNG key"):
         data.gaussian_grid(key=0)
 
 
@@ -133,7 +136,7 @@ def test_mnist1d_offline_and_leaves_global_random_state_alone():
     py_before, np_before = random.random(), np.random.rand()  # noqa: NPY002
     random.seed(123)
     np.random.seed(123)  # noqa: NPY002
-    data._mnist1d_arrays.cache_clear()
+    _bundled._mnist1d_arrays.cache_clear()
     ds = data.mnist1d()
     assert random.random() == py_before and np.random.rand() == np_before  # noqa: NPY002
     assert ds.x_train.shape == (4000, 40) and ds.x_test.shape == (1000, 40)
@@ -254,3 +257,53 @@ def test_load_cifar10_errors_name_the_path(tmp_path, rng):
     bad.write_bytes(rec.tobytes())
     with pytest.raises(ValueError, match="label 200"):
         data.load_cifar10(tmp_path)
+
+
+def test_loaders_check_their_flags():
+    with pytest.raises(TypeError, match="`images` must be True or False"):
+        data.digits(images="yes")
+    with pytest.raises(ValueError, match="`test_size`"):
+        data.digits(test_size=5)
+    with pytest.raises(TypeError, match="`path`"):
+        data.load_mnist(3)
+
+
+def test_load_by_name():
+    assert data.DATASETS == ("digits", "mnist1d", "mnist", "fashion-mnist", "cifar10")
+    ds = data.load("digits", test_size=100)
+    assert ds.info["source"] == "digits" and (ds.info["n_train"], ds.info["n_test"]) == (1697, 100)
+    with pytest.raises(ValueError, match="`name` must be one of"):
+        data.load("svhn")
+    with pytest.raises(TypeError, match="`name`"):
+        data.load(3)
+
+
+def test_unit_scaling_is_the_plain_division():
+    pix = np.arange(256, dtype=np.uint8).reshape(1, 16, 16)
+    # In-place float32 division: bit-identical to the plain expression.
+    np.testing.assert_array_equal(_formats._to_unit_float(pix), pix.astype(np.float32) / 255.0)
+
+
+def test_cifar_archive_reader(tmp_path, rng):
+    sums = data.write_fake("cifar10", tmp_path, n_train=6, n_test=2)
+    archive = tmp_path / "cifar10" / "cifar-10-binary.tar.gz"
+    ds = data.cifar10(root=tmp_path, checksums=sums, images=True)
+    x, y = _formats._parse_cifar_batch(_member(archive, "test_batch.bin"), "t")
+    np.testing.assert_array_equal(ds.y_test, y)
+    np.testing.assert_array_equal(ds.x_test, x / np.float32(255.0))  # same division: exact
+    # A truncated archive, and one without the test batch, are refused with their name.
+    archive.write_bytes(archive.read_bytes()[:1000])
+    with pytest.raises(ValueError, match="cifar-10-binary.tar.gz"):
+        data.cifar10(root=tmp_path, verify=False)
+    with tarfile.open(archive, "w:gz") as tar:
+        payload = bytes(3073)
+        info = tarfile.TarInfo("cifar-10-batches-bin/data_batch_1.bin")
+        info.size = len(payload)
+        tar.addfile(info, io.BytesIO(payload))
+    with pytest.raises(ValueError, match="lacks the member"):
+        data.cifar10(root=tmp_path, verify=False)
+
+
+def _member(archive, name):
+    with tarfile.open(archive) as tar:
+        return tar.extractfile(f"cifar-10-batches-bin/{name}").read()

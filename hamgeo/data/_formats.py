@@ -1,0 +1,222 @@
+"""Readers for the standard file formats: IDX (MNIST, Fashion-MNIST) and CIFAR-10's binary version.
+
+Every reader parses with ``np.frombuffer`` (no Python loop over images), never
+unpickles anything and never extracts an archive to disk.
+"""
+
+from __future__ import annotations
+
+import gzip
+import os
+import tarfile
+import zlib
+from pathlib import Path
+
+import numpy as np
+
+from hamgeo._checks import check_existing_path
+from hamgeo.data._dataset import Dataset, _check_flag
+
+__all__ = ["load_cifar10", "load_mnist"]
+
+_IDX_DTYPES = {0x08: np.uint8, 0x09: np.int8, 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
+_CIFAR_RECORD = 1 + 3 * 32 * 32
+CIFAR_MEMBERS = (
+    *(f"cifar-10-batches-bin/data_batch_{i}.bin" for i in range(1, 6)),
+    "cifar-10-batches-bin/test_batch.bin",
+)
+
+
+def _read_bytes(path: Path) -> bytes:
+    """The bytes of ``path``, gunzipped when it starts with the gzip magic number."""
+    try:
+        raw = path.read_bytes()
+        # One-shot zlib decompression: faster than streaming through GzipFile.
+        return gzip.decompress(raw) if raw[:2] == b"\x1f\x8b" else raw
+    except (OSError, EOFError, zlib.error) as err:
+        if isinstance(err, FileNotFoundError):
+            raise
+        raise ValueError(f"cannot read {path}: {err}") from None
+
+
+def _parse_idx(raw: bytes, where: Path | str) -> np.ndarray:
+    if len(raw) < 4 or raw[0] != 0 or raw[1] != 0 or raw[2] not in _IDX_DTYPES:
+        raise ValueError(f"{where} is not an IDX file (bad magic number)")
+    ndim = raw[3]
+    header = 4 + 4 * ndim
+    if ndim == 0 or len(raw) < header:
+        raise ValueError(f"{where} is not a valid IDX file (truncated header)")
+    shape = tuple(int(s) for s in np.frombuffer(raw, ">u4", count=ndim, offset=4))
+    dtype = np.dtype(_IDX_DTYPES[raw[2]])
+    expected = header + int(np.prod(shape)) * dtype.itemsize
+    if len(raw) != expected:
+        raise ValueError(
+            f"{where} is malformed: header says shape {shape} ({expected} bytes), "
+            f"file holds {len(raw)} bytes"
+        )
+    return np.frombuffer(raw, dtype, offset=header).reshape(shape)
+
+
+def _to_unit_float(pixels: np.ndarray) -> np.ndarray:
+    """``uint8`` pixels as ``float32`` in ``[0, 1]`` (divided in place: one allocation)."""
+    x = pixels.astype(np.float32)
+    np.divide(x, np.float32(255.0), out=x)
+    return x
+
+
+def mnist_split(img_path: Path, lab_path: Path, *, images: bool) -> tuple[np.ndarray, np.ndarray]:
+    """One split of an IDX image file and its label file, checked and scaled to ``[0, 1]``."""
+    img, lab = (
+        _parse_idx(_read_bytes(img_path), img_path),
+        _parse_idx(_read_bytes(lab_path), lab_path),
+    )
+    if img.ndim != 3 or img.dtype != np.uint8:
+        raise ValueError(f"{img_path} must hold uint8 images [n, h, w], got {img.shape}")
+    if lab.ndim != 1 or lab.shape[0] != img.shape[0]:
+        raise ValueError(
+            f"{lab_path} must hold {img.shape[0]} labels to match {img_path}, got shape {lab.shape}"
+        )
+    if lab.size and lab.max() > 9:
+        raise ValueError(f"{lab_path} holds a label {lab.max()} outside 0..9")
+    x = _to_unit_float(img)
+    x = x[..., None] if images else x.reshape(x.shape[0], -1)
+    return x, lab.astype(np.int32)
+
+
+def _find(directory: Path, names: list[str]) -> Path:
+    for name in names:
+        for candidate in (directory / name, directory / f"{name}.gz"):
+            if candidate.is_file():
+                return candidate
+    raise FileNotFoundError(f"{directory / names[0]} (or .gz) not found")
+
+
+def load_mnist(path: str | os.PathLike[str], *, images: bool = False) -> Dataset:
+    """MNIST (or Fashion-MNIST) from the four IDX files in a directory you already have.
+
+    Reads ``train-images-idx3-ubyte``, ``train-labels-idx1-ubyte``,
+    ``t10k-images-idx3-ubyte`` and ``t10k-labels-idx1-ubyte`` (each optionally
+    ``.gz``; the ``...-idx3.ubyte`` spelling is accepted too). Nothing is downloaded
+    and nothing is verified: :func:`mnist` and :func:`fashion_mnist` read the cache
+    and check the files' SHA-256.
+
+    Args:
+        path: the directory holding the files.
+        images: return ``[n, 28, 28, 1]`` images instead of flat ``[n, 784]`` vectors.
+
+    Returns:
+        A :class:`Dataset` with pixel values scaled to ``[0, 1]``.
+
+    Raises:
+        FileNotFoundError: the directory or a file is missing (the message names it).
+        ValueError: a file is not a valid IDX file, or images and labels disagree.
+
+    Examples:
+        >>> load_mnist("/nonexistent")
+        Traceback (most recent call last):
+        ...
+        FileNotFoundError: `path`: no such file or directory: '/nonexistent'
+    """
+    directory = check_existing_path(path, "path", kind="dir")
+    images = _check_flag(images, "images")
+    arrays = []
+    for split in ("train", "t10k"):
+        img_path = _find(directory, [f"{split}-images-idx3-ubyte", f"{split}-images.idx3-ubyte"])
+        lab_path = _find(directory, [f"{split}-labels-idx1-ubyte", f"{split}-labels.idx1-ubyte"])
+        arrays += mnist_split(img_path, lab_path, images=images)
+    info = {"path": str(directory), "n_train": len(arrays[1]), "n_test": len(arrays[3])}
+    return Dataset(*arrays, "mnist", info)
+
+
+def _parse_cifar_batch(raw: bytes, where: Path | str) -> tuple[np.ndarray, np.ndarray]:
+    if len(raw) == 0 or len(raw) % _CIFAR_RECORD:
+        raise ValueError(
+            f"{where} is not a CIFAR-10 binary batch: {len(raw)} bytes is not a positive "
+            f"multiple of the {_CIFAR_RECORD}-byte record"
+        )
+    rec = np.frombuffer(raw, np.uint8).reshape(-1, _CIFAR_RECORD)
+    labels = rec[:, 0]
+    if labels.max() > 9:
+        raise ValueError(f"{where} holds a label {labels.max()} outside 0..9")
+    x = rec[:, 1:].reshape(-1, 3, 32, 32).transpose(0, 2, 3, 1)
+    return x, labels.astype(np.int32)
+
+
+def _cifar_arrays(
+    batches: list[tuple[np.ndarray, np.ndarray]], *, images: bool
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Five training batches then the test batch, as ``[x_train, y_train, x_test, y_test]``."""
+    out = []
+    for parts in (batches[:5], batches[5:]):
+        x = _to_unit_float(np.concatenate([p[0] for p in parts]))
+        if not images:
+            x = x.reshape(x.shape[0], -1)
+        out += [x, np.concatenate([p[1] for p in parts])]
+    return out[0], out[1], out[2], out[3]
+
+
+def cifar10_from_archive(archive: Path, *, images: bool) -> tuple[np.ndarray, ...]:
+    """The six batches of ``cifar-10-binary.tar.gz``, read from the archive in one pass.
+
+    Only the six regular members named in ``CIFAR_MEMBERS`` are read (into memory);
+    nothing is extracted and other members (``batches.meta.txt``, ...) are skipped.
+    """
+    found: dict[str, bytes] = {}
+    try:
+        with tarfile.open(archive, mode="r|gz") as tar:
+            for member in tar:
+                if member.name in CIFAR_MEMBERS and member.isfile():
+                    handle = tar.extractfile(member)
+                    if handle is not None:
+                        found[member.name] = handle.read()
+    except (tarfile.TarError, OSError, EOFError, zlib.error) as err:
+        if isinstance(err, FileNotFoundError):
+            raise
+        raise ValueError(f"cannot read the CIFAR-10 archive {archive}: {err}") from None
+    missing = [m for m in CIFAR_MEMBERS if m not in found]
+    if missing:
+        raise ValueError(f"{archive} lacks the member(s) {', '.join(missing)}")
+    batches = [_parse_cifar_batch(found.pop(m), f"{archive}:{m}") for m in CIFAR_MEMBERS]
+    return _cifar_arrays(batches, images=images)
+
+
+def load_cifar10(path: str | os.PathLike[str], *, images: bool = False) -> Dataset:
+    """CIFAR-10 from the binary version's extracted files you already have.
+
+    Reads ``data_batch_1..5.bin`` and ``test_batch.bin``. Each file is a run of
+    fixed-size records (one label byte, then 3072 pixel bytes in channel-major order);
+    nothing is unpickled, downloaded or verified (:func:`cifar10` reads the cached
+    archive and checks its SHA-256). ``path`` may be the ``cifar-10-batches-bin``
+    directory or its parent.
+
+    Args:
+        path: the directory holding the files.
+        images: return ``[n, 32, 32, 3]`` images instead of flat ``[n, 3072]`` vectors
+            (flattened from the ``[32, 32, 3]`` layout).
+
+    Returns:
+        A :class:`Dataset` with pixel values scaled to ``[0, 1]``.
+
+    Raises:
+        FileNotFoundError: the directory or a file is missing (the message names it).
+        ValueError: a file is not a run of CIFAR-10 records.
+
+    Examples:
+        >>> load_cifar10("/nonexistent")
+        Traceback (most recent call last):
+        ...
+        FileNotFoundError: `path`: no such file or directory: '/nonexistent'
+    """
+    directory = check_existing_path(path, "path", kind="dir")
+    images = _check_flag(images, "images")
+    if (directory / "cifar-10-batches-bin").is_dir():
+        directory = directory / "cifar-10-batches-bin"
+    batches = []
+    for member in CIFAR_MEMBERS:
+        file = directory / Path(member).name
+        if not file.is_file():
+            raise FileNotFoundError(f"{file} not found")
+        batches.append(_parse_cifar_batch(_read_bytes(file), file))
+    arrays = _cifar_arrays(batches, images=images)
+    info = {"path": str(directory), "n_train": len(arrays[1]), "n_test": len(arrays[3])}
+    return Dataset(*arrays, "cifar10", info)
