@@ -10,6 +10,7 @@ from hamgeo.nets import (
     BinaryConv,
     BinaryDense,
     BinaryMLP,
+    NoMeanBatchNorm,
     binary_layer_io,
     clip_latent_weights,
     preactivations,
@@ -166,11 +167,130 @@ def test_binary_layer_io_rejects_relu_models(key):
         binary_layer_io(model, variables, jnp.ones((2, 2)))
 
 
-def test_batch_norm_statistics_update_in_training(key, rng):
-    model = BinaryMLP((4,), 2)
+@pytest.mark.parametrize(("norm", "stat"), [("no-mean", "mean_square"), ("standard", "mean")])
+def test_batch_norm_statistics_update_in_training(key, rng, norm, stat):
+    model = BinaryMLP((4,), 2, norm=norm)
     x = rng.normal(loc=3.0, size=(8, 3)).astype(np.float32)
     variables = model.init(key, x)
+    assert set(variables["batch_stats"]["bn_0"]) == (
+        {"mean_square"} if norm == "no-mean" else {"mean", "var"}
+    )
     _, upd = model.apply(variables, x, train=True, mutable=["batch_stats"])
-    before = variables["batch_stats"]["bn_0"]["mean"]
-    after = upd["batch_stats"]["bn_0"]["mean"]
+    before = variables["batch_stats"]["bn_0"][stat]
+    after = upd["batch_stats"]["bn_0"][stat]
     assert np.abs(np.asarray(after) - np.asarray(before)).max() > 0
+
+
+# ----------------------------------------------------------------------------- no-mean batch norm
+
+
+def _np_no_mean_bn(x, scale, bias, mean_square=None, eps=1e-4):
+    """NumPy reference (float64): x / sqrt(E[x^2] + eps) * scale + bias, E over the batch."""
+    x = np.asarray(x, np.float64)
+    if mean_square is None:
+        mean_square = (x**2).reshape(-1, x.shape[-1]).mean(0)
+    return x / np.sqrt(mean_square + eps) * scale + bias, mean_square
+
+
+def _bn_variables(rng, features):
+    return {
+        "params": {
+            "scale": jnp.asarray(rng.uniform(0.5, 2.0, features), jnp.float32),
+            "bias": jnp.asarray(rng.normal(size=features), jnp.float32),
+        },
+        "batch_stats": {"mean_square": jnp.asarray(rng.uniform(0.5, 3, features), jnp.float32)},
+    }
+
+
+@pytest.mark.parametrize("shape", [(17, 5), (3, 4, 5, 7)])
+def test_no_mean_batch_norm_train_and_eval_against_numpy(rng, f32_tol, shape):
+    bn = NoMeanBatchNorm(momentum=0.9, epsilon=1e-4)
+    x = rng.normal(loc=2.0, size=shape).astype(np.float32)  # a mean far from 0: never removed
+    v = _bn_variables(rng, shape[-1])
+    scale, bias = np.asarray(v["params"]["scale"]), np.asarray(v["params"]["bias"])
+    running = np.asarray(v["batch_stats"]["mean_square"], np.float64)
+    n = int(np.prod(shape[:-1]))
+    y, upd = bn.apply(v, x, use_running_average=False, mutable=["batch_stats"])
+    ref, ms = _np_no_mean_bn(x, scale, bias)
+    # a mean of n squares, a square root and a multiply: f32_tol(n) relative, |y| <~ 10
+    np.testing.assert_allclose(np.asarray(y), ref, rtol=f32_tol(n), atol=f32_tol(n, 10.0))
+    np.testing.assert_allclose(
+        np.asarray(upd["batch_stats"]["mean_square"]), 0.9 * running + 0.1 * ms, rtol=f32_tol(n)
+    )
+    # evaluation: the running second moment, not the batch's, and nothing changes
+    y_eval = bn.apply(v, x, use_running_average=True)
+    ref_eval, _ = _np_no_mean_bn(x, scale, bias, mean_square=running)
+    np.testing.assert_allclose(np.asarray(y_eval), ref_eval, rtol=f32_tol(4), atol=f32_tol(4, 10))
+    # no centring: the per-feature mean of the output (bias removed) keeps its sign
+    centred = np.asarray(y).reshape(-1, shape[-1]) - bias
+    assert (centred.mean(0) > 0).all()
+
+
+def test_no_mean_batch_norm_is_scale_invariant_and_init_leaves_stats(rng):
+    bn = NoMeanBatchNorm(use_running_average=False)
+    x = jnp.asarray(rng.normal(size=(29, 6)), jnp.float32)
+    v = bn.init(jax.random.key(0), x)
+    np.testing.assert_array_equal(v["batch_stats"]["mean_square"], np.ones(6, np.float32))
+    y1, _ = bn.apply(v, x, mutable=["batch_stats"])
+    y2, _ = bn.apply(v, 7.0 * x, mutable=["batch_stats"])
+    # L(v) = L(kv) (the paper's Sec. 5.1); up to epsilon = 1e-4 against E[x^2] ~ 1
+    np.testing.assert_allclose(np.asarray(y1), np.asarray(y2), rtol=1e-4, atol=1e-4)
+
+
+def test_no_mean_batch_norm_gradient_matches_finite_differences(rng):
+    bn = NoMeanBatchNorm(use_running_average=False)
+    x = jnp.asarray(rng.normal(loc=0.5, size=(11, 4)), jnp.float32)
+    v = _bn_variables(rng, 4)
+    target = jnp.asarray(rng.normal(size=(11, 4)), jnp.float32)
+
+    def loss(x, params):
+        y, _ = bn.apply({**v, "params": params}, x, mutable=["batch_stats"])
+        return jnp.sum(jnp.tanh(y) * target)
+
+    gx, gp = jax.grad(loss, argnums=(0, 1))(x, v["params"])
+    d_x = jnp.asarray(rng.normal(size=x.shape), jnp.float32)
+    d_p = jax.tree.map(lambda p: jnp.asarray(rng.normal(size=p.shape), jnp.float32), gp)
+    h = 1e-2
+    plus = loss(x + h * d_x, jax.tree.map(lambda p, d: p + h * d, v["params"], d_p))
+    minus = loss(x - h * d_x, jax.tree.map(lambda p, d: p - h * d, v["params"], d_p))
+    numeric = float(plus - minus) / (2 * h)
+    analytic = float(jnp.vdot(gx, d_x) + sum(jnp.vdot(gp[k], d_p[k]) for k in gp))
+    # central differences: O(h^2) truncation, float32 rounding ~ eps * |loss| / h ~ 1e-5
+    assert analytic == pytest.approx(numeric, rel=2e-3, abs=2e-3)
+
+
+@pytest.mark.parametrize("model_cls", ["mlp", "cnn"])
+def test_models_take_norm_option_and_reject_bad_ones(key, model_cls):
+    def build(**kw):
+        if model_cls == "mlp":
+            return BinaryMLP((4,), 2, **kw), jnp.ones((2, 3))
+        return BinaryCNN((2,), (3,), 2, **kw), jnp.ones((2, 4, 4, 1))
+
+    default, x = build()
+    assert default.norm == "no-mean"
+    for norm, stat in (("no-mean", "mean_square"), ("standard", "var")):
+        model, _ = build(norm=norm)
+        stats = jax.eval_shape(model.init, key, x)["batch_stats"]
+        assert all(stat in s for s in stats.values())
+    with pytest.raises(ValueError, match="`norm` must be one of 'no-mean', 'standard'"):
+        build(norm="centred")
+    with pytest.raises(TypeError, match="`norm` must be a string"):
+        build(norm=None)
+
+
+def test_checkpoints_keep_norm_and_old_ones_load_as_standard(key, tmp_path):
+    from hamgeo.nets import load, model_config, model_from_config, save
+
+    for norm in ("no-mean", "standard"):
+        model = BinaryMLP((4,), 2, norm=norm)
+        variables = model.init(key, jnp.ones((1, 3)))
+        path = save(tmp_path / f"{norm}.ckpt", model, variables)
+        loaded, v2 = load(path)
+        assert loaded == model and model_config(model)["norm"] == norm
+        out = loaded.apply(v2, jnp.ones((2, 3)))
+        np.testing.assert_array_equal(
+            np.asarray(out), np.asarray(model.apply(variables, jnp.ones((2, 3))))
+        )
+    # a checkpoint written before the `norm` field existed had centred batch norm
+    old = model_from_config({"class": "BinaryCNN", "channels": [2], "dense": [3], "n_classes": 2})
+    assert old.norm == "standard"

@@ -15,6 +15,7 @@ from hamgeo.nets.binary import BinaryConv as BinaryConv
 from hamgeo.nets.binary import BinaryDense as BinaryDense
 from hamgeo.nets.binary import BinaryLayerIO as BinaryLayerIO
 from hamgeo.nets.binary import BinaryMLP as BinaryMLP
+from hamgeo.nets.binary import NoMeanBatchNorm as NoMeanBatchNorm
 from hamgeo.nets.binary import binary_layer_io as binary_layer_io
 from hamgeo.nets.binary import clip_latent_weights as clip_latent_weights
 from hamgeo.nets.binary import sign_ste as sign_ste
@@ -41,6 +42,7 @@ __all__ = [
     "BinaryDense",
     "BinaryLayerIO",
     "BinaryMLP",
+    "NoMeanBatchNorm",
     "ResidualCNN",
     "TrainResult",
     "accuracy",

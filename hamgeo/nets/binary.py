@@ -6,7 +6,10 @@ The recipe as the BNN-geometry paper (``bnn_geometry.txt``, Fig. 1) describes it
   in the forward pass; gradients flow to ``W_c`` straight through the sign;
 * the **activations** are binarized the same way, ``sign(x)`` forward and the
   straight-through estimator ``g·1{|x| ≤ 1}`` backward (:func:`sign_ste`);
-* **batch norm** follows every binary layer; the first layer takes the real input;
+* **batch norm** follows every binary layer; the first layer takes the real input. The
+  BNN-geometry paper (Sec. 5.1) uses "batch norm without subtracting the mean": the
+  default ``norm="no-mean"`` of :class:`BinaryMLP` / :class:`BinaryCNN` is
+  :class:`NoMeanBatchNorm`; ``norm="standard"`` is flax's centred ``BatchNorm``;
 * after every update the latent weights are **clipped** to ``[-1, 1]``
   (:func:`clip_latent_weights`, which :func:`hamgeo.nets.train` appends for you).
 
@@ -17,13 +20,14 @@ activations (bit 1 where the activation is +1).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, ClassVar, NamedTuple
+from typing import Any, ClassVar, Literal, NamedTuple
 
 import flax.linen as nn
 import jax
 import jax.numpy as jnp
 import optax
 
+from hamgeo._checks import check_choice
 from hamgeo.nets.relu import _as_widths, check_fields, flatten, maybe_pool, spatial_input
 
 __all__ = [
@@ -32,6 +36,8 @@ __all__ = [
     "BinaryDense",
     "BinaryLayerIO",
     "BinaryMLP",
+    "NoMeanBatchNorm",
+    "Norm",
     "binary_layer_io",
     "clip_latent_weights",
     "has_latent_weights",
@@ -39,6 +45,9 @@ __all__ = [
 ]
 
 LATENT = "latent_kernel"
+
+Norm = Literal["no-mean", "standard"]
+_NORMS = ("no-mean", "standard")
 
 
 def _sign(x: jax.Array) -> jax.Array:
@@ -184,8 +193,72 @@ class BinaryLayerIO(NamedTuple):
     name: str = ""
 
 
-def _batch_norm(train: bool, name: str) -> nn.BatchNorm:
+class NoMeanBatchNorm(nn.Module):
+    """Batch norm without subtracting the mean: ``y = scale * x / sqrt(E[x^2] + eps) + bias``.
+
+    The BNN-geometry paper's normalization (Anderson & Berg, Sec. 5.1: "we use batch
+    norm without subtracting the mean"): each feature is divided by the root mean
+    square of its values over the batch (all axes but the last), never centred, so
+    the output is invariant to rescaling the input (``L(v) = L(kv)`` in the paper)
+    and ``sign(y)`` follows ``sign(x)`` up to the learned offset ``bias``. The paper
+    names no formula; hamgeo reads "without subtracting the mean" as: no mean
+    anywhere, i.e. the second moment ``E[x^2]`` instead of the variance
+    ``E[(x - E x)^2]``, with the learned ``scale`` and ``bias`` of ordinary batch
+    norm kept. In evaluation mode the running average of ``E[x^2]`` (updated in
+    training as ``momentum * old + (1 - momentum) * batch``, not at initialization)
+    replaces the batch's. (The authors' public code, by contrast, calls TensorFlow's
+    centred ``batch_norm``; ``norm="standard"`` in the models is that choice.)
+
+    Attributes:
+        use_running_average: use the running second moment (evaluation) instead of
+            the batch's; may also be passed to ``__call__``.
+        momentum: decay of the running average.
+        epsilon: added to the second moment before the square root.
+
+    Examples:
+        >>> import jax, jax.numpy as jnp
+        >>> bn = NoMeanBatchNorm(use_running_average=False)
+        >>> x = jnp.array([[1.0, 2.0], [3.0, -2.0]])
+        >>> variables = bn.init(jax.random.key(0), x)
+        >>> y, updates = bn.apply(variables, x, mutable=["batch_stats"])
+        >>> [round(float(v), 3) for v in y[:, 0]], [round(float(v), 3) for v in y[:, 1]]
+        ([0.447, 1.342], [1.0, -1.0])
+        >>> [round(float(v), 3) for v in updates["batch_stats"]["mean_square"]]
+        [1.4, 1.3]
+    """
+
+    use_running_average: bool | None = None
+    momentum: float = 0.9
+    epsilon: float = 1e-4
+
+    @nn.compact
+    def __call__(self, x: jax.Array, use_running_average: bool | None = None) -> jax.Array:
+        """Normalize ``x`` ``[..., features]`` feature by feature."""
+        use_running_average = nn.merge_param(
+            "use_running_average", self.use_running_average, use_running_average
+        )
+        features = x.shape[-1]
+        running = self.variable(
+            "batch_stats", "mean_square", lambda: jnp.ones((features,), jnp.float32)
+        )
+        scale = self.param("scale", nn.initializers.ones, (features,), jnp.float32)
+        bias = self.param("bias", nn.initializers.zeros, (features,), jnp.float32)
+        if use_running_average:
+            mean_square = running.value
+        else:
+            axes = tuple(range(x.ndim - 1))
+            mean_square = jnp.mean(jnp.square(x.astype(jnp.float32)), axis=axes)
+            if not self.is_initializing():
+                running.value = self.momentum * running.value + (1 - self.momentum) * mean_square
+        shape = (1,) * (x.ndim - 1) + (features,)  # explicit: rank promotion may be off
+        y = x * jnp.reshape(jax.lax.rsqrt(mean_square + self.epsilon), shape)
+        return (y * jnp.reshape(scale, shape) + jnp.reshape(bias, shape)).astype(x.dtype)
+
+
+def _batch_norm(norm: str, train: bool, name: str) -> nn.Module:
     # BinaryNet's settings: running averages with momentum 0.9, epsilon 1e-4.
+    if norm == "no-mean":
+        return NoMeanBatchNorm(use_running_average=not train, momentum=0.9, epsilon=1e-4, name=name)
     return nn.BatchNorm(use_running_average=not train, momentum=0.9, epsilon=1e-4, name=name)
 
 
@@ -199,6 +272,7 @@ def _binary_dense_head(
     xc: jax.Array,
     widths: Sequence[int],
     n_classes: int,
+    norm: str,
     train: bool,
     pres: list[jax.Array],
     ios: list[BinaryLayerIO],
@@ -211,13 +285,13 @@ def _binary_dense_head(
         layer = BinaryDense(width, name=f"hidden_{i}")
         z = layer(x)
         ios.append(_io("dense", layer, x, xc, z))
-        h = _batch_norm(train, f"bn_{i}")(z)
+        h = _batch_norm(norm, train, f"bn_{i}")(z)
         pres.append(h)
         x, xc = sign_ste(h), h
     head = BinaryDense(n_classes, name="head")
     z = head(x)
     ios.append(_io("dense", head, x, xc, z))
-    return _batch_norm(train, "bn_head")(z)
+    return _batch_norm(norm, train, "bn_head")(z)
 
 
 class BinaryMLP(nn.Module):
@@ -232,6 +306,9 @@ class BinaryMLP(nn.Module):
     Attributes:
         widths: hidden layer widths, e.g. ``(512, 512, 512)``.
         n_classes: number of output logits.
+        norm: ``"no-mean"`` (:class:`NoMeanBatchNorm`, the BNN-geometry paper's batch
+            norm without mean subtraction; the default) or ``"standard"`` (flax's
+            centred ``BatchNorm``, the BinaryNet paper's).
 
     Examples:
         >>> import jax, jax.numpy as jnp
@@ -246,12 +323,14 @@ class BinaryMLP(nn.Module):
 
     widths: Sequence[int]
     n_classes: int
+    norm: Norm = "no-mean"
 
     # The code bit is sign(pre) = +1, i.e. pre >= 0 (sign(0) = +1).
     codes_at_zero: ClassVar[bool] = True
 
     def __post_init__(self) -> None:
         check_fields(self, "widths")
+        check_choice(self.norm, "norm", _NORMS)
         super().__post_init__()
 
     @nn.compact
@@ -266,7 +345,7 @@ class BinaryMLP(nn.Module):
         x = flatten(jnp.asarray(x))
         pres: list[jax.Array] = []
         ios: list[BinaryLayerIO] = []
-        logits = _binary_dense_head(x, x, self.widths, self.n_classes, train, pres, ios)
+        logits = _binary_dense_head(x, x, self.widths, self.n_classes, self.norm, train, pres, ios)
         if return_layer_io:
             return logits, ios
         return (logits, pres) if return_preactivations else logits
@@ -287,6 +366,7 @@ class BinaryCNN(nn.Module):
         dense: widths of the binary dense layers.
         n_classes: number of output logits.
         pool_every: max-pool after every this many convolutions.
+        norm: ``"no-mean"`` (the default, :class:`NoMeanBatchNorm`) or ``"standard"``.
 
     Examples:
         >>> import jax, jax.numpy as jnp
@@ -301,11 +381,13 @@ class BinaryCNN(nn.Module):
     dense: Sequence[int]
     n_classes: int
     pool_every: int = 1
+    norm: Norm = "no-mean"
 
     codes_at_zero: ClassVar[bool] = True
 
     def __post_init__(self) -> None:
         check_fields(self, "channels", "dense", pool=True)
+        check_choice(self.norm, "norm", _NORMS)
         super().__post_init__()
 
     @nn.compact
@@ -327,11 +409,11 @@ class BinaryCNN(nn.Module):
             ios.append(_io("conv", layer, x, xc, z))
             if (i + 1) % self.pool_every == 0:
                 z = maybe_pool(z)
-            h = _batch_norm(train, f"bn_conv_{i}")(z)
+            h = _batch_norm(self.norm, train, f"bn_conv_{i}")(z)
             pres.append(flatten(h))
             x, xc = sign_ste(h), h
         logits = _binary_dense_head(
-            flatten(x), flatten(xc), self.dense, self.n_classes, train, pres, ios
+            flatten(x), flatten(xc), self.dense, self.n_classes, self.norm, train, pres, ios
         )
         if return_layer_io:
             return logits, ios

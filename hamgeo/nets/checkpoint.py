@@ -99,6 +99,8 @@ def model_from_config(config: dict[str, Any]) -> nn.Module:
     if unexpected:
         raise ValueError(f"`config` has fields {unexpected} that {name} does not take")
     kwargs = {k: tuple(v) if isinstance(v, list) else v for k, v in kwargs.items()}
+    if cls in (BinaryMLP, BinaryCNN) and "norm" not in kwargs:
+        kwargs["norm"] = "standard"  # saved before `norm` existed: centred batch norm
     try:
         return cls(**kwargs)
     except (TypeError, ValueError) as err:
