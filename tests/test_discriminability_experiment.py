@@ -1,4 +1,4 @@
-"""The discriminability reproduction end to end at a tiny size, plus its statistics."""
+"""The discriminability reproduction end to end at a tiny size (statistics: see _stats tests)."""
 
 import dataclasses
 import json
@@ -6,12 +6,13 @@ import json
 import jax
 import numpy as np
 import pytest
-import scipy.stats
 
 from hamgeo.experiments import discriminability as disc
 from hamgeo.experiments._common import to_jsonable
+from hamgeo.experiments._protocol import Interval, check_experiment
 
 TINY = disc.Config(
+    n_seeds=2,
     n_per_gaussian=12,
     depths=(2, 5),
     width=10,
@@ -26,60 +27,41 @@ TINY = disc.Config(
     batch_size=32,
     learning_rate=1e-2,
     grid_resolution=48,
-    cell_graph_resolution=24,
+    theorem_reference=256,
+    theorem_sizes=(4, 32),
+    theorem_draws=30,
 )
 
 
-# --------------------------------------------------------------------------- statistics
-
-
-def test_normalize_curve_matches_minmax(rng):
-    v = rng.normal(size=17)
-    got = disc.normalize_curve(v)
-    want = (v - v.min()) / (v.max() - v.min())
-    np.testing.assert_allclose(got, want, atol=1e-12)
-    assert got.min() == 0.0 and got.max() == 1.0
-    np.testing.assert_array_equal(disc.normalize_curve(np.full(5, 3.0)), np.zeros(5))
-    with pytest.raises(ValueError, match="`values` must be 1-D"):
-        disc.normalize_curve(np.zeros((2, 2)))
-
-
-def test_saturation_index_against_brute_force(rng):
-    for _ in range(50):
-        v = rng.uniform(0.8, 1.0, size=11)
-        got = disc.saturation_index(v, 0.95)
-        want = next((k for k in range(11) if (v[k:] >= 0.95).all()), None)
-        assert got == want
-    with pytest.raises(ValueError, match="`normalized` must be a non-empty 1-D"):
-        disc.saturation_index(np.zeros(0))
-
-
-def test_spearman_small_shifts_against_scipy(rng):
-    a, b = rng.normal(size=13), rng.normal(size=13)
-    for stop, minimum, n in ((2, 5, 5), (8, 5, 9), (20, 5, 13)):
-        want = scipy.stats.spearmanr(a[:n], b[:n]).statistic
-        assert disc.spearman_small_shifts(a, b, stop, minimum) == pytest.approx(want, abs=1e-12)
-    assert np.isnan(disc.spearman_small_shifts(np.ones(6), b[:6], 5))
-    with pytest.raises(ValueError, match="`a` and `b` must be 1-D of one shape"):
-        disc.spearman_small_shifts(a, b[:5], 3)
+def test_module_follows_the_experiment_protocol():
+    check_experiment(disc)
 
 
 @pytest.mark.parametrize(
-    ("field", "value", "message"),
+    ("field", "value", "error", "message"),
     [
-        ("width", 0, "`width` must be a positive int"),
-        ("n_shifts", 1, "`n_shifts` must be at least 2"),
-        ("depths", (), "`depths` must be a non-empty tuple"),
-        ("sample_sizes", (0,), "`sample_sizes` must be a non-empty tuple"),
-        ("dim", 1, "`dim` must be at least 2"),
-        ("max_shift", 1.5, "`max_shift` must be in"),
-        ("truncate_fraction", 0.0, "`truncate_fraction` must be in"),
-        ("saturation_level", 0.0, "`saturation_level` must be in"),
-        ("label_counts", (30,), "must not exceed the 25 Gaussians"),
+        ("n_seeds", 0, ValueError, "`n_seeds` must be an integer"),
+        ("n_seeds", 1.5, TypeError, "`n_seeds` must be an integer"),
+        ("data", "mnist", ValueError, "`data` must be one of 'gaussian-grid'"),
+        ("width", 0, ValueError, "`width` must be an integer"),
+        ("n_shifts", 1, ValueError, "`n_shifts` must be an integer"),
+        ("depths", (), ValueError, "`depths` must be a non-empty tuple"),
+        ("depths", [3, 10], TypeError, "`depths` must be a non-empty tuple"),
+        ("sample_sizes", (0,), ValueError, r"`sample_sizes\[0\]` must be an integer"),
+        ("dim", 1, ValueError, "`dim` must be an integer"),
+        ("max_shift", 1.5, ValueError, "`max_shift` must be <= 1.0"),
+        ("truncate_fraction", 0.0, ValueError, "`truncate_fraction` must be > 0.0"),
+        ("saturation_delta", 1.0, ValueError, "`saturation_delta` must be < 1.0"),
+        ("plateau_shifts", 31, ValueError, "`plateau_shifts` must be an integer"),
+        ("window_level", 0.0, ValueError, "`window_level` must be > 0.0"),
+        ("theorem_epsilons", (0.0,), ValueError, r"`theorem_epsilons\[0\]` must be > 0.0"),
+        ("tessellation", 1, TypeError, "`tessellation` must be a bool"),
+        ("learning_rate", "fast", TypeError, "`learning_rate` must be a real number"),
+        ("label_counts", (30,), ValueError, "must not exceed the 25 Gaussians"),
     ],
 )
-def test_config_rejects_bad_values(field, value, message):
-    with pytest.raises(ValueError, match=message):
+def test_config_rejects_bad_values(field, value, error, message):
+    with pytest.raises(error, match=message):
         dataclasses.replace(disc.Config(), **{field: value})
 
 
@@ -88,10 +70,11 @@ def test_run_rejects_a_non_config(key):
         disc.run({"depths": (3,)}, key)
 
 
-def test_quick_is_smaller_than_the_paper():
+def test_quick_is_smaller_than_the_default():
     quick, paper = disc.Config.quick(), disc.Config()
     assert paper.depths == (3, 10) and paper.width == 15 and paper.sweep_width == 50
     assert paper.per_axis**paper.dim == 25 and paper.n_groups == 5
+    assert paper.n_seeds >= 5 and 2 <= quick.n_seeds <= 3
     assert quick.n_per_gaussian < paper.n_per_gaussian and quick.n_shifts < paper.n_shifts
     shifts = paper.shifts
     assert shifts[0] == 0.0 and shifts[-1] == pytest.approx(np.sqrt(2.0), rel=1e-6)
@@ -106,46 +89,66 @@ def test_tiny_run_end_to_end(tmp_path):
     result = disc.run(TINY, jax.random.key(3))
     _check_findings(result)
     _check_curves(result)
+    _check_theorem(result)
     _check_schema(json.loads(json.dumps(to_jsonable(result.to_dict()))))
     _check_plot(result, tmp_path)
 
 
-def _check_findings(tiny_result):
-    s = tiny_result.summary
+def _check_findings(result):
+    s = result.summary
+    assert len(result.seeds) == 2
     for depth in TINY.depths:
-        # a saturation shift exists, and code distances align with the benchmark before it
-        assert s[f"saturation_shift_L{depth}"] is not None
-        assert s[f"spearman_code_wasserstein_vs_data_frechet_L{depth}"] > 0.5
-        assert s[f"spearman_code_hamming_vs_euclidean_L{depth}"] > 0.5
-        assert s[f"n_cells_L{depth}"] > 1
-        # the chain d_H <= d_T <= crossings and facet-aware <= d_H on every probe point
-        cells = tiny_result.nets[tiny_result.depth_nets[depth]].cells
-        ok = cells["tessellation"] >= 0
-        assert ok.all()
-        assert (cells["facet_aware"] <= cells["hamming"]).all()
-        assert (cells["hamming"] <= cells["tessellation"]).all()
-        assert (cells["tessellation"] <= cells["crossings"]).all()
-        assert 0.0 < s[f"mean_dH_over_dT_L{depth}"] <= 1.0
-    assert s["sinkhorn_all_converged"] is True
-    assert s["sinkhorn_runs"] > 0
+        for m in (1, TINY.depth_sample_size):
+            for dist in disc.SATURATION_DISTANCES:
+                iv = s[f"saturation_region_{dist}_L{depth}_m{m}"]
+                assert isinstance(iv, Interval) and len(iv.values) == 2
+                # the region is a length of the diagonal
+                assert all(v is None or 0.0 <= v <= TINY.shifts[-1] + 1e-6 for v in iv.values)
+        assert s[f"n_cells_L{depth}"].mean > 1
+        for seed in result.seeds:
+            # the chain d_H <= d_T <= crossings and facet-aware <= d_H on every probe point
+            cells = seed.nets[result.depth_nets[depth]].cells
+            assert seed.nets[result.depth_nets[depth]].cells_exact
+            assert (cells["tessellation"] >= 0).all()
+            assert (cells["facet_aware"] <= cells["hamming"]).all()
+            assert (cells["hamming"] <= cells["tessellation"]).all()
+            assert (cells["tessellation"] <= cells["crossings"]).all()
+        assert 0.0 < s[f"mean_dH_over_dT_L{depth}"].mean <= 1.0
+    for m in (1, TINY.depth_sample_size):
+        for dist in disc.SATURATION_DISTANCES:
+            diff = s[f"saturation_region_diff_{dist}_m{m}"]
+            pairs = [
+                (a, b, d)
+                for a, b, d in zip(
+                    s[f"saturation_region_{dist}_L2_m{m}"].values,
+                    s[f"saturation_region_{dist}_L5_m{m}"].values,
+                    diff.values,
+                    strict=True,
+                )
+                if d is not None
+            ]
+            assert all(d == pytest.approx(a - b, abs=1e-12) for a, b, d in pairs)
+            want = disc.verdict(diff) if diff.n else "one seed"
+            assert s[f"verdict_saturation_{dist}_m{m}"] == want
+    assert s["sinkhorn_all_converged"] is True and s["sinkhorn_runs"] > 0
+    assert s["cells_dT"] == "exact"
     # the deeper net cuts the square into more cells (Montufar et al., the paper's sec. 3.1)
-    assert s["n_cells_L5"] > s["n_cells_L2"]
+    assert s["n_cells_L5"].mean > s["n_cells_L2"].mean
 
 
-def _check_curves(tiny_result):
+def _check_curves(result):
     from hamgeo import pairwise_hamming
     from hamgeo.nets import activation_codes
+    from hamgeo.regions import facet_hamming
 
-    net = tiny_result.nets[tiny_result.depth_nets[2]]
-    model, variables = tiny_result.data["trained"][tiny_result.depth_nets[2]]
-    probe = tiny_result.data["probes"][1][:, 0, :]  # single points [T, 2]
+    net = result.nets[result.depth_nets[2]]
+    model, variables = result.data["trained"][result.depth_nets[2]]
+    probe = result.data["probes"][1][:, 0, :]  # single points [T, 2]
     codes = activation_codes(model, variables, probe)
     want = np.asarray(pairwise_hamming(codes[:1], codes))[0]
     np.testing.assert_array_equal(net.curves[1]["code_hamming"], want)
     np.testing.assert_array_equal(net.cells["hamming"], want)
     # the facet-aware distance is regions.facet_hamming, computed per distinct cell
-    from hamgeo.regions import facet_hamming
-
     pts = np.asarray(probe, dtype=np.float64)
     some = np.array([1, 4, 8])
     want_f = facet_hamming(model, variables, np.repeat(pts[:1], 3, axis=0), pts[some])
@@ -153,47 +156,72 @@ def _check_curves(tiny_result):
     # W1 of two point masses is their Hamming distance; data distances are the shift itself
     np.testing.assert_array_equal(net.curves[1]["code_wasserstein"], want)
     for m in (1, 6):
-        np.testing.assert_allclose(net.curves[m]["data_euclidean"], tiny_result.shifts, atol=1e-5)
-        np.testing.assert_allclose(net.curves[m]["data_frechet"], tiny_result.shifts, atol=2e-3)
+        np.testing.assert_allclose(net.curves[m]["data_euclidean"], result.shifts, atol=1e-5)
+        np.testing.assert_allclose(net.curves[m]["data_frechet"], result.shifts, atol=2e-3)
+    # each seed retrains: the two seeds' nets differ
+    other = result.seeds[1].nets[result.depth_nets[2]]
+    assert not np.array_equal(
+        net.curves[6]["code_wasserstein"], other.curves[6]["code_wasserstein"]
+    )
+
+
+def _check_theorem(result):
+    for seed in result.seeds:
+        th = seed.theorem
+        assert th.reference >= 0.0 and th.diameter >= 1 and th.n_codes >= 1
+        assert th.tail.shape == (2, 3) and ((th.tail >= 0) & (th.tail <= 1)).all()
+        # a larger deviation is rarer
+        assert (np.diff(th.tail, axis=1) <= 0).all()
+        # the paper's bound is vacuous at these sizes for codes of tens of bits
+        assert (th.log10_bound >= 0).all() or th.diameter < 3
+    s = result.summary
+    assert s["theorem_tail_n4_eps1"].n == 2
+    assert "theorem_tail_n32_eps1" not in s and "theorem_tail_n32_eps1" in result.statistics
 
 
 def _check_schema(tiny_dict):
-    assert set(tiny_dict) >= {"experiment", "config", "shifts", "sweeps", "nets", "summary"}
-    assert tiny_dict["config"]["depths"] == [2, 5]
+    assert set(tiny_dict) >= {
+        "experiment",
+        "config",
+        "dataset",
+        "shifts",
+        "sweeps",
+        "nets",
+        "summary",
+        "statistics",
+        "theorem",
+    }
+    assert tiny_dict["experiment"] == "discriminability"
+    assert tiny_dict["config"]["depths"] == [2, 5] and tiny_dict["config"]["n_seeds"] == 2
+    assert tiny_dict["dataset"]["name"] == "gaussian-grid"
     n_t = TINY.n_shifts
     assert len(tiny_dict["shifts"]) == n_t
     s = tiny_dict["summary"]
-    for depth in TINY.depths:
-        for key in (
-            "saturation_shift",
-            "spearman_code_wasserstein_vs_data_frechet",
-            "spearman_code_mmd_vs_data_frechet",
-            "spearman_code_hamming_vs_euclidean",
-            "n_cells",
-            "mean_dH_over_dT",
-            "frac_dH_lt_dT",
-        ):
-            assert f"{key}_L{depth}" in s
-    assert isinstance(s["sinkhorn_all_converged"], bool)
+    for key in ("mean", "low", "high", "n", "values"):
+        assert key in s["accuracy_L2"]
+    assert set(s) <= set(tiny_dict["statistics"])
+    stats = tiny_dict["statistics"]
     for m in TINY.sample_sizes:
-        assert f"saturation_shift_m{m}" in s
+        assert f"saturation_region_code_wasserstein_m{m}" in stats
     for g in TINY.label_counts:
-        assert f"saturation_shift_g{g}" in s
+        for bench in disc.BENCHMARKS:
+            assert f"spearman_code_mmd_vs_{bench}_g{g}" in stats
+            assert f"window_{bench}_g{g}" in stats
     for net in tiny_dict["nets"].values():
-        for per_m in (net["curves"], net["normalized"]):
-            for curves in per_m.values():
-                assert set(curves) == set(disc.DISTANCES)
-                assert all(len(v) == n_t for v in curves.values())
+        for curves in net["curves"].values():
+            assert set(curves) == set(disc.DISTANCES)
+            assert all(len(v) == 2 and len(v[0]) == n_t for v in curves.values())
         for curves in net["normalized"].values():
-            for v in curves.values():
-                assert min(v) == 0.0 and max(v) <= 1.0
+            for band in curves.values():
+                assert set(band) == {"mean", "low", "high"}
+                assert min(band["mean"]) == 0.0 and max(band["mean"]) <= 1.0 + 1e-12
     depth_net = tiny_dict["nets"][tiny_dict["sweeps"]["depth"]["L2"]]
-    assert set(depth_net["cells"]) == {"hamming", "tessellation", "crossings", "facet_aware"}
+    assert set(depth_net["cells"][0]) == set(disc.CELL_DISTANCES)
     assert set(depth_net["curves"]) == {"1", "6"}
 
 
 @pytest.mark.slow
-def test_same_seed_same_results():
+def test_same_seed_same_results_and_more_seeds_keep_the_first():
     micro = dataclasses.replace(
         TINY,
         depths=(2,),
@@ -203,19 +231,31 @@ def test_same_seed_same_results():
         label_sample_size=4,
         n_shifts=6,
         epochs=3,
+        theorem=False,
     )
-    first, second = (
-        json.dumps(to_jsonable(disc.run(micro, jax.random.key(7)).to_dict())) for _ in range(2)
-    )
+    runs = [disc.run(micro, jax.random.key(7)) for _ in range(2)]
+    first, second = (json.dumps(to_jsonable(r.to_dict())) for r in runs)
     assert first == second
+    # seed 0 of a two-seed run is the one-seed run
+    one = disc.run(dataclasses.replace(micro, n_seeds=1), jax.random.key(7))
+    assert to_jsonable(one.seeds[0].statistics) == to_jsonable(runs[0].seeds[0].statistics)
 
 
-def _check_plot(tiny_result, tmp_path):
-    paths = disc.plot(tiny_result, tmp_path)
-    names = sorted(p.split("/")[-1] for p in paths)
+def _check_plot(result, tmp_path):
+    paths = disc.plot(result, tmp_path)
+    names = sorted(p.name for p in paths)
     assert names == sorted(
         f"discriminability_{n}.png"
-        for n in ("setup", "depth", "sample_size", "labels", "tessellation", "fig1_effect")
+        for n in (
+            "setup",
+            "depth",
+            "sample_size",
+            "labels",
+            "saturation",
+            "theorem",
+            "tessellation",
+            "fig1_effect",
+        )
     )
     for p in paths:
         with open(p, "rb") as f:

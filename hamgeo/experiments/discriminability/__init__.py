@@ -1,0 +1,115 @@
+"""Reproduction of the discriminability paper: samples in the Hamming space of ReLU codes.
+
+The paper is *On the discriminability of samples in the Hamming space of binarized ReLU
+activations* ([Discriminability] in ``docs/references.md``).
+
+The procedure of the paper's section 3:
+
+1. Gaussian-grid data (25 Gaussians on a 5 x 5 grid of ``[0, 1]^2``, grouped into 5 labels by
+   k-means over the means); a ReLU MLP is trained to predict the group, once per depth
+   (3 and 10 hidden layers) and, for the sample-size and label sweeps, as a 3 x 50 net.
+2. Probe samples on the diagonal of the cube: ``S1`` at the start corner, ``S2`` the same
+   sample shifted by ``t`` along the diagonal, for a range of shifts ``t``; single points
+   (``m = 1``) or clouds of ``m`` points (``S2`` is an exact translate of ``S1``).
+3. Both samples go through the trained net; distances between them are measured in
+   *code* space (binarized activations: Hamming, Wasserstein-1 by Sinkhorn with Hamming cost,
+   MMD with the kernel ``exp(-d_H)``, truncated Hamming ``min(d_H, theta)``), *activation*
+   space (post-ReLU values: Fréchet and Wasserstein-1 with Euclidean cost) and *data* space
+   (Fréchet, the paper's benchmark (1), and the Euclidean shift itself).
+4. Statistics that can fail (:mod:`._stats`): the saturation region of each code and
+   activation distance (the length of the diagonal within ``delta`` of the curve's final
+   plateau), its difference between 3 and 10 layers with a verdict from the seed
+   interval, and Spearman correlations with both Fréchet benchmarks, data space (1) and
+   activation space (2), over a local window.
+
+Every seed redraws the data and the probes and retrains every net; each summary number is
+an interval across seeds. The tessellation side of the paper (its Fig. 1: Hamming distance
+is not the number of cell boundaries between two cells) is measured along the same
+diagonal for 2-D inputs, and Theorem A.1 (concentration of the empirical Wasserstein
+distance between codes) is checked against the empirical tail on a trained net.
+
+Layout: ``_stats`` (pure statistics) and ``_config`` (names, ``Config``, results) are the
+leaves; ``_measure``, ``_cells`` and ``_theorem`` measure; ``_run`` runs; ``_plots`` draws.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from hamgeo.experiments.discriminability._config import (
+    ACTIVATION_DISTANCES,
+    BENCHMARKS,
+    CELL_DISTANCES,
+    CODE_DISTANCES,
+    DATASETS,
+    DISTANCES,
+    NAME,
+    SATURATION_DISTANCES,
+    Config,
+    NetResult,
+    Result,
+    SeedResult,
+    TheoremResult,
+)
+from hamgeo.experiments.discriminability._plots import plot_all
+from hamgeo.experiments.discriminability._run import run
+from hamgeo.experiments.discriminability._stats import (
+    Saturation,
+    benchmark_window,
+    bound_useful_from,
+    log10_bound,
+    normalize_curve,
+    saturation,
+    spearman_window,
+    verdict,
+)
+
+__all__ = [
+    "ACTIVATION_DISTANCES",
+    "BENCHMARKS",
+    "CELL_DISTANCES",
+    "CODE_DISTANCES",
+    "DATASETS",
+    "DISTANCES",
+    "NAME",
+    "SATURATION_DISTANCES",
+    "Config",
+    "NetResult",
+    "Result",
+    "Saturation",
+    "SeedResult",
+    "TheoremResult",
+    "benchmark_window",
+    "bound_useful_from",
+    "log10_bound",
+    "normalize_curve",
+    "plot",
+    "run",
+    "saturation",
+    "spearman_window",
+    "verdict",
+]
+
+
+def plot(result: Result, out_dir: str | Path) -> list[Path]:
+    """Draw the paper's figures from a :class:`Result` into ``out_dir``.
+
+    Writes ``discriminability_setup.png`` (Fig. 2: data by group, the net's cells with the
+    probe, distances vs shift), ``discriminability_depth.png`` (Fig. 3),
+    ``discriminability_sample_size.png`` and ``discriminability_labels.png`` (Fig. 4),
+    ``discriminability_saturation.png`` (the saturation regions per seed) and, when
+    measured, ``discriminability_theorem.png`` (Theorem A.1) and, for 2-D inputs,
+    ``discriminability_tessellation.png`` (d_H, d_T, crossings and facet-aware distance
+    vs shift) and ``discriminability_fig1_effect.png`` (Fig. 1 on the trained net).
+    Curves are the mean across seeds with a 95% band.
+
+    Args:
+        result: what :func:`run` returned.
+        out_dir: the folder (created if missing).
+
+    Returns:
+        The paths of the PNG files written.
+    """
+    if not isinstance(result, Result):
+        raise TypeError(f"`result` must be a discriminability Result, got {type(result).__name__}")
+    return plot_all(result, out_dir)
