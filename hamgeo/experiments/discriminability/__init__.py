@@ -46,12 +46,9 @@ from hamgeo.experiments.discriminability._config import (
     NAME,
     SATURATION_DISTANCES,
     Config,
-    NetResult,
-    Result,
-    SeedResult,
-    TheoremResult,
 )
 from hamgeo.experiments.discriminability._plots import plot_all
+from hamgeo.experiments.discriminability._result import NetResult, Result, SeedResult, TheoremResult
 from hamgeo.experiments.discriminability._run import run
 from hamgeo.experiments.discriminability._stats import (
     Saturation,

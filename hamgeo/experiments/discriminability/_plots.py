@@ -18,11 +18,11 @@ import numpy as np
 from hamgeo.experiments._common import figure_style, save_figure
 from hamgeo.experiments.discriminability._config import (
     SATURATION_DISTANCES,
-    Result,
     endpoints,
     plane,
     plane_extent,
 )
+from hamgeo.experiments.discriminability._result import Result
 from hamgeo.experiments.discriminability._stats import bound_useful_from, log10_bound
 from hamgeo.nets import activation_codes, preactivations
 from hamgeo.regions import line_regions, plot_partition, slice_partition

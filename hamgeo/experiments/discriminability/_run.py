@@ -19,9 +19,6 @@ from hamgeo.experiments.discriminability._config import (
     CODE_DISTANCES,
     SATURATION_DISTANCES,
     Config,
-    NetResult,
-    Result,
-    SeedResult,
     net_name,
 )
 from hamgeo.experiments.discriminability._measure import (
@@ -30,6 +27,7 @@ from hamgeo.experiments.discriminability._measure import (
     probe_clouds,
     sample_curves,
 )
+from hamgeo.experiments.discriminability._result import NetResult, Result, SeedResult
 from hamgeo.experiments.discriminability._stats import (
     benchmark_window,
     bound_useful_from,

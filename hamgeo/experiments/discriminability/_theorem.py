@@ -27,7 +27,8 @@ import numpy as np
 from hamgeo._checks import check_int
 from hamgeo.codes import PackedCodes
 from hamgeo.data import diagonal_probe
-from hamgeo.experiments.discriminability._config import Config, TheoremResult
+from hamgeo.experiments.discriminability._config import Config
+from hamgeo.experiments.discriminability._result import TheoremResult
 from hamgeo.experiments.discriminability._stats import log10_bound
 from hamgeo.hamming import pairwise_hamming
 from hamgeo.nets import activation_codes

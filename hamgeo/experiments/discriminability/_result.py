@@ -1,0 +1,257 @@
+"""Results of the discriminability reproduction: per net, per seed, across seeds.
+
+A leaf of :mod:`hamgeo.experiments.discriminability` next to :mod:`._config` and
+:mod:`._stats` (it imports only those two of the package).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+import numpy as np
+
+from hamgeo.experiments._protocol import seed_interval
+from hamgeo.experiments.discriminability._config import NAME, Config, net_name
+from hamgeo.experiments.discriminability._stats import normalize_curve
+
+__all__ = ["NetResult", "Result", "SeedResult", "TheoremResult", "curve_band"]
+
+
+def curve_band(per_seed: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Mean and 95% Student-t band across seeds of min-max normalized curves.
+
+    Args:
+        per_seed: ``float[S, T]`` one raw curve per seed.
+
+    Returns:
+        ``(mean, low, high)``, each ``float64[T]``; with one seed ``low = high = mean``.
+
+    Examples:
+        >>> mean, low, high = curve_band(np.array([[0.0, 1.0, 2.0], [0.0, 2.0, 2.0]]))
+        >>> mean.tolist(), bool((low <= mean).all() and (mean <= high).all())
+        ([0.0, 0.75, 1.0], True)
+    """
+    norm = np.stack([normalize_curve(c) for c in np.asarray(per_seed, np.float64)])
+    mean = norm.mean(axis=0)
+    if norm.shape[0] < 2:
+        return mean, mean.copy(), mean.copy()
+    ivs = [seed_interval(col) for col in norm.T]
+    low = np.array([mean[i] if iv.low is None else iv.low for i, iv in enumerate(ivs)])
+    high = np.array([mean[i] if iv.high is None else iv.high for i, iv in enumerate(ivs)])
+    return mean, low, high
+
+
+@dataclasses.dataclass
+class NetResult:
+    """One trained net of one seed and every curve measured with it.
+
+    Attributes:
+        depth: hidden layers.
+        width: units per hidden layer.
+        n_groups: the number of labels it was trained on.
+        accuracy: test accuracy on the Gaussian grid.
+        n_cells: cells of the net on the input plane's window (exact with
+            ``Config.exact_cells``, else a raster's distinct codes).
+        curves: ``{m: {distance: float[n_shifts]}}`` raw distances between ``S1`` and ``S2``.
+        converged: ``{m: {"code_wasserstein": [bool], "activ_wasserstein": [bool]}}``.
+        cells: ``{distance: int64[n_shifts]}`` for ``CELL_DISTANCES`` (2-D inputs), else empty.
+        cells_exact: whether ``cells["tessellation"]`` comes from the exact partition of
+            the plane (else it is an upper bound from traced lines).
+    """
+
+    depth: int
+    width: int
+    n_groups: int
+    accuracy: float
+    n_cells: int
+    curves: dict[int, dict[str, np.ndarray]]
+    converged: dict[int, dict[str, list[bool]]]
+    cells: dict[str, np.ndarray] = dataclasses.field(default_factory=dict)
+    cells_exact: bool = False
+
+    @property
+    def name(self) -> str:
+        """``"L{depth}_w{width}_g{n_groups}"``."""
+        return net_name(self.depth, self.width, self.n_groups)
+
+
+@dataclasses.dataclass
+class TheoremResult:
+    """The empirical tail of Theorem A.1 on one trained net (one seed).
+
+    ``mu1`` and ``mu2`` are the distributions of the codes of the probe clouds at the
+    start and at ``shift`` (histograms of ``theorem_reference`` points each); empirical
+    measures of ``n`` codes are drawn i.i.d. from them.
+
+    Attributes:
+        shift: the shift of ``S2``.
+        reference: ``W1(mu1, mu2)`` (exact, Hamming cost).
+        diameter: ``|beta(x)|``, the largest Hamming distance within both supports.
+        n_codes: distinct codes in the two supports together.
+        sizes: ``int[S]`` the sample sizes ``n = m``.
+        epsilons: ``float[E]`` the deviations.
+        tail: ``float[S, E]`` the fraction of draws with ``|W - W_nm| > epsilon``.
+        mean_abs_error: ``float[S]`` the mean ``|W - W_nm|``.
+        log10_bound: ``float[S, E]`` ``log10`` of the paper's bound (vacuous where ``>= 0``).
+    """
+
+    shift: float
+    reference: float
+    diameter: int
+    n_codes: int
+    sizes: np.ndarray
+    epsilons: np.ndarray
+    tail: np.ndarray
+    mean_abs_error: np.ndarray
+    log10_bound: np.ndarray
+
+
+@dataclasses.dataclass
+class SeedResult:
+    """What one seed measured.
+
+    Attributes:
+        nets: ``{name: NetResult}``.
+        theorem: the Theorem A.1 study (``None`` when switched off).
+        statistics: the seed's named scalars (see :func:`hamgeo.experiments.discriminability.run`).
+    """
+
+    nets: dict[str, NetResult]
+    theorem: TheoremResult | None
+    statistics: dict[str, Any]
+
+
+#: Prefixes of the statistics that :attr:`Result.summary` shows (the rest is in
+#: ``results.json`` under ``"statistics"``).
+_SUMMARY_PREFIXES = (
+    "accuracy_L",
+    "n_cells_L",
+    "saturation_region_diff_",
+    "verdict_",
+    "mean_dH_over_dT_",
+    "frac_dH_lt_dT_",
+    "theorem_",
+    "sinkhorn_",
+    "cells_dT",
+)
+
+
+@dataclasses.dataclass
+class Result:
+    """Everything :func:`~hamgeo.experiments.discriminability.run` measured.
+
+    Attributes:
+        config: the :class:`Config` of the run.
+        shifts: ``float32[n_shifts]`` the shifts ``t``.
+        seeds: one :class:`SeedResult` per seed.
+        depth_nets: ``{depth: net name}`` of the depth sweep.
+        sample_size_net: the net of the sample-size sweep.
+        label_nets: ``{labels: net name}`` of the label sweep.
+        statistics: every statistic across seeds: an
+            :class:`~hamgeo.experiments._protocol.Interval` per number,
+            verdict strings, flags.
+        data: seed 0's data, nets and probes, for the figures (not in the JSON).
+    """
+
+    config: Config
+    shifts: np.ndarray
+    seeds: list[SeedResult]
+    depth_nets: dict[int, str]
+    sample_size_net: str
+    label_nets: dict[int, str]
+    statistics: dict[str, Any]
+    data: dict[str, Any] = dataclasses.field(default_factory=dict, repr=False)
+
+    @property
+    def nets(self) -> dict[str, NetResult]:
+        """Seed 0's nets."""
+        return self.seeds[0].nets
+
+    @property
+    def summary(self) -> dict[str, Any]:
+        """The headline statistics (intervals across seeds, verdicts).
+
+        Cell counts, accuracies; the saturation region of every code and activation
+        distance for each depth at ``m = 1`` and ``m = depth_sample_size``; its difference
+        between the first and the last depth with the verdict on the paper's claim;
+        Spearman correlations of the code Wasserstein and MMD curves with both
+        benchmarks over their local windows (at ``m = depth_sample_size``); the cell
+        statistics; the Theorem A.1 study's reference distance, diameter, number of
+        codes, tail at the smallest size and where the bound stops being vacuous.
+        """
+        cfg = self.config
+        keep = {}
+        tags = {f"_L{d}_m{m}" for d in cfg.depths for m in (1, cfg.depth_sample_size)}
+        first_tail = f"theorem_tail_n{min(cfg.theorem_sizes)}_"
+        for key, value in self.statistics.items():
+            if key.startswith(("theorem_tail_", "theorem_mean_abs_error_")):
+                if key.startswith(first_tail):
+                    keep[key] = value
+            elif key.startswith(_SUMMARY_PREFIXES):
+                keep[key] = value
+            elif key.startswith("saturation_region_") and key.endswith(tuple(tags)):
+                keep[key] = value
+            elif key.startswith(("spearman_code_wasserstein", "spearman_code_mmd")) and any(
+                key.endswith(f"_L{d}_m{cfg.depth_sample_size}") for d in cfg.depths
+            ):
+                keep[key] = value
+        return keep
+
+    def band(self, net: str, m: int, distance: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """:func:`curve_band` of one distance curve of one net across seeds."""
+        return curve_band(np.stack([s.nets[net].curves[m][distance] for s in self.seeds]))
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON-able content of ``results.json``.
+
+        Keys: ``experiment``, ``config``, ``dataset`` (the data set's description),
+        ``shifts``, ``sweeps``, ``summary``, ``statistics`` (every statistic with its
+        interval), ``nets`` (per net: per-seed accuracies, cell counts, raw curves and cell
+        distances, and the normalized curves' mean and band) and ``theorem`` (per seed).
+        """
+        nets = {}
+        for name in self.nets:
+            first = self.nets[name]
+            per_seed = [s.nets[name] for s in self.seeds]
+            nets[name] = {
+                "depth": first.depth,
+                "width": first.width,
+                "n_groups": first.n_groups,
+                "accuracy": seed_interval([n.accuracy for n in per_seed]),
+                "n_cells": seed_interval([n.n_cells for n in per_seed]),
+                "curves": {
+                    str(m): {
+                        k: [np.asarray(n.curves[m][k], float).tolist() for n in per_seed] for k in c
+                    }
+                    for m, c in first.curves.items()
+                },
+                "normalized": {
+                    str(m): {
+                        k: dict(zip(("mean", "low", "high"), self.band(name, m, k), strict=True))
+                        for k in c
+                    }
+                    for m, c in first.curves.items()
+                },
+                "sinkhorn_converged": [n.converged for n in per_seed],
+                "cells": [
+                    {k: np.asarray(v).tolist() for k, v in n.cells.items()} for n in per_seed
+                ],
+                "cells_exact": [n.cells_exact for n in per_seed],
+            }
+        dataset = self.data.get("dataset_info", {"name": self.config.data})
+        return {
+            "experiment": NAME,
+            "config": dataclasses.asdict(self.config),
+            "dataset": dataset,
+            "shifts": np.asarray(self.shifts, dtype=float).tolist(),
+            "sweeps": {
+                "depth": {f"L{d}": n for d, n in self.depth_nets.items()},
+                "sample_size": self.sample_size_net,
+                "labels": {f"g{g}": n for g, n in self.label_nets.items()},
+            },
+            "summary": self.summary,
+            "statistics": dict(self.statistics),
+            "nets": nets,
+            "theorem": [None if s.theorem is None else s.theorem for s in self.seeds],
+        }
