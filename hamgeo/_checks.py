@@ -24,6 +24,7 @@ import numpy as np
 __all__ = [
     "INT32_MAX",
     "check_array",
+    "check_bool",
     "check_choice",
     "check_existing_path",
     "check_finite_array",
@@ -37,6 +38,7 @@ __all__ = [
     "check_probability",
     "check_seed",
     "describe",
+    "is_tracer",
 ]
 
 INT32_MAX = 2**31 - 1
@@ -52,6 +54,11 @@ def describe(value: Any) -> str:
     if shape is not None and getattr(value, "ndim", 0) > 0:
         return f"an array of shape {tuple(shape)} and dtype {getattr(value, 'dtype', '?')}"
     return f"{text} ({type(value).__name__})"
+
+
+def is_tracer(x: Any) -> bool:
+    """Whether ``x`` is a JAX tracer (inside ``jit`` / ``vmap`` / ``grad``): values unknown."""
+    return isinstance(x, jax.core.Tracer)
 
 
 def _as_python_int(value: Any) -> int | None:
@@ -143,7 +150,10 @@ def check_float(
         )
     ):
         raise TypeError(f"`{name}` must be a real number, got {describe(value)}")
-    as_float = float(value)
+    try:
+        as_float = float(value)
+    except OverflowError:  # an int beyond the float range, e.g. 10**400
+        as_float = math.copysign(math.inf, value)
     if math.isnan(as_float) or (math.isinf(as_float) and not allow_inf):
         raise ValueError(f"`{name}` must be a finite number, got {as_float}")
     if minimum is not None:
@@ -165,6 +175,25 @@ def check_positive_float(value: Any, name: str) -> float:
 def check_probability(value: Any, name: str, *, allow_one: bool = True) -> float:
     """A float in ``[0, 1]`` (``[0, 1)`` when ``allow_one`` is false)."""
     return check_float(value, name, minimum=0.0, maximum=1.0, exclusive_maximum=not allow_one)
+
+
+def check_bool(value: Any, name: str) -> bool:
+    """A Python or NumPy bool (``0`` / ``1`` / ``"yes"`` are refused: a flag is a bool).
+
+    Examples:
+        >>> check_bool(True, "debiased")
+        True
+        >>> check_bool("no", "debiased")
+        Traceback (most recent call last):
+        ...
+        TypeError: `debiased` must be a bool, got 'no' (str)
+    """
+    if isinstance(value, bool | np.bool_):
+        return bool(value)
+    if isinstance(value, np.ndarray | jax.Array) and value.shape == () and value.dtype == bool:
+        if not is_tracer(value):
+            return bool(value)
+    raise TypeError(f"`{name}` must be a bool, got {describe(value)}")
 
 
 def check_choice(value: Any, name: str, options: Iterable[str]) -> str:
@@ -194,7 +223,17 @@ def check_key(key: Any, name: str = "key") -> jax.Array:
 
     Plain ints are refused with a hint, because hamgeo never seeds behind the caller's
     back: ``key=0`` must be written ``key=jax.random.key(0)``.
+
+    Examples:
+        >>> check_key(jax.random.key(0)).shape
+        ()
+        >>> check_key(0)  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        ...
+        TypeError: `key` must be a JAX PRNG key ...; write jax.random.key(0), got 0 (int)
     """
+    if isinstance(key, np.ndarray) and key.dtype == np.uint32 and key.shape == (2,):
+        key = jax.numpy.asarray(key)  # a raw key held in NumPy
     if isinstance(key, jax.Array):
         if jax.dtypes.issubdtype(key.dtype, jax.dtypes.prng_key):
             if key.ndim != 0:
@@ -226,11 +265,19 @@ def check_array(
     integers, ``"b"`` bool, ``"fiub"`` any real number. Returns a JAX array as given,
     else a NumPy array.
     """
-    if isinstance(x, str | bytes) or x is None:
+    if isinstance(x, str | bytes | dict) or x is None:
         raise TypeError(f"`{name}` must be an array, got {describe(x)}")
-    arr = x if isinstance(x, jax.Array) else np.asarray(x)
-    if arr.dtype == object:
-        raise TypeError(f"`{name}` must be a numeric array, got {describe(x)}")
+    if isinstance(x, jax.Array):
+        arr = x
+    else:
+        try:
+            arr = np.asarray(x)
+        except (TypeError, ValueError) as err:  # ragged nested lists, unconvertible objects
+            raise TypeError(
+                f"`{name}` must be a rectangular numeric array, got {describe(x)}: {err}"
+            ) from None
+    if np.dtype(arr.dtype).kind not in "biufc":  # strings, objects, dates
+        raise TypeError(f"`{name}` must be a numeric array, got {describe(x)} of dtype {arr.dtype}")
     if ndim is not None:
         allowed = (ndim,) if isinstance(ndim, int) else tuple(ndim)
         if arr.ndim not in allowed:
@@ -246,12 +293,26 @@ def check_array(
 
 
 def check_finite_array(x: Any, name: str, **kwargs: Any) -> np.ndarray | jax.Array:
-    """:func:`check_array` with real dtype, and no NaN or inf anywhere."""
+    """:func:`check_array` with real dtype, and no NaN or inf anywhere.
+
+    Under ``jax.jit`` (a tracer) the values cannot be seen: only the shape and dtype are
+    checked.
+
+    Examples:
+        >>> check_finite_array([[0.0, 1.0]], "x", ndim=2).shape
+        (1, 2)
+        >>> check_finite_array([1.0, float("nan")], "x")
+        Traceback (most recent call last):
+        ...
+        ValueError: `x` must be finite, got 1 NaN or infinite value(s)
+    """
     kwargs.setdefault("kind", "fiub")
     arr = check_array(x, name, **kwargs)
-    if np.dtype(arr.dtype).kind == "f" and not bool(np.all(np.isfinite(np.asarray(arr)))):
-        bad = int(np.size(arr) - np.count_nonzero(np.isfinite(np.asarray(arr))))
-        raise ValueError(f"`{name}` must be finite, got {bad} NaN or infinite value(s)")
+    if np.dtype(arr.dtype).kind == "f" and not is_tracer(arr):
+        finite = jax.numpy.isfinite(arr) if isinstance(arr, jax.Array) else np.isfinite(arr)
+        if not bool(finite.all()):
+            bad = int(np.size(arr) - int(finite.sum()))
+            raise ValueError(f"`{name}` must be finite, got {bad} NaN or infinite value(s)")
     return arr
 
 
@@ -262,8 +323,16 @@ def check_labels(
 
     Integral floats are refused like in :func:`check_int`; labels beyond int32 raise
     instead of wrapping around.
+
+    Examples:
+        >>> check_labels([0, 2, 1], n_classes=3).tolist()
+        [0, 2, 1]
+        >>> check_labels([0, 3], n_classes=3)
+        Traceback (most recent call last):
+        ...
+        ValueError: `labels` must be < n_classes = 3, got a label 3
     """
-    arr = np.asarray(labels)
+    arr = np.asarray(check_array(labels, name))
     if arr.dtype == bool or not np.issubdtype(arr.dtype, np.integer):
         raise TypeError(f"`{name}` must be integer class labels, got dtype {arr.dtype}")
     if arr.ndim != 1:

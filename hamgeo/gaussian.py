@@ -17,8 +17,9 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 
+from hamgeo._checks import is_tracer
+from hamgeo._samples import center_scale, sample_pair
 from hamgeo.codes import PackedCodes
-from hamgeo.transport import _pair
 
 __all__ = ["frechet_distance"]
 
@@ -58,9 +59,16 @@ def frechet_distance(x: Any, y: Any) -> jax.Array:
     constant units; fewer points than dimensions) are fine. The only
     regularization is clipping eigenvalues that roundoff makes slightly negative
     to 0 (and the final squared distance at 0); there is no additive ridge, so
-    the value is exact for singular covariances. Computed in the input's
-    floating dtype (float64 when ``jax_enable_x64`` is on and the input is
-    float64); differentiable in ``x`` and ``y`` where the eigenvalues are distinct.
+    the value is exact for singular covariances.
+
+    **Precision.** Computed in the input's floating dtype (float64 when
+    ``jax_enable_x64`` is on and the input is float64; float32 otherwise). Both
+    samples are first shifted by their pooled mean and scaled by a common power of
+    two (the distance is invariant to the one and equivariant to the other), so
+    samples of scale 1e20 or 1e-20 give finite, accurate values in float32 too;
+    float64 data beyond the float32 range are conditioned in float64 on the host. A
+    distance that itself exceeds the result dtype's range raises ``ValueError``.
+    Differentiable in ``x`` and ``y`` where the eigenvalues are distinct.
 
     Args:
         x: ``[n, d]`` real sample (n >= 2), or codes (``PackedCodes`` /
@@ -71,31 +79,43 @@ def frechet_distance(x: Any, y: Any) -> jax.Array:
         The distance as a scalar array.
 
     Raises:
-        ValueError: mismatched dimensions, fewer than 2 points, NaN / inf.
+        ValueError: mismatched dimensions, fewer than 2 points, NaN / inf, or a
+            distance beyond the float range.
+        TypeError: samples that are not real arrays or codes.
 
     Examples:
         >>> import numpy as np
         >>> x = np.array([[0.0, 0.0], [2.0, 0.0], [0.0, 2.0], [2.0, 2.0]])
         >>> round(float(frechet_distance(x, x + 3.0)), 4)  # shift of (3, 3)
         4.2426
+        >>> round(float(frechet_distance(x * 1e20, (x + 3.0) * 1e20)) / 1e20, 4)
+        4.2426
     """
     x, y = (_as_real(z) for z in (x, y))
-    x, y = _pair(x, y, "real")
+    x, y = sample_pair(x, y, "real")
     for name, z in (("x", x), ("y", y)):
         if z.shape[0] < 2:
-            raise ValueError(f"`{name}` must hold at least 2 points to fit a covariance")
-    dtype = jnp.result_type(x.dtype, y.dtype)
-    x, y = x.astype(dtype), y.astype(dtype)
+            raise ValueError(
+                f"`{name}` must hold at least 2 points to fit a covariance, "
+                f"got shape {tuple(z.shape)}"
+            )
+    x, y, scale = center_scale(x, y)
     mu_x, cov_x = _moments(x)
     mu_y, cov_y = _moments(y)
     sx, _ = _psd_sqrt(cov_x)
     _, w = _psd_sqrt(sx @ cov_y @ sx)
     diff = mu_x - mu_y
     sq = diff @ diff + jnp.trace(cov_x) + jnp.trace(cov_y) - 2.0 * jnp.sum(_safe_sqrt(w))
-    return _safe_sqrt(jnp.maximum(sq, 0.0))
+    d = _safe_sqrt(jnp.maximum(sq, 0.0)) * jnp.asarray(scale, x.dtype)
+    if not is_tracer(d) and not bool(jnp.isfinite(d)):
+        raise ValueError(
+            f"the Fréchet distance between `x` and `y` exceeds the {d.dtype} range "
+            f"(scale {float(scale):.3g}); rescale the samples or enable jax_enable_x64"
+        )
+    return d
 
 
 def _as_real(z: Any) -> Any:
     if isinstance(z, PackedCodes):
-        return z.unpack().astype(jnp.zeros((), float).dtype)
+        return z.unpack()
     return z

@@ -23,23 +23,34 @@ from __future__ import annotations
 import functools
 import math
 import warnings
-from typing import Any, NamedTuple
+from typing import Any, Literal, NamedTuple
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
+from hamgeo._checks import (
+    check_bool,
+    check_choice,
+    check_key,
+    check_positive_float,
+    check_positive_int,
+    is_tracer,
+)
+from hamgeo._samples import center_scale, sample_pair
 from hamgeo.codes import PackedCodes
 from hamgeo.hamming import pairwise_hamming
-from hamgeo.transport import _pair
 
 __all__ = ["KernelUnderflowWarning", "TestResult", "mmd", "mmd_test"]
 
+Kernel = Literal["hamming", "hamming_normalized", "gaussian"]
 _KERNELS = ("hamming", "hamming_normalized", "gaussian")
 # Pooled samples above this many points are streamed in row blocks.
 _DENSE_MAX_POINTS = 8192
 # The median heuristic looks at most at this many pooled points (a fixed, even subsample).
 _MEDIAN_MAX_POINTS = 2048
+# mmd_test's [N, P + 1] split matrix is refused beyond this many entries (1 GiB of float32).
+_SPLITS_MAX_ENTRIES = 2**28
 
 
 class KernelUnderflowWarning(UserWarning):
@@ -66,9 +77,8 @@ class TestResult(NamedTuple):
 # kernels
 
 
-def _kind(kernel: str) -> str:
-    if kernel not in _KERNELS:
-        raise ValueError(f"`kernel` must be one of {_KERNELS}, got {kernel!r}")
+def _kind(kernel: Any) -> str:
+    kernel = check_choice(kernel, "kernel", _KERNELS)
     return "real" if kernel == "gaussian" else "codes"
 
 
@@ -100,6 +110,11 @@ def _bandwidth(x: Any, y: Any, kernel: str, bandwidth: Any) -> jax.Array:
             raise ValueError(
                 f"`bandwidth` must be a positive number or 'median', got {bandwidth!r}"
             )
+        if is_tracer(getattr(x, "words", x)) or is_tracer(getattr(y, "words", y)):
+            raise ValueError(
+                "`bandwidth='median'` needs concrete samples (it is computed on the host); "
+                "under jax.jit give a number"
+            )
         z = _concat(x, y)
         n = z.shape[0]
         if n > _MEDIAN_MAX_POINTS:
@@ -114,10 +129,7 @@ def _bandwidth(x: Any, y: Any, kernel: str, bandwidth: Any) -> jax.Array:
                 "give a positive number"
             )
         return med.astype(dtype)
-    bw = float(bandwidth)
-    if not (bw > 0 and math.isfinite(bw)):
-        raise ValueError(f"`bandwidth` must be a positive number or 'median', got {bandwidth}")
-    return jnp.asarray(bw, dtype)
+    return jnp.asarray(bandwidth, dtype)  # a number, validated by _prepare
 
 
 def _check_underflow(d_off_min: float, d_off_max: float, kernel: str, bandwidth: float) -> None:
@@ -141,11 +153,34 @@ def _check_underflow(d_off_min: float, d_off_max: float, kernel: str, bandwidth:
         )
 
 
-def _prepare(x, y, kernel, bandwidth):
+def _prepare(x, y, kernel, bandwidth, unbiased, block_size):
+    """Validate everything :func:`mmd` and :func:`mmd_test` share; condition real samples.
+
+    Gaussian-kernel samples are shifted and scaled by a power of two (see
+    :func:`hamgeo._samples.center_scale`); a numeric bandwidth is scaled with them, so
+    the kernel values are those of the caller's units.
+    """
     kind = _kind(kernel)
-    x, y = _pair(x, y, kind)
+    if not isinstance(bandwidth, str):
+        bandwidth = check_positive_float(bandwidth, "bandwidth")
+    unbiased = check_bool(unbiased, "unbiased")
+    if block_size is not None:
+        block_size = check_positive_int(block_size, "block_size")
+    x, y = sample_pair(x, y, kind)
+    n, m = x.shape[0], y.shape[0]
+    if unbiased and (n < 2 or m < 2):
+        raise ValueError(f"unbiased MMD needs at least 2 points in `x` and in `y`, got {n} and {m}")
+    if kind == "real":
+        x, y, scale = center_scale(x, y)
+        if not isinstance(bandwidth, str):
+            bandwidth = bandwidth / scale
+            if not is_tracer(bandwidth) and not np.float32(bandwidth) > 0:
+                raise ValueError(
+                    f"`bandwidth` is below the float32 range relative to the data's scale "
+                    f"({float(scale):.3g}); give a larger bandwidth or 'median'"
+                )
     bw = _bandwidth(x, y, kernel, bandwidth)
-    return x, y, bw
+    return x, y, bw, unbiased, block_size
 
 
 # ---------------------------------------------------------------------------
@@ -215,8 +250,8 @@ def mmd(
     x: Any,
     y: Any,
     *,
-    kernel: str = "hamming",
-    bandwidth: float | str = 1.0,
+    kernel: Kernel = "hamming",
+    bandwidth: float | Literal["median"] = 1.0,
     unbiased: bool = True,
     block_size: int | None = None,
 ) -> jax.Array:
@@ -244,6 +279,8 @@ def mmd(
     Raises:
         ValueError: bad samples (empty, mismatched dimension, NaN / inf), a
             bad bandwidth, or a kernel that underflows everywhere off the diagonal.
+        TypeError: arguments of the wrong type (a string ``unbiased``, a float
+            ``block_size``, float vectors for a Hamming kernel).
 
     Warns:
         KernelUnderflowWarning: some off-diagonal kernel entries underflow to 0.
@@ -254,10 +291,8 @@ def mmd(
         >>> round(float(mmd(x, y, unbiased=False)), 4)
         1.1828
     """
-    x, y, bw = _prepare(x, y, kernel, bandwidth)
+    x, y, bw, unbiased, block_size = _prepare(x, y, kernel, bandwidth, unbiased, block_size)
     n, m = x.shape[0], y.shape[0]
-    if unbiased and (n < 2 or m < 2):
-        raise ValueError(f"unbiased MMD needs at least 2 points per sample, got {n} and {m}")
     block = _block(n + m, block_size)
     return _pooled_statistics(x, y, _labels(n, m), kernel, bw, block, unbiased)[0]
 
@@ -265,9 +300,7 @@ def mmd(
 def _block(n_pooled: int, block_size: int | None) -> int:
     if block_size is None:
         return max(n_pooled, 1) if n_pooled <= _DENSE_MAX_POINTS else 1024
-    if int(block_size) < 1:
-        raise ValueError(f"`block_size` must be >= 1, got {block_size}")
-    return int(block_size)
+    return block_size
 
 
 # ---------------------------------------------------------------------------
@@ -295,8 +328,8 @@ def mmd_test(
     *,
     key: jax.Array,
     n_permutations: int = 1000,
-    kernel: str = "hamming",
-    bandwidth: float | str = 1.0,
+    kernel: Kernel = "hamming",
+    bandwidth: float | Literal["median"] = 1.0,
     unbiased: bool = True,
     block_size: int | None = None,
 ) -> TestResult:
@@ -327,7 +360,11 @@ def mmd_test(
         :class:`TestResult` ``(statistic, p_value, null)``.
 
     Raises:
-        ValueError: as :func:`mmd`, or ``n_permutations < 1``.
+        ValueError: as :func:`mmd`, ``n_permutations < 1``, or more permutations
+            times points than fit in memory (``(n + m) (P + 1) > 2**28``).
+        TypeError: as :func:`mmd`; a ``key`` that is not a JAX PRNG key (``key=0``:
+            write ``key=jax.random.key(0)``); a non-integer ``n_permutations``; traced
+            inputs (the splits are drawn on the host: call it outside ``jax.jit``).
 
     Examples:
         >>> import jax
@@ -337,13 +374,21 @@ def mmd_test(
         >>> round(float(res.p_value), 4), res.null.shape
         (0.005, (199,))
     """
-    if int(n_permutations) < 1:
-        raise ValueError(f"`n_permutations` must be >= 1, got {n_permutations}")
-    x, y, bw = _prepare(x, y, kernel, bandwidth)
+    key = check_key(key)
+    n_perm = check_positive_int(n_permutations, "n_permutations")
+    x, y, bw, unbiased, block_size = _prepare(x, y, kernel, bandwidth, unbiased, block_size)
     n, m = x.shape[0], y.shape[0]
-    if unbiased and (n < 2 or m < 2):
-        raise ValueError(f"unbiased MMD needs at least 2 points per sample, got {n} and {m}")
-    n_perm = int(n_permutations)
+    if any(is_tracer(v) for v in (key, getattr(x, "words", x), getattr(y, "words", y))):
+        raise TypeError(
+            "mmd_test draws its permutations on the host: call it outside jax.jit / vmap "
+            "(`x`, `y` and `key` must be concrete)"
+        )
+    if (n + m) * (n_perm + 1) > _SPLITS_MAX_ENTRIES:
+        raise ValueError(
+            f"`n_permutations` = {n_perm} with {n + m} pooled points needs a split matrix of "
+            f"{(n + m) * (n_perm + 1)} entries (limit {_SPLITS_MAX_ENTRIES}); use fewer "
+            "permutations"
+        )
     big_n = n + m
     dtype = jnp.zeros((), float).dtype
     s = _split_matrix(key, n, big_n, n_perm, dtype)

@@ -24,14 +24,24 @@ from __future__ import annotations
 
 import functools
 import math
-from typing import Any, NamedTuple
+from typing import Any, Literal, NamedTuple
 
 import jax
 import jax.numpy as jnp
 import numpy as np
+from jax.typing import ArrayLike
 
+from hamgeo._checks import (
+    check_bool,
+    check_choice,
+    check_float,
+    check_positive_float,
+    check_positive_int,
+    is_tracer,
+)
+from hamgeo._samples import center_scale, host_center_scale, sample_pair, weights
 from hamgeo._sinkhorn import OnlineHammingGeometry, kernel_sinkhorn
-from hamgeo.codes import PackedCodes, as_packed_batch
+from hamgeo.codes import PackedCodes
 from hamgeo.hamming import pairwise_hamming
 
 __all__ = [
@@ -50,7 +60,12 @@ _DENSE_MAX_ENTRIES = 2**26
 _EXACT_MAX_ASSIGNMENT = 10_000
 _EXACT_MAX_LP_ENTRIES = 250_000
 
+Cost = Literal["hamming", "euclidean", "sqeuclidean"]
+Method = Literal["auto", "kernel", "ott", "online"]
 _COSTS = ("hamming", "euclidean", "sqeuclidean")
+_METHODS = ("auto", "kernel", "ott", "online")
+# How a real cost scales when the points are scaled by s: d -> s ** degree * d.
+_DEGREE = {"euclidean": 1, "sqeuclidean": 2}
 
 
 class TransportResult(NamedTuple):
@@ -71,102 +86,50 @@ class TransportResult(NamedTuple):
 
 
 # ---------------------------------------------------------------------------
-# validation shared with mmd.py and gaussian.py
+# validation and ground costs
 
 
-def _is_tracer(x: Any) -> bool:
-    return isinstance(x, jax.core.Tracer)
+def _check_common(cost: Any, p: Any) -> tuple[str, float]:
+    cost = check_choice(cost, "cost", _COSTS)
+    p = check_float(p, "p", minimum=1.0)
+    return ("codes" if cost == "hamming" else "real"), p
 
 
-def _real_sample(x: Any, name: str) -> jax.Array:
-    """``x`` as a finite real ``[n, d]`` array (n >= 1), or a clear error."""
-    if isinstance(x, PackedCodes):
-        raise TypeError(f"`{name}` must be a real array [n, d] for this cost, got PackedCodes")
-    if not hasattr(x, "dtype"):
-        x = np.asarray(x)
-    dtype = np.dtype(x.dtype)
-    if dtype == np.bool_ or np.issubdtype(dtype, np.integer):
-        x = jnp.asarray(x, jnp.zeros((), float).dtype)
-    elif not np.issubdtype(dtype, np.floating):
-        raise TypeError(f"`{name}` must be a real (floating) array, got dtype {dtype}")
-    x = jnp.asarray(x)
-    if x.ndim != 2:
-        raise ValueError(f"`{name}` must have shape [n, d], got shape {x.shape}")
-    if x.shape[0] < 1:
-        raise ValueError(f"`{name}` must hold at least one point, got shape {x.shape}")
-    if not _is_tracer(x) and not bool(jnp.all(jnp.isfinite(x))):
-        raise ValueError(f"`{name}` must be finite, got NaN or inf")
-    return x
-
-
-def _pair(x: Any, y: Any, kind: str) -> tuple[Any, Any]:
-    """Validate two samples of the same kind ("codes" or "real") and dimension."""
-    if kind == "codes":
-        x, y = as_packed_batch(x, "x"), as_packed_batch(y, "y")
-        if x.n_bits != y.n_bits:
-            raise ValueError(
-                f"`x` and `y` must have the same number of bits, got {x.n_bits} and {y.n_bits}"
-            )
-    else:
-        x, y = _real_sample(x, "x"), _real_sample(y, "y")
-        if x.shape[1] != y.shape[1]:
-            raise ValueError(
-                f"`x` and `y` must have the same dimension, got {x.shape[1]} and {y.shape[1]}"
-            )
-    return x, y
-
-
-def _weights(w: Any, n: int, name: str) -> jax.Array:
-    """Validate probability weights ``[n]`` (None -> uniform)."""
-    dtype = jnp.zeros((), float).dtype
-    if w is None:
-        return jnp.full((n,), 1.0 / n, dtype)
-    w = jnp.asarray(w, dtype)
-    if w.ndim != 1 or w.shape[0] != n:
-        raise ValueError(f"`{name}` must have shape [{n}] (one weight per point), got {w.shape}")
-    if not _is_tracer(w):
-        host = np.asarray(w, np.float64)
-        if not np.all(np.isfinite(host)):
-            raise ValueError(f"`{name}` must be finite, got NaN or inf")
-        if np.any(host < 0):
-            raise ValueError(f"`{name}` must be nonnegative, got min {host.min():.3g}")
-        if abs(host.sum() - 1.0) > 1e-4:
-            raise ValueError(f"`{name}` must sum to 1, got {host.sum():.6g}")
-    return w
-
-
-def _check_p(p: Any) -> float:
-    p = float(p)
-    if not p >= 1.0 or not math.isfinite(p):
-        raise ValueError(f"`p` must be a finite number >= 1, got {p}")
-    return p
-
-
-def _cost_kind(cost: str) -> str:
-    if cost not in _COSTS:
-        raise ValueError(f"`cost` must be one of {_COSTS}, got {cost!r}")
-    return "codes" if cost == "hamming" else "real"
-
-
-def _ground_cost(x: Any, y: Any, cost: str, p: float) -> jax.Array:
-    """Dense ``[n, m]`` ground cost ``d(x_i, y_j) ** p`` (float)."""
+def _distances(x: Any, y: Any, cost: str) -> jax.Array:
+    """Dense ``[n, m]`` ground distances ``d(x_i, y_j)`` (float; not yet to the power p)."""
     if cost == "hamming":
-        c = pairwise_hamming(x, y).astype(jnp.zeros((), float).dtype)
-    else:
-        sq = jnp.sum(x * x, axis=1)[:, None] + jnp.sum(y * y, axis=1)[None, :] - 2.0 * (x @ y.T)
-        sq = jnp.maximum(sq, 0.0)
-        if cost == "sqeuclidean":
-            c = sq
-        else:
-            # sqrt with a finite gradient at coincident points (where it is 0).
-            pos = sq > 0
-            c = jnp.where(pos, jnp.sqrt(jnp.where(pos, sq, 1.0)), 0.0)
-    return c if p == 1.0 else c**p
+        return pairwise_hamming(x, y).astype(jnp.zeros((), float).dtype)
+    sq = jnp.sum(x * x, axis=1)[:, None] + jnp.sum(y * y, axis=1)[None, :] - 2.0 * (x @ y.T)
+    sq = jnp.maximum(sq, 0.0)
+    if cost == "sqeuclidean":
+        return sq
+    # sqrt with a finite gradient at coincident points (where it is 0).
+    pos = sq > 0
+    return jnp.where(pos, jnp.sqrt(jnp.where(pos, sq, 1.0)), 0.0)
+
+
+def _power(d: Any, p: float, *, xp: Any = jnp) -> Any:
+    """``d ** p``, refusing (eagerly) a ``p`` whose powers leave the float range."""
+    c = d if p == 1.0 else d**p
+    if p != 1.0 and not is_tracer(c):
+        host_d, host_c = np.asarray(d), np.asarray(c)
+        dtype = np.dtype(host_c.dtype).name
+        if not np.all(np.isfinite(host_c)):
+            raise ValueError(
+                f"`p` = {p:g} makes the ground cost d ** p overflow {dtype} (largest distance "
+                f"{host_d.max():.6g}); use a smaller `p`"
+            )
+        if np.any((host_d > 0) & (host_c == 0)):
+            raise ValueError(
+                f"`p` = {p:g} makes the ground cost d ** p underflow to 0 in {dtype} (smallest "
+                f"distance {host_d[host_d > 0].min():.6g}); use a smaller `p`"
+            )
+    return c
 
 
 def _drop_zero_weights(x, a):
     """Drop points of zero weight (eagerly; they carry no mass)."""
-    if _is_tracer(a):
+    if is_tracer(a):
         return x, a
     keep = np.asarray(a) > 0
     if keep.all():
@@ -190,15 +153,15 @@ def wasserstein(
     x: Any,
     y: Any,
     *,
-    cost: str = "hamming",
+    cost: Cost = "hamming",
     p: float = 1,
     epsilon: float | None = None,
     debiased: bool = False,
-    a: Any = None,
-    b: Any = None,
+    a: ArrayLike | None = None,
+    b: ArrayLike | None = None,
     threshold: float = 1e-3,
     max_iterations: int = 5000,
-    method: str = "auto",
+    method: Method = "auto",
     block_size: int | None = None,
 ) -> TransportResult:
     r"""Entropic Wasserstein-``p`` distance between two samples (Sinkhorn).
@@ -225,6 +188,11 @@ def wasserstein(
     measured after the row update, is below ``threshold``. Non-convergence is
     never raised: ``converged=False`` comes back with the last iterate's value.
 
+    **Real vectors** are shifted by their pooled mean and scaled by a power of two
+    before the cost is formed (the distance is invariant to the one and equivariant
+    to the other), so float32 neither overflows nor cancels on data far from the
+    origin or of extreme scale; ``epsilon`` stays in the caller's units.
+
     Args:
         x: first sample: codes ``[n, n_bits]`` (``PackedCodes`` or bool / {0, 1})
             for ``cost="hamming"``, real ``[n, d]`` otherwise.
@@ -234,7 +202,8 @@ def wasserstein(
         epsilon: absolute entropic regularization (> 0) in units of ``d ** p``;
             ``None`` for the default rule above.
         debiased: return the Sinkhorn divergence instead of the entropic cost.
-        a: ``[n]`` weights of ``x`` (nonnegative, sum 1); ``None`` is uniform.
+        a: ``[n]`` weights of ``x`` (finite, nonnegative, positive sum; normalized
+            to sum 1); ``None`` is uniform.
         b: ``[m]`` weights of ``y``.
         threshold: tolerance on the L1 marginal violation (> 0).
         max_iterations: iteration budget (>= 1).
@@ -250,8 +219,11 @@ def wasserstein(
 
     Raises:
         ValueError: mismatched dimensions, empty samples, NaN / inf, bad
-            weights, ``epsilon <= 0``, ``p < 1``, unknown ``cost`` / ``method``.
-        TypeError: codes where vectors are expected or the other way round.
+            weights, ``epsilon`` not finite and > 0, ``p < 1`` (or so large that
+            ``d ** p`` leaves the float range), unknown ``cost`` / ``method``.
+        TypeError: codes where vectors are expected or the other way round; an
+            argument of the wrong type (a float ``max_iterations``, a string
+            ``p``, a non-bool ``debiased``).
 
     Examples:
         >>> import numpy as np
@@ -261,20 +233,19 @@ def wasserstein(
         >>> round(float(res.value), 3), bool(res.converged)
         (1.0, True)
     """
-    kind = _cost_kind(cost)
-    p = _check_p(p)
-    if epsilon is not None and not float(epsilon) > 0:
-        raise ValueError(f"`epsilon` must be > 0, got {epsilon}")
-    if not float(threshold) > 0:
-        raise ValueError(f"`threshold` must be > 0, got {threshold}")
-    if int(max_iterations) < 1:
-        raise ValueError(f"`max_iterations` must be >= 1, got {max_iterations}")
-    if method not in ("auto", "kernel", "ott", "online"):
-        raise ValueError(f"`method` must be 'auto', 'kernel', 'ott' or 'online', got {method!r}")
-    x, y = _pair(x, y, kind)
+    kind, p = _check_common(cost, p)
+    if epsilon is not None:
+        epsilon = check_positive_float(epsilon, "epsilon")
+    debiased = check_bool(debiased, "debiased")
+    threshold = check_positive_float(threshold, "threshold")
+    max_iterations = check_positive_int(max_iterations, "max_iterations")
+    method = check_choice(method, "method", _METHODS)
+    if block_size is not None:
+        block_size = check_positive_int(block_size, "block_size")
+    x, y = sample_pair(x, y, kind)
     n, m = x.shape[0], y.shape[0]
-    a = _weights(a, n, "a")
-    b = _weights(b, m, "b")
+    a = weights(a, n, "a")
+    b = weights(b, m, "b")
     if method == "auto":
         if kind == "codes" and n * m > _DENSE_MAX_ENTRIES:
             method = "online"
@@ -290,27 +261,76 @@ def wasserstein(
         y, b = _drop_zero_weights(y, b)
 
     if method == "online":
+        _power(np.asarray(float(max(x.n_bits, 1)), np.float32), p)  # the largest cost fits
         return _online(x, y, a, b, p, epsilon, debiased, threshold, max_iterations, block_size)
 
-    c = _ground_cost(x, y, cost, p)
+    # Real vectors: work on shifted, power-of-two-scaled copies (costs scale by `unit`).
+    if kind == "real":
+        x, y, scale = center_scale(x, y)
+        unit = _pow(scale, _DEGREE[cost] * p)
+        user_epsilon = epsilon
+        if epsilon is not None:
+            epsilon = _scaled_epsilon(epsilon, unit)
+    c = _power(_distances(x, y, cost), p)
     eps = _default_epsilon(a @ c @ b) if epsilon is None else epsilon
     eps = jnp.asarray(eps, c.dtype)
     if debiased:
-        cxx = _ground_cost(x, x, cost, p)
-        cyy = _ground_cost(y, y, cost, p)
-        return _ott_divergence(c, cxx, cyy, a, b, p, eps, threshold, max_iterations)
-    if method == "kernel":
-        out = kernel_sinkhorn(
+        cxx = _power(_distances(x, x, cost), p)
+        cyy = _power(_distances(y, y, cost), p)
+        out = _ott_divergence(c, cxx, cyy, a, b, p, eps, threshold, max_iterations)
+    elif method == "kernel":
+        k = kernel_sinkhorn(
             jax.lax.stop_gradient(c),
             a,
             b,
             jax.lax.stop_gradient(eps),
-            threshold=float(threshold),
-            max_iterations=int(max_iterations),
+            threshold=threshold,
+            max_iterations=max_iterations,
             epsilon_init=jnp.max(jax.lax.stop_gradient(c)) / 20.0,
         )
-        return TransportResult(_root(out.cost, p), out.converged, out.n_iters, eps)
-    return _ott_dense(c, a, b, p, eps, threshold, max_iterations)
+        out = TransportResult(_root(k.cost, p), k.converged, k.n_iters, eps)
+    else:
+        out = _ott_dense(c, a, b, p, eps, threshold, max_iterations)
+    if kind == "real":
+        factor = _pow(scale, _DEGREE[cost])
+        value = out.value * jnp.asarray(factor, out.value.dtype)
+        if not is_tracer(value):
+            _check_representable(float(out.value) * factor, value.dtype)
+        used = out.epsilon * unit if user_epsilon is None else user_epsilon
+        out = out._replace(value=value, epsilon=jnp.asarray(used, value.dtype))
+    return out
+
+
+def _check_representable(value: float, dtype: Any) -> None:
+    """Refuse a distance that the result dtype would turn into inf or a denormal."""
+    info = jnp.finfo(dtype)
+    if value > float(info.max) or 0 < value < float(info.tiny):
+        raise ValueError(
+            f"the distance between `x` and `y` ({value:.3g}) is outside the {np.dtype(dtype)} "
+            "range; rescale the samples or enable jax_enable_x64"
+        )
+
+
+def _pow(scale: Any, power: float) -> Any:
+    """``scale ** power`` for a power-of-two ``scale``; inf instead of OverflowError."""
+    if isinstance(scale, float):
+        with np.errstate(over="ignore", under="ignore"):
+            return float(np.exp2(np.float64(math.log2(scale) * power)))
+    return jnp.exp2(jnp.log2(scale) * power)
+
+
+def _scaled_epsilon(epsilon: float, unit: Any) -> Any:
+    """The caller's epsilon in the units of the rescaled cost (checked when concrete)."""
+    if is_tracer(unit):
+        return epsilon / unit
+    scaled = np.float32(epsilon / unit) if np.isfinite(unit) else np.float32(0.0)
+    if not (np.isfinite(scaled) and scaled > 0):
+        raise ValueError(
+            f"`epsilon` = {epsilon:g} is out of the float32 range relative to the ground cost "
+            f"(its scale is {unit:.3g} for these points and `p`); give a larger `epsilon` or "
+            "None for the default rule"
+        )
+    return float(scaled)
 
 
 def _default_epsilon(mean_cost: jax.Array) -> jax.Array:
@@ -427,16 +447,17 @@ def exact_wasserstein(
     x: Any,
     y: Any,
     *,
-    cost: str = "hamming",
+    cost: Cost = "hamming",
     p: float = 1,
-    a: Any = None,
-    b: Any = None,
+    a: ArrayLike | None = None,
+    b: ArrayLike | None = None,
 ) -> float:
     """Exact Wasserstein-``p`` distance between two small samples.
 
     Solves the unregularized transport problem on ``C_ij = d(x_i, y_j) ** p``
     and returns its optimal value to the power ``1/p`` (a Python float, computed
-    in float64 on the host). Equal sample sizes with uniform weights are an
+    in float64 on the host: Hamming distances exactly, real distances with
+    ``scipy.spatial.distance.cdist``). Equal sample sizes with uniform weights are an
     assignment problem (scipy's ``linear_sum_assignment``, up to 10 000 points
     each); otherwise scipy's HiGHS linear program (``linprog``, up to
     250 000 cost entries). The reference :func:`wasserstein` is tested against.
@@ -446,7 +467,8 @@ def exact_wasserstein(
         y: second sample.
         cost: ``"hamming"``, ``"euclidean"`` or ``"sqeuclidean"``.
         p: order (>= 1).
-        a: ``[n]`` weights (nonnegative, sum 1); ``None`` is uniform.
+        a: ``[n]`` weights (finite, nonnegative, positive sum; normalized); ``None`` is
+            uniform.
         b: ``[m]`` weights.
 
     Returns:
@@ -455,41 +477,52 @@ def exact_wasserstein(
     Raises:
         ValueError: bad input (as :func:`wasserstein`), a problem too large for
             an exact solve, or a linear program that HiGHS could not solve.
+        TypeError: arguments of the wrong type (as :func:`wasserstein`).
 
     Examples:
         >>> exact_wasserstein([[0, 0], [1, 1]], [[0, 1], [1, 1]])
         0.5
-        >>> exact_wasserstein([[0.0], [1.0]], [[3.0]], cost="euclidean", p=2, a=[0.5, 0.5])
-        2.5495097567963922
+        >>> w = exact_wasserstein([[0.0], [1.0]], [[3.0]], cost="euclidean", p=2, a=[0.5, 0.5])
+        >>> round(w, 6)  # sqrt((3 ** 2 + 2 ** 2) / 2)
+        2.54951
     """
     from scipy import optimize, sparse
+    from scipy.spatial import distance
 
-    kind = _cost_kind(cost)
-    p = _check_p(p)
-    x, y = _pair(x, y, kind)
+    kind, p = _check_common(cost, p)
+    x, y = sample_pair(x, y, kind)
     n, m = x.shape[0], y.shape[0]
     uniform = a is None and b is None
-    a = np.asarray(_weights(a, n, "a"), np.float64)
-    b = np.asarray(_weights(b, m, "b"), np.float64)
+    a = weights(a, n, "a", host=True)
+    b = weights(b, m, "b", host=True)
     uniform = uniform or (n == m and np.allclose(a, 1.0 / n) and np.allclose(b, 1.0 / m))
-    if n == m and uniform:
-        if n > _EXACT_MAX_ASSIGNMENT:
-            raise ValueError(
-                f"exact_wasserstein: an assignment of {n} x {m} points is too large "
-                f"(limit {_EXACT_MAX_ASSIGNMENT} per side); use wasserstein() instead"
-            )
-        c = np.asarray(_ground_cost(x, y, cost, 1.0), np.float64) ** p
-        rows, cols = optimize.linear_sum_assignment(c)
-        return float(c[rows, cols].mean() ** (1.0 / p))
-    if n * m > _EXACT_MAX_LP_ENTRIES:
+    if n == m and uniform and n > _EXACT_MAX_ASSIGNMENT:
+        raise ValueError(
+            f"exact_wasserstein: an assignment of {n} x {m} points is too large "
+            f"(limit {_EXACT_MAX_ASSIGNMENT} per side); use wasserstein() instead"
+        )
+    if not (n == m and uniform) and n * m > _EXACT_MAX_LP_ENTRIES:
         raise ValueError(
             f"exact_wasserstein: a linear program with {n} x {m} = {n * m} variables is too "
             f"large (limit {_EXACT_MAX_LP_ENTRIES}; equal sizes with uniform weights allow "
             f"{_EXACT_MAX_ASSIGNMENT} points per side); use wasserstein() instead"
         )
-    c = np.asarray(_ground_cost(x, y, cost, 1.0), np.float64) ** p
-    a = a / a.sum()
-    b = b / b.sum()
+    if kind == "codes":
+        d = np.asarray(pairwise_hamming(x, y), np.float64)
+        unit = 1.0
+    else:
+        # Distances of the conditioned points; W_p scales by `unit` (a power of two).
+        x64, y64, scale = host_center_scale(x, y)
+        d = distance.cdist(x64, y64, cost)
+        unit = scale ** _DEGREE[cost]
+    with np.errstate(over="ignore", under="ignore"):
+        c = _power(d, p)
+    # Solve on costs scaled to [0, 1]: the optimum scales with them, HiGHS's tolerances don't.
+    top = float(c.max())
+    c = c / top if top > 0 else c
+    if n == m and uniform:
+        rows, cols = optimize.linear_sum_assignment(c)
+        return _exact_value(c[rows, cols].mean() * top, p, unit)
     # Row sums: kron(I_n, 1_m^T); column sums: kron(1_n^T, I_m). Drop one
     # redundant equality (total mass) for a full-rank system.
     rows = sparse.kron(sparse.eye(n), np.ones((1, m)))
@@ -499,4 +532,11 @@ def exact_wasserstein(
     res = optimize.linprog(c.ravel(), A_eq=a_eq, b_eq=b_eq, bounds=(0, None), method="highs")
     if res.status != 0:
         raise ValueError(f"exact_wasserstein: HiGHS failed: {res.message}")
-    return float(max(res.fun, 0.0) ** (1.0 / p))
+    return _exact_value(max(res.fun, 0.0) * top, p, unit)
+
+
+def _exact_value(cost: float, p: float, unit: float) -> float:
+    value = float(cost ** (1.0 / p)) * unit
+    if not math.isfinite(value):
+        raise ValueError("the distance between `x` and `y` exceeds the float64 range")
+    return value

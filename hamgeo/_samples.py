@@ -1,0 +1,156 @@
+"""Validation and conditioning of the samples that distances compare (private).
+
+:mod:`hamgeo.transport`, :mod:`hamgeo.mmd` and :mod:`hamgeo.gaussian` all take two
+samples, either codes ``[n, n_bits]`` or real vectors ``[n, d]``, and optionally
+weights. This leaf module checks them once, with the wording of :mod:`hamgeo._checks`,
+and conditions real samples so that float32 never overflows or cancels:
+:func:`center_scale` moves both samples by one common shift and scales them by one
+common power of two, which every distance here is equivariant to.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Literal
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from hamgeo._checks import check_finite_array, describe, is_tracer
+from hamgeo.codes import PackedCodes, as_packed_batch
+
+__all__ = [
+    "center_scale",
+    "float_dtype",
+    "host_center_scale",
+    "real_sample",
+    "sample_pair",
+    "weights",
+]
+
+
+def float_dtype(*dtypes: Any) -> np.dtype:
+    """The floating dtype to compute in: the inputs' float dtype, at least the default float.
+
+    float16 / bfloat16 inputs are computed in float32; float64 stays float64 only when
+    ``jax_enable_x64`` is on (else JAX's default float, float32).
+    """
+    out = np.dtype(np.float32)
+    for d in dtypes:
+        if np.dtype(d).kind == "f" and np.dtype(d).itemsize > out.itemsize:
+            out = np.dtype(d)
+    return np.dtype(jax.dtypes.canonicalize_dtype(out))
+
+
+def real_sample(x: Any, name: str) -> np.ndarray | jax.Array:
+    """``x`` as a finite real ``[n, d]`` array with ``n >= 1`` (not yet cast), or a clear error.
+
+    Bool and integer arrays are accepted as real vectors. NumPy inputs stay NumPy (float64
+    values are conditioned on the host before any cast to float32, see
+    :func:`center_scale`); JAX inputs stay JAX.
+    """
+    if isinstance(x, PackedCodes):
+        raise TypeError(f"`{name}` must be a real array [n, d] for this cost, got PackedCodes")
+    x = check_finite_array(x, name, ndim=2, kind="fiub")
+    if x.shape[0] < 1:
+        raise ValueError(f"`{name}` must hold at least one point, got shape {tuple(x.shape)}")
+    if x.shape[1] < 1:
+        raise ValueError(f"`{name}` must have at least one coordinate, got shape {tuple(x.shape)}")
+    return x
+
+
+def sample_pair(x: Any, y: Any, kind: Literal["codes", "real"]) -> tuple[Any, Any]:
+    """Validate two samples of one kind (codes, or real vectors) and one dimension."""
+    if kind == "codes":
+        x, y = as_packed_batch(x, "x"), as_packed_batch(y, "y")
+        if x.n_bits != y.n_bits:
+            raise ValueError(
+                f"`x` and `y` must have the same number of bits, got {x.n_bits} and {y.n_bits}"
+            )
+    else:
+        x, y = real_sample(x, "x"), real_sample(y, "y")
+        if x.shape[1] != y.shape[1]:
+            raise ValueError(
+                f"`x` and `y` must have the same dimension, got {x.shape[1]} and {y.shape[1]}"
+            )
+    return x, y
+
+
+def center_scale(x: Any, y: Any) -> tuple[jax.Array, jax.Array, Any]:
+    """Shift both samples by their pooled mean and divide by a common power of two.
+
+    Returns ``(x', y', scale)`` with ``x = x' * scale + shift`` (same for ``y``), the
+    largest ``|x'|`` in ``[0.5, 1)`` (``scale = 1`` when all points coincide), cast to
+    :func:`float_dtype`. Euclidean distances scale by ``scale`` exactly (a power of two),
+    and the shift removes the cancellation ``|x|^2 + |y|^2 - 2 x.y`` suffers far from the
+    origin, so float32 neither overflows (coordinates of 1e20) nor underflows (1e-30).
+
+    Concrete inputs are conditioned in float64 on the host, so float64 data beyond the
+    float32 range still work; ``scale`` is then a Python float. Traced inputs (``jit``,
+    ``grad``) are conditioned in their own dtype with shift and scale held constant
+    (``stop_gradient``; every distance here is shift-invariant and scale-equivariant, so
+    gradients are unchanged); ``scale`` is then a scalar array.
+    """
+    dtype = float_dtype(x.dtype, y.dtype)
+    if not (is_tracer(x) or is_tracer(y)):
+        x64, y64, scale = host_center_scale(x, y)
+        return jnp.asarray(x64, dtype), jnp.asarray(y64, dtype), scale
+    x, y = jnp.asarray(x, dtype), jnp.asarray(y, dtype)
+    shift = jax.lax.stop_gradient(jnp.mean(jnp.concatenate([x, y]), axis=0, keepdims=True))
+    x, y = x - shift, y - shift
+    top = jax.lax.stop_gradient(jnp.maximum(jnp.max(jnp.abs(x)), jnp.max(jnp.abs(y))))
+    scale = jnp.where(top > 0, jnp.exp2(jnp.floor(jnp.log2(jnp.where(top > 0, top, 1.0))) + 1), 1.0)
+    return x / scale, y / scale, scale
+
+
+def host_center_scale(x: Any, y: Any) -> tuple[np.ndarray, np.ndarray, float]:
+    """:func:`center_scale` for concrete samples, in float64 NumPy arrays."""
+    x64, y64 = np.asarray(x, np.float64), np.asarray(y, np.float64)
+    # A first power-of-two scale keeps the sums below finite (coordinates up to 1e308).
+    pre = _pow2_above(max(float(np.abs(x64).max()), float(np.abs(y64).max())))
+    x64, y64 = x64 / pre, y64 / pre
+    shift = np.concatenate([x64, y64]).mean(axis=0)
+    x64, y64 = x64 - shift, y64 - shift
+    post = _pow2_above(max(float(np.abs(x64).max()), float(np.abs(y64).max())))
+    scale = pre * post
+    if not math.isfinite(scale):
+        raise ValueError(
+            "`x` and `y` are too far apart for float64 (coordinates near the float64 limit)"
+        )
+    return x64 / post, y64 / post, scale
+
+
+def _pow2_above(top: float) -> float:
+    """The power of two just above ``top`` (1 for 0): dividing by it is exact."""
+    return 2.0 ** (math.floor(math.log2(top)) + 1) if top > 0 else 1.0
+
+
+def weights(w: Any, n: int, name: str, *, host: bool = False) -> jax.Array | np.ndarray:
+    """Probability weights ``[n]``: ``None`` is uniform; others are normalized to sum 1.
+
+    Weights must be real, finite, nonnegative, one per point, with a positive sum.
+    ``host=True`` returns them as a float64 NumPy array (for exact host solvers).
+    """
+    dtype = jnp.zeros((), float).dtype
+    if w is None:
+        return np.full((n,), 1.0 / n) if host else jnp.full((n,), 1.0 / n, dtype)
+    if isinstance(w, PackedCodes):
+        raise TypeError(f"`{name}` must be a real array of weights, got {describe(w)}")
+    w = check_finite_array(w, name, ndim=1, kind="fiu")
+    if w.shape[0] != n:
+        raise ValueError(
+            f"`{name}` must have shape [{n}] (one weight per point), got shape {tuple(w.shape)}"
+        )
+    if is_tracer(w):
+        w = jnp.asarray(w, dtype)
+        return w / jnp.sum(w)
+    values = np.asarray(w, np.float64)
+    if np.any(values < 0):
+        raise ValueError(f"`{name}` must be nonnegative, got a weight {values.min():.6g}")
+    top = float(values.max())
+    if not top > 0:
+        raise ValueError(f"`{name}` must have a positive sum, got all weights 0")
+    values = values / top  # no overflow of the sum, whatever the units
+    values = values / values.sum()
+    return values if host else jnp.asarray(values, dtype)
