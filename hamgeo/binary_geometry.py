@@ -16,8 +16,15 @@ This module holds both halves:
   distributions); :func:`angle_overlap` measures the overlap of two samples.
 - :func:`dot_product_preservation` measures, per binary layer of a trained
   :class:`hamgeo.nets.BinaryMLP` / :class:`hamgeo.nets.BinaryCNN`, how well ``a . w_b``
-  tracks ``a . w_c``, the activation variant ``w_b . a_c`` vs ``w_b . a_b``, and a
-  shuffled control.
+  tracks ``a . w_c`` (pooled over units and unit by unit), the activation variant
+  ``w_b . a_c`` vs ``w_b . a_b``, and two baselines: a random binary vector in place of
+  ``w_b`` (which scores high when the layer's inputs are nearly low-rank, so it can
+  fail) and the isotropic-input prediction ``cos angle(w_b, w_c)``.
+
+The paper states the 30-degree example only through its Fig. 2 and gives no formula;
+the limit ``arccos(E|w| / sqrt(E w^2))``, the finite-dimension moments, the overlap and
+the isotropic prediction are hamgeo's theory (see ``docs/references.md``,
+[BNN-Geometry]).
 """
 
 from __future__ import annotations
@@ -29,6 +36,9 @@ from typing import Any, NamedTuple
 import jax
 import jax.numpy as jnp
 import numpy as np
+
+from hamgeo._checks import check_choice, check_key, check_positive_int
+from hamgeo.nets.binary import BinaryCNN, BinaryMLP, binary_layer_io
 
 __all__ = [
     "AngleTheory",
@@ -93,27 +103,52 @@ class AngleTheory(NamedTuple):
 class LayerPreservation(NamedTuple):
     """Dot-product preservation in one binary layer (the paper's Fig. 3).
 
-    Correlations are Pearson's over all (example [, position], unit) pairs; scales are
-    the least-squares slope through the origin of the first product on the second.
+    *Pooled* correlations are Pearson's over all (example [, position], unit) pairs, as
+    in the paper's histograms; between-unit differences of the mean products can inflate
+    them. *Per-unit* correlations are Pearson's over the examples (and positions) of one
+    unit, summarized by their quartiles across the layer's units. Scales are the
+    least-squares slope through the origin of the first product on the second.
 
     Attributes:
         layer: 1-based index of the binary layer.
         kind: ``"dense"`` or ``"conv"``.
         input_dim: dimension of one weight vector (fan-in; ``kh * kw * c_in`` for conv).
         n_pairs: number of (input, unit) pairs the statistics use.
-        dot_corr: correlation of ``a . w_b`` with ``a . w_c``.
+        dot_corr: pooled correlation of ``a . w_b`` with ``a . w_c``.
         dot_scale: slope of ``a . w_b`` on ``a . w_c``.
         weight_angle_deg: mean over units of the angle between ``w_b`` and ``w_c``.
-        act_corr: correlation of ``w_b . a_c`` with ``w_b . a_b`` (NaN for layer 1,
-            whose input is the real data and is not binarized).
+        act_corr: pooled correlation of ``w_b . a_c`` with ``w_b . a_b`` (NaN for layer
+            1, whose input is the real data and is not binarized).
         act_scale: slope of ``w_b . a_c`` on ``w_b . a_b`` (NaN for layer 1).
         control_corr: correlation of ``a . w_b`` with a random permutation of
-            ``a . w_c`` (the shuffled control; close to 0).
+            ``a . w_c`` (the shuffled control; ~0 by construction, it cannot fail).
         dots_binary: ``[m]`` a subsample of ``a . w_b`` (for 2-D histograms).
         dots_continuous: ``[m]`` the matching ``a . w_c``.
         act_binary: ``[m]`` the matching ``w_b . a_b`` (the same numbers as
             ``dots_binary``: both are the layer's binary pre-activations).
         act_continuous: ``[m]`` the matching ``w_b . a_c``.
+        dot_corr_units: ``[units]`` per-unit correlation of ``a . w_b`` with ``a . w_c``
+            (NaN for a unit whose products do not vary).
+        dot_corr_unit_q25: first quartile of ``dot_corr_units`` (NaNs left out).
+        dot_corr_unit_median: its median.
+        dot_corr_unit_q75: its third quartile.
+        act_corr_units: ``[units]`` per-unit correlation of ``w_b . a_c`` with
+            ``w_b . a_b`` (all NaN for layer 1).
+        act_corr_unit_q25: first quartile of ``act_corr_units``.
+        act_corr_unit_median: its median.
+        act_corr_unit_q75: its third quartile.
+        random_corr: pooled correlation of ``a . w_r`` with ``a . w_c``, where each unit's
+            ``w_r`` is a random ``±1`` vector (same norm as ``w_b``, independent of
+            ``w_c``): what a binary vector unrelated to ``w_c`` scores.
+        random_corr_units: ``[units]`` the per-unit correlations of that baseline.
+        random_abs_corr_unit_median: median over units of ``|random_corr_units|``. For
+            isotropic inputs it is about ``0.67 / sqrt(input_dim)``; it approaches 1 when
+            the layer's inputs vary along few directions, and then a high
+            ``dot_corr_unit_median`` says little. This baseline can fail.
+        isotropic_corr_units: ``[units]`` ``cos angle(w_b, w_c)``, the per-unit
+            correlation if the inputs ``a`` were isotropic (``E[a a^T] ∝ I``):
+            hamgeo's prediction from the angle theory, not the paper's.
+        isotropic_corr_median: median over units of ``isotropic_corr_units``.
     """
 
     layer: int
@@ -130,23 +165,26 @@ class LayerPreservation(NamedTuple):
     dots_continuous: np.ndarray
     act_binary: np.ndarray
     act_continuous: np.ndarray
+    dot_corr_units: np.ndarray
+    dot_corr_unit_q25: float
+    dot_corr_unit_median: float
+    dot_corr_unit_q75: float
+    act_corr_units: np.ndarray
+    act_corr_unit_q25: float
+    act_corr_unit_median: float
+    act_corr_unit_q75: float
+    random_corr: float
+    random_corr_units: np.ndarray
+    random_abs_corr_unit_median: float
+    isotropic_corr_units: np.ndarray
+    isotropic_corr_median: float
 
 
 # ----------------------------------------------------------------------------- validation
 
 
 def _check_distribution(distribution: Any) -> str:
-    if distribution not in _DISTRIBUTIONS:
-        raise ValueError(f"`distribution` must be one of {_DISTRIBUTIONS}, got {distribution!r}")
-    return distribution
-
-
-def _check_positive_int(value: Any, name: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise TypeError(f"`{name}` must be an int, got {type(value).__name__}")
-    if value < 1:
-        raise ValueError(f"`{name}` must be >= 1, got {value}")
-    return int(value)
+    return check_choice(distribution, "distribution", _DISTRIBUTIONS)
 
 
 # ----------------------------------------------------------------------------- sampling
@@ -224,12 +262,12 @@ def binarization_angles(
         (True, True)
     """
     distribution = _check_distribution(distribution)
-    dim = _check_positive_int(dim, "dim")
-    n = _check_positive_int(n, "n")
+    dim = check_positive_int(dim, "dim")
+    n = check_positive_int(n, "n")
     if batch_size is None:
         batch_size = max(1, min(n, _DEFAULT_BLOCK_ELEMENTS // (3 * dim)))
     else:
-        batch_size = min(_check_positive_int(batch_size, "batch_size"), n)
+        batch_size = min(check_positive_int(batch_size, "batch_size"), n)
     sign, pairs = _binarization_angles(
         key, dim=dim, n=n, distribution=distribution, batch_size=batch_size
     )
@@ -314,7 +352,7 @@ def angle_theory(dim: int, distribution: str = "uniform") -> AngleTheory:
         True
     """
     distribution = _check_distribution(distribution)
-    dim = _check_positive_int(dim, "dim")
+    dim = check_positive_int(dim, "dim")
     limit = sign_angle_limit(distribution)
     if dim == 1:  # bin(w) is parallel to w; two random scalars are at 0 or 180 degrees
         return AngleTheory(1, limit, 0.0, 0.0, 90.0, 90.0, 0.5)
@@ -354,7 +392,7 @@ def angle_overlap(a: Any, b: Any, *, bins: int = 90, range_deg: tuple = (0.0, 18
         >>> angle_overlap([10.0, 20.0], [10.5, 100.0], bins=18)
         0.5
     """
-    bins = _check_positive_int(bins, "bins")
+    bins = check_positive_int(bins, "bins")
     a = np.asarray(a, np.float64).ravel()
     b = np.asarray(b, np.float64).ravel()
     if a.size == 0 or b.size == 0:
@@ -368,29 +406,58 @@ def angle_overlap(a: Any, b: Any, *, bins: int = 90, range_deg: tuple = (0.0, 18
 
 
 class _Moments:
-    """Streaming sums for Pearson correlation and the slope through the origin (float64)."""
+    """Streaming per-unit sums for Pearson correlation and the slope through the origin.
+
+    ``add(x, y)`` takes ``[m, units]`` pairs; sums are kept per unit in float64 (the
+    pooled statistics add them up across units).
+    """
 
     def __init__(self) -> None:
-        self.n = 0
-        self.sums = np.zeros(5)  # x, y, xx, yy, xy
+        self.n = 0  # rows per unit
+        self.sums: np.ndarray | None = None  # [5, units]: x, y, xx, yy, xy
 
     def add(self, x: np.ndarray, y: np.ndarray) -> None:
-        x = np.asarray(x, np.float64).ravel()
-        y = np.asarray(y, np.float64).ravel()
-        self.n += x.size
-        self.sums += [x.sum(), y.sum(), x @ x, y @ y, x @ y]
+        x = np.asarray(x, np.float64).reshape(-1, np.shape(x)[-1])
+        y = np.asarray(y, np.float64).reshape(x.shape)
+        part = np.stack([x.sum(0), y.sum(0), (x * x).sum(0), (y * y).sum(0), (x * y).sum(0)])
+        self.sums = part if self.sums is None else self.sums + part
+        self.n += x.shape[0]
+
+    @staticmethod
+    def _corr(sums: np.ndarray, n: int) -> np.ndarray:
+        sx, sy, sxx, syy, sxy = sums / max(n, 1)
+        vx, vy = sxx - sx * sx, syy - sy * sy
+        # relative guard: a variance at float rounding level of the raw moments is zero
+        ok = (vx > 1e-12 * np.maximum(sxx, 1e-300)) & (vy > 1e-12 * np.maximum(syy, 1e-300))
+        with np.errstate(invalid="ignore", divide="ignore"):
+            r = (sxy - sx * sy) / np.sqrt(np.where(ok, vx * vy, 1.0))
+        return np.where(ok & (n >= 2), np.clip(r, -1.0, 1.0), np.nan)
+
+    @property
+    def n_pairs(self) -> int:
+        return 0 if self.sums is None else self.n * self.sums.shape[1]
 
     def corr(self) -> float:
-        sx, sy, sxx, syy, sxy = self.sums / max(self.n, 1)
-        vx, vy = sxx - sx * sx, syy - sy * sy
-        if self.n < 2 or vx <= 0 or vy <= 0:
-            return float("nan")
-        return float(np.clip((sxy - sx * sy) / math.sqrt(vx * vy), -1.0, 1.0))
+        """The pooled correlation over all (row, unit) pairs."""
+        return float(self._corr(self.sums.sum(1, keepdims=True), self.n_pairs)[0])
+
+    def unit_corr(self) -> np.ndarray:
+        """``[units]`` correlations over the rows of each unit."""
+        return self._corr(self.sums, self.n)
 
     def slope(self) -> float:
-        """Least-squares ``s`` in ``x ~ s * y``."""
-        _, _, _, syy, sxy = self.sums
+        """Least-squares ``s`` in ``x ~ s * y`` over all pairs."""
+        syy, sxy = self.sums[3].sum(), self.sums[4].sum()
         return float(sxy / syy) if syy > 0 else float("nan")
+
+
+def _quartiles(values: np.ndarray) -> tuple[float, float, float]:
+    """First quartile, median and third quartile of the finite ``values`` (NaN if none)."""
+    finite = values[np.isfinite(values)]
+    if finite.size == 0:
+        return (float("nan"),) * 3
+    q25, q50, q75 = np.quantile(finite, [0.25, 0.5, 0.75])
+    return float(q25), float(q50), float(q75)
 
 
 def _as_2d_conv(inputs: Any, kernel: Any) -> tuple[jax.Array, tuple[int, ...]]:
@@ -456,18 +523,22 @@ def _layer_rows(io: Any, key: jax.Array, positions_per_example: int) -> tuple:
     )
 
 
-def _weight_angle_deg(latent: Any, binary: Any) -> float:
+def _weight_cosines(latent: Any) -> np.ndarray:
+    """``[units]`` ``cos angle(w_c, sign(w_c))`` per unit (column of the flattened kernel)."""
     wc = np.asarray(latent, np.float64).reshape(-1, np.shape(latent)[-1])
-    wb = np.asarray(binary, np.float64).reshape(wc.shape)
-    cos = (wc * wb).sum(0) / (np.linalg.norm(wc, axis=0) * np.linalg.norm(wb, axis=0))
-    return float(np.degrees(np.arccos(np.clip(cos, -1.0, 1.0))).mean())
+    wb = np.where(wc >= 0, 1.0, -1.0)
+    norms = np.linalg.norm(wc, axis=0) * np.linalg.norm(wb, axis=0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.clip((wc * wb).sum(0) / norms, -1.0, 1.0)
 
 
 @functools.partial(jax.jit, static_argnames=("model", "positions_per_example"))
-def _batch_products(model, variables, xb, key, positions_per_example):
-    """Per layer ``[b, r]``: ``a.w_b``, ``a.w_c``, ``a_c.w_b``, shuffled ``a.w_c``; and ``W_c``."""
-    from hamgeo.nets.binary import binary_layer_io
+def _batch_products(model, variables, xb, key, key_random, positions_per_example):
+    """Per layer ``[b, p, units]`` products ``a.w_b, a.w_c, a_c.w_b, a.w_r``, shuffled ``a.w_c``.
 
+    Also returns each layer's ``W_c``. ``p`` is 1 for dense layers, the sampled positions
+    for conv layers.
+    """
     b = xb.shape[0]
     out = []
     for k, io in enumerate(binary_layer_io(model, variables, xb)):
@@ -475,11 +546,63 @@ def _batch_products(model, variables, xb, key, positions_per_example):
         a_b, a_c = _layer_rows(io, kpos, positions_per_example)
         wc = jnp.reshape(io.latent_kernel, (-1, io.latent_kernel.shape[-1]))
         wb = jnp.reshape(io.binary_kernel, wc.shape)
-        dot_b, dot_c, act_c = (a_b @ wb), (a_b @ wc), (a_c @ wb)
+        # the same random ±1 weights for every batch: one key per layer, not per batch
+        wr = jax.random.rademacher(jax.random.fold_in(key_random, k), wc.shape, wc.dtype)
+        dot_b, dot_c, act_c, dot_r = (a_b @ wb), (a_b @ wc), (a_c @ wb), (a_b @ wr)
         perm_c = dot_c.ravel()[jax.random.permutation(kperm, dot_c.size)]
-        arrays = (dot_b, dot_c, act_c, perm_c)
-        out.append((*(a.reshape(b, -1) for a in arrays), io.latent_kernel))
+        arrays = (dot_b, dot_c, act_c, dot_r, perm_c)
+        units = wc.shape[1]
+        out.append((*(a.reshape(b, -1, units) for a in arrays), io.latent_kernel))
     return out
+
+
+def _layer_result(k: int, s: dict, latent: np.ndarray, kept: np.ndarray) -> LayerPreservation:
+    """Assemble one layer's statistics from its streamed moments."""
+    first = k == 0
+    cos = _weight_cosines(latent)
+    dot_units = s["dot"].unit_corr()
+    act_units = np.full_like(dot_units, np.nan) if first else s["act"].unit_corr()
+    random_units = s["rnd"].unit_corr()
+    finite_random = np.abs(random_units[np.isfinite(random_units)])
+    return LayerPreservation(
+        layer=k + 1,
+        kind="conv" if latent.ndim > 2 else "dense",
+        input_dim=int(np.prod(latent.shape[:-1])),
+        n_pairs=s["dot"].n_pairs,
+        dot_corr=s["dot"].corr(),
+        dot_scale=s["dot"].slope(),
+        weight_angle_deg=float(np.degrees(np.arccos(cos)).mean()),
+        act_corr=float("nan") if first else s["act"].corr(),
+        act_scale=float("nan") if first else s["act"].slope(),
+        control_corr=s["ctl"].corr(),
+        dots_binary=kept[0],
+        dots_continuous=kept[1],
+        act_binary=kept[0],
+        act_continuous=kept[2],
+        dot_corr_units=dot_units,
+        **dict(
+            zip(
+                ("dot_corr_unit_q25", "dot_corr_unit_median", "dot_corr_unit_q75"),
+                _quartiles(dot_units),
+                strict=True,
+            )
+        ),  # fmt: skip
+        act_corr_units=act_units,
+        **dict(
+            zip(
+                ("act_corr_unit_q25", "act_corr_unit_median", "act_corr_unit_q75"),
+                _quartiles(act_units),
+                strict=True,
+            )
+        ),  # fmt: skip
+        random_corr=s["rnd"].corr(),
+        random_corr_units=random_units,
+        random_abs_corr_unit_median=(
+            float(np.median(finite_random)) if finite_random.size else float("nan")
+        ),
+        isotropic_corr_units=cos,
+        isotropic_corr_median=_quartiles(cos)[1],
+    )
 
 
 def dot_product_preservation(
@@ -496,25 +619,32 @@ def dot_product_preservation(
 
     For every binary layer with input activations ``a`` (the data for layer 1, the
     ±1 binarized activations after), continuous latent weights ``w_c`` and binary
-    weights ``w_b = sign(w_c)``, compares over all (input, unit) pairs:
+    weights ``w_b = sign(w_c)``, compares over the (input, unit) pairs:
 
-    - ``a . w_b`` against ``a . w_c`` (the paper's Fig. 3): Pearson correlation, slope;
+    - ``a . w_b`` against ``a . w_c`` (the paper's Fig. 3): Pearson correlation pooled
+      over all pairs (the paper's histograms) and per unit (quartiles across units),
+      and the slope;
     - ``w_b . a_c`` against ``w_b . a_b`` with ``a_c`` the activations before
-      binarization (post batch norm; the paper's activation variant);
+      binarization (post batch norm; the paper's activation variant), likewise;
+    - two baselines: ``a . w_r`` against ``a . w_c`` with ``w_r`` random ``±1`` vectors
+      (high when the inputs vary along few directions: then preservation means
+      little), and ``cos angle(w_b, w_c)``, the correlation isotropic inputs would give;
     - ``a . w_b`` against a random permutation of ``a . w_c`` (shuffled control, ~0).
 
     Conv layers are read as dot products of ``kh * kw * c_in`` patches with each
     filter, at ``positions_per_example`` random output positions per example, so the
     memory stays ``O(batch_size * positions_per_example * fan_in)``. Statistics stream
-    over batches of ``x`` in float64. Anderson & Berg (2018), Sec. 2-3 and Fig. 3.
+    over batches of ``x`` in float64. Anderson & Berg (2018), Sec. 2-3 and Fig. 3
+    ([BNN-Geometry] in ``docs/references.md``); the per-unit view and the baselines are
+    hamgeo's additions.
 
     Args:
         model: a :class:`hamgeo.nets.BinaryMLP` or :class:`hamgeo.nets.BinaryCNN`.
         variables: its trained variables.
         x: ``[n, ...]`` inputs.
-        key: PRNG key for the conv positions, the histogram subsample and the
-            shuffled control; default ``jax.random.key(0)``, so that the result is a
-            fixed function of the arguments.
+        key: PRNG key for the conv positions, the histogram subsample, the random
+            baseline weights and the shuffled control; default ``jax.random.key(0)``,
+            so that the result is a fixed function of the arguments.
         batch_size: examples per forward pass.
         positions_per_example: conv output positions sampled per example.
         n_keep: pairs per layer kept in the result for plotting.
@@ -524,7 +654,8 @@ def dot_product_preservation(
 
     Raises:
         ValueError: if ``x`` is empty or a size argument is not positive.
-        TypeError: if a size argument is not an int.
+        TypeError: if ``model`` is not a binary network, ``key`` is not a key, or a
+            size argument is not an int.
 
     Examples:
         >>> import jax
@@ -533,74 +664,56 @@ def dot_product_preservation(
         >>> x = jax.random.normal(jax.random.key(0), (50, 10))
         >>> variables = jax.jit(model.init)(jax.random.key(1), x)  # jit: one compilation
         >>> layers = dot_product_preservation(model, variables, x)
-        >>> [(r.layer, r.input_dim) for r in layers]
-        [(1, 10), (2, 64), (3, 64)]
+        >>> [(r.layer, r.input_dim, r.dot_corr_units.shape) for r in layers]
+        [(1, 10, (64,)), (2, 64, (64,)), (3, 64, (3,))]
         >>> bool(layers[1].dot_corr > 0.5), bool(abs(layers[1].control_corr) < 0.1)
         (True, True)
+        >>> bool(layers[1].dot_corr_unit_median > layers[1].random_abs_corr_unit_median)
+        True
     """
-    from hamgeo.nets.binary import BinaryCNN, BinaryMLP
-
     if not isinstance(model, BinaryMLP | BinaryCNN):
         raise TypeError(f"`model` must be a BinaryMLP or BinaryCNN, got {type(model).__name__}")
-    batch_size = _check_positive_int(batch_size, "batch_size")
-    positions_per_example = _check_positive_int(positions_per_example, "positions_per_example")
-    n_keep = _check_positive_int(n_keep, "n_keep")
+    batch_size = check_positive_int(batch_size, "batch_size")
+    positions_per_example = check_positive_int(positions_per_example, "positions_per_example")
+    n_keep = check_positive_int(n_keep, "n_keep")
+    key = jax.random.key(0) if key is None else check_key(key)
     x = jnp.asarray(x, jnp.float32)
     if x.ndim < 2 or x.shape[0] == 0:
         raise ValueError(f"`x` must be a non-empty batch [n, ...], got shape {tuple(x.shape)}")
     n = x.shape[0]
-    key = jax.random.key(0) if key is None else key
+    key_random = jax.random.split(key)[1]
 
     batch_size = min(batch_size, n)
     keep_rng = np.random.default_rng(np.asarray(jax.random.key_data(key)).ravel().tolist())
     stats: list[dict] = []
-    meta: list[tuple] = []
+    latents: list[np.ndarray] = []
     for start in range(0, n, batch_size):
         xb = x[start : start + batch_size]
         real = xb.shape[0]
         if real < batch_size:  # pad the last batch (one compilation), drop the padding below
             xb = jnp.concatenate([xb, jnp.broadcast_to(xb[:1], (batch_size - real, *xb.shape[1:]))])
         layers = _batch_products(
-            model, variables, xb, jax.random.fold_in(key, start), positions_per_example
+            model, variables, xb, jax.random.fold_in(key, start), key_random, positions_per_example
         )
         if not stats:
-            stats = [
-                {"dot": _Moments(), "act": _Moments(), "ctl": _Moments(), "keep": []}
-                for _ in layers
-            ]
-            for *_, latent in layers:  # conv kernels are [*window, c_in, c_out]
-                wc = np.reshape(np.asarray(latent), (-1, latent.shape[-1]))
-                kind = "conv" if latent.ndim > 2 else "dense"
-                meta.append((kind, wc.shape[0], _weight_angle_deg(wc, np.where(wc >= 0, 1, -1))))
+            stats = [{k: _Moments() for k in ("dot", "act", "rnd", "ctl")} for _ in layers]
+            for s in stats:
+                s["keep"] = []
+            latents = [np.asarray(latent) for *_, latent in layers]
         for s, (*arrays, _) in zip(stats, layers, strict=True):
-            dot_b, dot_c, act_c, perm_c = (np.asarray(a)[:real].ravel() for a in arrays)
+            dot_b, dot_c, act_c, dot_r, perm_c = (np.asarray(a)[:real] for a in arrays)
             s["dot"].add(dot_b, dot_c)
             s["act"].add(act_c, dot_b)
-            s["ctl"].add(dot_b, perm_c)
-            m = min(dot_b.size, -(-n_keep * real // n))
-            idx = keep_rng.choice(dot_b.size, m, replace=False)
-            s["keep"].append(np.stack([dot_b[idx], dot_c[idx], act_c[idx]]))
+            s["rnd"].add(dot_r, dot_c)
+            s["ctl"].add(dot_b.reshape(-1, 1), perm_c.reshape(-1, 1))  # pooled only
+            flat_b, flat_c, flat_a = dot_b.ravel(), dot_c.ravel(), act_c.ravel()
+            m = min(flat_b.size, -(-n_keep * real // n))
+            idx = keep_rng.choice(flat_b.size, m, replace=False)
+            s["keep"].append(np.stack([flat_b[idx], flat_c[idx], flat_a[idx]]))
 
-    out = []
-    for k, (s, (kind, fan_in, angle)) in enumerate(zip(stats, meta, strict=True)):
-        kept = np.concatenate(s["keep"], axis=1)[:, :n_keep].astype(np.float32)
-        first = k == 0
-        out.append(
-            LayerPreservation(
-                layer=k + 1,
-                kind=kind,
-                input_dim=int(fan_in),
-                n_pairs=s["dot"].n,
-                dot_corr=s["dot"].corr(),
-                dot_scale=s["dot"].slope(),
-                weight_angle_deg=angle,
-                act_corr=float("nan") if first else s["act"].corr(),
-                act_scale=float("nan") if first else s["act"].slope(),
-                control_corr=s["ctl"].corr(),
-                dots_binary=kept[0],
-                dots_continuous=kept[1],
-                act_binary=kept[0],
-                act_continuous=kept[2],
-            )
+    return [
+        _layer_result(
+            k, s, latent, np.concatenate(s["keep"], axis=1)[:, :n_keep].astype(np.float32)
         )
-    return out
+        for k, (s, latent) in enumerate(zip(stats, latents, strict=True))
+    ]
