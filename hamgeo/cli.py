@@ -108,12 +108,6 @@ def _config_for(name: str, module: Any, args: argparse.Namespace) -> Any:
     if args.seeds is not None:
         changes["n_seeds"] = args.seeds
     data, data_root = args.data, args.data_dir
-    for option, dataset in (("mnist", "mnist"), ("cifar10", "cifar10")):
-        path = getattr(args, option)
-        if path is not None:
-            if data is not None and data != dataset:
-                raise UsageError(f"--{option} contradicts --data {data}")
-            data, data_root = dataset, path
     if data is not None:
         if "data" not in fields:
             if args.experiment != "all":
@@ -180,10 +174,12 @@ def _plan(args: argparse.Namespace) -> list[tuple[str, Any, Any, Path]]:
     check_seed(args.seed, "--seed")
     if args.seeds is not None:
         check_positive_int(args.seeds, "--seeds", maximum=_MAX_SEEDS)
-    for option in ("mnist", "cifar10"):
-        path = getattr(args, option)
-        if path is not None and not Path(path).expanduser().is_dir():
-            raise UsageError(f"--{option} must be an existing folder, got {path!r}")
+    for option, dataset in (("mnist", "mnist"), ("cifar10", "cifar10")):
+        if getattr(args, option) is not None:
+            raise UsageError(
+                f"--{option} PATH is replaced by --data {dataset} --data-dir DIR, which reads "
+                f"(or downloads and verifies) the files in DIR/{dataset}/"
+            )
     if args.data_dir is not None:
         root = Path(args.data_dir).expanduser()
         if root.exists() and not root.is_dir():
@@ -364,8 +360,9 @@ def _parser() -> argparse.ArgumentParser:
         "--no-download", action="store_true", help="never download; fail if files are missing"
     )
     rep.add_argument("--force", action="store_true", help="replace a finished run's results")
-    rep.add_argument("--cifar10", default=None, help="same as --data cifar10 --data-dir PATH")
-    rep.add_argument("--mnist", default=None, help="same as --data mnist --data-dir PATH")
+    # replaced by --data/--data-dir; kept only to say so
+    rep.add_argument("--cifar10", default=None, help=argparse.SUPPRESS)
+    rep.add_argument("--mnist", default=None, help=argparse.SUPPRESS)
     rep.set_defaults(func=_cmd_reproduce)
     info = sub.add_parser("info", help="versions, devices, native kernels and the dispatch table")
     info.set_defaults(func=_cmd_info)

@@ -247,3 +247,10 @@ def test_unknown_experiment_and_info(capsys):
     assert cli.main(["info"]) == 0
     out = capsys.readouterr().out
     assert "hamgeo" in out and "native CPU kernels" in out
+
+
+@pytest.mark.parametrize("option", ["--mnist", "--cifar10"])
+def test_old_data_options_say_what_replaced_them(tiny, tmp_path, capsys, option):
+    assert _run(tmp_path, option, str(tmp_path)) == 2
+    assert "--data-dir" in capsys.readouterr().err
+    assert tiny.CALLS == []
