@@ -288,8 +288,9 @@ def test_cifar_archive_reader(tmp_path, rng):
     sums = data.write_fake("cifar10", tmp_path, n_train=6, n_test=2)
     archive = tmp_path / "cifar10" / "cifar-10-binary.tar.gz"
     ds = data.cifar10(root=tmp_path, checksums=sums, images=True)
-    x, y = _formats._parse_cifar_batch(_member(archive, "test_batch.bin"), "t")
-    np.testing.assert_array_equal(ds.y_test, y)
+    rec = _formats._parse_cifar_batch(_member(archive, "test_batch.bin"), "t")
+    np.testing.assert_array_equal(ds.y_test, rec[:, 0])
+    x = rec[:, 1:].reshape(-1, 3, 32, 32).transpose(0, 2, 3, 1)
     np.testing.assert_array_equal(ds.x_test, x / np.float32(255.0))  # same division: exact
     # A truncated archive, and one without the test batch, are refused with their name.
     archive.write_bytes(archive.read_bytes()[:1000])

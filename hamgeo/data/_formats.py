@@ -7,6 +7,7 @@ unpickles anything and never extracts an archive to disk.
 from __future__ import annotations
 
 import gzip
+import io
 import os
 import tarfile
 import zlib
@@ -58,8 +59,12 @@ def _parse_idx(raw: bytes, where: Path | str) -> np.ndarray:
 
 
 def _to_unit_float(pixels: np.ndarray) -> np.ndarray:
-    """``uint8`` pixels as ``float32`` in ``[0, 1]`` (divided in place: one allocation)."""
-    x = pixels.astype(np.float32)
+    """``uint8`` pixels (any strides) as C-contiguous ``float32`` in ``[0, 1]``.
+
+    ``astype`` then an in-place division: measured faster than one ufunc call with a
+    casting ``dtype=`` (NumPy buffers the cast) and than a lookup table, and bit-identical.
+    """
+    x = pixels.astype(np.float32, order="C")
     np.divide(x, np.float32(255.0), out=x)
     return x
 
@@ -128,55 +133,60 @@ def load_mnist(path: str | os.PathLike[str], *, images: bool = False) -> Dataset
     return Dataset(*arrays, "mnist", info)
 
 
-def _parse_cifar_batch(raw: bytes, where: Path | str) -> tuple[np.ndarray, np.ndarray]:
+def _parse_cifar_batch(raw: bytes | memoryview, where: Path | str) -> np.ndarray:
+    """A batch's records, ``uint8[n, 3073]`` (a view of ``raw``), checked."""
     if len(raw) == 0 or len(raw) % _CIFAR_RECORD:
         raise ValueError(
             f"{where} is not a CIFAR-10 binary batch: {len(raw)} bytes is not a positive "
             f"multiple of the {_CIFAR_RECORD}-byte record"
         )
     rec = np.frombuffer(raw, np.uint8).reshape(-1, _CIFAR_RECORD)
-    labels = rec[:, 0]
-    if labels.max() > 9:
-        raise ValueError(f"{where} holds a label {labels.max()} outside 0..9")
-    x = rec[:, 1:].reshape(-1, 3, 32, 32).transpose(0, 2, 3, 1)
-    return x, labels.astype(np.int32)
+    top = rec[:, 0].max()
+    if top > 9:
+        raise ValueError(f"{where} holds a label {top} outside 0..9")
+    return rec
 
 
-def _cifar_arrays(
-    batches: list[tuple[np.ndarray, np.ndarray]], *, images: bool
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Five training batches then the test batch, as ``[x_train, y_train, x_test, y_test]``."""
+def _cifar_arrays(batches: list[np.ndarray], *, images: bool) -> tuple[np.ndarray, ...]:
+    """Five training batches then the test batch, as ``(x_train, y_train, x_test, y_test)``."""
     out = []
     for parts in (batches[:5], batches[5:]):
-        x = _to_unit_float(np.concatenate([p[0] for p in parts]))
+        rec = np.concatenate(parts)  # [n, 3073]
+        # Channel-major records -> [n, 32, 32, 3], converted straight from the strided view.
+        x = _to_unit_float(rec[:, 1:].reshape(-1, 3, 32, 32).transpose(0, 2, 3, 1))
         if not images:
             x = x.reshape(x.shape[0], -1)
-        out += [x, np.concatenate([p[1] for p in parts])]
-    return out[0], out[1], out[2], out[3]
+        out += [x, rec[:, 0].astype(np.int32)]
+    return tuple(out)
 
 
 def cifar10_from_archive(archive: Path, *, images: bool) -> tuple[np.ndarray, ...]:
-    """The six batches of ``cifar-10-binary.tar.gz``, read from the archive in one pass.
+    """The six batches of ``cifar-10-binary.tar.gz``, read from the archive in memory.
 
-    Only the six regular members named in ``CIFAR_MEMBERS`` are read (into memory);
-    nothing is extracted and other members (``batches.meta.txt``, ...) are skipped.
+    The archive is gunzipped in one call (faster than streaming), and only the six
+    regular members named in ``CIFAR_MEMBERS`` are parsed, as views of the
+    decompressed bytes; nothing is extracted to disk and other members
+    (``batches.meta.txt``, ...) are skipped.
     """
-    found: dict[str, bytes] = {}
     try:
-        with tarfile.open(archive, mode="r|gz") as tar:
-            for member in tar:
-                if member.name in CIFAR_MEMBERS and member.isfile():
-                    handle = tar.extractfile(member)
-                    if handle is not None:
-                        found[member.name] = handle.read()
+        raw = gzip.decompress(archive.read_bytes())
+        with tarfile.open(fileobj=io.BytesIO(raw), mode="r:") as tar:
+            members = {m.name: m for m in tar.getmembers() if m.isfile()}
     except (tarfile.TarError, OSError, EOFError, zlib.error) as err:
         if isinstance(err, FileNotFoundError):
             raise
         raise ValueError(f"cannot read the CIFAR-10 archive {archive}: {err}") from None
-    missing = [m for m in CIFAR_MEMBERS if m not in found]
+    missing = [m for m in CIFAR_MEMBERS if m not in members]
     if missing:
         raise ValueError(f"{archive} lacks the member(s) {', '.join(missing)}")
-    batches = [_parse_cifar_batch(found.pop(m), f"{archive}:{m}") for m in CIFAR_MEMBERS]
+    view = memoryview(raw)
+    batches = []
+    for name in CIFAR_MEMBERS:
+        m = members[name]
+        if m.offset_data + m.size > len(raw):
+            raise ValueError(f"{archive} is truncated inside {name}")
+        part = view[m.offset_data : m.offset_data + m.size]
+        batches.append(_parse_cifar_batch(part, f"{archive}:{name}"))
     return _cifar_arrays(batches, images=images)
 
 

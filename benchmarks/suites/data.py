@@ -1,0 +1,102 @@
+"""Reading a cached data set: hamgeo's verified loaders against a bare NumPy reader.
+
+Format-exact stand-ins of the real size (``hamgeo.data.write_fake``: MNIST's 60 000 +
+10 000 gzipped IDX images, CIFAR-10's 50 000 + 10 000 records in
+``cifar-10-binary.tar.gz``) are written to a temporary folder, then read into a
+``Dataset`` (flat ``float32`` in ``[0, 1]``):
+
+* ``hamgeo.data.<name>[cached]``: the usual case, the files' SHA-256 already recorded in
+  ``.checksums.json`` (size, mtime and inode unchanged), so nothing is re-hashed;
+* ``hamgeo.data.<name>[first]``: the first read after a download or a hand copy,
+  hashing every file (the record is deleted before each call);
+* ``numpy gzip+frombuffer``: the floor, an unverified reader that only gunzips, parses
+  with ``np.frombuffer`` and scales, with no checks.
+
+Throughput is in images per second; the target is under 1 s for MNIST's 70 000.
+No network is used.
+"""
+
+from __future__ import annotations
+
+import gzip
+import shutil
+import tarfile
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+from benchmarks.timing import Row, timed_row
+from hamgeo import data
+
+SUITE = "data"
+
+
+def _numpy_mnist(folder: Path) -> list[np.ndarray]:
+    out = []
+    for split in ("train", "t10k"):
+        img = gzip.decompress((folder / f"{split}-images-idx3-ubyte.gz").read_bytes())
+        lab = gzip.decompress((folder / f"{split}-labels-idx1-ubyte.gz").read_bytes())
+        x = np.frombuffer(img, np.uint8, offset=16).reshape(-1, 784).astype(np.float32) / 255.0
+        out += [x, np.frombuffer(lab, np.uint8, offset=8).astype(np.int32)]
+    return out
+
+
+def _numpy_cifar10(archive: Path) -> list[np.ndarray]:
+    with tarfile.open(archive, "r:gz") as tar:
+        names = [f"cifar-10-batches-bin/data_batch_{i}.bin" for i in range(1, 6)]
+        out = []
+        for group in (names, ["cifar-10-batches-bin/test_batch.bin"]):
+            raw = b"".join(tar.extractfile(n).read() for n in group)
+            rec = np.frombuffer(raw, np.uint8).reshape(-1, 3073)
+            x = rec[:, 1:].reshape(-1, 3, 32, 32).transpose(0, 2, 3, 1).reshape(len(rec), -1)
+            out += [x.astype(np.float32) / 255.0, rec[:, 0].astype(np.int32)]
+    return out
+
+
+def _rows(root: Path, name: str, n_train: int, n_test: int) -> list[Row]:
+    sums = data.write_fake(name, root, n_train=n_train, n_test=n_test)
+    folder = data.cache_dir(name, root=root)
+    size = sum((folder / f).stat().st_size for f in sums)
+    loader = {"mnist": data.mnist, "cifar10": data.cifar10}[name]
+    n = n_train + n_test
+    common = dict(
+        suite=SUITE,
+        op=f"load {name}",
+        shape=f"n={n} files={size / 2**20:.0f}MiB",
+        dtype="uint8 -> float32",
+        unit="images",
+        work=float(n),
+    )
+
+    def first() -> data.Dataset:
+        (folder / ".checksums.json").unlink(missing_ok=True)
+        return loader(root=root, checksums=sums, download=False)
+
+    rows = [
+        timed_row(first, repeats=3, impl=f"hamgeo.data.{name}[first]", **common),
+        timed_row(
+            lambda: loader(root=root, checksums=sums, download=False),
+            repeats=3,
+            impl=f"hamgeo.data.{name}[cached]",
+            **common,
+        ),
+    ]
+    peer = _numpy_mnist if name == "mnist" else _numpy_cifar10
+    target = folder if name == "mnist" else folder / "cifar-10-binary.tar.gz"
+    rows.append(timed_row(lambda: peer(target), repeats=3, impl="numpy gzip+frombuffer", **common))
+    for r in rows:
+        r.compile_s = None  # no compilation: the first call is file-system warm-up
+    return rows
+
+
+def run(quick: bool) -> list[Row]:
+    """Rows for MNIST and CIFAR-10 at their real sizes (a tenth with ``quick``)."""
+    scale = 10 if quick else 1
+    root = Path(tempfile.mkdtemp(prefix="hamgeo-bench-data-"))
+    try:
+        rows = _rows(root, "mnist", 60_000 // scale, 10_000 // scale)
+        rows += _rows(root, "cifar10", 50_000 // scale, 10_000 // scale)
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+    return rows
