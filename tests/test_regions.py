@@ -61,17 +61,6 @@ def test_all_equal_and_all_distinct():
     assert float(regions.redundancy_ratio(eye)) == 0.0
 
 
-def test_select_bits_matches_slicing(rng):
-    bits = rng.integers(0, 2, size=(7, 97)).astype(bool)
-    c = pack_bits(bits)
-    for start, stop in [(0, 97), (3, 40), (32, 64), (33, 97), (96, 97)]:
-        got = regions.select_bits(c, start, stop)
-        assert got.n_bits == stop - start
-        assert np.array_equal(
-            np.asarray(got.words), np.asarray(pack_bits(bits[:, start:stop]).words)
-        )
-
-
 def test_per_layer_counts(rng):
     bits = _dup_codes(rng, 41, 50, 13)
     bits[:, :10] = bits[:, :10] & bits[:, 10:20]
@@ -111,3 +100,5 @@ def test_count_regions_bad_inputs():
 def test_exported():
     assert hamgeo.count_regions is regions.count_regions
     assert hamgeo.redundancy_ratio is regions.redundancy_ratio
+    for name in regions.__all__:
+        assert getattr(regions, name).__module__.startswith(("hamgeo.regions", "hamgeo.codes"))

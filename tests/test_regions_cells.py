@@ -1,5 +1,6 @@
 """Exact line regions, 2-D slices, facets and distances between cells (hamgeo.regions)."""
 
+import jax
 import matplotlib.pyplot as plt
 import numpy as np
 import pytest
@@ -125,7 +126,7 @@ def test_slice_partition_against_reference_and_finer_raster(rng):
 
 def test_slice_partition_with_flax_mlp(key):
     model = nets.MLP((5, 4), 3)
-    variables = model.init(key, np.zeros((1, 2), np.float32))
+    variables = jax.jit(model.init)(key, np.zeros((1, 2), np.float32))
     origin, u, w = np.zeros(2), np.eye(2)[0], np.eye(2)[1]
     a = regions.slice_partition(model, variables, origin, u, w, extent=3.0, resolution=20)
     b = regions.slice_partition(None, variables, origin, u, w, extent=3.0, resolution=20)

@@ -17,6 +17,7 @@ from hamgeo._checks import (
     check_positive_float,
     describe,
 )
+from hamgeo.codes import n_words
 from hamgeo.nets import MLP
 
 __all__ = [
@@ -25,6 +26,7 @@ __all__ = [
     "check_mlp_model",
     "float_dtype",
     "forward_bits",
+    "host_words",
     "mlp_layers",
     "plane_vectors",
     "popcount_rows",
@@ -172,3 +174,14 @@ def forward_bits(layers: list[tuple[np.ndarray, np.ndarray]], x: np.ndarray) -> 
         out.append(z > 0)
         h = np.maximum(z, 0.0)
     return np.concatenate(out, axis=1)
+
+
+def host_words(bits: np.ndarray) -> np.ndarray:
+    """``bool[n, n_bits]`` packed on the host into ``uint32[n, W]`` words (hamgeo's layout).
+
+    No JAX call: host results with a new shape each time would otherwise compile anew.
+    """
+    n, n_bits = bits.shape
+    buf = np.zeros((n, 4 * n_words(n_bits)), np.uint8)
+    buf[:, : -(-n_bits // 8)] = np.packbits(bits, axis=1, bitorder="little")
+    return buf.view("<u4").astype(np.uint32)

@@ -17,8 +17,14 @@ import jax.numpy as jnp
 import numpy as np
 
 from hamgeo._checks import check_float
-from hamgeo.codes import PackedCodes, pack_bits
-from hamgeo.regions._common import as_extent, check_mlp_model, mlp_layers, plane_vectors
+from hamgeo.codes import PackedCodes
+from hamgeo.regions._common import (
+    as_extent,
+    check_mlp_model,
+    host_words,
+    mlp_layers,
+    plane_vectors,
+)
 
 __all__ = ["ExactPartition", "exact_slice_partition"]
 
@@ -172,23 +178,23 @@ def _partition(layers, plane: np.ndarray, tol: float) -> tuple[_Polygons, np.nda
         [],
     )
     affine = plane[None]  # [n, 3, n_in]
-    bits = []
+    bits = np.zeros((1, 0), bool)
     offset = 0
     for w, b in layers:
-        z = affine @ w
+        z = affine @ w  # [n, 3, n_out] for the polygons at the layer's start
         z[:, 2, :] += b
+        src = np.arange(p.n)  # the polygon at the layer's start each polygon lies in
         layer_bits = np.zeros((p.n, w.shape[1]), bool)
         for j in range(w.shape[1]):
-            p, bit, parents = _cut(p, z[:, :, j], offset + j, tol)
+            p, bit, parents = _cut(p, z[src, :, j], offset + j, tol)
             if parents.size:
-                z = np.concatenate([z, z[parents]])
+                src = np.concatenate([src, src[parents]])
                 layer_bits = np.concatenate([layer_bits, layer_bits[parents]])
-                bits = [np.concatenate([q, q[parents]]) for q in bits]
             layer_bits[:, j] = bit
-        bits.append(layer_bits)
-        affine = z * layer_bits[:, None, :]
+        bits = np.concatenate([bits[src], layer_bits], axis=1)
+        affine = z[src] * layer_bits[:, None, :]
         offset += w.shape[1]
-    return p, np.concatenate(bits, axis=1)
+    return p, bits
 
 
 def _adjacency(
@@ -328,7 +334,7 @@ def exact_slice_partition(
     total = np.bincount(inverse.ravel(), length, minlength=first.size)
     return ExactPartition(
         polygons=polygons,
-        codes=pack_bits(jnp.asarray(bits)),
+        codes=PackedCodes(jnp.asarray(host_words(bits)), bits.shape[1]),
         areas=areas,
         adjacency=pairs[first].astype(np.int32).reshape(-1, 2),
         adjacency_units=units[first].astype(np.int32),

@@ -19,6 +19,7 @@ from hamgeo.regions._common import (
     as_extent,
     check_mlp_model,
     forward_bits,
+    host_words,
     mlp_layers,
     plane_vectors,
     popcount_rows,
@@ -156,11 +157,14 @@ def _locate(part: ExactPartition, layers, pts: np.ndarray) -> np.ndarray:
     pre-activation is > 0), unless it sits on a vertex whose code no 2-D cell has;
     then the first polygon that contains it. ``-1`` outside the window.
     """
-    bits = forward_bits(layers, pts)
-    own = {c.tobytes(): i for i, c in enumerate(np.asarray(part.codes.unpack(), bool))}
-    out = np.array([own.get(c.tobytes(), -1) for c in bits], dtype=np.int64)
-    scale = max(part.extent[1] - part.extent[0], part.extent[3] - part.extent[2])
-    for k in np.nonzero(out < 0)[0]:
+    a0, a1, b0, b1 = part.extent
+    inside = (pts[:, 0] >= a0) & (pts[:, 0] <= a1) & (pts[:, 1] >= b0) & (pts[:, 1] <= b1)
+    own = {c.tobytes(): i for i, c in enumerate(np.asarray(part.codes.words))}
+    words = host_words(forward_bits(layers, pts))
+    out = np.array([own.get(c.tobytes(), -1) for c in words], np.int64)
+    out[~inside] = -1
+    scale = max(a1 - a0, b1 - b0)
+    for k in np.nonzero((out < 0) & inside)[0]:
         for i, poly in enumerate(part.polygons):
             edge = np.roll(poly, -1, axis=0) - poly
             rel = pts[k] - poly

@@ -7,10 +7,11 @@ from typing import Any, NamedTuple
 import jax.numpy as jnp
 import numpy as np
 
-from hamgeo.codes import PackedCodes, pack_bits
+from hamgeo.codes import PackedCodes
 from hamgeo.regions._common import (
     check_mlp_model,
     float_dtype,
+    host_words,
     mlp_layers,
     popcount_rows,
     segment_points,
@@ -117,13 +118,15 @@ def line_regions(
     for layer, ib in enumerate(interval_bits):
         idx = np.cumsum(origin <= layer) - 1
         bits.append(ib[idx[starts]])
-    codes = pack_bits(jnp.asarray(np.concatenate(bits, axis=1)))
+    all_bits = np.concatenate(bits, axis=1)
+    words = host_words(all_bits)
     piece_seg = seg[starts]
     bounds = np.searchsorted(piece_seg, np.arange(a.shape[0] + 1))
     out = []
     for s in range(a.shape[0]):
         lo, hi = bounds[s], bounds[s + 1]
-        out.append(LineRegions(t[starts[lo + 1 : hi]], codes[lo:hi]))
+        codes = PackedCodes(jnp.asarray(words[lo:hi]), all_bits.shape[1])
+        out.append(LineRegions(t[starts[lo + 1 : hi]], codes))
     return out if batched else out[0]
 
 
@@ -152,11 +155,6 @@ def crossing_distance(model: Any, variables: Any, x: Any, y: Any) -> np.ndarray:
     """
     out = line_regions(model, variables, x, y)
     many = isinstance(out, list)
-    counts = np.array(
-        [
-            popcount_rows(np.asarray(r.codes.words[1:] ^ r.codes.words[:-1])).sum()
-            for r in (out if many else [out])
-        ],
-        dtype=np.int64,
-    )
+    words = [np.asarray(r.codes.words) for r in (out if many else [out])]
+    counts = np.array([popcount_rows(w[1:] ^ w[:-1]).sum() for w in words], dtype=np.int64)
     return counts if many else counts[0]
