@@ -5,9 +5,10 @@ import jax
 import numpy as np
 import pytest
 
-from hamgeo import nets
+from hamgeo import data, nets
 from hamgeo.experiments import bnn_geometry as exp
 from hamgeo.experiments._common import to_jsonable
+from hamgeo.experiments._protocol import Interval, check_experiment
 
 TINY = dataclasses.replace(
     exp.Config.quick(),
@@ -20,16 +21,25 @@ TINY = dataclasses.replace(
 )
 
 
-def _json(result):
-    return json.dumps(to_jsonable(result.to_dict()), sort_keys=True)
+def _json(obj):
+    return json.dumps(to_jsonable(obj), sort_keys=True)
+
+
+def test_package_meets_the_experiment_contract():
+    check_experiment(exp)
+    assert exp.NAME == "bnn-geometry"
+    assert exp.Config().n_seeds >= 3 and 2 <= exp.Config.quick().n_seeds <= 3
 
 
 @pytest.mark.slow
-def test_tiny_end_to_end_schema_determinism_and_figures(tmp_path):
-    result = exp.run(TINY, jax.random.key(0))
-    payload = json.loads(_json(result))
-    assert set(payload) >= {"config", "summary", "angles", "models"}
-    summary = payload["summary"]
+def test_tiny_end_to_end_schema_seeds_determinism_and_figures(tmp_path):
+    result = exp.run(dataclasses.replace(TINY, n_seeds=2), jax.random.key(0))
+    payload = json.loads(_json(result.to_dict()))
+    assert set(payload) >= {"experiment", "config", "summary", "angles", "models"}
+    assert payload["experiment"] == "bnn-geometry"
+    assert payload["config"]["norm"] == "no-mean" and payload["config"]["data"] == "digits"
+    assert payload["config"]["datasets"]["digits"]["source"] == "digits"
+    summary = result.summary
     n_layers = len(TINY.mlp_widths) + 1
     expected = {"test_accuracy"}
     for d in TINY.dims:
@@ -37,22 +47,27 @@ def test_tiny_end_to_end_schema_determinism_and_figures(tmp_path):
             f"angle_sign_uniform_deg_d{d}",
             f"angle_sign_gaussian_deg_d{d}",
             f"angle_random_pairs_deg_d{d}",
+            f"angle_overlap_uniform_d{d}",
         }
     for k in range(1, n_layers + 1):
-        expected |= {f"dot_corr_layer{k}", f"act_corr_layer{k}", f"control_corr_layer{k}"}
+        expected |= {f"{s}_layer{k}" for s in exp._config.LAYER_SCALARS}
     assert set(summary) == expected
-    assert summary["act_corr_layer1"] is None  # layer 1 reads the real data
-    for key, value in summary.items():
-        if key != "act_corr_layer1":
-            assert isinstance(value, float), key
-    assert 0.0 <= summary["test_accuracy"] <= 1.0
+    for key, value in summary.items():  # every summary scalar is an interval over 2 seeds
+        assert isinstance(value, Interval), key
+        assert len(value.values) == 2, key
+    assert summary["act_corr_layer1"].mean is None  # layer 1 reads the real data
+    assert summary["dot_corr_layer2"].n == 2 and summary["dot_corr_layer2"].low is not None
     # angle means: 300 samples at dim 64, 5 standard errors (std 2.3 and 7.2 degrees)
-    assert abs(summary["angle_sign_uniform_deg_d64"] - 29.85) < 5 * 2.3 / 300**0.5
-    assert abs(summary["angle_random_pairs_deg_d64"] - 90.0) < 5 * 7.2 / 300**0.5
+    for v in summary["angle_sign_uniform_deg_d64"].values:
+        assert abs(v - 29.85) < 5 * 2.3 / 300**0.5
+    for v in summary["angle_random_pairs_deg_d64"].values:
+        assert abs(v - 90.0) < 5 * 7.2 / 300**0.5
     assert [m["name"] for m in payload["models"]] == ["mlp_digits"]
-    assert [r["input_dim"] for r in payload["models"][0]["layers"]] == [64, 32, 32]
-    # same key, same results.json
-    assert _json(exp.run(TINY, jax.random.key(0))) == _json(result)
+    assert [r["input_dim"] for r in payload["models"][0]["seeds"][0]["layers"]] == [64, 32, 32]
+    # seed 0 of a 2-seed run is the 1-seed run with the same key, to the bit
+    one = exp.run(dataclasses.replace(TINY, n_seeds=1), jax.random.key(0))
+    assert _json(one.seed_summary(0)) == _json(result.seed_summary(0))
+    assert _json(one.seeds[0].models[0].to_dict()) == _json(result.seeds[0].models[0].to_dict())
     paths = exp.plot(result, tmp_path)
     assert len(paths) == 5
     for p in paths:
@@ -64,12 +79,13 @@ def test_config_defaults_follow_the_paper():
     cfg = exp.Config()
     assert cfg.cifar_channels == (128, 128, 256, 256, 512, 512)
     assert cfg.cifar_dense == (1024, 1024)
+    assert cfg.norm == "no-mean" and cfg.data == "digits"
     assert 1000 in cfg.dims and 1000 in exp.Config.quick().dims
-    assert cfg.cifar10_path is None
     # the paper's CIFAR-10 network, built as run() builds it, checked by shape only
-    model = nets.BinaryCNN(cfg.cifar_channels, cfg.cifar_dense, 10, pool_every=2)
+    job = exp.jobs(dataclasses.replace(cfg, data="cifar10"))[0]
+    assert job.name == "cnn_cifar10" and job.model.norm == "no-mean"
     shapes = jax.eval_shape(
-        lambda: model.init(jax.random.key(0), np.zeros((1, 32, 32, 3), np.float32))
+        lambda: job.model.init(jax.random.key(0), np.zeros((1, 32, 32, 3), np.float32))
     )
     params = shapes["params"]
     kernels = [params[f"conv_{i}"]["latent_kernel"].shape for i in range(6)]
@@ -85,54 +101,94 @@ def test_config_defaults_follow_the_paper():
     assert params["hidden_0"]["latent_kernel"].shape == (8192, 1024)
     assert params["hidden_1"]["latent_kernel"].shape == (1024, 1024)
     assert params["head"]["latent_kernel"].shape == (1024, 10)
-    assert "bn_conv_0" in shapes["batch_stats"] and "bn_head" in shapes["batch_stats"]
+    assert "mean_square" in shapes["batch_stats"]["bn_conv_0"]
 
 
-def _fake_cifar(directory, n=12, seed=0):
-    rng = np.random.default_rng(seed)
-    for name in [f"data_batch_{i}.bin" for i in range(1, 6)] + ["test_batch.bin"]:
-        records = np.empty((n, 3073), np.uint8)
-        records[:, 0] = rng.integers(0, 10, n)
-        records[:, 1:] = rng.integers(0, 256, (n, 3072))
-        (directory / name).write_bytes(records.tobytes())
+def test_jobs_follow_config_data_and_norm():
+    names = lambda cfg: [j.name for j in exp.jobs(cfg)]  # noqa: E731
+    assert names(exp.Config()) == ["mlp_digits", "mlp_mnist1d", "cnn_digits"]
+    assert names(exp.Config(data="mnist")) == ["mlp_mnist", "mlp_mnist1d", "cnn_digits"]
+    assert names(exp.Config(data="mnist1d", cnn=False)) == ["mlp_mnist1d"]
+    assert names(exp.Config(data="fashion_mnist", mnist1d=False, cnn=False)) == [
+        "mlp_fashion_mnist"
+    ]
+    cifar = exp.jobs(exp.Config(data="cifar10"))
+    assert [j.name for j in cifar] == ["cnn_cifar10", "mlp_mnist1d", "cnn_digits"]
+    assert "128C3-128C3-MP-256C3-256C3-MP-512C3-512C3-MP-1024FC-1024FC-10" in cifar[0].description
+    assert all(j.model.norm == "standard" for j in exp.jobs(exp.Config(norm="standard")))
 
 
-def test_cifar_job_is_the_papers_network(tmp_path):
-    jobs = exp._jobs(dataclasses.replace(exp.Config(), cifar10_path=str(tmp_path)))
-    assert [j[0] for j in jobs] == ["mlp_digits", "mlp_mnist1d", "cnn_digits", "cnn_cifar10"]
-    assert "128C3-128C3-MP-256C3-256C3-MP-512C3-512C3-MP-1024FC-1024FC-10" in jobs[-1][1]
-    assert [j[0] for j in exp._jobs(exp.Config())] == ["mlp_digits", "mlp_mnist1d", "cnn_digits"]
+@pytest.mark.parametrize(
+    ("field", "value", "error", "match"),
+    [
+        ("data", "imagenet", ValueError, "`data` must be one of"),
+        ("data", 3, TypeError, "`data` must be a string"),
+        ("norm", "centred", ValueError, "`norm` must be one of 'no-mean', 'standard'"),
+        ("n_seeds", 0, ValueError, "`n_seeds`"),
+        ("n_seeds", 2.0, TypeError, "`n_seeds`"),
+        ("dims", (2, 0), ValueError, r"`dims\[1\]`"),
+        ("dims", 5, TypeError, "`dims` must be a tuple"),
+        ("mlp_widths", (), ValueError, "`mlp_widths` must not be empty"),
+        ("learning_rate", -1.0, ValueError, "`learning_rate`"),
+        ("download", "yes", TypeError, "`download` must be a bool"),
+        ("data_root", 3, TypeError, "`data_root` must be a str or None"),
+        ("train_limit", 0, ValueError, "`train_limit`"),
+        ("eval_limit", 1.5, TypeError, "`eval_limit`"),
+    ],
+)
+def test_config_rejects_bad_fields_before_any_work(field, value, error, match):
+    with pytest.raises(error, match=match):
+        dataclasses.replace(exp.Config.quick(), **{field: value})
+
+
+def _fake_loader(monkeypatch, root, name, **sizes):
+    """Write B's format-exact stand-ins and make ``data.load`` read them verified."""
+    sums = data.write_fake(name, root, **sizes)
+    real = data.load
+    monkeypatch.setattr(data, "load", lambda *a, **kw: real(*a, **kw, checksums=sums))
+    return sums
+
+
+def test_mnist_mlp_is_wired_to_hamgeo_data(tmp_path, monkeypatch):
+    sums = _fake_loader(monkeypatch, tmp_path, "mnist", n_train=60, n_test=20)
+    cfg = dataclasses.replace(
+        TINY, data="mnist", data_root=str(tmp_path), download=False, train_limit=50, eval_limit=12
+    )
+    job = exp.jobs(cfg)[0]
+    ds = exp.load_dataset(job.dataset, cfg, images=job.images)
+    assert ds.x_train.shape == (50, 784) and ds.x_test.shape == (12, 784)
+    assert set(ds.info["files"]) == set(sums)
+    res = exp._measure.train_and_measure(job, ds, key=jax.random.key(1), config=cfg)
+    assert res.name == "mlp_mnist" and "784-d" in res.description
+    assert [r.input_dim for r in res.layers] == [784, 32, 32]
+    # without the files and without download: a clear error before any training
+    cfg_missing = dataclasses.replace(cfg, data_root=str(tmp_path / "empty"))
+    with pytest.raises(FileNotFoundError):
+        exp.run(cfg_missing, jax.random.key(0))
 
 
 @pytest.mark.slow
-def test_cifar_path_trains_and_measures_on_a_fake_cifar_file(tmp_path):
-    # the CIFAR-10 job of run(), at a tiny width, on fake files in the binary format
-    _fake_cifar(tmp_path)
+def test_cifar_cnn_trains_and_measures_on_fake_cifar_files(tmp_path, monkeypatch):
+    # the CIFAR-10 job of run(), at a tiny width, on format-exact stand-in files
+    _fake_loader(monkeypatch, tmp_path, "cifar10", n_train=60, n_test=10)
     cfg = dataclasses.replace(
         TINY,
-        cifar10_path=str(tmp_path),
+        data="cifar10",
+        data_root=str(tmp_path),
+        download=False,
         cifar_channels=(2, 2),
         cifar_dense=(4,),
         cifar_epochs=1,
         cifar_batch_size=20,
-        cifar_eval=5,
+        eval_limit=5,
         positions_per_example=4,
     )
-    name, desc, model, load, epochs, bs, lr = exp._jobs(cfg)[-1]
-    ds = load()
+    job = exp.jobs(cfg)[0]
+    ds = exp.load_dataset(job.dataset, cfg, images=job.images)
     assert ds.x_train.shape == (60, 32, 32, 3) and ds.x_test.shape == (5, 32, 32, 3)
-    cifar = exp._train_and_measure(
-        name,
-        desc,
-        model,
-        ds,
-        epochs=epochs,
-        batch_size=bs,
-        lr=lr,
-        key=jax.random.key(1),
-        config=cfg,
-    )
+    cifar = exp._measure.train_and_measure(job, ds, key=jax.random.key(1), config=cfg)
     assert cifar.name == "cnn_cifar10" and "2C3-2C3-MP-4FC-10" in cifar.description
     assert [r.input_dim for r in cifar.layers] == [27, 18, 16 * 16 * 2, 4]
     # conv layers: 4 sampled positions per example, not all 1024
     assert [r.n_pairs for r in cifar.layers] == [5 * 4 * 2, 5 * 4 * 2, 5 * 4, 5 * 10]
+    assert isinstance(job.model, nets.BinaryCNN) and job.model.pool_every == 2
