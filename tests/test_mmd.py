@@ -31,7 +31,7 @@ def _textbook(kxx, kyy, kxy, unbiased):
 
 @pytest.mark.parametrize("unbiased", [True, False])
 @pytest.mark.parametrize("kernel", ["hamming", "hamming_normalized", "gaussian"])
-def test_mmd_matches_textbook(rng, kernel, unbiased):
+def test_mmd_matches_textbook(rng, kernel, unbiased, f32_tol):
     if kernel == "gaussian":
         x, y = rng.normal(size=(17, 3)), rng.normal(size=(13, 3)) + 0.4
         bw = 1.3
@@ -43,9 +43,11 @@ def test_mmd_matches_textbook(rng, kernel, unbiased):
         k = lambda p, q: np.exp(-_hamming(p, q) / scale / bw)
     ref = _textbook(k(x, x), k(y, y), k(x, y), unbiased)
     got = mmd(x, y, kernel=kernel, bandwidth=bw, unbiased=unbiased)
-    assert float(got) == pytest.approx(ref, rel=1e-4, abs=1e-6)  # float32 sums
+    # three normalized float32 sums of at most 30 * 30 kernel values in [0, 1]
+    tol = 3 * f32_tol(30 * 30)
+    assert float(got) == pytest.approx(ref, abs=tol)
     blocked = mmd(x, y, kernel=kernel, bandwidth=bw, unbiased=unbiased, block_size=7)
-    assert float(blocked) == pytest.approx(ref, rel=1e-4, abs=1e-6)
+    assert float(blocked) == pytest.approx(ref, abs=tol)
 
 
 def test_median_bandwidth(rng):
@@ -70,15 +72,16 @@ def test_underflow_is_reported(rng):
         mmd(x, y, kernel="hamming_normalized")  # d_H / n_bits: no underflow
 
 
-def test_mmd_test_statistic_and_p_value(rng, key):
+def test_mmd_test_statistic_and_p_value(rng, key, f32_tol):
     x, y = rng.random((12, 20)) < 0.4, rng.random((15, 20)) < 0.5
     res = mmd_test(x, y, key=key, n_permutations=300, bandwidth=4.0)
-    assert float(res.statistic) == pytest.approx(float(mmd(x, y, bandwidth=4.0)), rel=1e-5)
+    tol = 3 * f32_tol(27 * 27)  # three normalized sums of 27 * 27 kernel values in [0, 1]
+    assert float(res.statistic) == pytest.approx(float(mmd(x, y, bandwidth=4.0)), abs=tol)
     assert res.null.shape == (300,)
     expected = (1 + np.sum(np.asarray(res.null) >= float(res.statistic))) / 301
     assert float(res.p_value) == pytest.approx(expected)
     blocked = mmd_test(x, y, key=key, n_permutations=300, bandwidth=4.0, block_size=5)
-    np.testing.assert_allclose(blocked.null, res.null, rtol=1e-4, atol=1e-6)
+    np.testing.assert_allclose(blocked.null, res.null, rtol=0, atol=tol)
     # Each null value is the MMD² of some split: check one against a direct computation.
     z = np.concatenate([x, y])
     stats = []
@@ -144,3 +147,45 @@ def test_bad_input_raises(rng, key):
         mmd(x[:1], y)
     with pytest.raises(ValueError, match="block_size"):
         mmd(x, y, block_size=0)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "match"),
+    [
+        ({"n_permutations": 2.5}, TypeError, "`n_permutations` must be an integer"),
+        ({"n_permutations": True}, TypeError, "`n_permutations`"),
+        ({"n_permutations": 2**31}, ValueError, "`n_permutations`"),
+        ({"n_permutations": 10**8}, ValueError, "split matrix"),
+        ({"key": 0}, TypeError, r"write jax.random.key\(0\)"),
+        ({"key": None}, TypeError, "`key` must be a JAX PRNG key"),
+        ({"bandwidth": float("inf")}, ValueError, "`bandwidth`"),
+        ({"bandwidth": True}, TypeError, "`bandwidth`"),
+        ({"unbiased": "no"}, TypeError, "`unbiased` must be a bool"),
+        ({"block_size": 2.0}, TypeError, "`block_size`"),
+        ({"kernel": None}, TypeError, "`kernel`"),
+    ],
+)
+def test_mmd_test_bad_arguments_raise_naming_them(rng, key, kwargs, error, match):
+    x, y = rng.random((5, 8)) < 0.5, rng.random((4, 8)) < 0.5
+    kwargs = {"key": key, "n_permutations": 9, **kwargs}
+    with pytest.raises(error, match=match):
+        mmd_test(x, y, **kwargs)
+
+
+@pytest.mark.parametrize("scale", [1e-20, 1.0, 1e20])
+def test_gaussian_kernel_at_extreme_scales_and_far_from_origin(rng, scale, f32_tol):
+    # Without the common shift and scale, |x - y|^2 overflows (1e40) or underflows
+    # (1e-40) in float32, or cancels at 1e4 from the origin.
+    x, y = rng.normal(size=(9, 3)), rng.normal(size=(7, 3)) + 0.5
+    ref = _textbook(
+        *(np.exp(-_sqdist(p, q) / (2 * 1.3**2)) for p, q in ((x, x), (y, y), (x, y))), True
+    )
+    for offset in (0.0, 1e4):
+        got = float(
+            mmd(
+                (x + offset) * scale, (y + offset) * scale, kernel="gaussian", bandwidth=1.3 * scale
+            )
+        )
+        # float32 sums of 16 * 16 kernel values <= 1, plus the rounding of the 1e4 offset
+        # (relative 1e4 * eps32 on each coordinate difference)
+        assert got == pytest.approx(ref, abs=f32_tol(16 * 16, 1.0) + f32_tol(16, 1e4))
