@@ -473,3 +473,16 @@ def test_network_guard_is_not_swallowed_by_the_mirror_loop(tmp_path):
     with pytest.raises(NetworkAccessBlocked):
         data.mnist(root=tmp_path, progress=False)
     _assert_clean(tmp_path / "mnist", MNIST_FILES)
+
+
+def test_file_mirror_and_stale_part_cleanup(tmp_path, monkeypatch):
+    files, sums = _fakes(tmp_path, "mnist")
+    _pin(monkeypatch, "mnist", files, [])
+    folder = tmp_path / "cache" / "mnist"
+    folder.mkdir(parents=True)
+    stale = folder / ".train-images-idx3-ubyte.gz.abc123.part"  # left by a killed download
+    stale.write_bytes(b"partial")
+    source = data.cache_dir("mnist", root=tmp_path / "source").as_uri() + "/"
+    ds = data.mnist(root=tmp_path / "cache", mirrors=[source], progress=False)
+    assert ds.info["verified"] and not stale.exists()
+    _assert_clean(folder, MNIST_FILES, sums)

@@ -12,7 +12,7 @@ from hamgeo._checks import describe
 __all__ = ["Dataset"]
 
 
-def _check_flag(value: Any, name: str) -> bool:
+def check_flag(value: Any, name: str) -> bool:
     """``value`` as a bool; ints and strings are refused (``images="no"`` is truthy)."""
     # _checks has no bool check; this is the only one in hamgeo.data.
     if not isinstance(value, bool | np.bool_):

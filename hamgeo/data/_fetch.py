@@ -15,6 +15,7 @@ still guarantee that the final name only ever holds a verified file.
 from __future__ import annotations
 
 import contextlib
+import glob
 import hashlib
 import http.client
 import os
@@ -227,6 +228,7 @@ def fetch(
             for filename in missing:
                 if (folder / filename).is_file():  # another process got it meanwhile
                     continue
+                _remove_stale_parts(folder, filename)
                 failures = []
                 for base in bases:
                     url = url_for(base, filename)
@@ -256,6 +258,14 @@ def fetch(
             f"{folder} by hand: {', '.join(missing)}"
         )
         raise (PermissionError if isinstance(err, PermissionError) else OSError)(message) from err
+
+
+def _remove_stale_parts(folder: Path, filename: str) -> None:
+    """Delete temporary files left by a killed download (only while holding the lock)."""
+    if fcntl is None:  # pragma: no cover - without the lock another process may be writing
+        return
+    for stale in folder.glob(f".{glob.escape(filename)}.*.part"):
+        stale.unlink(missing_ok=True)
 
 
 def _no_copy_message(
