@@ -1,34 +1,69 @@
 """The native CPU Hamming kernels, registered with XLA through ``jax.ffi``.
 
-``setup.py`` builds ``hamgeo/csrc/hamming.cc`` into ``hamgeo._hamming_ffi`` when a
-C++ compiler and the jaxlib FFI headers are present. The module hands XLA two
-handlers (``hamgeo_pairwise``, ``hamgeo_knn``) that this file registers for the
-CPU platform and calls with ``jax.ffi.ffi_call``. If the module is missing or
-fails to load, :func:`available` is ``False`` and hamgeo runs its pure-XLA
-kernels; :func:`describe` says which path runs (``hamgeo info`` prints it).
-Set ``HAMGEO_DISABLE_NATIVE=1`` to force the XLA kernels.
+``setup.py`` builds ``hamgeo/csrc/hamming.cc`` into ``hamgeo._hamming_ffi`` against the
+XLA FFI headers that ship with jaxlib (a build requirement, so ``pip install .`` builds
+them). The module hands XLA two handlers (``hamgeo_pairwise``, ``hamgeo_knn``) that this
+file registers for the CPU platform and calls with ``jax.ffi.ffi_call``. They run on
+XLA's own intra-op thread pool, and pick an instruction-set path at run time: AVX-512
+VPOPCNTDQ, AVX2 or portable C++ (:func:`isa`).
+
+If the module is missing or fails to load, :func:`available` is ``False`` (with a
+warning on first use when it was not built) and hamgeo runs its pure-XLA kernels;
+:func:`describe` says which path runs (``hamgeo info`` prints it).
+
+Environment: ``HAMGEO_DISABLE_NATIVE=1`` forces the XLA kernels;
+``HAMGEO_NATIVE_ISA=portable|avx2|avx512`` caps the instruction-set path (for tests and
+comparisons); ``HAMGEO_NUM_THREADS=n`` caps the threads of one call;
+``HAMGEO_NATIVE_POOL=own`` uses a private pool instead of XLA's.
 """
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
+import warnings
+from collections.abc import Iterator
+from types import ModuleType
+from typing import Literal
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
-__all__ = ["available", "describe", "knn", "pairwise"]
+__all__ = [
+    "NativeKernelWarning",
+    "available",
+    "build_info",
+    "describe",
+    "forced_isa",
+    "isa",
+    "knn",
+    "pairwise",
+    "pool_info",
+    "status",
+]
+
+Isa = Literal["portable", "avx2", "avx512"]
+_ISA_TEXT = {
+    "avx512": "AVX-512 VPOPCNTDQ (16 codes per vector)",
+    "avx2": "AVX2 nibble table (64-bit POPCNT for codes <= 256 bits)",
+    "portable": "portable C++ 64-bit popcount",
+}
+
+
+class NativeKernelWarning(UserWarning):
+    """The native CPU kernels are not built; hamgeo runs its (slower) XLA kernels."""
 
 
 @functools.cache
-def _load() -> tuple[object | None, str]:
+def _load() -> tuple[ModuleType | None, str]:
     if os.environ.get("HAMGEO_DISABLE_NATIVE"):
         return None, "disabled by HAMGEO_DISABLE_NATIVE"
     try:
         from hamgeo import _hamming_ffi  # type: ignore[attr-defined]
     except ImportError as err:
-        return None, f"not built ({err})"
+        return None, (f"not built ({err}); reinstall with a C++ compiler present: pip install .")
     try:
         for name, capsule in _hamming_ffi.capsules().items():
             jax.ffi.register_ffi_target(name, capsule, platform="cpu")
@@ -37,14 +72,107 @@ def _load() -> tuple[object | None, str]:
     return _hamming_ffi, ""
 
 
+@functools.cache
+def _warn_missing() -> None:
+    module, why = _load()
+    if module is None and not why.startswith("disabled"):
+        warnings.warn(
+            f"hamgeo's native CPU Hamming kernels are {why}; using the XLA kernels",
+            NativeKernelWarning,
+            stacklevel=4,
+        )
+
+
 def available() -> bool:
     """Whether the native CPU kernels are built and registered.
+
+    The first call warns (:class:`NativeKernelWarning`) if they were not built.
 
     Examples:
         >>> isinstance(available(), bool)
         True
     """
+    _warn_missing()
     return _load()[0] is not None
+
+
+def status() -> str:
+    """``""`` when the kernels are loaded, else why not (not built, disabled, ...).
+
+    Examples:
+        >>> isinstance(status(), str)
+        True
+    """
+    return _load()[1]
+
+
+def isa() -> Isa | None:
+    """The instruction-set path the native kernels use now, or ``None`` if not loaded.
+
+    Examples:
+        >>> isa() in (None, "portable", "avx2", "avx512")
+        True
+    """
+    module = _load()[0]
+    return None if module is None else module.isa()
+
+
+def _best_isa() -> Isa | None:
+    module = _load()[0]
+    return None if module is None else module.best_isa()
+
+
+@contextlib.contextmanager
+def forced_isa(name: Isa) -> Iterator[Isa]:
+    """Run the native kernels on ``name`` (or the best path below it the CPU has).
+
+    For tests and comparisons; the environment variable ``HAMGEO_NATIVE_ISA`` does the
+    same for a whole process. Yields the path actually used.
+
+    Raises:
+        RuntimeError: the native kernels are not loaded.
+        ValueError: ``name`` is not ``"portable"``, ``"avx2"`` or ``"avx512"``.
+
+    Examples:
+        >>> if available():
+        ...     with forced_isa("portable") as used:
+        ...         print(used)
+        ... else:
+        ...     print("portable")
+        portable
+    """
+    module = _load()[0]
+    if module is None:
+        raise RuntimeError(f"the native Hamming kernel is not available: {describe()}")
+    if name not in _ISA_TEXT:
+        raise ValueError(f"`name` must be one of 'portable', 'avx2', 'avx512', got {name!r}")
+    before = module.isa()
+    try:
+        yield module.set_isa(name)
+    finally:
+        module.set_isa(before)
+
+
+def pool_info() -> dict:
+    """Thread-pool facts: XLA's pool compiled in, the pool of the last call, usable CPUs.
+
+    Examples:
+        >>> isinstance(pool_info(), dict)
+        True
+    """
+    module = _load()[0]
+    return {} if module is None else dict(module.pool_info())
+
+
+def build_info() -> dict:
+    """The jaxlib headers and FFI API version the kernels were built against ({} if none).
+
+    Examples:
+        >>> isinstance(build_info(), dict)
+        True
+    """
+    module = _load()[0]
+    return {} if module is None else dict(module.build_info())
 
 
 def describe() -> str:
@@ -57,28 +185,36 @@ def describe() -> str:
     module, why = _load()
     if module is None:
         return f"XLA XOR + popcount kernel (native kernel {why})"
-    feats = module.cpu_features()
-    isa = "AVX2 nibble-table" if feats["avx2"] else "64-bit popcount"
-    if not feats["avx2"] and not feats["popcnt"]:
-        isa = "portable bit-count"
+    path = module.isa()
+    forced = "" if path == module.best_isa() else f", lowered from {module.best_isa()}"
+    info = module.pool_info()
+    pool = "XLA's intra-op thread pool" if info["xla_pool_compiled"] else "its own thread pool"
     return (
-        f"native CPU kernel via jax.ffi: {isa} for codes > 256 bits, "
-        f"64-bit popcount below; {module.num_threads()} threads"
+        f"native CPU kernel via jax.ffi: {_ISA_TEXT[path]}{forced}; "
+        f"runs on {pool}, {info['usable_cpus']} usable CPUs"
     )
 
 
-def _call_pairwise(x, y, *, truncate):
-    out = jax.ShapeDtypeStruct((*x.shape[:-1], y.shape[-2]), jnp.int32)
-    return jax.ffi.ffi_call("hamgeo_pairwise", out, vmap_method="broadcast_all")(
-        x, y, truncate=np.int32(truncate)
-    )
+_OUT_DTYPES = (np.dtype(np.int32), np.dtype(np.uint16), np.dtype(np.uint8))
 
 
-def pairwise(xw: jax.Array, yw: jax.Array, *, truncate: int | None) -> jax.Array:
-    """``int32[N, M]`` distances between ``uint32`` word arrays ``[N, W]``, ``[M, W]``."""
+def pairwise(
+    xw: jax.Array, yw: jax.Array, *, truncate: int | None, out_dtype=jnp.int32
+) -> jax.Array:
+    """``[N, M]`` distances between ``uint32`` word arrays ``[N, W]``, ``[M, W]``.
+
+    ``out_dtype`` is ``int32``, ``uint16`` or ``uint8``; the caller guarantees every
+    (truncated) distance fits it.
+    """
     if not available():
         raise RuntimeError(f"the native Hamming kernel is not available: {describe()}")
-    return _call_pairwise(xw, yw, truncate=0 if truncate is None else truncate)
+    dtype = np.dtype(out_dtype)
+    if dtype not in _OUT_DTYPES:
+        raise ValueError(f"`out_dtype` must be int32, uint16 or uint8, got {dtype}")
+    out = jax.ShapeDtypeStruct((*xw.shape[:-1], yw.shape[-2]), dtype)
+    return jax.ffi.ffi_call("hamgeo_pairwise", out, vmap_method="broadcast_all")(
+        xw, yw, truncate=np.int32(0 if truncate is None else truncate)
+    )
 
 
 def knn(
@@ -87,7 +223,7 @@ def knn(
     """Fused top-``k`` of ``bw`` for each row of ``qw`` (see ``hamming_knn``).
 
     ``offset`` is the global row index of ``qw[0]`` (for ``exclude_self`` under
-    ``shard_map``).
+    ``shard_map``). Codes must have at least one word.
     """
     if not available():
         raise RuntimeError(f"the native Hamming kernel is not available: {describe()}")

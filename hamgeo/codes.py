@@ -3,7 +3,16 @@
 An activation code is a vector of bits, one per hidden unit (1 where the unit's
 pre-activation is positive). hamgeo stores codes packed, 32 bits per ``uint32``
 word, little-endian within a word (bit ``i`` of a code is bit ``i % 32`` of word
-``i // 32``); padding bits in the last word are zero and never count.
+``i // 32``).
+
+**The padding invariant.** The bits of the last word past ``n_bits`` are zero, so they
+never count: :class:`PackedCodes` *masks* them off when it is constructed (one AND on
+the words; a friendlier choice than rejecting words a shift or a bitwise NOT produced).
+Every consumer can then rely on zero padding: the popcount kernels, the ±1 products,
+:func:`to_packbits`, the cell counts and the distances between samples. Only JAX's own
+pytree reconstruction (``tree_unflatten``, inside ``jit``, ``vmap``, ``scan``) skips the
+mask, because the leaves it passes back came from a valid ``PackedCodes``; words built
+by hand go through the constructor.
 
 Viewed as bytes on a little-endian machine this is exactly NumPy's
 ``np.packbits(bits, axis=-1, bitorder="little")`` layout, the layout faiss's
@@ -12,16 +21,17 @@ binary indexes use; :func:`to_packbits` and :func:`from_packbits` convert.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal, Union
 
-import flax.struct
 import jax
 import jax.numpy as jnp
 import numpy as np
+from jax.typing import ArrayLike
 
-from hamgeo._checks import check_int
+from hamgeo._checks import check_choice, check_int, check_nonnegative_int, describe
 
 __all__ = [
+    "CodesLike",
     "PackedCodes",
     "as_packed",
     "as_packed_batch",
@@ -46,16 +56,57 @@ def n_words(n_bits: int) -> int:
     return -(-int(n_bits) // _WORD)
 
 
-@flax.struct.dataclass
+def _is_tracer(x: Any) -> bool:
+    return isinstance(x, jax.core.Tracer)
+
+
+def _padding_mask(n_bits: int) -> np.ndarray | None:
+    """``uint32[W]``: all ones but the padding bits of the last word; None without padding."""
+    if n_bits % _WORD == 0:
+        return None
+    mask = np.full((n_words(n_bits),), 0xFFFFFFFF, dtype=np.uint32)
+    mask[-1] = (1 << (n_bits % _WORD)) - 1
+    return mask
+
+
+def _valid_words(words: Any, n_bits: int) -> Any:
+    """``words`` with the padding bits past ``n_bits`` zeroed (see the module docstring).
+
+    Words of the wrong dtype or width are kept as they are: :func:`as_packed` rejects
+    them where they are used, with the name of the argument they came in.
+    """
+    mask = _padding_mask(n_bits)
+    if mask is None or not isinstance(words, np.ndarray | jax.Array):
+        return words  # no padding, or a pytree placeholder / ShapeDtypeStruct
+    if words.dtype != np.uint32 or words.ndim < 1 or words.shape[-1] != mask.shape[0]:
+        return words
+    mask = mask.reshape((1,) * (words.ndim - 1) + mask.shape)  # no implicit rank promotion
+    if isinstance(words, np.ndarray):
+        return words & mask
+    return words & jnp.asarray(mask)  # concrete arrays and tracers alike
+
+
+@jax.tree_util.register_pytree_with_keys_class
 class PackedCodes:
     """A batch of binary codes packed into ``uint32`` words.
 
     A registered pytree: ``words`` is the only leaf, ``n_bits`` is static, so a
     ``PackedCodes`` passes through ``jax.jit``, ``jax.vmap`` and ``jax.lax`` loops.
+    The constructor zeroes the padding bits past ``n_bits`` (the padding invariant,
+    see the module docstring), so hand-made words never count garbage bits.
+
+    Args:
+        words: ``uint32[..., W]`` packed bits, ``W = ceil(n_bits / 32)``.
+        n_bits: the number of meaningful bits per code (static), ``>= 0``.
 
     Attributes:
-        words: ``uint32[..., W]`` packed bits, ``W = ceil(n_bits / 32)``, zero padding.
-        n_bits: the number of meaningful bits per code (static).
+        words: ``uint32[..., W]`` packed bits, zero padding.
+        n_bits: the number of meaningful bits per code.
+
+    Raises:
+        TypeError: ``n_bits`` is not an integer.
+        ValueError: ``n_bits < 0``. (Words of another dtype or width are rejected where
+            they are used, by :func:`as_packed`, naming the argument.)
 
     Examples:
         >>> import jax.numpy as jnp
@@ -64,11 +115,51 @@ class PackedCodes:
         ((2,), 3, dtype('uint32'))
         >>> codes.words[:, 0].tolist()
         [5, 4]
+        >>> PackedCodes(jnp.array([[0xFF]], jnp.uint32), 3).words.tolist()  # padding masked
+        [[7]]
     """
 
+    __slots__ = ("n_bits", "words")
     words: jax.Array
-    n_bits: int = flax.struct.field(pytree_node=False)
+    n_bits: int
 
+    def __init__(self, words: Any, n_bits: int):
+        n_bits = check_nonnegative_int(n_bits, "n_bits", maximum=None)
+        object.__setattr__(self, "words", _valid_words(words, n_bits))
+        object.__setattr__(self, "n_bits", n_bits)
+
+    @classmethod
+    def _trusted(cls, words: Any, n_bits: int) -> PackedCodes:
+        """Wrap words known to be valid (zero padding), without checks or the mask."""
+        obj = object.__new__(cls)
+        object.__setattr__(obj, "words", words)
+        object.__setattr__(obj, "n_bits", n_bits)
+        return obj
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise AttributeError(f"PackedCodes is immutable; cannot set `{name}`")
+
+    def __reduce__(self):
+        return (PackedCodes._trusted, (self.words, self.n_bits))
+
+    def __repr__(self) -> str:
+        return f"PackedCodes(words={self.words!r}, n_bits={self.n_bits})"
+
+    # -- pytree --------------------------------------------------------------------------
+    def tree_flatten(self):
+        """The ``words`` leaf and the static ``n_bits``."""
+        return (self.words,), self.n_bits
+
+    def tree_flatten_with_keys(self):
+        """Like :meth:`tree_flatten`, with the leaf's key path ``.words``."""
+        return ((jax.tree_util.GetAttrKey("words"), self.words),), self.n_bits
+
+    @classmethod
+    def tree_unflatten(cls, n_bits: int, leaves: Any) -> PackedCodes:
+        """Rebuild from leaves JAX passes back (no re-masking: they came from a valid one)."""
+        return cls._trusted(leaves[0], n_bits)
+
+    # -- array-like ------------------------------------------------------------------------
     @property
     def shape(self) -> tuple[int, ...]:
         """Batch shape: ``words.shape`` without the trailing word axis."""
@@ -90,21 +181,78 @@ class PackedCodes:
         return int(self.words.shape[0])
 
     def __getitem__(self, index: Any) -> PackedCodes:
-        """Index the batch dimensions; the word axis is kept whole."""
+        """Index the batch dimensions; the word axis is kept whole.
+
+        Concrete integer indices out of range raise ``IndexError`` like NumPy
+        (JAX would clamp them silently).
+        """
         if not isinstance(index, tuple):
             index = (index,)
-        return PackedCodes(self.words[(*index, Ellipsis, slice(None))], self.n_bits)
+        _check_index(index, self.shape)
+        if any(i is Ellipsis for i in index):  # spell it out: the word axis gets its own
+            at = next(p for p, i in enumerate(index) if i is Ellipsis)
+            used = sum(_axes_used(i) for i in index if i is not Ellipsis)
+            index = (*index[:at], *[slice(None)] * (self.ndim - used), *index[at + 1 :])
+        return PackedCodes._trusted(self.words[(*index, Ellipsis, slice(None))], self.n_bits)
 
     def unpack(self) -> jax.Array:
         """The bits as ``bool[..., n_bits]`` (see :func:`unpack_bits`)."""
         return unpack_bits(self)
 
 
-def _is_tracer(x: Any) -> bool:
-    return isinstance(x, jax.core.Tracer)
+CodesLike = Union[PackedCodes, ArrayLike]  # noqa: UP007 (ArrayLike is itself a Union)
+"""Codes as hamgeo's functions accept them: :class:`PackedCodes`, or a bool / {0, 1}
+integer array ``[..., n_bits]`` that they pack."""
 
 
-def pack_bits(bits: Any) -> PackedCodes:
+def _check_index(index: tuple, shape: tuple[int, ...]) -> None:
+    """Raise ``IndexError`` for concrete integer indices out of range of ``shape``."""
+    n_ellipsis = sum(1 for i in index if i is Ellipsis)
+    if n_ellipsis > 1:
+        raise IndexError("an index can only have a single ellipsis ('...')")
+    consumed = sum(_axes_used(i) for i in index if i is not Ellipsis)
+    if consumed > len(shape):
+        raise IndexError(
+            f"too many indices for PackedCodes of batch shape {shape}: {consumed} were indexed"
+        )
+    axis = 0
+    for pos, item in enumerate(index):
+        if item is Ellipsis:
+            rest = sum(_axes_used(i) for i in index[pos + 1 :])
+            axis = len(shape) - rest
+            continue
+        used = _axes_used(item)
+        if used == 1 and not _is_tracer(item):
+            _check_integer_index(item, shape[axis], axis)
+        axis += used
+
+
+def _axes_used(item: Any) -> int:
+    if item is None:
+        return 0
+    dtype = getattr(item, "dtype", None)
+    if dtype is not None and np.dtype(dtype) == np.bool_:
+        return int(getattr(item, "ndim", 1))
+    return 1
+
+
+def _check_integer_index(item: Any, size: int, axis: int) -> None:
+    if isinstance(item, bool | np.bool_ | slice):
+        return
+    if isinstance(item, int | np.integer):
+        values = np.asarray([int(item)])
+    elif isinstance(item, np.ndarray | jax.Array) and np.issubdtype(item.dtype, np.integer):
+        values = np.asarray(item).ravel()
+    elif isinstance(item, list) and item and all(isinstance(v, int | np.integer) for v in item):
+        values = np.asarray(item).ravel()
+    else:
+        return
+    bad = values[(values >= size) | (values < -size)]
+    if bad.size:
+        raise IndexError(f"index {int(bad[0])} is out of bounds for axis {axis} with size {size}")
+
+
+def pack_bits(bits: ArrayLike) -> PackedCodes:
     """Pack a bool / {0, 1} array ``[..., n_bits]`` into :class:`PackedCodes`.
 
     Args:
@@ -158,7 +306,7 @@ def _pack(bits: jax.Array) -> PackedCodes:
     shifts = jnp.arange(_WORD, dtype=jnp.uint32).reshape((1,) * (b.ndim - 1) + (_WORD,))
     # Distinct bit positions never carry, so the sum is the bitwise OR.
     words = jnp.sum(b << shifts, axis=-1, dtype=jnp.uint32)
-    return PackedCodes(words, n_bits)
+    return PackedCodes._trusted(words, n_bits)
 
 
 def unpack_bits(codes: PackedCodes) -> jax.Array:
@@ -169,6 +317,9 @@ def unpack_bits(codes: PackedCodes) -> jax.Array:
 
     Returns:
         ``bool[..., n_bits]``, the exact inverse of :func:`pack_bits`.
+
+    Raises:
+        TypeError: ``codes`` is not ``PackedCodes``.
 
     Examples:
         >>> import jax.numpy as jnp
@@ -183,7 +334,7 @@ def unpack_bits(codes: PackedCodes) -> jax.Array:
     return bits[..., : codes.n_bits]
 
 
-def as_packed(x: Any, name: str = "x") -> PackedCodes:
+def as_packed(x: CodesLike, name: str = "x") -> PackedCodes:
     """Accept ``PackedCodes`` or a bool / {0, 1} array, and return ``PackedCodes``.
 
     The API-boundary helper every code-taking function uses: error messages
@@ -206,8 +357,9 @@ def as_packed(x: Any, name: str = "x") -> PackedCodes:
         [2, 3]
     """
     if isinstance(x, PackedCodes):
-        if np.dtype(x.words.dtype) != np.uint32:
-            raise TypeError(f"`{name}` words must be uint32, got {x.words.dtype}")
+        # Codes rebuilt by tree_unflatten skip the constructor's checks: repeat them here.
+        if not hasattr(x.words, "dtype") or np.dtype(x.words.dtype) != np.uint32:
+            raise TypeError(f"`{name}` words must be uint32, got {describe(x.words)}")
         if x.words.shape[-1] != n_words(x.n_bits):
             raise ValueError(
                 f"`{name}` has {x.words.shape[-1]} words per code, "
@@ -222,7 +374,7 @@ def as_packed(x: Any, name: str = "x") -> PackedCodes:
         raise ValueError(str(err).replace("`bits`", f"`{name}`")) from None
 
 
-def as_packed_batch(x: Any, name: str = "x") -> PackedCodes:
+def as_packed_batch(x: CodesLike, name: str = "x") -> PackedCodes:
     """Like :func:`as_packed`, for a non-empty batch of codes ``[n, n_bits]``.
 
     Args:
@@ -249,25 +401,32 @@ def as_packed_batch(x: Any, name: str = "x") -> PackedCodes:
     return codes
 
 
-def to_packbits(codes: PackedCodes, bitorder: str = "little") -> np.ndarray:
+BitOrder = Literal["little", "big"]
+
+
+def to_packbits(codes: CodesLike, bitorder: BitOrder = "little") -> np.ndarray:
     """Convert to NumPy's ``packbits`` layout: ``uint8[..., ceil(n_bits / 8)]``.
 
     With ``bitorder="little"`` (the default, faiss's layout) the result equals
     ``np.packbits(unpack_bits(codes), axis=-1, bitorder="little")``.
 
     Args:
-        codes: packed codes.
+        codes: packed codes (or a bool / {0, 1} array, packed first).
         bitorder: ``"little"`` or ``"big"``, as in ``np.packbits``.
 
     Returns:
         A host ``uint8`` array.
 
+    Raises:
+        TypeError: ``codes`` are not codes.
+        ValueError: an unknown ``bitorder``.
+
     Examples:
         >>> to_packbits(pack_bits([1, 0, 0, 0, 0, 0, 0, 0, 1])).tolist()
         [1, 1]
     """
-    if bitorder not in ("little", "big"):
-        raise ValueError(f"`bitorder` must be 'little' or 'big', got {bitorder!r}")
+    bitorder = check_choice(bitorder, "bitorder", ("little", "big"))
+    codes = as_packed(codes, "codes")
     words = np.asarray(codes.words).astype("<u4")
     n_bytes = -(-codes.n_bits // 8)
     out = words.view(np.uint8).reshape(*words.shape[:-1], 4 * words.shape[-1])[..., :n_bytes]
@@ -276,20 +435,20 @@ def to_packbits(codes: PackedCodes, bitorder: str = "little") -> np.ndarray:
     return np.ascontiguousarray(out)
 
 
-def from_packbits(data: Any, n_bits: int, bitorder: str = "little") -> PackedCodes:
+def from_packbits(data: ArrayLike, n_bits: int, bitorder: BitOrder = "little") -> PackedCodes:
     """Read NumPy ``packbits`` bytes ``uint8[..., ceil(n_bits / 8)]`` into ``PackedCodes``.
 
     Args:
         data: ``uint8`` array as made by ``np.packbits(..., axis=-1, bitorder=bitorder)``.
-        n_bits: number of meaningful bits; bits past it must be zero.
+        n_bits: number of meaningful bits, ``>= 0``; bits past it must be zero.
         bitorder: ``"little"`` or ``"big"``.
 
     Returns:
         ``PackedCodes``.
 
     Raises:
-        TypeError: ``data`` is not ``uint8``.
-        ValueError: wrong number of bytes, or nonzero padding bits.
+        TypeError: ``data`` is not ``uint8``; ``n_bits`` is not an integer.
+        ValueError: wrong number of bytes, nonzero padding bits, ``n_bits < 0``.
 
     Examples:
         >>> import numpy as np
@@ -298,12 +457,11 @@ def from_packbits(data: Any, n_bits: int, bitorder: str = "little") -> PackedCod
         >>> bool((from_packbits(packed, 10).unpack() == bits).all())
         True
     """
-    if bitorder not in ("little", "big"):
-        raise ValueError(f"`bitorder` must be 'little' or 'big', got {bitorder!r}")
+    bitorder = check_choice(bitorder, "bitorder", ("little", "big"))
+    n_bits = check_nonnegative_int(n_bits, "n_bits", maximum=None)
     data = np.asarray(data)
     if data.dtype != np.uint8:
         raise TypeError(f"`data` must be uint8 (np.packbits output), got {data.dtype}")
-    n_bits = int(n_bits)
     n_bytes = -(-n_bits // 8)
     if data.ndim < 1 or data.shape[-1] != n_bytes:
         raise ValueError(
@@ -317,7 +475,7 @@ def from_packbits(data: Any, n_bits: int, bitorder: str = "little") -> PackedCod
     buf = np.zeros((*data.shape[:-1], w * 4), dtype=np.uint8)
     buf[..., :n_bytes] = data
     words = buf.view("<u4").astype(np.uint32)
-    return PackedCodes(jnp.asarray(words), n_bits)
+    return PackedCodes._trusted(jnp.asarray(words), n_bits)
 
 
 def select_bits(codes: Any, start: int, stop: int) -> PackedCodes:

@@ -1,40 +1,61 @@
 """Hamming distances and nearest neighbours between packed binary codes.
 
-Two formulations of the same exact integer result:
+Two formulations of the same exact integer result, four paths in all:
 
-* ``"popcount"``: XOR the packed words and count the set bits
-  (``lax.population_count``), summed over words; on CPU a native kernel
-  (:mod:`hamgeo._native`, registered through ``jax.ffi``) runs it when built.
-* ``"matmul"``: with signs s = 1 - 2b, d_H(x, y) = (n - s_x . s_y) / 2, a ±1 matrix
-  product (int8 operands with int32 accumulation, or bf16 operands with f32
-  accumulation, exact while n <= 2^24) that runs on GPU/TPU matrix units.
+* popcount: XOR the packed words and count the set bits, summed over words, either
+  in the native CPU kernel (:mod:`hamgeo._native`, AVX-512 VPOPCNTDQ / AVX2 / portable,
+  registered through ``jax.ffi``; path ``"native"``) or in XLA
+  (``lax.population_count``; path ``"xla"``);
+* ±1 product: with signs s = 1 - 2b, d_H(x, y) = (n - s_x . s_y) / 2, one matrix
+  product on int8 operands with int32 accumulation (path ``"int8"``) or bf16 operands
+  with f32 accumulation (path ``"bf16"``, exact while n <= 2^24): the form GPU tensor
+  cores, TPU MXUs and CPU matrix units (AMX, VNNI) run fastest.
 
-Everything is blocked: no ``[N, M, W]`` temporary is ever formed, and
-:func:`hamming_knn` streams over the base with a running top-k so its memory is
-``O(block * (k + block))`` whatever the sizes. Truncated Hamming
-d_{H,θ} = min(d_H, θ) is the metric of the discriminability paper's appendix.
+``method="auto"`` lets :mod:`hamgeo._dispatch` pick the fastest path for the machine,
+the operation and the size, by a short measurement cached on disk (see
+docs/concepts/codes.md). All paths are exact, so results never depend on the choice.
+
+Memory stays bounded: no ``[N, M, W]`` temporary is formed, and :func:`hamming_knn`
+streams over the base with a running top-k so its memory is ``O(block * (k + block))``
+whatever the sizes. Truncated Hamming d_{H,θ} = min(d_H, θ) is the metric of the
+discriminability paper's appendix ([Discriminability], docs/references.md).
 """
 
 from __future__ import annotations
 
 import functools
-import numbers
-from typing import Any
+from typing import Any, Literal
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 from jax.sharding import NamedSharding, PartitionSpec
 
-from hamgeo import _native
-from hamgeo.codes import PackedCodes, as_packed
+from hamgeo import _dispatch, _native
+from hamgeo._blocks import map_blocks
+from hamgeo._checks import INT32_MAX, check_choice, check_int, check_positive_int, describe
+from hamgeo.codes import CodesLike, PackedCodes, as_packed, n_words
 
-__all__ = ["hamming_knn", "pairwise_hamming"]
+__all__ = ["Method", "OutDtype", "hamming_knn", "pairwise_hamming"]
 
-_METHODS = ("auto", "popcount", "matmul", "native", "xla")
-# Temporaries per block stay near this many bytes.
+Method = Literal["auto", "popcount", "xla", "native", "matmul"]
+"""``method`` of :func:`pairwise_hamming` and :func:`hamming_knn`."""
+OutDtype = Literal["int32", "uint16", "uint8"]
+"""``out_dtype`` of :func:`pairwise_hamming`."""
+
+_METHODS = ("auto", "popcount", "xla", "native", "matmul")
+_OUT_DTYPES = {
+    "int32": (jnp.int32, INT32_MAX),
+    "uint16": (jnp.uint16, 65535),
+    "uint8": (jnp.uint8, 255),
+}
+# Temporaries of the popcount blocks stay near this many bytes.
 _BLOCK_BYTES = 32 * 2**20
-_BIG = np.iinfo(np.int32).max
+# The int32 product of one ±1 block: a single large dot up to this many bytes.
+_DOT_BYTES = 64 * 2**20
+# Up to this many ±1 blocks are unrolled (each one XLA dot); more go through lax.map.
+_UNROLL_BLOCKS = 8
+_BIG = INT32_MAX
 
 
 # ----------------------------------------------------------------------------- validation
@@ -68,20 +89,43 @@ def _pair(x: Any, y: Any, xname: str, yname: str) -> tuple[PackedCodes, PackedCo
     return x, y
 
 
-def _positive_int(value: Any, name: str, allow_none: bool = True) -> int | None:
-    if value is None and allow_none:
-        return None
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"`{name}` must be a positive int, got {value!r}")
-    if value < 1:
-        raise ValueError(f"`{name}` must be >= 1, got {value}")
-    return int(value)
+def _out_dtype(out_dtype: Any, n_bits: int, truncate: int | None) -> Any:
+    """The output dtype, checked to hold every distance (``n_bits`` or ``truncate``)."""
+    if not isinstance(out_dtype, str):
+        try:
+            out_dtype = np.dtype(out_dtype).name
+        except TypeError:
+            raise TypeError(
+                f"`out_dtype` must be 'int32', 'uint16' or 'uint8', got {describe(out_dtype)}"
+            ) from None
+    name = check_choice(out_dtype, "out_dtype", tuple(_OUT_DTYPES))
+    dtype, limit = _OUT_DTYPES[name]
+    largest = n_bits if truncate is None else min(n_bits, truncate)
+    if largest > limit:
+        raise ValueError(
+            f"`out_dtype`={name!r} holds distances up to {limit}, but they reach {largest} "
+            f"(n_bits={n_bits}, truncate={truncate}); use a wider dtype or a smaller truncate"
+        )
+    return dtype
 
 
-def _check_method(method: Any) -> str:
-    if method not in _METHODS:
-        raise ValueError(f"`method` must be one of {_METHODS}, got {method!r}")
-    return method
+def _is_traced(*arrays: Any) -> bool:
+    return any(isinstance(a, jax.core.Tracer) for a in arrays)
+
+
+def _path(method: str, op: str, n: int, m: int, n_bits: int, traced: bool) -> str:
+    """The concrete path (native, xla, int8, bf16) for ``method``."""
+    if method == "xla":
+        return "xla"
+    if method == "native":
+        if jax.default_backend() != "cpu" or not _native.available():
+            raise ValueError(f"`method`='native' needs the native CPU kernel: {_native.describe()}")
+        return "native"
+    if method == "popcount":
+        return "native" if jax.default_backend() == "cpu" and _native.available() else "xla"
+    if method == "matmul":
+        return "bf16" if _dispatch.static_choice(n_bits) == "bf16" else "int8"
+    return _dispatch.choose(op, n, m, n_bits, traced=traced)
 
 
 # ----------------------------------------------------------------------------- XLA kernels
@@ -93,81 +137,81 @@ def _popcount_block(xw: jax.Array, yw: jax.Array) -> jax.Array:
     return jnp.sum(diff.astype(jnp.int32), axis=-1, dtype=jnp.int32)
 
 
+_SIGN_DTYPES = {"int8": (jnp.int8, jnp.int32), "bf16": (jnp.bfloat16, jnp.float32)}
+
+
 def _signs(words: jax.Array, n_bits: int, dtype: Any) -> jax.Array:
     """±1 signs ``[n, n_bits]`` (bit 1 -> -1) in ``dtype``."""
     shifts = jnp.arange(32, dtype=jnp.uint32).reshape(1, 1, 32)
     bits = (words[:, :, None] >> shifts) & jnp.uint32(1)
     bits = bits.reshape(words.shape[0], words.shape[1] * 32)[:, :n_bits]
-    return (1 - 2 * bits.astype(jnp.int32)).astype(dtype)
-
-
-def _matmul_dtypes() -> tuple[Any, Any]:
-    # TPUs multiply bf16 natively; int8 with int32 accumulation elsewhere.
-    if jax.default_backend() == "tpu":
-        return jnp.bfloat16, jnp.float32
-    return jnp.int8, jnp.int32
+    return (1 - 2 * bits.astype(jnp.int8)).astype(dtype)
 
 
 def _matmul_block(xs: jax.Array, ys: jax.Array, n_bits: int) -> jax.Array:
+    """``int32[b, M]`` distances from ±1 signs: ``(n - s_x . s_y) / 2``."""
     acc = jnp.int32 if xs.dtype == jnp.int8 else jnp.float32
-    dot = jax.lax.dot_general(xs, ys, (((1,), (1,)), ((), ())), preferred_element_type=acc).astype(
-        jnp.int32
-    )
+    dims = (((1,), (1,)), ((), ()))
+    dot = jax.lax.dot_general(xs, ys, dims, preferred_element_type=acc).astype(jnp.int32)
     return (n_bits - dot) // 2
 
 
-def _row_block(n_rows: int, row_bytes: int, block_size: int | None) -> int:
-    """Rows per block: ``block_size``, or as many as keep temporaries near 32 MiB."""
-    if block_size is not None:
-        return max(1, min(block_size, max(n_rows, 1)))
-    b = _BLOCK_BYTES // max(1, row_bytes)
-    return int(max(1, min(b, 4096, max(n_rows, 1))))
-
-
-def _map_rows(fn, xw: jax.Array, block: int) -> jax.Array:
-    """Apply ``fn`` to blocks of ``block`` rows of ``xw`` and stack the results."""
-    n = xw.shape[0]
-    if n <= block:
-        return fn(xw)
-    n_blocks = -(-n // block)
-    pad = n_blocks * block - n
-    xp = jnp.pad(xw, ((0, pad), (0, 0)))
-    out = jax.lax.map(fn, xp.reshape(n_blocks, block, xw.shape[1]))
-    return out.reshape(n_blocks * block, *out.shape[2:])[:n]
-
-
-@functools.partial(jax.jit, static_argnames=("n_bits", "truncate", "method", "block"))
-def _pairwise_xla(xw, yw, *, n_bits, truncate, method, block):
-    if method == "matmul":
-        dtype, _ = _matmul_dtypes()
-        ys = _signs(yw, n_bits, dtype)
-        d = _map_rows(lambda b: _matmul_block(_signs(b, n_bits, dtype), ys, n_bits), xw, block)
-    else:
-        d = _map_rows(lambda b: _popcount_block(b, yw), xw, block)
+def _finish(d: jax.Array, truncate: int | None, out_dtype: Any) -> jax.Array:
     if truncate is not None:
         d = jnp.minimum(d, jnp.int32(truncate))
-    return d
+    return d.astype(out_dtype)
 
 
-def _resolve(method: str, n: int, m: int, n_bits: int) -> str:
-    """The concrete path for ``method`` on this backend (see docs/concepts/codes.md)."""
-    backend = jax.default_backend()
-    if method == "xla":
-        return "popcount_xla"
-    if method == "native":
-        if not _native.available():
-            raise ValueError(f"`method`='native' needs the native kernel: {_native.describe()}")
-        return "native"
-    if method == "popcount":
-        return "native" if backend == "cpu" and _native.available() else "popcount_xla"
-    if method == "matmul":
-        return "matmul"
-    # auto. CPU: the native kernel does 2.3-2.7x the work of XLA's fused popcount
-    # per CPU-second at 64 to 1024 bits (docs/concepts/codes.md). GPU/TPU: the ±1
-    # product runs on the matrix units.
-    if backend == "cpu":
-        return "native" if _native.available() else "popcount_xla"
-    return "matmul"
+@functools.partial(jax.jit, static_argnames=("n_bits", "truncate", "path", "block", "out_dtype"))
+def _pairwise_xla(xw, yw, *, n_bits, truncate, path, block, out_dtype):
+    if path in _SIGN_DTYPES:
+        dtype = _SIGN_DTYPES[path][0]
+        ys = _signs(yw, n_bits, dtype)
+
+        def fn(b):
+            return _finish(_matmul_block(_signs(b, n_bits, dtype), ys, n_bits), truncate, out_dtype)
+
+        unroll = -(-xw.shape[0] // block) <= _UNROLL_BLOCKS
+        return map_blocks(fn, xw, block_size=block, unroll=unroll)
+    return map_blocks(
+        lambda b: _finish(_popcount_block(b, yw), truncate, out_dtype), xw, block_size=block
+    )
+
+
+def _pairwise_block(path: str, n: int, m: int, w: int, n_bits: int, block_size: int | None) -> int:
+    """Rows of ``x`` per block for an XLA path."""
+    if block_size is not None:
+        return max(1, min(block_size, n))
+    if path in _SIGN_DTYPES:
+        # Blocks as large as the memory bound allows: each block is one large dot.
+        rows = min(_DOT_BYTES // max(1, 4 * m), _DOT_BYTES // max(1, 2 * n_bits))
+    else:
+        # The [rows, M, W] XOR that XLA normally fuses away, as a worst case.
+        rows = min(_BLOCK_BYTES // max(1, 4 * m * w), 4096)
+    return int(max(1, min(rows, n)))
+
+
+def _pairwise_compute(
+    path: str,
+    xw: jax.Array,
+    yw: jax.Array,
+    *,
+    n_bits: int,
+    truncate: int | None,
+    out_dtype: Any,
+    block_size: int | None,
+) -> jax.Array:
+    """``[N, M]`` distances of words ``xw``, ``yw`` on ``path`` (native, xla, int8, bf16)."""
+    if path == "native":
+        return _native.pairwise(xw, yw, truncate=truncate, out_dtype=out_dtype)
+    n, m, w = xw.shape[0], yw.shape[0], xw.shape[1]
+    block = _pairwise_block(path, n, m, w, n_bits, block_size)
+    return _pairwise_xla(
+        xw, yw, n_bits=n_bits, truncate=truncate, path=path, block=block, out_dtype=out_dtype
+    )
+
+
+# ----------------------------------------------------------------------------- sharding
 
 
 def _sharded_rows(arr: Any) -> NamedSharding | None:
@@ -191,82 +235,96 @@ def _replicated(arr: Any, mesh: Any) -> jax.Array:
     return jax.device_put(arr, target)
 
 
+def _row_sharded_call(fn, sharding: NamedSharding, a: jax.Array, b: jax.Array, n_out: int):
+    """``fn(a_shard, b)`` per row shard of ``a`` with ``b`` replicated, rows stay sharded."""
+    rows = sharding.spec[0]
+    out = PartitionSpec(rows, None)
+    sm = jax.shard_map(
+        fn,
+        mesh=sharding.mesh,
+        in_specs=(PartitionSpec(rows, None), PartitionSpec()),
+        out_specs=out if n_out == 1 else (out,) * n_out,
+        check_vma=False,
+    )
+    return jax.jit(sm)(a, _replicated(b, sharding.mesh))
+
+
 # ----------------------------------------------------------------------------- public API
 
 
 def pairwise_hamming(
-    x: Any,
-    y: Any = None,
+    x: CodesLike,
+    y: CodesLike | None = None,
     *,
     truncate: int | None = None,
-    method: str = "auto",
+    method: Method = "auto",
     block_size: int | None = None,
+    out_dtype: OutDtype = "int32",
 ) -> jax.Array:
-    """Exact Hamming distances ``int32[N, M]`` between two batches of codes.
+    """Exact Hamming distances ``[N, M]`` between two batches of codes.
 
     d_H(x, y) = #{i : x_i != y_i}; with ``truncate=θ`` the truncated Hamming
     distance d_{H,θ} = min(d_H, θ) of the discriminability paper's appendix
-    ("samples in the Hamming space of binarized ReLU activations").
+    ([Discriminability], docs/references.md).
 
     Args:
         x: ``PackedCodes`` ``[N]`` or a bool / {0, 1} array ``[N, n_bits]``.
         y: the same for ``[M]`` codes with the same ``n_bits``; ``None`` means ``x``.
         truncate: ``θ >= 1`` to return ``min(d_H, θ)``; ``None`` for plain d_H.
-        method: ``"auto"`` (the fastest exact path for the backend, see
-            docs/concepts/codes.md), ``"popcount"`` (XOR + popcount: the native
-            CPU kernel when built, else XLA), ``"xla"`` (XLA XOR + popcount),
-            ``"native"`` (the native CPU kernel; error if not built) or
-            ``"matmul"`` (±1 matrix product).
-        block_size: rows of ``x`` per block (XLA paths); ``None`` picks blocks
-            whose temporaries stay near 32 MiB.
+        method: ``"auto"`` (the fastest exact path for this machine and size, measured
+            once and cached; see docs/concepts/codes.md), ``"popcount"`` (XOR +
+            popcount: the native CPU kernel when built, else XLA), ``"xla"`` (XLA
+            XOR + popcount), ``"native"`` (the native CPU kernel; error if not built)
+            or ``"matmul"`` (±1 matrix product: int8, bf16 on TPU).
+        block_size: rows of ``x`` per block (XLA paths); ``None`` picks blocks that
+            keep temporaries near 32 MiB (popcount) or one large product (matmul).
+        out_dtype: ``"int32"``, or ``"uint16"`` / ``"uint8"`` when every distance fits
+            (``n_bits`` or ``truncate`` at most 65535 / 255): a narrower result cuts the
+            output traffic that bounds short codes.
 
     Returns:
-        ``int32[N, M]``. If ``x`` is a concrete array sharded by rows over a mesh
+        ``out_dtype[N, M]``. If ``x`` is a concrete array sharded by rows over a mesh
         (``NamedSharding``), the result is sharded by rows the same way.
 
     Raises:
-        TypeError: float codes; non-integer ``truncate`` / ``block_size``.
+        TypeError: float codes; non-integer ``truncate`` / ``block_size``; a
+            non-string ``method`` / ``out_dtype``.
         ValueError: values other than 0/1, a rank other than 2 (arrays) or 1
-            (``PackedCodes`` batch), different ``n_bits``, ``truncate < 1``,
-            ``block_size < 1``, an unknown ``method``.
+            (``PackedCodes`` batch), different ``n_bits``, ``truncate`` or
+            ``block_size`` outside ``[1, 2**31 - 1]``, an unknown ``method``, an
+            ``out_dtype`` too narrow for the distances.
 
     Examples:
         >>> pairwise_hamming([[1, 0, 1]], [[0, 0, 1], [1, 0, 1]]).tolist()
         [[1, 0]]
         >>> pairwise_hamming([[1, 1, 1, 1], [0, 0, 0, 0]], truncate=3).tolist()
         [[0, 3], [3, 0]]
+        >>> pairwise_hamming([[1, 1, 0]], [[0, 0, 0]], out_dtype="uint8").dtype
+        dtype('uint8')
     """
     x, y = _pair(x, y, "x", "y")
-    truncate = _positive_int(truncate, "truncate")
-    block_size = _positive_int(block_size, "block_size")
-    method = _check_method(method)
-    n, m, w = x.words.shape[0], y.words.shape[0], x.words.shape[1]
-    if n == 0 or m == 0:
-        return jnp.zeros((n, m), jnp.int32)
-    path = _resolve(method, n, m, x.n_bits)
+    truncate = None if truncate is None else check_positive_int(truncate, "truncate")
+    block_size = None if block_size is None else check_positive_int(block_size, "block_size")
+    method = check_choice(method, "method", _METHODS)
+    dtype = _out_dtype(out_dtype, x.n_bits, truncate)
+    n, m = x.words.shape[0], y.words.shape[0]
+    if n == 0 or m == 0 or x.n_bits == 0:
+        return jnp.zeros((n, m), dtype)
+    op = "pairwise" if truncate is None else "truncated"
+    path = _path(method, op, n, m, x.n_bits, _is_traced(x.words, y.words))
 
     def compute(xw, yw):
-        if path == "native":
-            return _native.pairwise(xw, yw, truncate=truncate)
-        m_rows = yw.shape[0]
-        # matmul: unpacked bits and signs of a row plus its output row; popcount: the
-        # [row, M, W] XOR that XLA normally fuses away, as a worst case.
-        row_bytes = 8 * x.n_bits + 4 * m_rows if path == "matmul" else 4 * m_rows * w
-        block = _row_block(xw.shape[0], row_bytes, block_size)
-        return _pairwise_xla(xw, yw, n_bits=x.n_bits, truncate=truncate, method=path, block=block)
+        return _pairwise_compute(
+            path, xw, yw, n_bits=x.n_bits, truncate=truncate, out_dtype=dtype, block_size=block_size
+        )
 
     sharding = _sharded_rows(x.words)
     if sharding is None:
         return compute(x.words, y.words)
-    rows = sharding.spec[0]
-    fn = jax.shard_map(
-        compute,
-        mesh=sharding.mesh,
-        in_specs=(PartitionSpec(rows, None), PartitionSpec()),
-        out_specs=PartitionSpec(rows, None),
-        check_vma=False,
-    )
-    return jax.jit(fn)(x.words, _replicated(y.words, sharding.mesh))
+    return _row_sharded_call(compute, sharding, x.words, y.words, 1)
+
+
+# ----------------------------------------------------------------------------- k-NN
 
 
 def _merge_topk(best_d, best_i, d, idx, k):
@@ -281,59 +339,109 @@ def _merge_topk(best_d, best_i, d, idx, k):
     return -neg, jnp.take_along_axis(all_i, pos, axis=1)
 
 
-@functools.partial(jax.jit, static_argnames=("k", "exclude_self", "qblock", "bblock"))
-def _knn_xla(qw, bw, offset, *, k, exclude_self, qblock, bblock):
+@functools.partial(
+    jax.jit, static_argnames=("k", "exclude_self", "n_bits", "path", "qblock", "bblock")
+)
+def _knn_xla(qw, bw, offset, *, k, exclude_self, n_bits, path, qblock, bblock):
+    """Streaming k-NN: base blocks scanned with a running top-k, query blocks mapped."""
     m, w = bw.shape
     n_bb = -(-m // bblock)
     bpad = jnp.pad(bw, ((0, n_bb * bblock - m), (0, 0))).reshape(n_bb, bblock, w)
+    signs = path in _SIGN_DTYPES
+    dtype = _SIGN_DTYPES[path][0] if signs else None
 
     def one_query_block(args):
         qb, rows = args
+        qs = _signs(qb, n_bits, dtype) if signs else None
 
         def step(carry, inp):
-            best_d, best_i = carry
             block, start = inp
-            d = _popcount_block(qb, block)
+            if signs:
+                d = _matmul_block(qs, _signs(block, n_bits, dtype), n_bits)
+            else:
+                d = _popcount_block(qb, block)
             idx = start + jnp.arange(bblock, dtype=jnp.int32)
             invalid = (idx >= m)[None, :]
             if exclude_self:
                 invalid = invalid | (idx[None, :] == rows[:, None])
             d = jnp.where(invalid, _BIG, d)
-            return _merge_topk(best_d, best_i, d, idx, k), None
+            return _merge_topk(*carry, d, idx, k), None
 
         init = (
             jnp.full((qb.shape[0], k), _BIG, jnp.int32),
             jnp.full((qb.shape[0], k), -1, jnp.int32),
         )
         starts = jnp.arange(n_bb, dtype=jnp.int32) * bblock
-        (best_d, best_i), _ = jax.lax.scan(step, init, (bpad, starts))
-        return best_d, best_i
+        return jax.lax.scan(step, init, (bpad, starts))[0]
 
-    n = qw.shape[0]
-    rows = offset + jnp.arange(n, dtype=jnp.int32)
-    if n <= qblock:
-        return one_query_block((qw, rows))
-    n_qb = -(-n // qblock)
-    pad = n_qb * qblock - n
-    qp = jnp.pad(qw, ((0, pad), (0, 0))).reshape(n_qb, qblock, w)
-    rp = jnp.pad(rows, (0, pad), constant_values=-1).reshape(n_qb, qblock)
-    d, i = jax.lax.map(one_query_block, (qp, rp))
-    return d.reshape(-1, k)[:n], i.reshape(-1, k)[:n]
+    rows = offset + jnp.arange(qw.shape[0], dtype=jnp.int32)
+    return map_blocks(one_query_block, (qw, rows), block_size=qblock, fill=-1)
+
+
+def _knn_blocks(path: str, n: int, m: int, w: int, n_bits: int, k: int, block_size: int | None):
+    """(query rows, base rows) per block of the streaming k-NN."""
+    if path in _SIGN_DTYPES:
+        bblock = min(block_size or 4096, m)
+        per_row = 4 * 4 * (k + bblock) + 2 * n_bits  # top-k merge temporaries, signs
+    else:
+        bblock = min(block_size or 1024, m)
+        per_row = 4 * 4 * (k + bblock) + 4 * bblock * w
+    qblock = max(1, min(n, _BLOCK_BYTES // per_row))
+    return qblock, bblock
+
+
+def _knn_compute(
+    path: str,
+    qw: jax.Array,
+    bw: jax.Array,
+    offset: jax.Array,
+    *,
+    k: int,
+    exclude_self: bool,
+    n_bits: int,
+    block_size: int | None,
+) -> tuple[jax.Array, jax.Array]:
+    """k-NN of words ``qw`` in ``bw`` on ``path`` (native, xla, int8, bf16)."""
+    if path == "native":
+        return _native.knn(qw, bw, offset, k=k, exclude_self=exclude_self)
+    n, m, w = qw.shape[0], bw.shape[0], qw.shape[1]
+    qblock, bblock = _knn_blocks(path, n, m, w, n_bits, k, block_size)
+    return _knn_xla(
+        qw,
+        bw,
+        jnp.asarray(offset, jnp.int32),
+        k=k,
+        exclude_self=exclude_self,
+        n_bits=n_bits,
+        path=path,
+        qblock=qblock,
+        bblock=bblock,
+    )
+
+
+def _knn_zero_bits(n: int, k: int, exclude_self: bool) -> tuple[jax.Array, jax.Array]:
+    """Zero-bit codes are all equal: distance 0, the first ``k`` indices (not self)."""
+    idx = jnp.broadcast_to(jnp.arange(k, dtype=jnp.int32), (n, k))
+    if exclude_self:
+        idx = idx + (idx >= jnp.arange(n, dtype=jnp.int32)[:, None])
+    return jnp.zeros((n, k), jnp.int32), idx
 
 
 def hamming_knn(
-    queries: Any,
-    base: Any,
+    queries: CodesLike,
+    base: CodesLike,
     k: int,
     *,
     exclude_self: bool = False,
+    method: Method = "auto",
     block_size: int | None = None,
 ) -> tuple[jax.Array, jax.Array]:
     """The ``k`` nearest codes of ``base`` to each query, in Hamming distance.
 
     Streams over ``base`` in blocks with a running top-k: memory is
     ``O(N * (k + block))``, never ``N x M``. Used for the k-NN categorization
-    of neural codes in "neural networks behave as hash encoders".
+    of neural codes in "neural networks behave as hash encoders" ([Hash-Encoders],
+    docs/references.md).
 
     Args:
         queries: ``PackedCodes`` ``[N]`` or a bool / {0, 1} array ``[N, n_bits]``.
@@ -341,18 +449,24 @@ def hamming_knn(
         k: number of neighbours, ``1 <= k <= M`` (``<= M - 1`` with ``exclude_self``).
         exclude_self: ``queries`` are ``base`` (same rows, ``N == M``): query ``i``
             is never its own neighbour (index ``i`` is skipped, not equal codes).
-        block_size: base codes per block (XLA path); ``None`` picks a default.
+        method: as in :func:`pairwise_hamming`: ``"auto"`` (measured), ``"native"``
+            (fused top-k in the native CPU kernel), ``"xla"`` (XOR + popcount blocks),
+            ``"matmul"`` (±1 product blocks, the GPU/TPU form) or ``"popcount"``;
+            every XLA path keeps a running ``lax.top_k`` over base blocks.
+        block_size: base codes per block (XLA paths); ``None`` picks a default.
 
     Returns:
         ``(distances int32[N, k], indices int32[N, k])``, ascending in distance,
-        ties broken by the smaller base index. With ``queries`` sharded by rows
-        over a mesh, both come back sharded by rows (``jax.shard_map`` per
-        query shard, ``base`` replicated).
+        ties broken by the smaller base index. Zero-bit codes are all equal: distance
+        0 and the first ``k`` indices. With ``queries`` sharded by rows over a mesh,
+        both come back sharded by rows (``jax.shard_map`` per query shard, ``base``
+        replicated).
 
     Raises:
         TypeError: float codes; non-integer ``k`` / ``block_size``.
         ValueError: bad values or ranks, different ``n_bits``, ``k`` out of
-            range, ``exclude_self`` with ``N != M``, ``block_size < 1``.
+            range, ``exclude_self`` with ``N != M``, ``block_size < 1``, an unknown
+            ``method``.
 
     Examples:
         >>> base = [[0, 0, 0], [1, 1, 1], [1, 0, 0], [0, 1, 0]]
@@ -364,9 +478,9 @@ def hamming_knn(
         [2, 2, 0, 0]
     """
     q, b = _pair(queries, base, "queries", "base")
-    if isinstance(k, bool) or not isinstance(k, numbers.Integral):
-        raise TypeError(f"`k` must be an int, got {k!r}")
-    block_size = _positive_int(block_size, "block_size")
+    k = check_int(k, "k")  # the range is checked below, against the base size
+    block_size = None if block_size is None else check_positive_int(block_size, "block_size")
+    method = check_choice(method, "method", _METHODS)
     n, m = q.words.shape[0], b.words.shape[0]
     if exclude_self and n != m:
         raise ValueError(
@@ -378,40 +492,53 @@ def hamming_knn(
             f"`k` must be in [1, {limit}] for a base of {m} codes"
             f"{' with exclude_self' if exclude_self else ''}, got {k}"
         )
-    k = int(k)
     if n == 0:
         return jnp.zeros((0, k), jnp.int32), jnp.zeros((0, k), jnp.int32)
-    use_native = jax.default_backend() == "cpu" and _native.available()
-    w = q.words.shape[1]
+    if q.n_bits == 0:
+        return _knn_zero_bits(n, k, exclude_self)
+    path = _path(method, "knn", n, m, q.n_bits, _is_traced(q.words, b.words))
+    sharding = _sharded_rows(q.words)
 
     def compute(qw, bw):
         offset = jnp.int32(0)
         if sharding is not None:
+            rows = sharding.spec[0]
+            axes = rows if isinstance(rows, tuple) else (rows,)
             offset = jax.lax.axis_index(axes) * qw.shape[0]
-        if use_native:
-            return _native.knn(qw, bw, offset, k=k, exclude_self=exclude_self)
-        bblock = min(block_size or 1024, m)
-        qblock = max(1, min(qw.shape[0], _BLOCK_BYTES // (4 * (k + bblock) * 4 + 4 * bblock * w)))
-        return _knn_xla(
+        return _knn_compute(
+            path,
             qw,
             bw,
-            offset.astype(jnp.int32),
+            offset,
             k=k,
             exclude_self=exclude_self,
-            qblock=qblock,
-            bblock=bblock,
+            n_bits=q.n_bits,
+            block_size=block_size,
         )
 
-    sharding = _sharded_rows(q.words)
     if sharding is None:
         return compute(q.words, b.words)
-    rows = sharding.spec[0]
-    axes = rows if isinstance(rows, tuple) else (rows,)
-    fn = jax.shard_map(
-        compute,
-        mesh=sharding.mesh,
-        in_specs=(PartitionSpec(rows, None), PartitionSpec()),
-        out_specs=(PartitionSpec(rows, None), PartitionSpec(rows, None)),
-        check_vma=False,
+    return _row_sharded_call(compute, sharding, q.words, b.words, 2)
+
+
+# ----------------------------------------------------------------------------- probes
+
+
+def _probe(op: str, path: str, n: int, m: int, n_bits: int):
+    """A zero-argument call of ``path`` on random codes ``[n]``, ``[m]`` (for _dispatch)."""
+    rng = np.random.default_rng(0)
+    w = n_words(n_bits)
+    xw = PackedCodes(jnp.asarray(rng.integers(0, 2**32, (n, w), dtype=np.uint32)), n_bits).words
+    yw = PackedCodes(jnp.asarray(rng.integers(0, 2**32, (m, w), dtype=np.uint32)), n_bits).words
+    if op == "knn":
+        k = min(10, m)
+        return lambda: _knn_compute(
+            path, xw, yw, 0, k=k, exclude_self=False, n_bits=n_bits, block_size=None
+        )
+    truncate = max(1, n_bits // 4) if op == "truncated" else None
+    return lambda: _pairwise_compute(
+        path, xw, yw, n_bits=n_bits, truncate=truncate, out_dtype=jnp.int32, block_size=None
     )
-    return jax.jit(fn)(q.words, _replicated(b.words, sharding.mesh))
+
+
+_dispatch.register_probe(_probe)

@@ -200,16 +200,30 @@ def test_bad_inputs_pairwise():
         pairwise_hamming(ok, np.zeros((1, 3, 5), bool))
     with pytest.raises(ValueError, match="`x` must be PackedCodes with one batch axis"):
         pairwise_hamming(pack_bits(np.zeros((2, 3, 5), bool)))
-    with pytest.raises(ValueError, match="`truncate` must be >= 1"):
+    with pytest.raises(ValueError, match="`truncate` must be an integer >= 1"):
         pairwise_hamming(ok, truncate=0)
+    with pytest.raises(
+        ValueError, match=r"`truncate` must be an integer in \[1, 2147483647\], got 2147483648"
+    ):
+        pairwise_hamming(ok, truncate=2**31)
     with pytest.raises(TypeError, match="`truncate`"):
         pairwise_hamming(ok, truncate=2.5)
     with pytest.raises(ValueError, match="`method` must be one of"):
         pairwise_hamming(ok, method="fast")
-    with pytest.raises(ValueError, match="`block_size` must be >= 1"):
+    with pytest.raises(TypeError, match="`method` must be a string"):
+        pairwise_hamming(ok, method=None)
+    with pytest.raises(ValueError, match="`block_size` must be an integer >= 1"):
         pairwise_hamming(ok, block_size=0)
+    with pytest.raises(ValueError, match="`block_size`"):
+        pairwise_hamming(ok, block_size=2**31)
     with pytest.raises(TypeError, match="`block_size`"):
         pairwise_hamming(ok, block_size="8")
+    with pytest.raises(TypeError, match="`block_size`"):
+        pairwise_hamming(ok, block_size=4.0)
+    with pytest.raises(ValueError, match="`out_dtype` must be one of"):
+        pairwise_hamming(ok, out_dtype="int8")
+    with pytest.raises(TypeError, match="`out_dtype`"):
+        pairwise_hamming(ok, out_dtype=3.5)
 
 
 def test_bad_inputs_knn():
@@ -224,6 +238,12 @@ def test_bad_inputs_knn():
         hamming_knn(q, b, 1, exclude_self=True)
     with pytest.raises(TypeError, match="`k`"):
         hamming_knn(q, b, 1.0)
+    with pytest.raises(TypeError, match="`k`"):
+        hamming_knn(q, b, True)
+    with pytest.raises(ValueError, match=r"`k` must be in \[1, 4\].*got 2147483648"):
+        hamming_knn(q, b, 2**31)
+    with pytest.raises(ValueError, match="`method` must be one of"):
+        hamming_knn(q, b, 1, method="brute")
     with pytest.raises(ValueError, match="`queries` and `base` must have the same n_bits"):
         hamming_knn(q, np.zeros((4, 6), bool), 1)
     with pytest.raises(TypeError, match="`queries`"):
@@ -232,10 +252,125 @@ def test_bad_inputs_knn():
         hamming_knn(q, np.full((4, 5), 3), 1)
     with pytest.raises(ValueError, match="`base` must be a 2-D"):
         hamming_knn(q, np.zeros(5, bool), 1)
-    with pytest.raises(ValueError, match="`block_size` must be >= 1"):
+    with pytest.raises(ValueError, match="`block_size` must be an integer >= 1"):
         hamming_knn(q, b, 1, block_size=-3)
 
 
 def test_exported():
     assert hamgeo.hamming_knn is hamming_knn
     assert isinstance(_native.describe(), str)
+
+
+# ----------------------------------------------------------------------------- out_dtype
+
+
+@pytest.mark.parametrize("method", METHODS)
+@pytest.mark.parametrize(
+    ("out_dtype", "n_bits", "truncate"),
+    [("uint8", 255, None), ("uint8", 300, 255), ("uint16", 300, None), ("uint16", 70, 9)],
+)
+def test_narrow_out_dtype(rng, method, out_dtype, n_bits, truncate):
+    x, y = bits(rng, 19, n_bits, p=0.2), bits(rng, 23, n_bits, p=0.8)  # distances near n_bits
+    got = pairwise_hamming(x, y, method=method, truncate=truncate, out_dtype=out_dtype)
+    assert got.dtype == np.dtype(out_dtype)
+    np.testing.assert_array_equal(np.asarray(got), ref_pairwise(x, y, truncate))
+
+
+def test_out_dtype_too_narrow():
+    x = np.zeros((2, 300), bool)
+    with pytest.raises(ValueError, match="`out_dtype`='uint8' holds distances up to 255"):
+        pairwise_hamming(x, out_dtype="uint8")
+    with pytest.raises(ValueError, match="`out_dtype`='uint8'"):
+        pairwise_hamming(x, truncate=256, out_dtype="uint8")
+    assert pairwise_hamming(x, out_dtype=np.uint16).dtype == np.uint16  # dtypes work too
+
+
+# ----------------------------------------------------------------------------- every path
+
+
+@pytest.mark.parametrize("method", METHODS)
+@pytest.mark.parametrize("exclude_self", [False, True])
+def test_knn_every_method(rng, method, exclude_self):
+    x = bits(rng, 29, 65, p=0.3)
+    y = x if exclude_self else bits(rng, 31, 65, p=0.3)
+    d, i = hamming_knn(x, y, 6, exclude_self=exclude_self, method=method, block_size=7)
+    rd, ri = ref_knn(x, y, 6, exclude_self)
+    np.testing.assert_array_equal(np.asarray(d), rd)
+    np.testing.assert_array_equal(np.asarray(i), ri)
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_zero_bit_codes(method):
+    """Zero-bit codes are all equal: a defined result on every path, never a backend error."""
+    e = np.zeros((4, 0), bool)
+    assert np.asarray(pairwise_hamming(e, method=method)).tolist() == [[0] * 4] * 4
+    d, i = hamming_knn(e, e, 2, method=method)
+    assert np.asarray(d).tolist() == [[0, 0]] * 4 and np.asarray(i).tolist() == [[0, 1]] * 4
+    d, i = hamming_knn(e, e, 2, exclude_self=True, method=method)
+    assert np.asarray(i).tolist() == [[1, 2], [0, 2], [0, 1], [0, 1]]
+    np.testing.assert_array_equal(np.asarray(d), 0)
+
+
+# ----------------------------------------------------------------------------- native kernel
+
+needs_native = pytest.mark.skipif(not _native.available(), reason="native kernel not built")
+
+
+@needs_native
+@pytest.mark.parametrize("isa", ["portable", "avx2", "avx512"])
+def test_native_isa_paths_match_numpy(rng, isa):
+    """Each instruction-set path (forced, where the CPU has it) against a brute force."""
+    with _native.forced_isa(isa) as used:
+        if used != isa:
+            pytest.skip(f"this CPU has no {isa} path (best below it: {used})")
+        assert _native.isa() == isa
+        # n_bits: 1 word, 64-bit tails, the AVX2 nibble path (> 256 bits), byte counters
+        # flushed in chunks (> 62 nibble vectors = 7936 bits); odd rows everywhere.
+        for n, m, n_bits in [(1, 1, 1), (17, 29, 31), (33, 35, 65), (6, 37, 300), (5, 3, 8000)]:
+            x, y = bits(rng, n, n_bits), bits(rng, m, n_bits)
+            ref = ref_pairwise(x, y)
+            xw, yw = pack_bits(x).words, pack_bits(y).words
+            for dtype, truncate in [(jnp.int32, None), (jnp.int32, 20), (jnp.uint16, None)]:
+                got = _native.pairwise(xw, yw, truncate=truncate, out_dtype=dtype)
+                want = ref if truncate is None else np.minimum(ref, truncate)
+                np.testing.assert_array_equal(np.asarray(got), want)
+            got = _native.pairwise(xw, yw, truncate=min(n_bits, 255), out_dtype=jnp.uint8)
+            np.testing.assert_array_equal(np.asarray(got), np.minimum(ref, 255))
+            k = min(4, m)
+            d, i = _native.knn(xw, yw, 0, k=k, exclude_self=False)
+            rd, ri = ref_knn(x, y, k)
+            np.testing.assert_array_equal(np.asarray(d), rd)
+            np.testing.assert_array_equal(np.asarray(i), ri)
+    assert _native.isa() not in (None,)
+
+
+@needs_native
+@pytest.mark.parametrize("pool", ["xla", "own"])
+def test_native_thread_pools(rng, monkeypatch, pool):
+    """A call big enough to split over threads: XLA's intra-op pool, or the private one."""
+    if pool == "own":
+        monkeypatch.setenv("HAMGEO_NATIVE_POOL", "own")
+    x = bits(rng, 203, 2048)
+    want = ref_pairwise(x[:7], x)
+    for isa in ["portable", "avx2", "avx512"]:
+        with _native.forced_isa(isa):
+            got = pairwise_hamming(x, method="native")
+            np.testing.assert_array_equal(np.asarray(got[:7]), want)
+            d, i = hamming_knn(x, x, 3, exclude_self=True, method="native")
+            rd, ri = ref_knn(x[:7], x, 4)
+            np.testing.assert_array_equal(np.asarray(i[:7]), ri[:, 1:])  # self is first
+    info = _native.pool_info()
+    if info["usable_cpus"] > 1:
+        assert info["last_pool"] == pool and info["last_threads"] >= 2
+    assert str(info["usable_cpus"]) in _native.describe()
+
+
+def test_native_isa_bad_name():
+    if not _native.available():
+        with pytest.raises(RuntimeError, match="not available"):
+            with _native.forced_isa("avx2"):
+                pass
+        return
+    with pytest.raises(ValueError, match="`name` must be one of"):
+        with _native.forced_isa("sse"):
+            pass

@@ -1,0 +1,443 @@
+"""Measured dispatch: which exact Hamming path ``method="auto"`` runs on this machine.
+
+The fastest exact formulation differs by backend *and by machine*: the native popcount
+kernel wins on a CPU with AVX-512 VPOPCNTDQ or AVX2, an int8 ±1 product wins where a
+matrix unit (AMX, tensor cores) makes one dot cheaper than the popcounts. So for each
+operation (``pairwise``, ``truncated``, ``knn``) and size class (an ``n_bits`` bucket x
+a rows bucket) :func:`choose` times every exact candidate once, on random codes of a
+capped probe size (well under a second in all), keeps the fastest in memory and in a
+JSON file under the user cache directory (``$HAMGEO_CACHE``, else
+``$XDG_CACHE_HOME/hamgeo``, else ``~/.cache/hamgeo``), keyed by the device (CPU model,
+ISA flags and usable cores, or GPU/TPU kind), the native kernel's path, and the jax
+and hamgeo versions.
+
+Rules:
+
+* Tiny problems (fewer than 2^22 bit-pairs) and ``HAMGEO_DISPATCH=static`` use the
+  static rule: on CPU the native kernel when built, else XLA popcount; on GPU the int8
+  ±1 product (tensor cores), on TPU the bf16 one (MXU).
+* Under a trace (``jit``, ``vmap``) nothing is timed: the cached choice of the size
+  class if there is one, else the static rule.
+* A corrupt or unreadable cache file is ignored and rewritten; writes are atomic
+  (temporary file + ``os.replace``).
+
+``hamgeo info`` prints :func:`info_lines`, ``hamgeo tune`` runs :func:`tune`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import jax
+
+from hamgeo import _native
+from hamgeo._version import __version__
+
+__all__ = [
+    "OPS",
+    "cache_path",
+    "candidates",
+    "choose",
+    "device_key",
+    "info_lines",
+    "mode",
+    "register_probe",
+    "size_class",
+    "static_choice",
+    "table",
+    "tune",
+]
+
+OPS = ("pairwise", "truncated", "knn")
+_FORMAT = 1
+# Size classes: n_bits buckets and rows buckets (by pairs N * M).
+_BITS = ((64, "b<=64"), (256, "b<=256"), (1024, "b<=1024"), (None, "b>1024"))
+_ROWS = ((2**16, "small"), (2**20, "medium"), (None, "large"))
+_TINY_BIT_PAIRS = 2**22
+_BF16_EXACT_BITS = 2**24
+# Probe sizes: at most this many rows each side and this many bit-pairs.
+_PROBE_ROWS = (1024, 2048)
+_PROBE_BIT_PAIRS = 2**31
+# Per candidate: stop timing after this long, or once it is 3x slower than the best.
+_PROBE_SECONDS = 0.2
+# Representative sizes `tune` measures: (n_bits, rows) per class.
+_TUNE_BITS = (64, 256, 1024, 4096)
+_TUNE_ROWS = (256, 1024, 4096)
+_CPU_FLAGS = (
+    "avx2",
+    "avx512f",
+    "avx512_vpopcntdq",
+    "avx512bw",
+    "avx512_vnni",
+    "avx512_bf16",
+    "avx_vnni",
+    "amx_int8",
+    "amx_bf16",
+)
+
+_lock = threading.RLock()
+_probe_factory: Callable[[str, str, int, int, int], Callable[[], Any]] | None = None
+_tables: dict[str, dict[str, dict]] = {}  # device key -> class key -> entry
+
+
+def register_probe(factory: Callable[[str, str, int, int, int], Callable[[], Any]]) -> None:
+    """Install ``factory(op, path, n, m, n_bits) -> call`` (hamming.py does, at import)."""
+    global _probe_factory
+    _probe_factory = factory
+
+
+# ----------------------------------------------------------------------------- environment
+
+
+def mode() -> str:
+    """``"static"`` or ``"measure"``, from ``HAMGEO_DISPATCH`` (default ``"measure"``).
+
+    Examples:
+        >>> mode() in ("static", "measure")
+        True
+    """
+    value = os.environ.get("HAMGEO_DISPATCH", "measure").strip().lower() or "measure"
+    if value not in ("static", "measure"):
+        raise ValueError(f"HAMGEO_DISPATCH must be 'static' or 'measure', got {value!r}")
+    return value
+
+
+def cache_path() -> Path:
+    """The dispatch cache file (``dispatch.json`` in the user cache directory).
+
+    Examples:
+        >>> cache_path().name
+        'dispatch.json'
+    """
+    root = os.environ.get("HAMGEO_CACHE")
+    if not root:
+        xdg = os.environ.get("XDG_CACHE_HOME")
+        root = os.path.join(xdg, "hamgeo") if xdg else os.path.join("~", ".cache", "hamgeo")
+    return Path(root).expanduser() / "dispatch.json"
+
+
+def _cpu_description() -> str:
+    model, flags = platform.processor() or platform.machine(), set()
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name") and ":" in line:
+                    model = line.split(":", 1)[1].strip()
+                elif line.startswith("flags") and ":" in line:
+                    flags = set(line.split(":", 1)[1].split())
+                if model and flags:
+                    break
+    except OSError:
+        pass
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        cores = os.cpu_count() or 1
+    isa = ",".join(f for f in _CPU_FLAGS if f in flags) or "-"
+    return f"{model} [{isa}] {cores} cores"
+
+
+def device_key() -> str:
+    """What the cached choices depend on: device, native path, jax and hamgeo versions.
+
+    Examples:
+        >>> "jax" in device_key()
+        True
+    """
+    backend = jax.default_backend()
+    if backend == "cpu":
+        device = _cpu_description()
+        native = _native.isa() if _native.available() else "none"
+    else:
+        devices = jax.devices()
+        device = f"{devices[0].device_kind} x{len(devices)}"
+        native = "n/a"
+    return f"{backend}: {device} | native {native} | jax {jax.__version__} | hamgeo {__version__}"
+
+
+# ----------------------------------------------------------------------------- candidates
+
+
+def candidates(op: str, n_bits: int) -> tuple[str, ...]:
+    """The exact paths for ``op`` on the default backend, the static choice first.
+
+    ``native`` (CPU, when built), ``xla`` (XOR + popcount), ``int8`` (±1 product,
+    int32 accumulation) and ``bf16`` (±1 product, f32 accumulation: exact while
+    ``n_bits <= 2**24``).
+
+    Examples:
+        >>> set(candidates("pairwise", 64)) >= {"xla", "int8", "bf16"}
+        True
+    """
+    del op  # every operation has every path
+    paths = []
+    if jax.default_backend() == "cpu" and _native.available():
+        paths.append("native")
+    paths += ["xla", "int8"]
+    if n_bits <= _BF16_EXACT_BITS:
+        paths.append("bf16")
+    static = static_choice(n_bits)
+    return (static, *[p for p in paths if p != static])
+
+
+def static_choice(n_bits: int = 0) -> str:
+    """The rule without measurement: CPU native (else xla), GPU int8, TPU bf16.
+
+    (bf16 sums are exact up to ``2**24`` bits; past that TPUs get int8 too.)
+
+    Examples:
+        >>> static_choice() in ("native", "xla", "int8", "bf16")
+        True
+    """
+    backend = jax.default_backend()
+    if backend == "cpu":
+        return "native" if _native.available() else "xla"
+    return "bf16" if backend == "tpu" and n_bits <= _BF16_EXACT_BITS else "int8"
+
+
+def _bucket(value: int, buckets) -> str:
+    for limit, name in buckets:
+        if limit is None or value <= limit:
+            return name
+    raise AssertionError("unreachable")
+
+
+def size_class(n: int, m: int, n_bits: int) -> str | None:
+    """``"<bits bucket>/<rows bucket>"``, or ``None`` for tiny problems (static rule).
+
+    Examples:
+        >>> size_class(4096, 4096, 1024)
+        'b<=1024/large'
+        >>> size_class(8, 8, 64) is None
+        True
+    """
+    if n * m * max(n_bits, 1) < _TINY_BIT_PAIRS:
+        return None
+    return f"{_bucket(n_bits, _BITS)}/{_bucket(n * m, _ROWS)}"
+
+
+def _probe_shape(n: int, m: int, n_bits: int) -> tuple[int, int]:
+    pn, pm = min(n, _PROBE_ROWS[0]), min(m, _PROBE_ROWS[1])
+    while pn * pm * n_bits > _PROBE_BIT_PAIRS and pn > 16:
+        pn //= 2
+    return pn, pm
+
+
+# ----------------------------------------------------------------------------- cache file
+
+
+def _read_file() -> dict:
+    try:
+        doc = json.loads(cache_path().read_text())
+    except (OSError, ValueError):
+        return {}
+    if not isinstance(doc, dict) or doc.get("format") != _FORMAT:
+        return {}
+    entries = doc.get("entries")
+    return entries if isinstance(entries, dict) else {}
+
+
+def _write_file(key: str, table_: dict[str, dict]) -> None:
+    path = cache_path()
+    entries = _read_file()
+    entries[key] = table_
+    doc = {"format": _FORMAT, "entries": entries}
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=".dispatch-", suffix=".json", dir=path.parent)
+        try:
+            with os.fdopen(fd, "w") as f:
+                json.dump(doc, f, indent=1, sort_keys=True)
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+    except OSError:
+        pass  # an unwritable cache only costs a re-measurement next time
+
+
+def _valid_entry(entry: Any) -> bool:
+    return isinstance(entry, dict) and isinstance(entry.get("choice"), str)
+
+
+def table() -> dict[str, dict]:
+    """The cached choices for this device (``"op/class" -> entry``), loaded once.
+
+    Examples:
+        >>> isinstance(table(), dict)
+        True
+    """
+    key = device_key()
+    with _lock:
+        if key not in _tables:
+            stored = _read_file().get(key)
+            stored = stored if isinstance(stored, dict) else {}
+            _tables[key] = {k: v for k, v in stored.items() if _valid_entry(v)}
+        return _tables[key]
+
+
+# ----------------------------------------------------------------------------- measuring
+
+
+def _time_candidates(op: str, paths: tuple[str, ...], pn: int, pm: int, n_bits: int) -> dict:
+    seconds: dict[str, float] = {}
+    best = float("inf")
+    for path in paths:
+        try:
+            call = _probe_factory(op, path, pn, pm, n_bits)
+            jax.block_until_ready(call())  # compile and warm up
+            times: list[float] = []
+            spent = 0.0
+            while len(times) < 3 and spent < _PROBE_SECONDS:
+                t0 = time.perf_counter()
+                jax.block_until_ready(call())
+                times.append(time.perf_counter() - t0)
+                spent += times[-1]
+                if times[-1] > 3 * best:
+                    break  # clearly slower: no need for more repeats
+        except Exception:  # a path that fails here (memory, backend) is not a candidate
+            continue
+        seconds[path] = min(times)
+        best = min(best, seconds[path])
+    return seconds
+
+
+def _measure(op: str, n: int, m: int, n_bits: int, cls: str) -> dict:
+    paths = candidates(op, n_bits)
+    pn, pm = _probe_shape(n, m, n_bits)
+    seconds = _time_candidates(op, paths, pn, pm, n_bits)
+    choice = min(seconds, key=seconds.get) if seconds else static_choice(n_bits)
+    return {
+        "choice": choice,
+        "seconds": {p: float(f"{s:.4g}") for p, s in seconds.items()},
+        "probe": [pn, pm, n_bits],
+        "when": time.strftime("%Y-%m-%dT%H:%M:%S"),
+    }
+
+
+def choose(op: str, n: int, m: int, n_bits: int, *, traced: bool = False) -> str:
+    """The path ``method="auto"`` runs for ``op`` on ``[n] x [m]`` codes of ``n_bits``.
+
+    Measures the size class once (eager calls only), then answers from the cache.
+
+    Args:
+        op: ``"pairwise"``, ``"truncated"`` or ``"knn"``.
+        n: rows of the first operand.
+        m: rows of the second operand.
+        n_bits: bits per code.
+        traced: the call is being traced (``jit``, ``vmap``): never measure.
+
+    Returns:
+        ``"native"``, ``"xla"``, ``"int8"`` or ``"bf16"``.
+
+    Examples:
+        >>> choose("pairwise", 4, 4, 8) == static_choice()  # tiny: the static rule
+        True
+    """
+    static = static_choice(n_bits)
+    cls = size_class(n, m, n_bits)
+    if cls is None or mode() == "static" or _probe_factory is None:
+        return static
+    valid = candidates(op, n_bits)
+    cached = table().get(f"{op}/{cls}")
+    if cached is not None and cached["choice"] in valid:
+        return cached["choice"]
+    if traced:
+        return static
+    with _lock:
+        current = table()
+        cached = current.get(f"{op}/{cls}")
+        if cached is None or cached["choice"] not in valid:
+            current[f"{op}/{cls}"] = _measure(op, n, m, n_bits, cls)
+            _write_file(device_key(), current)
+        return current[f"{op}/{cls}"]["choice"]
+
+
+def tune(ops: tuple[str, ...] = OPS) -> dict[str, dict]:
+    """Re-measure every size class of ``ops`` on representative sizes and save them.
+
+    Takes a few seconds per operation (compilation included). ``hamgeo tune`` runs it.
+
+    Args:
+        ops: operations to measure (``"pairwise"``, ``"truncated"``, ``"knn"``).
+
+    Returns:
+        The table for this device: ``"op/class" -> {"choice", "seconds", "probe", ...}``.
+
+    Raises:
+        ValueError: an unknown operation.
+    """
+    for op in ops:
+        if op not in OPS:
+            raise ValueError(f"`ops` must be drawn from {OPS}, got {op!r}")
+    if _probe_factory is None:
+        raise RuntimeError("no probe registered: import hamgeo.hamming first")
+    with _lock:
+        current = table()
+        for op in ops:
+            for n_bits in _TUNE_BITS:
+                for rows in _TUNE_ROWS:
+                    cls = size_class(rows, rows, n_bits)
+                    if cls is not None:
+                        current[f"{op}/{cls}"] = _measure(op, rows, rows, n_bits, cls)
+        _write_file(device_key(), current)
+        return dict(current)
+
+
+# ----------------------------------------------------------------------------- reporting
+
+
+def _native_line() -> str:
+    if jax.default_backend() != "cpu":
+        return f"native kernels: not used on {jax.default_backend()}"
+    if not _native.available():
+        return f"native kernels: NOT available: {_native.status()}"
+    line = f"native kernels: built; {_native.describe()}"
+    build = _native.build_info()
+    if build:
+        line += (
+            f"; built against jaxlib {build.get('jaxlib') or '?'} headers "
+            f"(FFI API {build['ffi_api_major']}.{build['ffi_api_minor']})"
+        )
+    return line
+
+
+def info_lines() -> list[str]:
+    """What ``hamgeo info`` prints about the Hamming paths: native kernels, dispatch table.
+
+    Examples:
+        >>> any(line.startswith("native kernels") for line in info_lines())
+        True
+    """
+    lines = [_native_line()]
+    try:
+        how = mode()
+    except ValueError as err:
+        how = f"invalid ({err})"
+    static = static_choice()
+    if how == "static":
+        lines.append(f"dispatch: static rule (HAMGEO_DISPATCH=static): every operation -> {static}")
+        return lines
+    lines.append(f"dispatch: measured once per size class, cached in {cache_path()}")
+    lines.append(f"device key: {device_key()}")
+    lines.append(f"static rule (tiny sizes, under jit before a measurement): {static}")
+    entries = table()
+    if not entries:
+        lines.append("no size class measured yet (run `hamgeo tune`, or call the kernels)")
+    for name in sorted(entries):
+        entry = entries[name]
+        secs = ", ".join(
+            f"{p} {1e3 * s:.2f} ms"
+            for p, s in sorted(entry.get("seconds", {}).items(), key=lambda t: t[1])
+        )
+        probe = "x".join(str(v) for v in entry.get("probe", []))
+        lines.append(f"  {name:<26} -> {entry['choice']:<6} ({secs}; probe {probe})")
+    return lines
