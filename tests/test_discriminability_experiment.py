@@ -65,6 +65,20 @@ def test_config_rejects_bad_values(field, value, error, message):
         dataclasses.replace(disc.Config(), **{field: value})
 
 
+def test_theorem_empirical_w1_is_the_exact_transport(rng):
+    from hamgeo.experiments.discriminability._theorem import _empirical_w
+    from hamgeo.hamming import pairwise_hamming
+    from hamgeo.transport import exact_wasserstein
+
+    supp1 = rng.integers(0, 2, size=(7, 33)).astype(bool)
+    supp2 = rng.integers(0, 2, size=(5, 33)).astype(bool)
+    cost = np.asarray(pairwise_hamming(supp1, supp2), np.float64)
+    for n in (1, 4, 17):
+        i1, i2 = rng.integers(0, 7, size=n), rng.integers(0, 5, size=n)
+        want = exact_wasserstein(supp1[i1], supp2[i2])
+        assert _empirical_w(cost, i1, i2) == pytest.approx(want, abs=1e-9)
+
+
 def test_run_rejects_a_non_config(key):
     with pytest.raises(TypeError, match="`config` must be a Config"):
         disc.run({"depths": (3,)}, key)
@@ -110,7 +124,8 @@ def _check_findings(result):
             cells = seed.nets[result.depth_nets[depth]].cells
             assert seed.nets[result.depth_nets[depth]].cells_exact
             assert (cells["tessellation"] >= 0).all()
-            assert (cells["facet_aware"] <= cells["hamming"]).all()
+            if "facet_aware" in cells:  # measured on the first seed only
+                assert (cells["facet_aware"] <= cells["hamming"]).all()
             assert (cells["hamming"] <= cells["tessellation"]).all()
             assert (cells["tessellation"] <= cells["crossings"]).all()
         assert 0.0 < s[f"mean_dH_over_dT_L{depth}"].mean <= 1.0

@@ -25,25 +25,28 @@ __all__ = ["cell_curves", "cell_stats"]
 
 
 def cell_curves(
-    model, variables, shifts: np.ndarray, *, exact: bool, resolution: int
+    model, variables, shifts: np.ndarray, *, exact: bool, resolution: int, facets: bool = True
 ) -> dict[str, np.ndarray]:
     """``{hamming, tessellation, crossings, facet_aware}``: each ``int64[T]`` from the start.
 
     d_T comes from the exact partition of the window around the diagonal (``exact``) or
     from ``resolution`` traced lines per direction (an upper bound on the exact value).
+    The facet-aware distance (one linear program per unit and distinct cell, the
+    costliest) only with ``facets``.
     """
     starts, ends = endpoints(shifts)
     codes = activation_codes(model, variables, jnp.asarray(ends, dtype=jnp.float32))
     d_h = np.asarray(pairwise_hamming(codes[:1], codes))[0].astype(np.int64)
     d_t = tessellation_distance(model, variables, starts, ends, exact=exact, resolution=resolution)
     cross = crossing_distance(model, variables, starts, ends)
-    facet = _facet_aware(model, variables, ends, codes)
-    return {
+    out = {
         "hamming": d_h,
         "tessellation": np.asarray(d_t, np.int64),
         "crossings": np.asarray(cross, np.int64),
-        "facet_aware": facet,
     }
+    if facets:
+        out["facet_aware"] = _facet_aware(model, variables, ends, codes)
+    return out
 
 
 def _facet_aware(model, variables, ends: np.ndarray, codes) -> np.ndarray:
