@@ -228,7 +228,7 @@ def _check_schema(tiny_dict):
             assert all(len(v) == 2 and len(v[0]) == n_t for v in curves.values())
         for curves in net["normalized"].values():
             for band in curves.values():
-                assert set(band) == {"mean", "low", "high"}
+                assert set(band) == {"mean", "min", "max"}
                 assert min(band["mean"]) == 0.0 and max(band["mean"]) <= 1.0 + 1e-12
     depth_net = tiny_dict["nets"][tiny_dict["sweeps"]["depth"]["L2"]]
     assert set(depth_net["cells"][0]) == set(disc.CELL_DISTANCES)

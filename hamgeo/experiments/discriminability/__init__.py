@@ -98,7 +98,7 @@ def plot(result: Result, out_dir: str | Path) -> list[Path]:
     measured, ``discriminability_theorem.png`` (Theorem A.1) and, for 2-D inputs,
     ``discriminability_tessellation.png`` (d_H, d_T, crossings and facet-aware distance
     vs shift) and ``discriminability_fig1_effect.png`` (Fig. 1 on the trained net).
-    Curves are the mean across seeds with a 95% band.
+    Curves are the mean across seeds with their range over seeds as a band.
 
     Args:
         result: what :func:`run` returned.

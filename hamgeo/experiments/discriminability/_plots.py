@@ -1,10 +1,10 @@
 """Figures of the discriminability reproduction (the paper's Figs. 1-4, saturation, Theorem A.1).
 
 Private to :mod:`hamgeo.experiments.discriminability`; :func:`plot_all` is its ``plot``.
-Imports only the package's leaves (:mod:`._config`, :mod:`._stats`), the shared figure
-helpers and the analysis layers below the experiments. Curves are drawn as the mean
-across seeds of the min-max normalized curves with a 95% band; cells and the Fig. 1
-picture are seed 0's.
+Imports only the package's leaves (:mod:`._config`, :mod:`._result`, :mod:`._stats`), the
+shared figure helpers and the analysis layers below the experiments. Curves are drawn as
+the mean across seeds of the min-max normalized curves with their range over seeds as a
+band; cells and the Fig. 1 picture are seed 0's.
 """
 
 from __future__ import annotations
@@ -50,11 +50,11 @@ _XLABEL = "shift $t$ of $S_2$ along the diagonal (Euclidean)"
 
 def _n_seeds(result: Result) -> str:
     n = len(result.seeds)
-    return f"{n} seed" + ("s, mean and 95% band" if n > 1 else "")
+    return f"{n} seed" + ("s: mean, band = range over seeds" if n > 1 else "")
 
 
 def _curves_panel(ax, result: Result, net: str, m: int, title: str) -> None:
-    """Normalized distances against the shift: mean across seeds with a 95% band."""
+    """Normalized distances against the shift: mean across seeds, band = their range."""
     shifts = result.shifts
     for name, style in _STYLE.items():
         if name not in result.nets[net].curves[m]:

@@ -19,27 +19,25 @@ __all__ = ["NetResult", "Result", "SeedResult", "TheoremResult", "curve_band"]
 
 
 def curve_band(per_seed: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Mean and 95% Student-t band across seeds of min-max normalized curves.
+    """Mean and range across seeds of min-max normalized curves.
+
+    The band of the figures is the range (lowest to highest seed at each shift): with
+    two or three seeds a Student-t band would cover the whole axis and hide what the
+    seeds show. Scalar statistics carry their t intervals.
 
     Args:
         per_seed: ``float[S, T]`` one raw curve per seed.
 
     Returns:
-        ``(mean, low, high)``, each ``float64[T]``; with one seed ``low = high = mean``.
+        ``(mean, low, high)``, each ``float64[T]``.
 
     Examples:
         >>> mean, low, high = curve_band(np.array([[0.0, 1.0, 2.0], [0.0, 2.0, 2.0]]))
-        >>> mean.tolist(), bool((low <= mean).all() and (mean <= high).all())
-        ([0.0, 0.75, 1.0], True)
+        >>> mean.tolist(), low.tolist(), high.tolist()
+        ([0.0, 0.75, 1.0], [0.0, 0.5, 1.0], [0.0, 1.0, 1.0])
     """
     norm = np.stack([normalize_curve(c) for c in np.asarray(per_seed, np.float64)])
-    mean = norm.mean(axis=0)
-    if norm.shape[0] < 2:
-        return mean, mean.copy(), mean.copy()
-    ivs = [seed_interval(col) for col in norm.T]
-    low = np.array([mean[i] if iv.low is None else iv.low for i, iv in enumerate(ivs)])
-    high = np.array([mean[i] if iv.high is None else iv.high for i, iv in enumerate(ivs)])
-    return mean, low, high
+    return norm.mean(axis=0), norm.min(axis=0), norm.max(axis=0)
 
 
 @dataclasses.dataclass
@@ -208,7 +206,8 @@ class Result:
         Keys: ``experiment``, ``config``, ``dataset`` (the data set's description),
         ``shifts``, ``sweeps``, ``summary``, ``statistics`` (every statistic with its
         interval), ``nets`` (per net: per-seed accuracies, cell counts, raw curves and cell
-        distances, and the normalized curves' mean and band) and ``theorem`` (per seed).
+        distances, and the normalized curves' mean and range over seeds) and ``theorem``
+        (per seed).
         """
         nets = {}
         for name in self.nets:
@@ -228,7 +227,7 @@ class Result:
                 },
                 "normalized": {
                     str(m): {
-                        k: dict(zip(("mean", "low", "high"), self.band(name, m, k), strict=True))
+                        k: dict(zip(("mean", "min", "max"), self.band(name, m, k), strict=True))
                         for k in c
                     }
                     for m, c in first.curves.items()
