@@ -4,39 +4,14 @@ import jax
 import matplotlib.pyplot as plt
 import numpy as np
 import pytest
+from _cells import arrangement, mlp, preactivations
 
 from hamgeo import nets, regions
 from hamgeo.codes import pack_bits
 
 
-def _mlp(rng, d, widths, bias=0.3):
-    params = {}
-    for i, w in enumerate(widths):
-        params[f"hidden_{i}"] = {
-            "kernel": (rng.standard_normal((d, w)) * np.sqrt(2.0 / d)).astype(np.float32),
-            "bias": (bias * rng.standard_normal(w)).astype(np.float32),
-        }
-        d = w
-    params["head"] = {"kernel": np.ones((d, 3), np.float32), "bias": np.zeros(3, np.float32)}
-    return {"params": params}
-
-
-def _pre(variables, x):
-    """NumPy float64 reference: pre-activations of every hidden unit, ``[n, units]``."""
-    h = np.asarray(x, np.float64)
-    out = []
-    i = 0
-    while f"hidden_{i}" in variables["params"]:
-        layer = variables["params"][f"hidden_{i}"]
-        z = h @ np.asarray(layer["kernel"], np.float64) + np.asarray(layer["bias"], np.float64)
-        out.append(z)
-        h = np.maximum(z, 0.0)
-        i += 1
-    return np.concatenate(out, axis=1)
-
-
 def test_line_regions_against_dense_sampling(rng):
-    v = _mlp(rng, 5, [7, 9, 6])
+    v = mlp(rng, 5, [7, 9, 6])
     x0, x1 = rng.standard_normal(5) * 2, rng.standard_normal(5) * 2
     lr = regions.line_regions(None, v, x0, x1)
     bp = lr.breakpoints
@@ -46,13 +21,13 @@ def test_line_regions_against_dense_sampling(rng):
     # neighbouring pieces are different cells
     assert np.all((codes[1:] != codes[:-1]).any(axis=1))
     # each breakpoint zeroes some unit's pre-activation (float64 reference, 1e-9 relative)
-    zb = _pre(v, x0[None] + bp[:, None] * (x1 - x0)[None])
-    scale = np.abs(_pre(v, np.stack([x0, x1]))).max()
+    zb = preactivations(v, x0[None] + bp[:, None] * (x1 - x0)[None])
+    scale = np.abs(preactivations(v, np.stack([x0, x1]))).max()
     assert np.all(np.abs(zb).min(axis=1) < 1e-9 * scale)
     # 10^5 samples: each sample's code is its piece's code (away from breakpoints by 1e-9),
     # so every cell the samples meet appears, in the same order
     t = (np.arange(100_000) + 0.5) / 100_000
-    sample = _pre(v, x0[None] + t[:, None] * (x1 - x0)[None]) > 0
+    sample = preactivations(v, x0[None] + t[:, None] * (x1 - x0)[None]) > 0
     piece = np.searchsorted(bp, t)
     near = np.min(np.abs(t[:, None] - bp[None]), axis=1) < 1e-9
     assert np.array_equal(sample[~near], codes[piece[~near]])
@@ -62,7 +37,7 @@ def test_line_regions_against_dense_sampling(rng):
 
 
 def test_line_regions_batched_matches_single(rng):
-    v = _mlp(rng, 3, [1, 17, 3])
+    v = mlp(rng, 3, [1, 17, 3])
     x0, x1 = rng.standard_normal((4, 3)), rng.standard_normal((4, 3))
     x1[2] = x0[2]  # a zero-length segment: one piece
     many = regions.line_regions(None, v, x0, x1)
@@ -72,7 +47,7 @@ def test_line_regions_batched_matches_single(rng):
         np.testing.assert_allclose(many[k].breakpoints, one.breakpoints, rtol=0, atol=1e-12)
         assert np.array_equal(np.asarray(many[k].codes.words), np.asarray(one.codes.words))
         # endpoints' codes from the reference forward pass
-        ends = _pre(v, np.stack([x0[k], x1[k]])) > 0
+        ends = preactivations(v, np.stack([x0[k], x1[k]])) > 0
         got = np.asarray(one.codes.unpack())
         assert np.array_equal(got[0], ends[0]) and np.array_equal(got[-1], ends[1])
     d = regions.crossing_distance(None, v, x0, x1)
@@ -82,7 +57,7 @@ def test_line_regions_batched_matches_single(rng):
 
 
 def test_line_regions_bad_inputs(rng):
-    v = _mlp(rng, 3, [4])
+    v = mlp(rng, 3, [4])
     with pytest.raises(ValueError, match="`variables`"):
         regions.line_regions(None, {"params": {"dense": {}}}, np.zeros(3), np.ones(3))
     with pytest.raises(TypeError, match="`variables`"):
@@ -101,7 +76,7 @@ def test_line_regions_bad_inputs(rng):
 
 
 def test_slice_partition_against_reference_and_finer_raster(rng):
-    v = _mlp(rng, 3, [6, 5])
+    v = mlp(rng, 3, [6, 5])
     origin, u, w = rng.standard_normal(3), rng.standard_normal(3), rng.standard_normal(3)
     coarse = regions.slice_partition(None, v, origin, u, w, extent=2.0, resolution=(24, 17))
     fine = regions.slice_partition(
@@ -112,7 +87,7 @@ def test_slice_partition_against_reference_and_finer_raster(rng):
     a = np.linspace(-2, 2, 24)
     b = np.linspace(-2, 2, 17)
     pts = origin[None] + a[None, :, None] * u + b[:, None, None] * w  # [17, 24, 3]
-    z = _pre(v, pts.reshape(-1, 3).astype(np.float32))
+    z = preactivations(v, pts.reshape(-1, 3).astype(np.float32))
     ref = z > 0
     got = np.asarray(coarse.codes.unpack())[coarse.ids.ravel()]
     clear = np.abs(z).min(axis=1) > 1e-4
@@ -124,7 +99,7 @@ def test_slice_partition_against_reference_and_finer_raster(rng):
     assert coarse.n_cells <= fine.n_cells == len(np.unique(fine.ids))
 
 
-def test_slice_partition_with_flax_mlp(key):
+def test_slice_partition_with_flaxmlp(key):
     model = nets.MLP((5, 4), 3)
     variables = jax.jit(model.init)(key, np.zeros((1, 2), np.float32))
     origin, u, w = np.zeros(2), np.eye(2)[0], np.eye(2)[1]
@@ -146,7 +121,7 @@ def test_slice_partition_with_flax_mlp(key):
 
 
 def test_slice_partition_bad_inputs(rng):
-    v = _mlp(rng, 2, [3])
+    v = mlp(rng, 2, [3])
     o, u, w = np.zeros(2), np.eye(2)[0], np.eye(2)[1]
     with pytest.raises(ValueError, match="`u`"):
         regions.slice_partition(None, v, o, np.ones(3), w)
@@ -165,7 +140,7 @@ def test_slice_partition_bad_inputs(rng):
 
 
 def test_plot_partition_draws_cells_and_boundaries(rng):
-    v = _mlp(rng, 2, [4])
+    v = mlp(rng, 2, [4])
     part = regions.slice_partition(
         None, v, np.zeros(2), np.eye(2)[0], np.eye(2)[1], extent=2.0, resolution=32
     )
@@ -177,15 +152,9 @@ def test_plot_partition_draws_cells_and_boundaries(rng):
     plt.close(fig)
 
 
-def _arrangement(lines):
-    """One hidden layer whose units are the lines a x + b y + c = 0."""
-    lines = np.asarray(lines, np.float64)
-    return {"params": {"hidden_0": {"kernel": lines[:, :2].T, "bias": lines[:, 2]}}}
-
-
 def test_facets_of_known_cells():
     # the square |x|, |y| < 1, a line through its corner (1, 1), a line far away
-    v = _arrangement([[1, 0, -1], [-1, 0, -1], [0, 1, -1], [0, -1, -1], [1, 1, -2], [1, 1, -10]])
+    v = arrangement([[1, 0, -1], [-1, 0, -1], [0, 1, -1], [0, -1, -1], [1, 1, -2], [1, 1, -10]])
     f = regions.cell_facets(None, v, np.array([0.0, 0.0]))
     assert f.tolist() == [True, True, True, True, False, False]
     # two layers: relu(x) + relu(y) - 1 bends at the axes
@@ -209,7 +178,7 @@ def test_facets_of_known_cells():
 
 @pytest.mark.slow
 def test_facets_against_cell_graph(rng):
-    v = _mlp(rng, 2, [6, 4], bias=0.5)
+    v = mlp(rng, 2, [6, 4], bias=0.5)
     pts = rng.uniform(-1, 1, size=(5, 2))
     facets = regions.cell_facets(None, v, pts)
     graph = regions.cell_graph(
@@ -217,7 +186,7 @@ def test_facets_against_cell_graph(rng):
     )
     node_codes = np.asarray(graph.codes.unpack())
     for p, f in zip(pts, facets, strict=True):
-        code = _pre(v, p[None])[0] > 0
+        code = preactivations(v, p[None])[0] > 0
         node = int(np.nonzero((node_codes == code).all(axis=1))[0][0])
         nbrs = graph.edges[(graph.edges == node).any(axis=1)].ravel()
         flipped = np.nonzero((node_codes[nbrs[nbrs != node]] != code).any(axis=0))[0]
@@ -228,27 +197,27 @@ def test_facets_against_cell_graph(rng):
 @pytest.mark.slow
 def test_distance_chain_on_random_nets(rng):
     for widths in ([6, 6], [5, 4, 5]):
-        v = _mlp(rng, 2, widths)
+        v = mlp(rng, 2, widths)
         x, y = rng.uniform(-2, 2, size=(2, 7, 2))
-        dh = ((_pre(v, x) > 0) != (_pre(v, y) > 0)).sum(axis=1)
+        dh = ((preactivations(v, x) > 0) != (preactivations(v, y) > 0)).sum(axis=1)
         dt = regions.tessellation_distance(None, v, x, y, resolution=64)
         cr = regions.crossing_distance(None, v, x, y)
         fh = regions.facet_hamming(None, v, x, y)
         assert np.all(dh <= dt) and np.all(dt <= cr) and np.all(fh <= dh), (dh, dt, cr, fh)
         assert np.all((dh == 0) == (dt == 0))
     # one layer: an arrangement of lines, where all three coincide
-    v = _mlp(rng, 2, [7])
+    v = mlp(rng, 2, [7])
     x, y = rng.uniform(-2, 2, size=(2, 9, 2))
-    dh = ((_pre(v, x) > 0) != (_pre(v, y) > 0)).sum(axis=1)
+    dh = ((preactivations(v, x) > 0) != (preactivations(v, y) > 0)).sum(axis=1)
     assert regions.tessellation_distance(None, v, x, y, resolution=64).tolist() == dh.tolist()
     assert regions.crossing_distance(None, v, x, y).tolist() == dh.tolist()
 
 
 def test_distance_bad_inputs(rng):
-    v3 = _mlp(rng, 3, [4])
+    v3 = mlp(rng, 3, [4])
     with pytest.raises(ValueError, match="2-D input"):
         regions.tessellation_distance(None, v3, np.zeros(3), np.ones(3))
-    v = _mlp(rng, 2, [4])
+    v = mlp(rng, 2, [4])
     with pytest.raises(ValueError, match="same shape"):
         regions.tessellation_distance(None, v, np.zeros((2, 2)), np.ones(2))
     with pytest.raises(ValueError, match="`resolution`"):
@@ -262,7 +231,7 @@ def test_distance_bad_inputs(rng):
 
 
 def test_codes_of_pieces_are_packed(rng):
-    v = _mlp(rng, 2, [33])
+    v = mlp(rng, 2, [33])
     lr = regions.line_regions(None, v, np.zeros(2), np.ones(2))
     bits = np.asarray(lr.codes.unpack())
     assert lr.codes.n_bits == 33

@@ -4,8 +4,10 @@ import math
 import time
 
 import jax
+import matplotlib.pyplot as plt
 import numpy as np
 import pytest
+from _cells import arrangement, mlp, preactivations
 from scipy.optimize import linprog
 
 from hamgeo import nets, regions
@@ -14,31 +16,8 @@ from hamgeo.regions import _exact
 PLANE = (np.zeros(2), np.eye(2)[0], np.eye(2)[1])
 
 
-def _mlp(rng, d, widths, bias=0.3):
-    params = {}
-    for i, w in enumerate(widths):
-        params[f"hidden_{i}"] = {
-            "kernel": (rng.standard_normal((d, w)) * np.sqrt(2.0 / d)).astype(np.float32),
-            "bias": (bias * rng.standard_normal(w)).astype(np.float32),
-        }
-        d = w
-    return {"params": params}
-
-
 def _bits(variables, x):
-    """NumPy float64 reference: the activation bits of the points ``x [n, d]``."""
-    h, out = np.asarray(x, np.float64), []
-    for w, b in regions.mlp_layers(variables):
-        z = h @ w + b
-        out.append(z > 0)
-        h = np.maximum(z, 0.0)
-    return np.concatenate(out, axis=1)
-
-
-def _lines(lines):
-    """One hidden layer whose units are the lines ``a x + b y + c = 0``."""
-    lines = np.asarray(lines, np.float64)
-    return {"params": {"hidden_0": {"kernel": lines[:, :2].T, "bias": lines[:, 2]}}}
+    return preactivations(variables, x) > 0
 
 
 def _signed_areas(poly):
@@ -86,7 +65,7 @@ def test_lines_in_general_position():
     k = 7
     angles = np.pi * (np.arange(k) + 0.3 * rng.random(k)) / k
     lines = np.stack([np.cos(angles), np.sin(angles), rng.uniform(-1, 1, k)], axis=1)
-    v = _lines(lines)
+    v = arrangement(lines)
     part = regions.exact_slice_partition(None, v, *PLANE, extent=100.0)
     _check_partition(part, v, *PLANE)
     assert part.n_cells == 1 + k + math.comb(k, 2)
@@ -108,9 +87,9 @@ def test_lines_in_general_position():
         assert got == pytest.approx(chord, rel=1e-9)
 
 
-def test_parallel_lines():
+def test_parallelarrangement():
     k = 5
-    v = _lines([[1.0, 0.0, -(j - 2) * 0.3] for j in range(k)])
+    v = arrangement([[1.0, 0.0, -(j - 2) * 0.3] for j in range(k)])
     part = regions.exact_slice_partition(None, v, *PLANE)
     bits = _check_partition(part, v, *PLANE)
     assert part.n_cells == k + 1 and part.adjacency.shape == (k, 2)
@@ -152,7 +131,7 @@ def test_two_layer_net_by_hand():
     ("d", "widths", "extent"), [(2, [6, 5], 2.0), (2, [4, 4, 4, 3], (-1.0, 2.0, -0.5, 0.7))]
 )
 def test_random_nets_against_raster(rng, d, widths, extent):
-    v = _mlp(rng, d, widths)
+    v = mlp(rng, d, widths)
     part = regions.exact_slice_partition(None, v, *PLANE, extent=extent)
     _check_partition(part, v, *PLANE)
     raster = regions.slice_partition(None, v, *PLANE, extent=extent, resolution=96)
@@ -180,7 +159,7 @@ def test_plane_in_higher_dimension_and_flax_model(key):
     assert {c.tobytes() for c in np.asarray(raster.codes.words)} <= exact_codes
 
 
-def test_degenerate_concurrent_lines(key):
+def test_degenerate_concurrentarrangement(key):
     # a freshly initialised flax MLP has zero biases: every first-layer line passes
     # through the origin, and deeper units are exactly zero on some cones
     model = nets.MLP((8, 8), 2)
@@ -217,7 +196,7 @@ def _chebyshev_radius(poly):
 def test_raster_count_reaches_the_exact_count(rng):
     # a net without thin cells: once the pixel spacing is below half of the smallest
     # cell's inscribed radius, every cell holds a pixel centre well inside it
-    v = _mlp(rng, 2, [4, 3], bias=0.5)
+    v = mlp(rng, 2, [4, 3], bias=0.5)
     part = regions.exact_slice_partition(None, v, *PLANE, extent=1.0)
     r_min = min(_chebyshev_radius(p) for p in part.polygons)
     assert r_min > 0.02  # (a property of this seed; the test is only meaningful then)
@@ -232,7 +211,7 @@ def test_raster_count_reaches_the_exact_count(rng):
 def test_adjacency_is_complete_on_an_arrangement():
     # one layer: the adjacency graph is the dual of the arrangement; raw stretches
     # (before keeping single flips) never flip more than one unit
-    v = _lines([[1, 0, 0.1], [0, 1, -0.2], [1, 1, 0.3], [1, -2, 0.05]])
+    v = arrangement([[1, 0, 0.1], [0, 1, -0.2], [1, 1, 0.3], [1, -2, 0.05]])
     p, bits = _exact._partition(regions.mlp_layers(v), np.array([[1.0, 0], [0, 1], [0, 0]]), 1e-10)
     pairs, units, length = _exact._adjacency(p, bits, 1e-10, np.ones(2))
     flips = bits[pairs[:, 0]] != bits[pairs[:, 1]]
@@ -243,7 +222,7 @@ def test_adjacency_is_complete_on_an_arrangement():
 def test_distance_chain_exact_vs_traced(rng):
     # d_H <= d_T(exact) <= d_T(traced) <= crossings, and exact d_T >= 1 between cells
     for widths in ([6, 6], [5, 4, 5], [4] * 5):
-        v = _mlp(rng, 2, widths)
+        v = mlp(rng, 2, widths)
         x, y = rng.uniform(-2, 2, size=(2, 11, 2))
         dh = (_bits(v, x) != _bits(v, y)).sum(axis=1)
         ext = (-2.5, 2.5, -2.5, 2.5)
@@ -269,14 +248,14 @@ def test_distance_chain_exact_vs_traced(rng):
         edges_traced = {frozenset((code_traced[i], code_traced[j])) for i, j in g_traced.edges}
         assert edges_traced <= edges_exact
     # one layer: an arrangement of lines, where d_H = d_T = crossings
-    v = _mlp(rng, 2, [7])
+    v = mlp(rng, 2, [7])
     x, y = rng.uniform(-2, 2, size=(2, 9, 2))
     dh = (_bits(v, x) != _bits(v, y)).sum(axis=1)
     assert regions.tessellation_distance(None, v, x, y).tolist() == dh.tolist()
 
 
 def test_points_on_boundaries_and_outside():
-    v = _lines([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]])
+    v = arrangement([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]])
     # (0, 0.5) lies on the line x = 0: its code (x > 0 is off) names the left cell
     d = regions.tessellation_distance(
         None, v, np.array([[0.0, 0.5], [0.0, 0.0]]), np.array([[-1.0, 0.5], [1.0, 1.0]])
@@ -290,7 +269,7 @@ def test_points_on_boundaries_and_outside():
 
 
 def test_exact_bad_inputs(key, rng):
-    v = _mlp(rng, 2, [3])
+    v = mlp(rng, 2, [3])
     o, u, w = PLANE
     with pytest.raises(TypeError, match="`model`"):
         regions.exact_slice_partition(nets.CNN((2,), (3,), 2), v, o, u, w)
@@ -338,8 +317,26 @@ def test_exact_is_fast_enough_for_a_deep_net():
     # the 10 x 15 net of the discriminability experiment's size on the unit square
     # (the < 5 s target is measured by the benchmark suite; here only a loose bound)
     rng = np.random.default_rng(0)
-    v = _mlp(rng, 2, [15] * 10, bias=0.1)
+    v = mlp(rng, 2, [15] * 10, bias=0.1)
     t0 = time.perf_counter()
     part = regions.exact_slice_partition(None, v, *PLANE, extent=(0.0, 1.0, 0.0, 1.0))
     assert time.perf_counter() - t0 < 60.0
     assert part.n_cells > 100
+
+
+def test_plot_exact_partition():
+    v = arrangement([[1.0, 0.0, 0.1], [0.0, 1.0, -0.2], [1.0, 1.0, 0.3]])
+    part = regions.exact_slice_partition(None, v, *PLANE, extent=(-1.0, 2.0, -1.0, 1.0))
+    fig, ax = plt.subplots()
+    assert regions.plot_partition(part, ax=ax, linewidth=0.3) is ax
+    (polys,) = ax.collections
+    assert len(polys.get_paths()) == part.n_cells == 7
+    assert ax.get_xlim() == (-1.0, 2.0) and ax.get_ylim() == (-1.0, 1.0)
+    assert len({tuple(c) for c in polys.get_facecolors()}) > 1
+    with pytest.raises(ValueError, match="`linewidth`"):
+        regions.plot_partition(part, ax=ax, linewidth=0.0)
+    with pytest.raises(TypeError, match="`boundaries`"):
+        regions.plot_partition(part, ax=ax, boundaries="yes")
+    with pytest.raises(TypeError, match="`partition`"):
+        regions.plot_partition(part.polygons)
+    plt.close(fig)

@@ -2,7 +2,9 @@
 
 Peers: ``np.unique(axis=0)`` for distinct codes (on packed bytes and on unpacked
 bits); dense sampling of the segment (a jitted forward pass over evenly spaced
-points, as many as it takes to meet every cell line_regions finds) for line regions.
+points, as many as it takes to meet every cell line_regions finds) for line regions;
+the raster ``slice_partition`` for the exact partition of a plane, at the sizes
+where it finds a stated fraction of the exact cells (equal completeness).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import numpy as np
 from benchmarks.timing import Row, timed_row
 from hamgeo import PackedCodes, line_regions, redundancy_ratio, slice_partition, to_packbits
 from hamgeo.codes import pack_bits
+from hamgeo.regions import exact_slice_partition
 
 SUITE = "regions"
 
@@ -144,6 +147,53 @@ def _slice_rows(resolution: int, rng) -> list[Row]:
     ]
 
 
+def _exact_rows(widths: list[int], resolutions: list[int], rng) -> list[Row]:
+    """Exact polygons of an MLP on the unit square, and the raster at growing sizes.
+
+    The raster's completeness is the fraction of the exact cells its pixel centres
+    meet; the exact partition is complete by construction.
+    """
+    v = _mlp(2, widths, rng)
+    o, u, w = np.zeros(2), np.eye(2)[0], np.eye(2)[1]
+    square = (0.0, 1.0, 0.0, 1.0)
+    part = exact_slice_partition(None, v, o, u, w, extent=square)
+    exact_codes = {c.tobytes() for c in np.asarray(part.codes.words)}
+    net = f"{len(widths)}x{widths[0]}"
+    common = dict(suite=SUITE, op="plane_partition", work=part.n_cells, unit="cells")
+    rows = [
+        timed_row(
+            lambda: exact_slice_partition(None, v, o, u, w, extent=square),
+            repeats=3,
+            shape=f"unit square net={net}",
+            dtype="float64",
+            impl="hamgeo[exact polygons]",
+            extra={
+                "cells": part.n_cells,
+                "adjacencies": int(part.adjacency.shape[0]),
+                "completeness": 1.0,
+            },
+            **common,
+        )
+    ]
+    for res in resolutions:
+        raster = slice_partition(None, v, o, u, w, extent=square, resolution=res)
+        found = len(exact_codes & {c.tobytes() for c in np.asarray(raster.codes.words)})
+        rows.append(
+            timed_row(
+                lambda res=res: slice_partition(None, v, o, u, w, extent=square, resolution=res),
+                repeats=1,
+                shape=f"unit square net={net} raster={res}^2",
+                dtype="float32",
+                impl="hamgeo.slice_partition[raster]",
+                extra={"cells": raster.n_cells, "completeness": round(found / part.n_cells, 4)},
+                **common,
+            )
+        )
+        if found == part.n_cells:
+            break
+    return rows
+
+
 def run(quick: bool) -> list[Row]:
     rng = np.random.default_rng(0)
     t0 = time.perf_counter()
@@ -154,6 +204,8 @@ def run(quick: bool) -> list[Row]:
     if not quick:
         rows += _line_rows(784, [512] * 10, rng)
     rows += _slice_rows(256 if quick else 1024, rng)
+    for widths in ([50] * 3, [15] * 10):
+        rows += _exact_rows(widths, [1024] if quick else [1024, 2048, 4096], rng)
     for r in rows:
         r.extra.setdefault("suite_elapsed_s", round(time.perf_counter() - t0, 1))
     return rows

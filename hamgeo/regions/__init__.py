@@ -32,8 +32,8 @@ from hamgeo.regions._graph import tessellation_distance as tessellation_distance
 from hamgeo.regions._lines import LineRegions as LineRegions
 from hamgeo.regions._lines import crossing_distance as crossing_distance
 from hamgeo.regions._lines import line_regions as line_regions
+from hamgeo.regions._plot import plot_partition as plot_partition
 from hamgeo.regions._slices import SlicePartition as SlicePartition
-from hamgeo.regions._slices import plot_partition as plot_partition
 from hamgeo.regions._slices import slice_partition as slice_partition
 
 __all__ = [

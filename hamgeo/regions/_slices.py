@@ -1,4 +1,4 @@
-"""Cells met on a 2-D plane: rasters of cell ids and their pictures (private)."""
+"""Cells met on a 2-D plane: the raster of cell ids, a quick preview (private)."""
 
 from __future__ import annotations
 
@@ -9,12 +9,12 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from hamgeo._checks import check_int, check_positive_int, describe
+from hamgeo._checks import check_positive_int, describe
 from hamgeo.codes import PackedCodes, pack_bits
 from hamgeo.regions._common import as_extent, as_resolution, mlp_layers, plane_vectors
 from hamgeo.regions._unique import bucketed_unique_ids
 
-__all__ = ["SlicePartition", "plot_partition", "slice_partition"]
+__all__ = ["SlicePartition", "slice_partition"]
 
 
 class SlicePartition(NamedTuple):
@@ -147,63 +147,3 @@ def slice_partition(
     n_bits = jax.eval_shape(partial(_plane_bits, *args), jnp.zeros((1, 2))).shape[1]
     codes = PackedCodes(words[jnp.asarray(first)], n_bits)
     return SlicePartition(ids.reshape(rows, cols), n_cells, codes, ext)
-
-
-def plot_partition(
-    partition: SlicePartition,
-    *,
-    ax: Any = None,
-    cmap: str = "tab20",
-    boundaries: bool = True,
-    boundary_color: str = "black",
-    seed: int = 0,
-) -> Any:
-    """Draw the cells of a :func:`slice_partition` (colours) and their boundaries.
-
-    Args:
-        partition: the slice.
-        ax: a matplotlib ``Axes`` (a new figure when ``None``).
-        cmap: colormap; cells get shuffled colours so that neighbours differ.
-        boundaries: draw the pixels where the cell id changes.
-        boundary_color: colour of the boundaries.
-        seed: seed of the colour shuffle (a NumPy generator, local).
-
-    Returns:
-        The ``Axes``.
-
-    Examples:
-        >>> import numpy as np
-        >>> params = {"hidden_0": {"kernel": np.eye(2), "bias": np.zeros(2)}}
-        >>> part = slice_partition(None, {"params": params}, np.zeros(2), np.eye(2)[0],
-        ...                        np.eye(2)[1], resolution=16)
-        >>> ax = plot_partition(part)
-        >>> [float(t) for t in ax.get_xlim()]
-        [-1.0, 1.0]
-    """
-    import matplotlib.colors as mcolors
-    import matplotlib.pyplot as plt
-
-    if not isinstance(partition, SlicePartition):
-        raise TypeError(f"`partition` must be a SlicePartition, got {describe(partition)}")
-    seed = check_int(seed, "seed", minimum=0)
-    if not isinstance(boundaries, bool):
-        raise TypeError(f"`boundaries` must be a bool, got {describe(boundaries)}")
-    if ax is None:
-        _, ax = plt.subplots(figsize=(4, 4))
-    ids = partition.ids
-    perm = np.random.default_rng(seed).permutation(max(partition.n_cells, 1))
-    colours = plt.get_cmap(cmap)
-    img = colours(perm[ids] % colours.N)
-    ax.imshow(img, origin="lower", extent=partition.extent, interpolation="nearest", aspect="auto")
-    if boundaries:
-        edge = np.zeros(ids.shape, dtype=bool)
-        edge[:, 1:] |= ids[:, 1:] != ids[:, :-1]
-        edge[1:, :] |= ids[1:, :] != ids[:-1, :]
-        overlay = np.zeros((*ids.shape, 4))
-        overlay[edge] = mcolors.to_rgba(boundary_color)
-        ax.imshow(
-            overlay, origin="lower", extent=partition.extent, interpolation="nearest", aspect="auto"
-        )
-    ax.set_xlim(partition.extent[0], partition.extent[1])
-    ax.set_ylim(partition.extent[2], partition.extent[3])
-    return ax
