@@ -1,3 +1,5 @@
+import types
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -6,6 +8,7 @@ import pytest
 
 from hamgeo import data
 from hamgeo.nets import CNN, MLP, BinaryMLP, accuracy, train
+from hamgeo.nets.train import label_noise
 
 
 @pytest.fixture(scope="module")
@@ -50,30 +53,113 @@ def test_accuracy_matches_numpy_argmax(key, rng):
         assert accuracy(model, variables, x, y, batch_size=bs) == pytest.approx(ref, abs=1e-12)
 
 
-def test_label_noise_replaces_the_requested_fraction(grid, key):
+def test_label_noise_in_train_changes_exactly_the_requested_fraction(grid, key):
     r = train(
         MLP((4,), 3), grid, epochs=1, batch_size=32, learning_rate=1e-2, key=key, label_noise=0.5
     )
-    changed = np.mean(r.labels != grid.y_train)
-    # round(0.5 * 108) = 54 labels redrawn uniformly from 3: ~2/3 of them change.
-    assert 0.2 < changed < 0.5
+    # round(0.5 * 108) = 54 labels, each moved to another of the 3 classes (exact).
+    assert int(np.sum(r.labels != grid.y_train)) == 54
+    assert r.labels.min() >= 0 and r.labels.max() <= 2
     clean = train(MLP((4,), 3), grid, epochs=1, batch_size=32, learning_rate=1e-2, key=key)
     np.testing.assert_array_equal(clean.labels, grid.y_train)
 
 
-def test_weight_decay_shrinks_weights(grid, key):
-    kw = dict(epochs=3, batch_size=16, learning_rate=1e-2, key=key)
-    plain = train(MLP((9,), 3), grid, **kw)
-    decayed = train(MLP((9,), 3), grid, weight_decay=5.0, **kw)
+@pytest.mark.parametrize(("n", "n_classes"), [(1, 2), (17, 2), (37, 3), (101, 10)])
+@pytest.mark.parametrize("fraction", [0.0, 0.05, 0.3, 0.5, 1.0])
+def test_label_noise_flips_round_fraction_n_labels_to_another_class(n, n_classes, fraction, rng):
+    y = rng.integers(0, n_classes, size=n)
+    noisy = np.asarray(label_noise(jax.random.key(n), y, fraction, n_classes))
+    changed = noisy != y
+    assert noisy.dtype == np.int32 and noisy.shape == (n,)
+    assert int(changed.sum()) == round(fraction * n)  # Python's round: half to even
+    assert ((noisy >= 0) & (noisy < n_classes)).all()
+    # The same key gives the same labels; another key other ones (when any change).
+    np.testing.assert_array_equal(noisy, label_noise(jax.random.key(n), y, fraction, n_classes))
 
-    def norm(v):
-        return float(optax.tree.norm(v["params"]))
 
-    assert norm(decayed.variables) < 0.9 * norm(plain.variables)
+def test_label_noise_with_a_mask_and_under_jit(rng):
+    y = rng.integers(0, 4, size=29)
+    mask = rng.random(29) < 0.5
+    noisy = np.asarray(label_noise(jax.random.key(1), y, 0.5, 4, mask=mask))
+    assert not (noisy != y)[~mask].any()
+    assert int((noisy != y).sum()) == round(0.5 * mask.sum())
+    # Traced fraction and mask: the same labels (the count has no .5 tie here).
+    jitted = jax.jit(lambda f, m: label_noise(jax.random.key(1), jnp.asarray(y), f, 4, mask=m))
+    np.testing.assert_array_equal(jitted(0.5, mask), noisy)
+    # New classes are uniform over the other classes: all 3 others appear.
+    big = rng.integers(0, 4, size=2000)
+    flipped = np.asarray(label_noise(jax.random.key(2), big, 1.0, 4))
+    assert set(np.unique((flipped - big) % 4)) == {1, 2, 3}
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "match"),
+    [
+        ({"fraction": 1.5}, ValueError, "`fraction`"),
+        ({"fraction": float("nan")}, ValueError, "`fraction`"),
+        ({"n_classes": 2.0}, TypeError, "`n_classes`"),
+        ({"n_classes": 1}, ValueError, "`labels`"),  # label 1 >= n_classes
+        ({"labels": [0, 3]}, ValueError, "`labels`"),
+        ({"labels": [0.0, 1.0]}, TypeError, "`labels`"),
+        ({"key": 0}, TypeError, "`key`"),
+        ({"mask": [True]}, ValueError, "`mask`"),
+    ],
+)
+def test_label_noise_rejects_bad_arguments(kwargs, error, match):
+    args = {"key": jax.random.key(0), "labels": [0, 1], "fraction": 0.5, "n_classes": 2}
+    with pytest.raises(error, match=match):
+        label_noise(**(args | kwargs))
+
+
+def test_weight_decay_is_adamw_decoupled_decay(grid, key, f32_tol):
+    # One full-batch epoch = one step; AdamW's first step by hand in float64:
+    # p - lr * (m_hat / (sqrt(v_hat) + eps) + wd * p) with m_hat = g, v_hat = g**2.
+    model, lr, wd = MLP((5,), 3), 1e-2, 0.3
+    init = model.init(key, jnp.ones((1, 2)))
+    n = grid.x_train.shape[0]
+    r = train(
+        model,
+        grid,
+        epochs=1,
+        batch_size=n,
+        learning_rate=lr,
+        weight_decay=wd,
+        key=key,
+        variables=init,
+    )
+
+    def loss(params):
+        logits = model.apply({"params": params}, jnp.asarray(grid.x_train))
+        return optax.softmax_cross_entropy_with_integer_labels(logits, grid.y_train).mean()
+
+    grads = jax.grad(loss)(init["params"])
+    for p, g, new in zip(
+        jax.tree.leaves(init["params"]),
+        jax.tree.leaves(grads),
+        jax.tree.leaves(r.variables["params"]),
+        strict=True,
+    ):
+        p, g = np.asarray(p, np.float64), np.asarray(g, np.float64)
+        want = p - lr * (g / (np.abs(g) + 1e-8) + wd * p)
+        # The gradient is a mean over n examples (in shuffled order in `train`); the
+        # Adam direction g / (|g| + eps) moves by at most its relative error.
+        np.testing.assert_allclose(new, want, rtol=0, atol=f32_tol(n, np.abs(p).max() + lr))
+    # A custom optimizer carries its own decay: weight_decay with it is refused.
+    with pytest.raises(ValueError, match="`weight_decay` must be 0 with a custom `optimizer`"):
+        train(
+            model,
+            grid,
+            epochs=1,
+            batch_size=8,
+            learning_rate=lr,
+            weight_decay=wd,
+            key=key,
+            optimizer=optax.sgd(0.1),
+        )
 
 
 def test_bnn_training_keeps_latent_weights_clipped_and_updates_batch_stats(grid, key):
-    model = BinaryMLP((16, 16), 3)
+    model = BinaryMLP((16, 16), 3, norm="standard")  # centred BN: 2 epochs reach the clip box
     init = model.init(key, jnp.ones((1, 2)))
     r = train(
         model,
@@ -118,6 +204,91 @@ def test_train_rejects_bad_data_and_model(key):
         train(MLP((2,), 3), (1, 2), epochs=1, batch_size=8, learning_rate=1e-2, key=key)
     with pytest.raises(TypeError, match="`model`"):
         train(lambda x: x, None, epochs=1, batch_size=8, learning_rate=1e-2, key=key)
+
+
+def _with(ds, **fields):
+    """A Dataset-like namespace (``hamgeo.data.Dataset`` validates some fields itself)."""
+    names = ("x_train", "y_train", "x_test", "y_test")
+    return types.SimpleNamespace(**({n: getattr(ds, n) for n in names} | fields))
+
+
+@pytest.mark.parametrize(
+    ("fields", "error", "match"),
+    [
+        ({"x_train": "nan"}, ValueError, r"`data.x_train` must be finite"),
+        ({"x_train": "inf"}, ValueError, r"`data.x_train` must be finite"),
+        ({"x_test": "nan"}, ValueError, r"`data.x_test` must be finite"),
+        ({"y_train": 3}, ValueError, r"`data.y_train` must be < n_classes = 3"),
+        ({"y_train": -1}, ValueError, r"`data.y_train` must be >= 0"),
+        ({"y_test": 7}, ValueError, r"`data.y_test` must be < n_classes = 3"),
+        ({"y_train": "float"}, TypeError, r"`data.y_train` must be integer"),
+        ({"x_test": "wide"}, ValueError, r"`data.x_test` must have shape \[n_test, 2\]"),
+    ],
+)
+def test_train_rejects_bad_data_before_the_first_epoch(grid, key, fields, error, match):
+    changed = {}
+    for name, how in fields.items():
+        arr = np.array(getattr(grid, name))
+        if how in ("nan", "inf"):
+            arr = arr.astype(np.float32)
+            arr[3, 1] = np.nan if how == "nan" else np.inf
+        elif how == "float":
+            arr = arr.astype(np.float32)
+        elif how == "wide":
+            arr = np.ones((arr.shape[0], 3), np.float32)
+        else:
+            arr[5] = how
+        changed[name] = arr
+    seen = []
+    with pytest.raises(error, match=match):
+        train(
+            MLP((2,), 3),
+            _with(grid, **changed),
+            epochs=1,
+            batch_size=8,
+            learning_rate=1e-2,
+            key=key,
+            callback=lambda e, v: seen.append(e),
+        )
+    assert seen == []
+
+
+def test_train_rejects_a_model_or_variables_that_do_not_fit(grid, key):
+    kw = dict(epochs=1, batch_size=8, learning_rate=1e-2, key=key)
+    wrong_input = MLP((4,), 3).init(key, jnp.ones((1, 5)))  # made for 5 inputs, data has 2
+    with pytest.raises(ValueError, match=r"`variables` do not match `model`.*hidden_0/kernel"):
+        train(MLP((4,), 3), grid, variables=wrong_input, **kw)
+    other_model = MLP((4, 4), 3).init(key, jnp.ones((1, 2)))
+    with pytest.raises(ValueError, match=r"`variables` do not match `model`.*missing"):
+        train(MLP((4,), 3), grid, variables=other_model, **kw)
+    with pytest.raises(TypeError, match=r"`variables` must be a dict with 'params'"):
+        train(MLP((4,), 3), grid, variables=[1, 2], **kw)
+    images = _with(
+        grid,
+        x_train=np.ones((108, 1, 1, 1, 2), np.float32),
+        x_test=np.ones((27, 1, 1, 1, 2), np.float32),
+    )
+    with pytest.raises(ValueError, match=r"`model` \(CNN\) cannot take inputs of shape"):
+        train(CNN((2,), (), 3), images, **kw)
+    with pytest.raises(TypeError, match="`epochs` must be an integer"):
+        train(MLP((4,), 3), grid, **(kw | {"epochs": 2.5}))
+
+
+def test_a_diverging_run_is_reported_not_scored(grid, key):
+    with pytest.warns(RuntimeWarning, match="training diverged at epoch 1"):
+        r = train(
+            MLP((8,), 3),
+            grid,
+            epochs=2,
+            batch_size=16,
+            key=key,
+            learning_rate=1.0,
+            optimizer=optax.sgd(1e38),
+        )
+    assert not r.finite
+    assert np.isnan(r.history["train_accuracy"]).all()
+    assert np.isnan(r.history["test_accuracy"]).all()
+    assert not np.isfinite(r.history["loss"][-1])
 
 
 def test_accuracy_rejects_mismatched_labels(key):

@@ -6,10 +6,16 @@
   :func:`binary_layer_io`.
 * :mod:`hamgeo.nets.extract`: :func:`preactivations`, :func:`activation_codes`,
   :func:`layer_slices`.
-* :mod:`hamgeo.nets.train`: :func:`train`, :func:`accuracy`.
+* :mod:`hamgeo.nets.train`: :func:`train`, :func:`accuracy`, :func:`label_noise`.
+* :mod:`hamgeo.nets.batched`: :func:`train_many` (many same-shaped models at once),
+  :func:`make_epoch`; :mod:`hamgeo.nets.stacked`: :func:`init_many`,
+  :func:`mask_mlp_widths`, :func:`accuracy_many`, :func:`activation_codes_many`.
 * :mod:`hamgeo.nets.checkpoint`: :func:`save`, :func:`load` (msgpack + checksum, no pickle).
 """
 
+from hamgeo.nets.batched import ManyTrainResult as ManyTrainResult
+from hamgeo.nets.batched import make_epoch as make_epoch
+from hamgeo.nets.batched import train_many as train_many
 from hamgeo.nets.binary import BinaryCNN as BinaryCNN
 from hamgeo.nets.binary import BinaryConv as BinaryConv
 from hamgeo.nets.binary import BinaryDense as BinaryDense
@@ -29,8 +35,13 @@ from hamgeo.nets.extract import preactivations as preactivations
 from hamgeo.nets.relu import CNN as CNN
 from hamgeo.nets.relu import MLP as MLP
 from hamgeo.nets.relu import ResidualCNN as ResidualCNN
+from hamgeo.nets.stacked import accuracy_many as accuracy_many
+from hamgeo.nets.stacked import activation_codes_many as activation_codes_many
+from hamgeo.nets.stacked import init_many as init_many
+from hamgeo.nets.stacked import mask_mlp_widths as mask_mlp_widths
 from hamgeo.nets.train import TrainResult as TrainResult
 from hamgeo.nets.train import accuracy as accuracy
+from hamgeo.nets.train import label_noise as label_noise
 from hamgeo.nets.train import make_train_step as make_train_step
 from hamgeo.nets.train import train as train
 
@@ -42,20 +53,28 @@ __all__ = [
     "BinaryDense",
     "BinaryLayerIO",
     "BinaryMLP",
+    "ManyTrainResult",
     "NoMeanBatchNorm",
     "ResidualCNN",
     "TrainResult",
     "accuracy",
+    "accuracy_many",
     "activation_codes",
+    "activation_codes_many",
     "binary_layer_io",
     "clip_latent_weights",
+    "init_many",
+    "label_noise",
     "layer_slices",
     "load",
+    "make_epoch",
     "make_train_step",
+    "mask_mlp_widths",
     "model_config",
     "model_from_config",
     "preactivations",
     "save",
     "sign_ste",
     "train",
+    "train_many",
 ]

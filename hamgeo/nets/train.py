@@ -6,12 +6,16 @@ get :func:`hamgeo.nets.binary.clip_latent_weights` appended to their optimizer, 
 their latent weights stay in ``[-1, 1]`` (the BinaryNet recipe). After every epoch the
 loss, training accuracy and test accuracy go into ``history`` and ``callback(epoch,
 variables)`` runs (the hash-encoder study sweeps training time this way).
+
+The same loop trains many same-shaped models at once in :mod:`hamgeo.nets.batched`
+(:func:`~hamgeo.nets.batched.train_many`); both share :func:`label_noise` and one
+weight-decay spelling (decoupled, as in AdamW).
 """
 
 from __future__ import annotations
 
 import functools
-import sys
+import warnings
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
@@ -20,10 +24,13 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import optax
+from jax.typing import ArrayLike
 
+from hamgeo import _checks
+from hamgeo.nets import _loop
 from hamgeo.nets.binary import clip_latent_weights, has_latent_weights
 
-__all__ = ["TrainResult", "accuracy", "make_train_step", "train"]
+__all__ = ["TrainResult", "accuracy", "label_noise", "make_train_step", "train"]
 
 
 class TrainResult(NamedTuple):
@@ -33,29 +40,22 @@ class TrainResult(NamedTuple):
         variables: the trained variables (``{"params": ..., ["batch_stats": ...]}``).
         history: per-epoch lists ``epoch``, ``loss`` (mean training loss over the
             epoch's steps), ``train_accuracy`` (on the labels trained on, label noise
-            included) and ``test_accuracy`` (both in evaluation mode).
+            included) and ``test_accuracy`` (both in evaluation mode). Accuracies are
+            NaN from the first epoch whose loss or parameters are not finite.
         labels: the training labels used (after label noise), ``int32[n_train]``.
+        finite: whether training stayed finite (every epoch's loss and the final
+            parameters); ``False`` means the model diverged (a warning says when).
     """
 
     variables: Any
     history: dict[str, list[float]]
     labels: np.ndarray | None = None
+    finite: bool = True
 
 
-def _check_positive_int(value: Any, name: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 1:
-        raise ValueError(f"`{name}` must be a positive integer, got {value!r}")
-    return int(value)
-
-
-@functools.partial(jax.jit, static_argnames="model")
-def _n_correct(model: nn.Module, variables: Any, x: jax.Array, y: jax.Array) -> jax.Array:
-    logits = model.apply(variables, x.astype(jnp.float32), train=False)
-    valid = y >= 0  # padding rows carry label -1
-    return jnp.sum((jnp.argmax(logits, axis=-1) == y) & valid)
-
-
-def accuracy(model: nn.Module, variables: Any, x: Any, y: Any, *, batch_size: int = 1024) -> float:
+def accuracy(
+    model: nn.Module, variables: Any, x: ArrayLike, y: ArrayLike, *, batch_size: int = 1024
+) -> float:
     """Fraction of ``x`` that ``model`` classifies as ``y`` (evaluation mode, batched).
 
     Args:
@@ -83,52 +83,72 @@ def accuracy(model: nn.Module, variables: Any, x: Any, y: Any, *, batch_size: in
         raise ValueError(f"`x` must have shape [n, ...], got {x.shape}")
     if y.shape != (x.shape[0],):
         raise ValueError(f"`y` must have shape [{x.shape[0]}] to match `x`, got {y.shape}")
-    batch_size = _check_positive_int(batch_size, "batch_size")
+    batch_size = _checks.check_positive_int(batch_size, "batch_size")
     n = int(x.shape[0])
     if n == 0:
         raise ValueError("`x` must hold at least one input")
-    # Batches of `batch_size`, or one batch padded to a power of two: few compilations.
-    b = batch_size if n >= batch_size else 1 << (n - 1).bit_length()
-    correct = 0
-    for start in range(0, n, b):
-        xb, yb = jnp.asarray(x[start : start + b]), jnp.asarray(y[start : start + b], jnp.int32)
-        m = xb.shape[0]
-        if m < b:
-            xb = jnp.concatenate([xb, jnp.zeros((b - m, *xb.shape[1:]), xb.dtype)])
-            yb = jnp.concatenate([yb, -jnp.ones((b - m,), jnp.int32)])
-        correct += int(_n_correct(model, variables, xb, yb))
-    return correct / n
+    count = functools.partial(_loop.n_correct, model, variables)
+    return int(_loop.count_correct(count, x, y, batch_size)) / n
 
 
-def _default_optimizer(learning_rate: float, weight_decay: float) -> optax.GradientTransformation:
-    if weight_decay:
-        return optax.adamw(learning_rate, weight_decay=weight_decay)
-    return optax.adam(learning_rate)
+def label_noise(
+    key: jax.Array, labels: ArrayLike, fraction: float, n_classes: int, *, mask: Any = None
+) -> jax.Array:
+    """Give exactly ``round(fraction * n)`` of ``labels`` a random *different* class.
 
+    The label noise of the hash-encoder study ([Hash-Encoders], see
+    ``docs/references.md``), used by :func:`train` and
+    :func:`~hamgeo.nets.batched.train_many`. The labels to change are drawn uniformly
+    without replacement; each gets a class drawn uniformly from the ``n_classes - 1``
+    others, so the fraction of wrong labels is exactly ``round(fraction * n) / n``
+    (``round`` rounds half to even). With ``mask``, only the ``n = sum(mask)`` masked
+    labels are candidates. Pure and jit-compatible; under ``jax.jit`` with a traced
+    ``fraction`` the count is rounded in float32.
 
-def _make_step(model: nn.Module, tx: optax.GradientTransformation) -> Callable[..., Any]:
-    """One optimizer step ``(params, batch_stats, opt_state, x, y) -> (..., loss)``."""
+    Args:
+        key: ``jax.random`` key.
+        labels: integer class labels ``[n]`` in ``[0, n_classes)``.
+        fraction: fraction of labels to change, in ``[0, 1]``.
+        n_classes: number of classes (at least 2 when anything changes).
+        mask: optional ``bool[n]``: the labels that may change.
 
-    def loss_fn(params, batch_stats, x, y):
-        variables = {"params": params}
-        if batch_stats is not None:
-            variables["batch_stats"] = batch_stats
-            logits, updates = model.apply(variables, x, train=True, mutable=["batch_stats"])
-            batch_stats = updates["batch_stats"]
+    Returns:
+        ``int32[n]``: the noisy labels.
+
+    Examples:
+        >>> import jax, jax.numpy as jnp
+        >>> y = jnp.zeros(10, jnp.int32)
+        >>> noisy = label_noise(jax.random.key(0), y, 0.3, 4)
+        >>> int((noisy != y).sum()), bool(((noisy >= 0) & (noisy < 4)).all())
+        (3, True)
+    """
+    n_classes = _checks.check_positive_int(n_classes, "n_classes")
+    if not isinstance(key, jax.core.Tracer):
+        key = _checks.check_key(key)
+    traced = isinstance(labels, jax.core.Tracer)
+    y = labels if traced else jnp.asarray(_checks.check_labels(labels, n_classes=n_classes))
+    if y.ndim != 1:
+        raise ValueError(f"`labels` must be 1-D, got shape {tuple(y.shape)}")
+    n = int(y.shape[0])
+    if mask is not None:
+        if not isinstance(mask, jax.core.Tracer):
+            mask = _checks.check_array(mask, "mask", ndim=1, kind="b")
+        if tuple(mask.shape) != (n,):
+            raise ValueError(f"`mask` must have shape [{n}] like `labels`, got {mask.shape}")
+        mask = jnp.asarray(mask)
+    if isinstance(fraction, jax.core.Tracer):
+        n_sub = n if mask is None else jnp.sum(mask)
+        n_noisy = jnp.round(fraction * n_sub).astype(jnp.int32)
+    else:
+        fraction = _checks.check_probability(fraction, "fraction")
+        if isinstance(mask, jax.core.Tracer):
+            n_noisy = jnp.round(fraction * jnp.sum(mask)).astype(jnp.int32)
         else:
-            logits = model.apply(variables, x, train=True)
-        loss = optax.softmax_cross_entropy_with_integer_labels(logits, y).mean()
-        return loss, batch_stats
-
-    def step(params, batch_stats, opt_state, x, y):
-        (loss, batch_stats), grads = jax.value_and_grad(loss_fn, has_aux=True)(
-            params, batch_stats, x, y
-        )
-        updates, opt_state = tx.update(grads, opt_state, params)
-        params = optax.apply_updates(params, updates)
-        return params, batch_stats, opt_state, loss
-
-    return step
+            n_sub = n if mask is None else int(np.sum(np.asarray(mask)))
+            n_noisy = _loop.n_noisy_labels(fraction, n_sub)
+            if n_noisy and n_classes < 2:
+                raise ValueError(f"`n_classes` must be >= 2 to change labels, got {n_classes}")
+    return _loop.noisy_labels(key, y, n_noisy, n_classes, mask)
 
 
 def make_train_step(
@@ -159,10 +179,8 @@ def make_train_step(
         >>> bool(jnp.isfinite(loss))
         True
     """
-    tx = optimizer
-    if has_latent_weights(variables["params"]):
-        tx = optax.chain(tx, clip_latent_weights())
-    step = _make_step(model, tx)
+    tx = _loop.with_clipping(optimizer, variables["params"])
+    step = _loop.make_step(model, tx)
 
     @jax.jit
     def run(variables, opt_state, x, y):
@@ -177,50 +195,19 @@ def make_train_step(
     return run, tx
 
 
-def _epoch_function(
-    model: nn.Module, tx: optax.GradientTransformation, n: int, b: int
-) -> Callable[..., Any]:
-    """A jit-compiled epoch: shuffle ``n`` examples, scan over ``n // b`` steps."""
-    step = _make_step(model, tx)
-    n_steps = n // b
-
-    @jax.jit
-    def epoch_fn(params, batch_stats, opt_state, x, y, k):
-        perm = jax.random.permutation(k, n)[: n_steps * b].reshape(n_steps, b)
-
-        def body(carry, idx):
-            params, batch_stats, opt_state = carry
-            params, batch_stats, opt_state, loss = step(
-                params, batch_stats, opt_state, x[idx], y[idx]
-            )
-            return (params, batch_stats, opt_state), loss
-
-        carry, losses = jax.lax.scan(body, (params, batch_stats, opt_state), perm)
-        return (*carry, jnp.mean(losses))
-
-    return epoch_fn
+def _epoch_function(model: nn.Module, tx: Any, b: int) -> Callable[..., Any]:
+    """A jit-compiled epoch ``(params, batch_stats, opt_state, x, y, key) -> (..., loss)``."""
+    return jax.jit(functools.partial(_loop.epoch, model, tx, b))
 
 
 @functools.lru_cache(maxsize=16)
 def _default_epoch(
-    model: nn.Module, learning_rate: float, weight_decay: float, clip: bool, n: int, b: int
+    model: nn.Module, learning_rate: float, weight_decay: float, clip: bool, b: int
 ) -> tuple[optax.GradientTransformation, Callable[..., Any]]:
-    tx = _default_optimizer(learning_rate, weight_decay)
+    tx = _loop.default_optimizer(learning_rate, weight_decay, decay=weight_decay > 0)
     if clip:
         tx = optax.chain(tx, clip_latent_weights())
-    return tx, _epoch_function(model, tx, n, b)
-
-
-def _noisy_labels(key: jax.Array, y: np.ndarray, fraction: float, n_classes: int) -> np.ndarray:
-    """Replace ``round(fraction·n)`` labels, chosen from ``key``, by uniform random labels."""
-    n_noisy = int(round(fraction * y.shape[0]))
-    if n_noisy == 0:
-        return y
-    k_idx, k_lab = jax.random.split(key)
-    idx = np.asarray(jax.random.permutation(k_idx, y.shape[0]))[:n_noisy]
-    y = y.copy()
-    y[idx] = np.asarray(jax.random.randint(k_lab, (n_noisy,), 0, n_classes))
-    return y
+    return tx, _epoch_function(model, tx, b)
 
 
 def train(
@@ -246,6 +233,12 @@ def train(
     running statistics; binarized models get their latent weights clipped to
     ``[-1, 1]`` after every update. The same key gives the same result.
 
+    Everything is checked before the first epoch: inputs must be finite, labels in
+    ``[0, n_classes)`` of the model, and ``model`` (and ``variables``) must fit the
+    inputs' shape (``jax.eval_shape``, no compilation). A loss or parameters that turn
+    NaN or infinite during training make ``finite`` false, with a ``RuntimeWarning``;
+    the history then holds NaN accuracies rather than those of a diverged model.
+
     Args:
         model: any model of :mod:`hamgeo.nets`.
         data: a :class:`hamgeo.data.Dataset` (or anything with ``x_train``,
@@ -255,18 +248,20 @@ def train(
         learning_rate: the step size of the default optimizer (Adam, or AdamW with
             ``weight_decay``); ignored when ``optimizer`` is given.
         key: ``jax.random`` key for initialization, shuffling and label noise.
-        optimizer: an optax transformation to use instead of the default. With
-            ``weight_decay > 0`` it is preceded by ``optax.add_decayed_weights``.
-        weight_decay: decoupled weight decay (AdamW) for the default optimizer.
-        label_noise: fraction of training labels replaced by uniformly random labels
-            (drawn from ``key``) before training (``hash_encoders.txt``).
+        optimizer: an optax transformation to use instead of the default.
+        weight_decay: decoupled weight decay (AdamW, ``optax.adamw``): every step also
+            moves each parameter by ``-learning_rate * weight_decay * p``. The one
+            spelling of weight decay in :mod:`hamgeo.nets`; with a custom ``optimizer``
+            it must be 0 (put the decay in the optimizer).
+        label_noise: fraction of training labels given a random different class before
+            training (:func:`label_noise`; the hash-encoder study).
         callback: ``callback(epoch, variables)`` after every epoch (``epoch`` from 1).
         variables: start from these variables instead of a fresh initialization.
         progress: show a tqdm bar; default: only when stderr is a terminal.
 
     Returns:
-        :class:`TrainResult` with the variables, the per-epoch history and the
-        training labels used.
+        :class:`TrainResult` with the variables, the per-epoch history, the training
+        labels used and whether training stayed finite.
 
     Examples:
         >>> import jax
@@ -275,57 +270,43 @@ def train(
         >>> ds = gaussian_grid(key=jax.random.key(0), per_axis=3, n_groups=3, n_per_gaussian=20)
         >>> result = train(MLP((16,), 3), ds, epochs=2, batch_size=32, learning_rate=1e-2,
         ...                key=jax.random.key(1))
-        >>> sorted(result.history), len(result.history["loss"])
-        (['epoch', 'loss', 'test_accuracy', 'train_accuracy'], 2)
+        >>> sorted(result.history), len(result.history["loss"]), result.finite
+        (['epoch', 'loss', 'test_accuracy', 'train_accuracy'], 2, True)
     """
-    if not isinstance(model, nn.Module):
-        raise TypeError(f"`model` must be a flax.linen Module, got {type(model).__name__}")
-    for attr in ("x_train", "y_train", "x_test", "y_test"):
-        if not hasattr(data, attr):
-            raise TypeError(f"`data` must be a Dataset with `{attr}`, got {type(data).__name__}")
-    if not isinstance(key, jax.Array):
-        raise TypeError(f"`key` must be a jax.random key, got {type(key).__name__}")
-    epochs = _check_positive_int(epochs, "epochs")
-    batch_size = _check_positive_int(batch_size, "batch_size")
-    if optimizer is None and not (np.isfinite(learning_rate) and learning_rate > 0):
-        raise ValueError(f"`learning_rate` must be a positive number, got {learning_rate!r}")
-    if not (np.isfinite(weight_decay) and weight_decay >= 0):
-        raise ValueError(f"`weight_decay` must be a non-negative number, got {weight_decay!r}")
-    if not (0.0 <= label_noise <= 1.0):
-        raise ValueError(f"`label_noise` must be in [0, 1], got {label_noise!r}")
-    if callback is not None and not callable(callback):
-        raise TypeError(f"`callback` must be callable, got {type(callback).__name__}")
+    _loop.check_module(model)
+    key = _checks.check_key(key)
+    epochs = _checks.check_positive_int(epochs, "epochs")
+    batch_size = _checks.check_positive_int(batch_size, "batch_size")
+    lr, wd, noise = (
+        float(v[0])
+        for v in _loop.check_hyperparameters(
+            optimizer, learning_rate, weight_decay, label_noise, callback
+        )
+    )
+    ds = _loop.check_data(data)
+    _loop.check_model(model, ds, variables)
 
-    x_train = np.asarray(data.x_train, np.float32)
-    y_train = np.asarray(data.y_train, np.int32)
-    n = x_train.shape[0]
-    if n == 0 or y_train.shape != (n,):
-        raise ValueError(f"`data` must hold n > 0 training inputs and [n] labels, got {n}")
-    n_classes = int(max(y_train.max(), np.max(data.y_test, initial=0))) + 1
+    n = ds.x_train.shape[0]
     k_init, k_noise, k_epochs = jax.random.split(key, 3)
-    y_used = _noisy_labels(k_noise, y_train, label_noise, n_classes)
+    y_used = np.asarray(_label_noise(k_noise, ds.y_train, noise, ds.n_classes))
 
     if variables is None:
-        variables = model.init(k_init, jnp.asarray(x_train[:1]), train=False)
+        variables = model.init(k_init, jnp.asarray(ds.x_train[:1]), train=False)
     variables = dict(variables)
     clip = has_latent_weights(variables["params"])
     b = min(batch_size, n)
     if optimizer is None:
         # Default optimizers are rebuilt from plain numbers, so their compiled epochs are
         # cached: repeated runs (sweeps, seeds) compile once.
-        tx, epoch_fn = _default_epoch(model, float(learning_rate), float(weight_decay), clip, n, b)
+        tx, epoch_fn = _default_epoch(model, lr, wd, clip, b)
     else:
-        tx = optimizer
-        if weight_decay:
-            tx = optax.chain(optax.add_decayed_weights(weight_decay), tx)
-        if clip:
-            tx = optax.chain(tx, clip_latent_weights())
-        epoch_fn = _epoch_function(model, tx, n, b)
+        tx = _loop.with_clipping(optimizer, variables["params"])
+        epoch_fn = _epoch_function(model, tx, b)
 
     params, batch_stats = variables["params"], variables.get("batch_stats")
     opt_state = tx.init(params)
-    x_dev, y_dev = jnp.asarray(x_train), jnp.asarray(y_used)
-    n_test = len(data.y_test)
+    x_dev, y_dev = jnp.asarray(ds.x_train), jnp.asarray(y_used)
+    n_test = len(ds.y_test)
     # One evaluation batch size for both splits, so evaluation compiles once.
     eval_bs = min(1024, 1 << (min(n, n_test or n) - 1).bit_length())
     history: dict[str, list[float]] = {
@@ -334,14 +315,8 @@ def train(
         "train_accuracy": [],
         "test_accuracy": [],
     }
-    if progress is None:
-        progress = sys.stderr.isatty()
-    bar = None
-    if progress:
-        from tqdm.auto import tqdm
-
-        bar = tqdm(total=epochs, desc=f"train {type(model).__name__}", leave=False)
-    try:
+    finite = True
+    with _loop.progress_bar(progress, epochs, f"train {type(model).__name__}") as bar:
         for epoch, k in enumerate(jax.random.split(k_epochs, epochs), start=1):
             params, batch_stats, opt_state, loss = epoch_fn(
                 params, batch_stats, opt_state, x_dev, y_dev, k
@@ -351,21 +326,27 @@ def train(
                 current["batch_stats"] = batch_stats
             history["epoch"].append(epoch)
             history["loss"].append(float(loss))
-            history["train_accuracy"].append(
-                accuracy(model, current, x_dev, y_used, batch_size=eval_bs)
-            )
-            test_acc = (
-                accuracy(model, current, data.x_test, data.y_test, batch_size=eval_bs)
-                if n_test
-                else np.nan
-            )
+            if finite and not (np.isfinite(float(loss)) and bool(_loop.all_finite(current))):
+                finite = False
+                warnings.warn(
+                    f"training diverged at epoch {epoch}: the loss or the parameters are not "
+                    "finite; accuracies from then on are NaN (try a smaller learning_rate)",
+                    RuntimeWarning,
+                    stacklevel=2,
+                )
+            train_acc = test_acc = float("nan")
+            if finite:
+                train_acc = accuracy(model, current, x_dev, y_used, batch_size=eval_bs)
+                if n_test:
+                    test_acc = accuracy(model, current, ds.x_test, ds.y_test, batch_size=eval_bs)
+            history["train_accuracy"].append(train_acc)
             history["test_accuracy"].append(float(test_acc))
             if bar is not None:
                 bar.update(1)
                 bar.set_postfix(loss=f"{float(loss):.3f}", test=f"{test_acc:.3f}")
             if callback is not None:
                 callback(epoch, current)
-    finally:
-        if bar is not None:
-            bar.close()
-    return TrainResult(current, history, y_used)
+    return TrainResult(current, history, y_used, finite)
+
+
+_label_noise = label_noise  # inside `train`, its argument `label_noise` shadows the function
