@@ -17,7 +17,7 @@ def _np_conv_same(x, k):
     return out
 
 
-def test_mlp_layer_names_and_preactivations_by_hand(key, rng):
+def test_mlp_layer_names_and_preactivations_by_hand(key, rng, f32_tol):
     model = MLP((7, 5), 3)
     x = rng.normal(size=(17, 2, 3)).astype(np.float32)  # flattened per example to [17, 6]
     variables = model.init(key, x[:1])
@@ -26,26 +26,32 @@ def test_mlp_layer_names_and_preactivations_by_hand(key, rng):
     assert p["hidden_0"]["kernel"].shape == (6, 7) and p["head"]["bias"].shape == (3,)
     logits, pres = model.apply(variables, x, return_preactivations=True)
     h = x.reshape(17, -1).astype(np.float64)
-    ref = []
-    for name in ("hidden_0", "hidden_1"):
-        z = h @ np.asarray(p[name]["kernel"]) + np.asarray(p[name]["bias"])
+    ref, tols, err = [], [], 0.0
+    for name in ("hidden_0", "hidden_1", "head"):
+        w, b = np.asarray(p[name]["kernel"], np.float64), np.asarray(p[name]["bias"])
+        z = h @ w + b
+        # float32 vs float64: this layer's sums of fan-in + 1 terms (bounded by |h| |W| + |b|)
+        # plus the previous layer's error carried through |W|
+        err = f32_tol(w.shape[0] + 1, (np.abs(h) @ np.abs(w) + np.abs(b)).max())
+        err += tols[-1] * np.abs(w).sum(0).max() if tols else 0.0
         ref.append(z)
+        tols.append(err)
         h = np.maximum(z, 0)
-    ref_logits = h @ np.asarray(p["head"]["kernel"]) + np.asarray(p["head"]["bias"])
-    for got, want in zip(pres, ref, strict=True):
-        np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5)  # float32 vs float64
-    np.testing.assert_allclose(logits, ref_logits, rtol=1e-5, atol=1e-5)
+    for got, want, tol in zip([*pres, logits], ref, tols, strict=True):
+        np.testing.assert_allclose(got, want, rtol=0, atol=tol)
     np.testing.assert_array_equal(model.apply(variables, x), logits)
 
 
-def test_cnn_first_layer_matches_numpy_convolution(key, rng):
+def test_cnn_first_layer_matches_numpy_convolution(key, rng, f32_tol):
     model = CNN((3, 4), (5,), 2)
     x = rng.normal(size=(3, 7, 5, 2)).astype(np.float32)  # odd sizes: pooling floors 7 -> 3
     variables = model.init(key, x)
     logits, pres = model.apply(variables, x, return_preactivations=True)
     c0 = variables["params"]["conv_0"]
     ref = _np_conv_same(x, np.asarray(c0["kernel"])) + np.asarray(c0["bias"])
-    np.testing.assert_allclose(pres[0], ref.reshape(3, -1), rtol=1e-4, atol=1e-4)
+    # float32 sums of 3 * 3 * 2 products and the bias, bounded by |x| * |k| + |b|
+    mag = (_np_conv_same(np.abs(x), np.abs(np.asarray(c0["kernel"]))) + np.abs(c0["bias"])).max()
+    np.testing.assert_allclose(pres[0], ref.reshape(3, -1), rtol=0, atol=f32_tol(19, mag))
     assert [p.shape for p in pres] == [(3, 7 * 5 * 3), (3, 3 * 2 * 4), (3, 5)]
     assert logits.shape == (3, 2)
 
@@ -59,7 +65,7 @@ def test_cnn_accepts_signals(key, shape):
     assert [p.shape for p in pres] == [(4, 160), (4, 160), (4, 6)]
 
 
-def test_residual_cnn_skip_and_projection(key, rng):
+def test_residual_cnn_skip_and_projection(key, rng, f32_tol):
     model = ResidualCNN((3, 3), (4,), 2)
     x = rng.normal(size=(2, 6, 6, 1)).astype(np.float32)
     variables = model.init(key, x)
@@ -74,18 +80,26 @@ def test_residual_cnn_skip_and_projection(key, rng):
     a = jax.lax.conv_general_dilated(
         pooled, p["kernel"], (1, 1), "SAME", dimension_numbers=("NHWC", "HWIO", "NHWC")
     ) + p["bias"].reshape(1, 1, 1, 3)
-    np.testing.assert_allclose(pres[2], a.reshape(2, -1), rtol=1e-4, atol=1e-4)
+    # two float32 convolutions (3 * 3 * 3 products and the bias each) in different orders
+    mag = (_np_conv_same(np.abs(pooled), np.abs(np.asarray(p["kernel"]))) + np.abs(p["bias"])).max()
+    np.testing.assert_allclose(pres[2], a.reshape(2, -1), rtol=0, atol=f32_tol(28, mag))
 
 
 @pytest.mark.parametrize(
     ("make", "error", "match"),
     [
-        (lambda: MLP((4, 0), 2), ValueError, "`widths` must hold positive integers"),
+        (lambda: MLP((4, 0), 2), ValueError, r"`widths\[1\]` must be an integer >= 1"),
         (lambda: MLP(4, 2), TypeError, "`widths` must be a sequence"),
+        (lambda: MLP("44", 2), TypeError, "`widths` must be a sequence"),
         (lambda: MLP((4,), 0), ValueError, "`n_classes`"),
-        (lambda: CNN((4,), (2.5,), 2), ValueError, "`dense`"),
+        (lambda: MLP((4,), 2.0), TypeError, "`n_classes` must be an integer"),
+        (lambda: MLP((4,), None), TypeError, "`n_classes`"),
+        (lambda: MLP((True,), 2), TypeError, r"`widths\[0\]`"),
+        (lambda: MLP((2**31,), 2), ValueError, r"`widths\[0\]`"),
+        (lambda: CNN((4,), (2.5,), 2), TypeError, r"`dense\[0\]` must be an integer"),
         (lambda: CNN((4,), (), 2, pool_every=0), ValueError, "`pool_every`"),
-        (lambda: ResidualCNN((-1,), (), 2), ValueError, "`channels`"),
+        (lambda: CNN((4,), (), 2, pool_every=1.5), TypeError, "`pool_every`"),
+        (lambda: ResidualCNN((-1,), (), 2), ValueError, r"`channels\[0\]`"),
     ],
 )
 def test_models_reject_bad_configs(make, error, match):

@@ -2,7 +2,8 @@
 
 The activation code of an input is one bit per hidden unit, in layer order: 1 where
 the unit's pre-activation is positive (the side of the unit's hyperplane the input
-lies on; ``discriminability.txt`` section 2, ``hash_encoders.txt``). For a binarized
+lies on; the discriminability paper's section 2 and the hash-encoder paper,
+[Discriminability] and [Hash-Encoders] in ``docs/references.md``). For a binarized
 network the code is its binarized activations, ``sign(pre) = +1`` (with
 ``sign(0) = +1``).
 """
@@ -16,8 +17,11 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 import numpy as np
+from jax.typing import ArrayLike
 
+from hamgeo._checks import check_array, check_positive_int, describe, is_tracer
 from hamgeo.codes import PackedCodes, n_words, pack_bits
+from hamgeo.nets._variables import check_finite_variables, check_variables
 
 __all__ = ["activation_codes", "layer_slices", "preactivations"]
 
@@ -27,20 +31,42 @@ def _check_model(model: Any) -> None:
         raise TypeError(f"`model` must be a flax.linen Module, got {type(model).__name__}")
 
 
-def _check_x(x: Any) -> jax.Array:
-    if not hasattr(x, "shape"):
-        x = np.asarray(x)
+def _check_x(x: Any) -> np.ndarray | jax.Array:
+    """A batch of real inputs ``[n, ...]``, finite once cast to float32."""
+    if isinstance(x, PackedCodes):
+        raise TypeError(f"`x` must be a real array of inputs [n, ...], got {describe(x)}")
+    x = check_array(x, "x")
+    if np.dtype(x.dtype).kind not in "fiub":
+        raise TypeError(f"`x` must be a real array of inputs, got dtype {x.dtype}")
     if x.ndim < 2:
-        raise ValueError(f"`x` must have shape [n, ...] (a batch of inputs), got {x.shape}")
-    if not jnp.issubdtype(x.dtype, jnp.floating) and not jnp.issubdtype(x.dtype, jnp.integer):
-        raise TypeError(f"`x` must be a real array, got dtype {x.dtype}")
+        raise ValueError(
+            f"`x` must have shape [n, ...] (a batch of inputs), got shape {tuple(x.shape)}"
+        )
+    if np.dtype(x.dtype).kind == "f" and not is_tracer(x) and x.size:
+        # The model computes in float32: a float64 1e300 is inf there.
+        finite = (
+            jnp.isfinite(x.astype(jnp.float32)).all()
+            if isinstance(x, jax.Array)
+            else np.isfinite(x.astype(np.float32, copy=False)).all()
+        )
+        if not bool(finite):
+            raise ValueError("`x` must be finite in float32, got NaN, inf or |x| > 3.4e38")
     return x
 
 
-def _check_batch_size(batch_size: Any) -> int:
-    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
-        raise ValueError(f"`batch_size` must be a positive integer, got {batch_size!r}")
-    return batch_size
+def _check_inputs(model: Any, variables: Any, x: Any) -> np.ndarray | jax.Array:
+    """Validate ``model``, ``x`` and that ``variables`` fit both; return ``x``."""
+    _check_model(model)
+    x = _check_x(x)
+    example = tuple(int(s) for s in x.shape[1:])
+    flat = check_variables(
+        model,
+        variables,
+        example,
+        context=f" for inputs `x` of shape [n, {', '.join(map(str, example))}]",
+    )
+    check_finite_variables(flat)
+    return x
 
 
 @functools.partial(jax.jit, static_argnames="model")
@@ -57,7 +83,7 @@ def _codes(model: nn.Module, variables: Any, x: jax.Array) -> jax.Array:
     return pack_bits(bits).words
 
 
-def preactivations(model: nn.Module, variables: Any, x: Any) -> list[jax.Array]:
+def preactivations(model: nn.Module, variables: Any, x: ArrayLike) -> list[jax.Array]:
     """The hidden pre-activations of ``model`` on ``x``, one array per layer, in order.
 
     ``pre_l`` is ``[n, units_l]``: the input to the l-th ReLU (convolutional maps
@@ -73,6 +99,12 @@ def preactivations(model: nn.Module, variables: Any, x: Any) -> list[jax.Array]:
     Returns:
         ``[pre_1, ..., pre_L]``, ``float32[n, units_l]`` each.
 
+    Raises:
+        TypeError: ``model`` is not a flax module, ``x`` is not a real array.
+        ValueError: ``x`` is not a batch ``[n, ...]`` or holds NaN / inf; ``variables``
+            do not fit ``model`` on inputs shaped like ``x`` (the message names the
+            leaf, its shape and the expected one) or hold NaN / inf.
+
     Examples:
         >>> import jax, jax.numpy as jnp
         >>> from hamgeo.nets import MLP
@@ -81,11 +113,11 @@ def preactivations(model: nn.Module, variables: Any, x: Any) -> list[jax.Array]:
         >>> [p.shape for p in preactivations(model, variables, jnp.ones((6, 4)))]
         [(6, 5), (6, 3)]
     """
-    _check_model(model)
-    return list(_forward(model, variables, _check_x(x)))
+    x = _check_inputs(model, variables, x)
+    return list(_forward(model, variables, x))
 
 
-def layer_slices(model: nn.Module, variables: Any, x: Any) -> list[slice]:
+def layer_slices(model: nn.Module, variables: Any, x: ArrayLike) -> list[slice]:
     """Which bits of :func:`activation_codes` belong to which layer.
 
     Computed from shapes only (``jax.eval_shape``), so it costs no forward pass.
@@ -107,8 +139,10 @@ def layer_slices(model: nn.Module, variables: Any, x: Any) -> list[slice]:
         >>> layer_slices(model, variables, jnp.ones((1, 4)))
         [slice(0, 5, None), slice(5, 8, None)]
     """
-    _check_model(model)
-    x = _check_x(x)
+    return _slices(model, variables, _check_inputs(model, variables, x))
+
+
+def _slices(model: nn.Module, variables: Any, x: Any) -> list[slice]:
     probe = jax.ShapeDtypeStruct((1, *x.shape[1:]), jnp.float32)
     shapes = jax.eval_shape(lambda v, xb: _forward(model, v, xb), variables, probe)
     out, start = [], 0
@@ -119,7 +153,7 @@ def layer_slices(model: nn.Module, variables: Any, x: Any) -> list[slice]:
 
 
 def activation_codes(
-    model: nn.Module, variables: Any, x: Any, *, batch_size: int = 1024
+    model: nn.Module, variables: Any, x: ArrayLike, *, batch_size: int = 1024
 ) -> PackedCodes:
     """Activation codes of ``model`` on ``x``: one bit per hidden unit, packed.
 
@@ -140,6 +174,10 @@ def activation_codes(
     Returns:
         ``PackedCodes`` of shape ``[n]`` with ``n_bits`` = total hidden units.
 
+    Raises:
+        TypeError: as :func:`preactivations`, or a non-integer ``batch_size``.
+        ValueError: as :func:`preactivations`, or ``batch_size < 1``.
+
     Examples:
         >>> import jax, jax.numpy as jnp
         >>> from hamgeo.nets import MLP
@@ -149,11 +187,10 @@ def activation_codes(
         >>> codes.shape, codes.n_bits
         ((6,), 8)
     """
-    _check_model(model)
-    x = _check_x(x)
-    batch_size = _check_batch_size(batch_size)
+    batch_size = check_positive_int(batch_size, "batch_size")
+    x = _check_inputs(model, variables, x)
     n = int(x.shape[0])
-    n_bits = sum(s.stop - s.start for s in layer_slices(model, variables, x))
+    n_bits = sum(s.stop - s.start for s in _slices(model, variables, x))
     if n == 0:
         return PackedCodes(jnp.zeros((0, n_words(n_bits)), jnp.uint32), n_bits)
     b = min(batch_size, n)

@@ -1,9 +1,10 @@
 """ReLU networks whose activation codes hamgeo studies: an MLP, a VGG-style CNN, a residual CNN.
 
 A ReLU network cuts its input space into polyhedral cells; the sign pattern of its
-hidden pre-activations names the cell (``discriminability.txt``,
-``hash_encoders.txt``). Every model here is a ``flax.linen`` module with pure
-``init`` / ``apply`` and the call signature shared by all of ``hamgeo.nets``::
+hidden pre-activations names the cell (the discriminability and hash-encoder papers,
+[Discriminability] and [Hash-Encoders] in ``docs/references.md``). Every model here is
+a ``flax.linen`` module with pure ``init`` / ``apply`` and the call signature shared by
+all of ``hamgeo.nets``::
 
     model.apply(variables, x, train=False, return_preactivations=True)
         -> (logits [n, n_classes], [pre_1 [n, units_1], ..., pre_L [n, units_L]])
@@ -21,33 +22,28 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
+from hamgeo._checks import check_positive_int, describe
+
 __all__ = ["CNN", "MLP", "ResidualCNN"]
 
 
 def _as_widths(value: Any, name: str, *, allow_empty: bool = True) -> tuple[int, ...]:
     """Validate a sequence of layer sizes and return it as a hashable tuple."""
-    if isinstance(value, int | str) or not isinstance(value, Sequence):
-        raise TypeError(f"`{name}` must be a sequence of positive integers, got {value!r}")
-    out = tuple(value)
-    if any(isinstance(w, bool) or not isinstance(w, int) or w < 1 for w in out):
-        raise ValueError(f"`{name}` must hold positive integers, got {value!r}")
+    if isinstance(value, str | bytes) or not isinstance(value, Sequence):
+        raise TypeError(f"`{name}` must be a sequence of positive integers, got {describe(value)}")
+    out = tuple(check_positive_int(w, f"{name}[{i}]") for i, w in enumerate(value))
     if not out and not allow_empty:
         raise ValueError(f"`{name}` must not be empty, got {value!r}")
     return out
-
-
-def _check_classes(n_classes: Any) -> None:
-    if isinstance(n_classes, bool) or not isinstance(n_classes, int) or n_classes < 1:
-        raise ValueError(f"`n_classes` must be a positive integer, got {n_classes!r}")
 
 
 def check_fields(module: nn.Module, *sequences: str, pool: bool = False) -> None:
     """Validate a model's constructor fields; store sequences as hashable tuples."""
     for name in sequences:
         object.__setattr__(module, name, _as_widths(getattr(module, name), name))
-    _check_classes(module.n_classes)
-    if pool and (isinstance(module.pool_every, bool) or module.pool_every < 1):
-        raise ValueError(f"`pool_every` must be a positive integer, got {module.pool_every!r}")
+    check_positive_int(module.n_classes, "n_classes")
+    if pool:
+        check_positive_int(module.pool_every, "pool_every")
 
 
 def _relu_dense_head(
