@@ -78,3 +78,106 @@ def test_config_round_trip_and_validation():
         model_from_config({"class": "MLP", "widths": [0], "n_classes": 2})
     with pytest.raises(TypeError, match="to be saved"):
         model_config(jax.numpy.ones(2))
+
+
+def _forge(path, model, variables):
+    """Write a checkpoint of ``variables`` with a valid checksum (what an attacker can do)."""
+    import hashlib
+
+    import flax.serialization
+
+    from hamgeo.nets.checkpoint import FORMAT_VERSION
+
+    payload = flax.serialization.msgpack_serialize(
+        {
+            "format": FORMAT_VERSION,
+            "config": model_config(model),
+            "variables": jax.tree.map(np.asarray, variables),
+        }
+    )
+    path.write_bytes(MAGIC + hashlib.sha256(payload).digest() + payload)
+    return path
+
+
+def test_forged_checkpoint_with_wrong_shapes_is_refused_at_load(tmp_path, key):
+    model = MLP((7, 3), 4)
+    v = jax.jit(model.init)(key, jnp.ones((1, 5)))
+    wrong = jax.tree.map(np.asarray, v)
+    wrong["params"]["hidden_1"]["kernel"] = np.zeros((7, 6), np.float32)  # layer of 6, not 3
+    with pytest.raises(
+        ValueError,
+        match=r"forged.ckpt: `variables` do not fit MLP: "
+        r"'params/hidden_1/kernel' has shape \(7, 6\), expected \(7, 3\)",
+    ):
+        load(_forge(tmp_path / "forged.ckpt", model, wrong))
+    missing = jax.tree.map(np.asarray, v)
+    del missing["params"]["head"]
+    with pytest.raises(ValueError, match="missing.ckpt: .*have no 'params/head/bias'"):
+        load(_forge(tmp_path / "missing.ckpt", model, missing))
+    extra = jax.tree.map(np.asarray, v)
+    extra["params"]["evil"] = {"kernel": np.zeros((2, 2), np.float32)}
+    with pytest.raises(ValueError, match="extra.ckpt: .*entries MLP does not make"):
+        load(_forge(tmp_path / "extra.ckpt", model, extra))
+    ints = jax.tree.map(lambda a: np.asarray(a).astype(np.int32), v)
+    with pytest.raises(ValueError, match="ints.ckpt: .*must be a floating array"):
+        load(_forge(tmp_path / "ints.ckpt", model, ints))
+    nan = jax.tree.map(lambda a: np.full(np.shape(a), np.nan, np.float32), v)
+    with pytest.raises(ValueError, match="nan.ckpt: `variables` must be finite"):
+        load(_forge(tmp_path / "nan.ckpt", model, nan))
+
+
+@pytest.mark.parametrize(
+    ("model", "shape"),
+    [
+        (CNN((2, 3), (4,), 2), (1, 9, 7, 1)),
+        (CNN((2,), (), 3), (1, 20)),
+        (BinaryCNN((2,), (3,), 2), (1, 6, 5, 2)),
+        (ResidualCNN((2,), (3,), 2), (1, 11, 1)),
+    ],
+)
+def test_convolutional_checkpoints_of_any_input_size_load(tmp_path, key, model, shape):
+    v = jax.jit(model.init)(key, jnp.ones(shape))
+    _same_tree(v, load(save(tmp_path / "m.ckpt", model, v))[1])
+    # the first dense layer after the convolutions must still take a whole number of pixels
+    dense = "hidden_0" if model.dense else "head"
+    bad = jax.tree.map(np.asarray, v)
+    name = next(k for k in bad["params"][dense] if k.endswith("kernel"))
+    rows, cols = bad["params"][dense][name].shape
+    bad["params"][dense][name] = np.zeros((rows + 1, cols), np.float32)
+    with pytest.raises(ValueError, match=f"'params/{dense}/{name}' has shape"):
+        load(_forge(tmp_path / "odd.ckpt", model, bad))
+
+
+def test_save_refuses_directories_and_leaves_no_temporary_file(tmp_path, key):
+    model = MLP((3,), 2)
+    v = jax.jit(model.init)(key, jnp.ones((1, 2)))
+    folder = tmp_path / "a_directory"
+    folder.mkdir()
+    with pytest.raises(ValueError, match="`path` must be a file, got the directory"):
+        save(folder, model, v, overwrite=True)
+    assert folder.is_dir() and not any(folder.iterdir())
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a_directory"]  # no stray .tmp
+    with pytest.raises(FileNotFoundError, match="does not exist"):
+        save(tmp_path / "no" / "such" / "m.ckpt", model, v)
+    with pytest.raises(ValueError, match="must be a file, got the directory"):
+        load(folder)
+    with pytest.raises(TypeError, match="`path` must be a path"):
+        save(None, model, v)
+    with pytest.raises(TypeError, match="`overwrite` must be a bool"):
+        save(tmp_path / "m.ckpt", model, v, overwrite="yes")
+    # a failed write (variables that do not fit) leaves nothing behind either
+    with pytest.raises(ValueError, match="`variables` do not fit"):
+        save(tmp_path / "m.ckpt", model, MLP((4,), 2).init(key, jnp.ones((1, 2))))
+    nan = jax.tree.map(lambda a: a * jnp.nan, v)
+    with pytest.raises(ValueError, match="`variables` must be finite"):
+        save(tmp_path / "m.ckpt", model, nan)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a_directory"]
+    save(tmp_path / "m.ckpt", model, v)
+    save(tmp_path / "m.ckpt", model, v, overwrite=True)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a_directory", "m.ckpt"]
+
+
+def test_config_with_odd_class_entries_raises_value_error():
+    for config in ({"class": ["MLP"]}, {"class": None}, {"class": "MLP", "widths": "ab"}, []):
+        with pytest.raises(ValueError, match="`config`"):
+            model_from_config(config)

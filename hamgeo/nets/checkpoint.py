@@ -6,7 +6,12 @@ model's config (its class name and constructor fields: plain numbers, strings an
 tuples) and the variables as arrays. Loading checks the magic, the digest and the
 config before building anything, and rebuilds the model from the config through a
 fixed table of classes (:func:`model_from_config`), never by unpickling or importing
-a name found in the file.
+a name found in the file. The variables are then compared with the shapes
+``model.init`` makes (:mod:`hamgeo.nets._variables`): a forged or mismatched tree is
+refused at load, not at first use.
+
+Files are written atomically: a temporary file in the same folder, flushed to disk,
+then renamed over ``path``; the temporary file is removed whatever happens.
 """
 
 from __future__ import annotations
@@ -14,6 +19,8 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import os
+import tempfile
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +29,8 @@ import flax.serialization
 import jax
 import numpy as np
 
+from hamgeo._checks import check_bool, check_existing_path, describe
+from hamgeo.nets._variables import check_finite_variables, check_variables, leaves
 from hamgeo.nets.binary import BinaryCNN, BinaryMLP
 from hamgeo.nets.relu import CNN, MLP, ResidualCNN
 
@@ -88,7 +97,7 @@ def model_from_config(config: dict[str, Any]) -> nn.Module:
     if not isinstance(config, dict) or "class" not in config:
         raise ValueError(f"`config` must be a dict with a 'class' entry, got {config!r}")
     name = config["class"]
-    if name not in _MODELS:
+    if not isinstance(name, str) or name not in _MODELS:
         raise ValueError(
             f"`config` names an unknown model class {name!r}; known: {sorted(_MODELS)}"
         )
@@ -111,15 +120,65 @@ def _to_host(variables: Any) -> Any:
     return jax.tree.map(lambda a: np.asarray(a), flax.serialization.to_state_dict(variables))
 
 
+def _kernel(params: Any, layer: str) -> np.ndarray:
+    """The kernel leaf (``kernel`` or ``latent_kernel``) of ``params[layer]``."""
+    found = [
+        leaf
+        for path, leaf in leaves(
+            params.get(layer, {}) if isinstance(params, Mapping) else {}
+        ).items()
+        if path.endswith("kernel")
+    ]
+    if len(found) != 1 or not hasattr(found[0], "shape"):
+        raise ValueError(f"`variables` have no kernel for the layer {layer!r}")
+    return found[0]
+
+
+def _probe(model: nn.Module, variables: Any) -> tuple[tuple[int, ...], str | None]:
+    """An input shape the variables were made for, and the leaf that depends on its size.
+
+    A model's config does not record its input size. The first layer's kernel gives the
+    input width of an MLP, and the channels (and 1-D or 2-D) of a CNN, whose first
+    dense layer after the convolutions then has ``h' w' c`` rows for some spatial size:
+    a positive multiple of what a 1-pixel probe gives.
+    """
+    if not isinstance(variables, Mapping) or not isinstance(variables.get("params"), Mapping):
+        raise ValueError(f"`variables` must hold a 'params' collection, got {describe(variables)}")
+    params = variables["params"]
+    dense = getattr(model, "widths", None) or getattr(model, "dense", None)
+    first_dense = "hidden_0" if dense else "head"
+    if getattr(model, "channels", ()):
+        first_conv = "block_0_a" if isinstance(model, ResidualCNN) else "conv_0"
+        k = _kernel(params, first_conv)
+        if len(k.shape) not in (3, 4):
+            raise ValueError(
+                f"`variables`: the kernel of {first_conv!r} has shape {tuple(k.shape)}, "
+                "expected a 1-D [k, c_in, c_out] or 2-D [k, k, c_in, c_out] convolution"
+            )
+        dense_kernel = [p for p in leaves(params.get(first_dense, {})) if p.endswith("kernel")]
+        free = f"params/{first_dense}/{dense_kernel[0]}" if dense_kernel else None
+        return (1,) * (len(k.shape) - 2) + (int(k.shape[-2]),), free
+    k = _kernel(params, first_dense)
+    return (int(k.shape[0]),), None
+
+
+def _check_fit(model: nn.Module, variables: Any) -> None:
+    """Refuse variables that are not exactly ``model``'s tree of finite float arrays."""
+    example, free = _probe(model, variables)
+    flat = check_variables(model, variables, example, exact=True, free_rows=free)
+    check_finite_variables(flat)
+
+
 def save(
     path: str | os.PathLike[str], model: nn.Module, variables: Any, *, overwrite: bool = False
 ) -> Path:
-    """Save ``model`` and ``variables`` to a checkpoint file.
+    """Save ``model`` and ``variables`` to a checkpoint file, atomically.
 
     Args:
-        path: the file to write.
+        path: the file to write (its folder must exist; not a directory).
         model: a model of :mod:`hamgeo.nets`.
-        variables: its variables (``{"params": ..., ["batch_stats": ...]}``).
+        variables: its variables (``{"params": ..., ["batch_stats": ...]}``), finite,
+            with the shapes ``model.init`` makes.
         overwrite: replace an existing file; by default an existing file is an error.
 
     Returns:
@@ -127,7 +186,11 @@ def save(
 
     Raises:
         FileExistsError: ``path`` exists and ``overwrite`` is false.
-        TypeError: ``model`` is not a savable model of :mod:`hamgeo.nets`.
+        FileNotFoundError: the folder of ``path`` does not exist.
+        TypeError: ``model`` is not a savable model of :mod:`hamgeo.nets`; ``path`` is
+            not a path; ``overwrite`` is not a bool.
+        ValueError: ``path`` is a directory; ``variables`` do not fit ``model`` or hold
+            NaN / inf.
 
     Examples:
         >>> import jax, jax.numpy as jnp, tempfile, os
@@ -140,17 +203,33 @@ def save(
         >>> model2 == model, bool((variables2["params"]["head"]["bias"] == 0).all())
         (True, True)
     """
-    path = Path(path)
+    if not isinstance(path, str | os.PathLike):
+        raise TypeError(f"`path` must be a path (str or os.PathLike), got {describe(path)}")
+    path = Path(path).expanduser()
+    overwrite = check_bool(overwrite, "overwrite")
     config = model_config(model)
+    if path.is_dir():
+        raise ValueError(f"`path` must be a file, got the directory {str(path)!r}")
     if path.exists() and not overwrite:
         raise FileExistsError(f"{path} exists; pass overwrite=True to replace it")
+    if not path.parent.is_dir():
+        raise FileNotFoundError(f"`path`: the folder {str(path.parent)!r} does not exist")
+    host = _to_host(variables)
+    _check_fit(model, host)
     payload = flax.serialization.msgpack_serialize(
-        {"format": FORMAT_VERSION, "config": config, "variables": _to_host(variables)}
+        {"format": FORMAT_VERSION, "config": config, "variables": host}
     )
     blob = MAGIC + hashlib.sha256(payload).digest() + payload
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_bytes(blob)
-    os.replace(tmp, path)  # never leave a half-written checkpoint under `path`
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(blob)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)  # never leave a half-written checkpoint under `path`
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
     return path
 
 
@@ -165,18 +244,19 @@ def load(path: str | os.PathLike[str]) -> tuple[nn.Module, Any]:
 
     Raises:
         FileNotFoundError: ``path`` does not exist.
-        ValueError: the file is not a hamgeo checkpoint, is truncated or edited
-            (checksum mismatch), or holds an invalid config; the message names the file.
+        TypeError: ``path`` is not a path.
+        ValueError: ``path`` is a directory; the file is not a hamgeo checkpoint, is
+            truncated or edited (checksum mismatch), holds an invalid config, or
+            variables that do not fit the model (a leaf of the wrong shape, missing or
+            extra, or NaN / inf); the message names the file.
 
     Examples:
         >>> load("/nonexistent.ckpt")
         Traceback (most recent call last):
         ...
-        FileNotFoundError: /nonexistent.ckpt not found
+        FileNotFoundError: `path`: no such file or directory: '/nonexistent.ckpt'
     """
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"{path} not found")
+    path = check_existing_path(path, "path", kind="file")
     blob = path.read_bytes()
     if len(blob) < len(MAGIC) + 32 or blob[: len(MAGIC)] != MAGIC:
         raise ValueError(f"{path} is not a hamgeo checkpoint (bad magic bytes)")
@@ -188,7 +268,8 @@ def load(path: str | os.PathLike[str]) -> tuple[nn.Module, Any]:
     except Exception as err:  # any decoding failure means a bad file
         raise ValueError(f"{path} is not a valid checkpoint: {err}") from None
     if not isinstance(doc, dict) or doc.get("format") != FORMAT_VERSION:
-        raise ValueError(f"{path} has an unknown checkpoint format {doc.get('format')!r}")
+        found = doc.get("format") if isinstance(doc, dict) else type(doc).__name__
+        raise ValueError(f"{path} has an unknown checkpoint format {found!r}")
     try:
         model = model_from_config(doc.get("config"))
     except ValueError as err:
@@ -196,4 +277,8 @@ def load(path: str | os.PathLike[str]) -> tuple[nn.Module, Any]:
     variables = doc.get("variables")
     if not isinstance(variables, dict) or "params" not in variables:
         raise ValueError(f"{path} holds no model parameters")
+    try:
+        _check_fit(model, variables)
+    except (TypeError, ValueError) as err:
+        raise ValueError(f"{path}: {err}") from None
     return model, variables
