@@ -147,6 +147,20 @@ def _check_findings(result):
             assert s[f"verdict_saturation_{dist}_m{m}"] == want
     assert s["sinkhorn_all_converged"] is True and s["sinkhorn_runs"] > 0
     assert s["cells_dT"] == "exact"
+    diff = s["n_cells_diff_L5_L2"]
+    assert diff.mean == pytest.approx(s["n_cells_L5"].mean - s["n_cells_L2"].mean)
+    assert s["verdict_n_cells_L5_L2"] == disc.verdict(diff)
+    stats = result.statistics
+    for seed_i, seed in enumerate(result.seeds):
+        a, b = (
+            seed.statistics[f"saturation_region_{d}_L2_m1"] for d in ("code_mmd", "activ_frechet")
+        )
+        got = stats["saturation_excess_code_mmd_L2_m1"].values[seed_i]
+        assert got == (None if a is None or b is None else pytest.approx(a - b, abs=1e-12))
+    assert stats["verdict_excess_code_mmd_L2_m1"] == disc.verdict(
+        stats["saturation_excess_code_mmd_L2_m1"]
+    )
+    assert "verdict_excess_code_mmd_L2_m1" not in s
     # the deeper net cuts the square into more cells (Montufar et al., the paper's sec. 3.1)
     assert s["n_cells_L5"].mean > s["n_cells_L2"].mean
 

@@ -124,9 +124,10 @@ class SeedResult:
 #: ``results.json`` under ``"statistics"``).
 _SUMMARY_PREFIXES = (
     "accuracy_L",
-    "n_cells_L",
+    "n_cells_",
     "saturation_region_diff_",
-    "verdict_",
+    "verdict_saturation_",
+    "verdict_n_cells_",
     "mean_dH_over_dT_",
     "frac_dH_lt_dT_",
     "theorem_",

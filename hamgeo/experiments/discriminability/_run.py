@@ -59,12 +59,17 @@ def run(config: Config, key: jax.Array) -> Result:
       activation-space Fréchet benchmarks, and ``window_{benchmark}_{tag}`` (its last
       shift);
 
-    and ``saturation_region_diff_{distance}_m{m}`` (first depth minus last depth),
-    ``n_cells_L{L}``, ``accuracy_L{L}``, for 2-D inputs ``mean_dH_over_dT_L{L}`` and
+    and ``saturation_excess_{code distance}_L{L}_m{m}`` (its saturation region minus the
+    activation Fréchet distance's), ``saturation_region_diff_{distance}_m{m}`` (first
+    depth minus last depth), ``n_cells_L{L}``, ``n_cells_diff_L{last}_L{first}``,
+    ``accuracy_L{L}``, for 2-D inputs ``mean_dH_over_dT_L{L}`` and
     ``frac_dH_lt_dT_L{L}``, and the Theorem A.1 study's ``theorem_*`` numbers. Across
-    seeds each becomes an :class:`~hamgeo.experiments._protocol.Interval`; each
-    difference gets ``verdict_saturation_{distance}_m{m}`` on the paper's claim that
-    the first depth saturates over a larger region (:func:`~._stats.verdict`).
+    seeds each becomes an :class:`~hamgeo.experiments._protocol.Interval`. Each
+    difference gets a verdict (:func:`~._stats.verdict`) on the paper's claim, that it
+    is positive: ``verdict_saturation_{distance}_m{m}`` (the first depth saturates over
+    a larger region, section 3.1), ``verdict_excess_{code distance}_L{L}_m{m}`` (code
+    distances saturate more than full-activation ones) and ``verdict_n_cells_...``
+    (more layers, more cells).
 
     Args:
         config: the sizes.
@@ -215,23 +220,21 @@ def _seed_statistics(config: Config, seed: SeedResult) -> dict[str, Any]:
     """The named scalars of one seed (see :func:`run`)."""
     nets = seed.nets
     out: dict[str, Any] = {}
-    sizes = sorted({1, config.depth_sample_size})
     for depth in config.depths:
         net = nets[net_name(depth, config.width, config.n_groups)]
         out[f"accuracy_L{depth}"] = float(net.accuracy)
         out[f"n_cells_L{depth}"] = int(net.n_cells)
-        for m in sizes:
-            out.update(_curve_statistics(config, net.curves[m], f"L{depth}_m{m}"))
+        for m in sorted({1, config.depth_sample_size}):
+            tag = f"L{depth}_m{m}"
+            out.update(_curve_statistics(config, net.curves[m], tag))
+            for dist in CODE_DISTANCES:
+                out[f"saturation_excess_{dist}_{tag}"] = _minus(
+                    out[f"saturation_region_{dist}_{tag}"],
+                    out[f"saturation_region_activ_frechet_{tag}"],
+                )
         if net.cells:
             out.update(cell_stats(net.cells, f"L{depth}"))
-    if len(config.depths) > 1:
-        first, last = config.depths[0], config.depths[-1]
-        for m in sizes:
-            for dist in SATURATION_DISTANCES:
-                a = out[f"saturation_region_{dist}_L{first}_m{m}"]
-                b = out[f"saturation_region_{dist}_L{last}_m{m}"]
-                diff = None if a is None or b is None else a - b
-                out[f"saturation_region_diff_{dist}_m{m}"] = diff
+    out.update(_depth_differences(config, out))
     sweep = nets[net_name(config.sweep_depth, config.sweep_width, config.n_groups)]
     for m in config.sample_sizes:
         out.update(_curve_statistics(config, sweep.curves[m], f"m{m}"))
@@ -240,6 +243,27 @@ def _seed_statistics(config: Config, seed: SeedResult) -> dict[str, Any]:
         out.update(_curve_statistics(config, net.curves[config.label_sample_size], f"g{g}"))
     if seed.theorem is not None:
         out.update(_theorem_statistics(seed.theorem))
+    return out
+
+
+def _minus(a: float | None, b: float | None) -> float | None:
+    return None if a is None or b is None else a - b
+
+
+def _depth_differences(config: Config, stats: dict[str, Any]) -> dict[str, Any]:
+    """Saturation regions, first depth minus last; cells, last minus first (claims: > 0)."""
+    if len(config.depths) < 2:
+        return {}
+    first, last = config.depths[0], config.depths[-1]
+    out: dict[str, Any] = {
+        f"n_cells_diff_L{last}_L{first}": stats[f"n_cells_L{last}"] - stats[f"n_cells_L{first}"]
+    }
+    for m in sorted({1, config.depth_sample_size}):
+        for dist in SATURATION_DISTANCES:
+            out[f"saturation_region_diff_{dist}_m{m}"] = _minus(
+                stats[f"saturation_region_{dist}_L{first}_m{m}"],
+                stats[f"saturation_region_{dist}_L{last}_m{m}"],
+            )
     return out
 
 
@@ -261,8 +285,16 @@ def _theorem_statistics(th) -> dict[str, Any]:
 def _aggregate(config: Config, seeds: list[SeedResult]) -> dict[str, Any]:
     """Intervals across seeds, verdicts on the saturation claim, Sinkhorn flags."""
     stats = summarize_seeds([s.statistics for s in seeds])
-    for key in [k for k in stats if k.startswith("saturation_region_diff_")]:
-        stats[key.replace("saturation_region_diff_", "verdict_saturation_")] = verdict(stats[key])
+    # each of these differences is > 0 where the paper's claim holds
+    claims = {
+        "saturation_region_diff_": "verdict_saturation_",
+        "saturation_excess_": "verdict_excess_",
+        "n_cells_diff_": "verdict_n_cells_",
+    }
+    for key in list(stats):
+        for prefix, name in claims.items():
+            if key.startswith(prefix):
+                stats[name + key.removeprefix(prefix)] = verdict(stats[key])
     flags = [
         ok
         for seed in seeds
