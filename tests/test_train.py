@@ -62,6 +62,17 @@ def test_label_noise_in_train_changes_exactly_the_requested_fraction(grid, key):
     assert r.labels.min() >= 0 and r.labels.max() <= 2
     clean = train(MLP((4,), 3), grid, epochs=1, batch_size=32, learning_rate=1e-2, key=key)
     np.testing.assert_array_equal(clean.labels, grid.y_train)
+    one_class = _with(grid, y_train=0 * grid.y_train, y_test=0 * grid.y_test)
+    with pytest.raises(ValueError, match="`label_noise` needs >= 2 classes"):
+        train(
+            MLP((4,), 3),
+            one_class,
+            epochs=1,
+            batch_size=8,
+            learning_rate=1e-2,
+            key=key,
+            label_noise=0.5,
+        )
 
 
 @pytest.mark.parametrize(("n", "n_classes"), [(1, 2), (17, 2), (37, 3), (101, 10)])

@@ -287,6 +287,8 @@ def train(
     _loop.check_model(model, ds, variables)
 
     n = ds.x_train.shape[0]
+    if _loop.n_noisy_labels(noise, n) and ds.n_classes < 2:
+        raise ValueError("`label_noise` needs >= 2 classes in `data`, got 1")
     k_init, k_noise, k_epochs = jax.random.split(key, 3)
     y_used = np.asarray(_label_noise(k_noise, ds.y_train, noise, ds.n_classes))
 
