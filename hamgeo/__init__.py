@@ -46,6 +46,7 @@ from hamgeo.regions import cell_graph as cell_graph
 from hamgeo.regions import count_regions as count_regions
 from hamgeo.regions import count_regions_per_layer as count_regions_per_layer
 from hamgeo.regions import crossing_distance as crossing_distance
+from hamgeo.regions import exact_slice_partition as exact_slice_partition
 from hamgeo.regions import facet_hamming as facet_hamming
 from hamgeo.regions import line_regions as line_regions
 from hamgeo.regions import plot_partition as plot_partition
