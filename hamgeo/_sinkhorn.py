@@ -24,6 +24,7 @@ import jax
 import jax.numpy as jnp
 from ott.geometry import geometry
 
+from hamgeo._blocks import map_blocks
 from hamgeo.codes import PackedCodes
 from hamgeo.hamming import pairwise_hamming
 
@@ -146,30 +147,6 @@ def kernel_sinkhorn(
 # Online Hamming geometry for OTT-JAX
 
 
-def _row_blocks(words: jax.Array, block: int) -> tuple[jax.Array, int]:
-    """Pad ``[n, W]`` to a multiple of ``block`` rows and reshape to blocks."""
-    n = words.shape[0]
-    n_blocks = -(-n // block)
-    pad = n_blocks * block - n
-    if pad:
-        words = jnp.concatenate([words, jnp.zeros((pad, words.shape[1]), words.dtype)])
-    return words.reshape(n_blocks, block, words.shape[1]), pad
-
-
-def _map_rows(
-    fn, rows: jax.Array, row_vals: tuple[jax.Array, ...], block: int, fill: float
-) -> jax.Array:
-    """Apply ``fn(row_words_block, *row_val_blocks) -> [block]`` over row blocks."""
-    n = rows.shape[0]
-    blocks, pad = _row_blocks(rows, block)
-    vals = []
-    for v in row_vals:
-        v = jnp.concatenate([v, jnp.full((pad,), fill, v.dtype)]) if pad else v
-        vals.append(v.reshape(blocks.shape[0], block))
-    out = jax.lax.map(lambda args: fn(*args), (blocks, *vals))
-    return out.reshape(-1)[:n]
-
-
 @jax.tree_util.register_pytree_node_class
 class OnlineHammingGeometry(geometry.Geometry):
     """Hamming ground cost ``d_H(x_i, y_j) ** power`` computed block by block.
@@ -268,13 +245,9 @@ class OnlineHammingGeometry(geometry.Geometry):
                 return jax.nn.logsumexp(z, axis=1, b=w, return_sign=True)
             return jax.nn.logsumexp(z, axis=1), jnp.ones(z.shape[0], z.dtype)
 
-        n = rows.shape[0]
-        blocks, pad = _row_blocks(rows, self.block_size)
-        pot = jnp.concatenate([row_pot, jnp.zeros((pad,), row_pot.dtype)]) if pad else row_pot
-        pot = pot.reshape(blocks.shape[0], self.block_size)
-        lse, sgn = jax.lax.map(lambda args: block(*args), (blocks, pot))
-        lse = lse.reshape(-1)[:n]
-        sgn = sgn.reshape(-1)[:n]
+        lse, sgn = map_blocks(
+            lambda args: block(*args), (rows, row_pot), block_size=self.block_size
+        )
         return eps * lse, (sgn if has_vec else jnp.array([1.0]))
 
     def _apply_cost_to_vec(self, vec, axis=0, fn=None, is_linear=False):
@@ -287,7 +260,7 @@ class OnlineHammingGeometry(geometry.Geometry):
             c = c if fn is None else fn(c)
             return c @ vec
 
-        return _map_rows(block, rows, (), self.block_size, 0.0)
+        return map_blocks(block, rows, block_size=self.block_size)
 
     def transport_from_potentials(self, f, g):  # noqa: D102
         return jnp.exp((f[:, None] + g[None, :] - self.cost_matrix) / self.epsilon)
@@ -296,12 +269,13 @@ class OnlineHammingGeometry(geometry.Geometry):
         """``<P, C>`` for ``P = exp((f + g - C) / eps)``, streamed over row blocks."""
         eps = self.epsilon
 
-        def block(words, fb):
+        def block(args):
+            words, fb = args
             c = self._cost(words, self.y)
             p = jnp.exp((fb[:, None] + g[None, :] - c) / eps)
             return jnp.sum(p * c, axis=1)
 
-        return jnp.sum(_map_rows(block, self.x, (f,), self.block_size, -jnp.inf))
+        return jnp.sum(map_blocks(block, (self.x, f), block_size=self.block_size))
 
     # -- divergences and pytree ------------------------------------------------
     @classmethod

@@ -19,7 +19,7 @@ import jax.numpy as jnp
 
 from hamgeo._checks import is_tracer
 from hamgeo._samples import center_scale, sample_pair
-from hamgeo.codes import PackedCodes
+from hamgeo.codes import CodesLike, PackedCodes
 
 __all__ = ["frechet_distance"]
 
@@ -47,7 +47,7 @@ def _moments(z: jax.Array) -> tuple[jax.Array, jax.Array]:
     return mu, (c.T @ c) / (z.shape[0] - 1)
 
 
-def frechet_distance(x: Any, y: Any) -> jax.Array:
+def frechet_distance(x: CodesLike, y: CodesLike) -> jax.Array:
     """W2 between the Gaussian fits of two samples (not squared).
 
     Fits means and covariances (unbiased, ``n - 1``) and returns

@@ -38,7 +38,7 @@ from hamgeo._checks import (
     is_tracer,
 )
 from hamgeo._samples import center_scale, sample_pair
-from hamgeo.codes import PackedCodes
+from hamgeo.codes import CodesLike, PackedCodes
 from hamgeo.hamming import pairwise_hamming
 
 __all__ = ["KernelUnderflowWarning", "TestResult", "mmd", "mmd_test"]
@@ -247,8 +247,8 @@ def _labels(n: int, m: int) -> jax.Array:
 
 
 def mmd(
-    x: Any,
-    y: Any,
+    x: CodesLike,
+    y: CodesLike,
     *,
     kernel: Kernel = "hamming",
     bandwidth: float | Literal["median"] = 1.0,
@@ -323,8 +323,8 @@ def _split_matrix(key: jax.Array, n_x: int, n_total: int, n_perm: int, dtype: An
 
 
 def mmd_test(
-    x: Any,
-    y: Any,
+    x: CodesLike,
+    y: CodesLike,
     *,
     key: jax.Array,
     n_permutations: int = 1000,

@@ -41,7 +41,7 @@ from hamgeo._checks import (
 )
 from hamgeo._samples import center_scale, host_center_scale, sample_pair, weights
 from hamgeo._sinkhorn import OnlineHammingGeometry, kernel_sinkhorn
-from hamgeo.codes import PackedCodes
+from hamgeo.codes import CodesLike, PackedCodes
 from hamgeo.hamming import pairwise_hamming
 
 __all__ = [
@@ -150,8 +150,8 @@ def _hamming_mean_cost(x: PackedCodes, y: PackedCodes, a: jax.Array, b: jax.Arra
 
 
 def wasserstein(
-    x: Any,
-    y: Any,
+    x: CodesLike,
+    y: CodesLike,
     *,
     cost: Cost = "hamming",
     p: float = 1,
@@ -444,8 +444,8 @@ def _online(x, y, a, b, p, epsilon, debiased, threshold, max_iterations, block_s
 
 
 def exact_wasserstein(
-    x: Any,
-    y: Any,
+    x: CodesLike,
+    y: CodesLike,
     *,
     cost: Cost = "hamming",
     p: float = 1,
