@@ -40,6 +40,7 @@ from typing import NamedTuple
 
 import numpy as np
 import scipy.stats
+from jax.typing import ArrayLike
 
 from hamgeo._checks import check_array, check_float, check_positive_int
 from hamgeo.experiments._protocol import Interval
@@ -86,7 +87,7 @@ def _curve(values, shifts) -> tuple[np.ndarray, np.ndarray]:
     return y, t
 
 
-def normalize_curve(values: np.ndarray) -> np.ndarray:
+def normalize_curve(values: ArrayLike) -> np.ndarray:
     """Min-max normalize a curve to ``[0, 1]``, as in the paper's plots.
 
     A constant curve maps to zeros; non-finite entries stay NaN.
@@ -126,7 +127,9 @@ def _time_in_band(t: np.ndarray, r: np.ndarray, lo: float, hi: float) -> float:
     return float((frac * dt).sum())
 
 
-def saturation(values, shifts, *, delta: float = 0.1, tail: int = 3) -> Saturation:
+def saturation(
+    values: ArrayLike, shifts: ArrayLike, *, delta: float = 0.1, tail: int = 3
+) -> Saturation:
     """Plateau, saturation onset and saturation region of a distance curve.
 
     Args:
@@ -169,7 +172,7 @@ def saturation(values, shifts, *, delta: float = 0.1, tail: int = 3) -> Saturati
     return Saturation(plateau, onset, _time_in_band(t, r, 1.0 - delta, 1.0 + delta))
 
 
-def benchmark_window(benchmark, *, level: float = 0.5, minimum: int = 5) -> int:
+def benchmark_window(benchmark: ArrayLike, *, level: float = 0.5, minimum: int = 5) -> int:
     """Number of first shifts in the local window of a benchmark curve.
 
     The window runs from the first shift up to and including the first one where the
@@ -198,7 +201,7 @@ def benchmark_window(benchmark, *, level: float = 0.5, minimum: int = 5) -> int:
     return int(min(norm.size, max(stop, minimum)))
 
 
-def spearman_window(a, b, n: int) -> float:
+def spearman_window(a: ArrayLike, b: ArrayLike, n: int) -> float:
     """Spearman rank correlation of two curves over their first ``n`` shifts.
 
     Args:
@@ -248,7 +251,7 @@ def verdict(interval: Interval, *, threshold: float = 0.0) -> str:
     return "inconclusive"
 
 
-def log10_bound(n, epsilon: float, diameter: int, p: float = 1.0) -> np.ndarray:
+def log10_bound(n: ArrayLike, epsilon: float, diameter: int, p: float = 1.0) -> np.ndarray:
     """``log10`` of the paper's bound ``(n + 1)^D exp(-eps n 2^{-(1+2p)/(2p)} / D)``.
 
     Args:
