@@ -102,3 +102,47 @@ def test_exported():
     assert hamgeo.redundancy_ratio is regions.redundancy_ratio
     for name in regions.__all__:
         assert getattr(regions, name).__module__.startswith(("hamgeo.regions", "hamgeo.codes"))
+
+
+def test_package_layout_siblings_share_only_public_names_and_leaves():
+    # hamgeo/regions: the leaves (_common, _unique) import no sibling; no module imports
+    # another sibling's private names; no circle; no in-function import of hamgeo modules
+    import ast
+    from pathlib import Path
+
+    folder = Path(regions.__file__).parent
+    leaves = {"_common", "_unique"}
+    graph = {}
+    for path in sorted(folder.glob("_*.py")):
+        name = path.stem
+        tree = ast.parse(path.read_text())
+        deps = set()
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("hamgeo"):
+                assert node.col_offset == 0, f"{name}: in-function import of {node.module}"
+                if node.module.startswith("hamgeo.regions."):
+                    sibling = node.module.rsplit(".", 1)[1]
+                    deps.add(sibling)
+                    private = [a.name for a in node.names if a.name.startswith("_")]
+                    assert not private, f"{name} imports private {private} from {sibling}"
+        if name in leaves:
+            assert not deps, f"leaf {name} imports {deps}"
+        graph[name] = deps
+    done = set()
+
+    def visit(node, stack):
+        assert node not in stack, f"import circle through {stack + [node]}"
+        if node in done:
+            return
+        for dep in graph.get(node, ()):
+            visit(dep, [*stack, node])
+        done.add(node)
+
+    for node in graph:
+        visit(node, [])
+    assert graph["_graph"] >= {"_exact", "_lines"}  # (the test sees the imports)
+
+
+def test_per_layer_bad_options():
+    with pytest.raises(TypeError, match="`cumulative`"):
+        regions.count_regions_per_layer(np.zeros((3, 4), bool), [(0, 2)], cumulative="yes")

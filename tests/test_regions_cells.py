@@ -228,6 +228,18 @@ def test_distance_bad_inputs(rng):
         regions.cell_facets(None, v, np.full(2, np.inf))
     with pytest.raises(ValueError, match="same shape"):
         regions.facet_hamming(None, v, np.zeros((2, 2)), np.ones((3, 2)))
+    with pytest.raises(TypeError, match="`bounds`"):
+        regions.cell_facets(None, v, np.zeros(2), bounds=1.0)
+    with pytest.raises(TypeError, match="`bounds`"):
+        regions.cell_facets(None, v, np.zeros(2), bounds=("a", 1))
+    with pytest.raises(ValueError, match="`tol`"):
+        regions.cell_facets(None, v, np.zeros(2), tol=-1.0)
+    with pytest.raises(TypeError, match="`model`"):
+        regions.facet_hamming(nets.CNN((2,), (3,), 2), v, np.zeros(2), np.ones(2))
+    with pytest.raises(TypeError, match="`dtype`"):
+        regions.line_regions(None, v, np.zeros(2), np.ones(2), dtype=np.int32)
+    with pytest.raises(TypeError, match="`variables`"):
+        regions.mlp_layers("params")
 
 
 def test_codes_of_pieces_are_packed(rng):

@@ -7,9 +7,10 @@ windows, resolutions), the host-side layers of a ReLU MLP and a popcount on word
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, TypeAlias
 
 import numpy as np
+from jax.typing import ArrayLike, DTypeLike
 
 from hamgeo._checks import (
     check_finite_array,
@@ -21,6 +22,9 @@ from hamgeo.codes import n_words
 from hamgeo.nets import MLP
 
 __all__ = [
+    "Extent",
+    "Resolution",
+    "Variables",
     "as_extent",
     "as_resolution",
     "check_mlp_model",
@@ -33,8 +37,17 @@ __all__ = [
     "segment_points",
 ]
 
+Variables: TypeAlias = Mapping[str, Any]
+"""A model's variables (``{"params": {...}}``) or its params alone."""
+Extent: TypeAlias = float | Sequence[float]
+"""A window in plane coordinates: a half-width ``e`` or ``(a_min, a_max, b_min, b_max)``."""
+Resolution: TypeAlias = int | Sequence[int]
+"""Pixels per side, or ``(cols, rows)``."""
 
-def mlp_layers(variables: Any, dtype: Any = np.float64) -> list[tuple[np.ndarray, np.ndarray]]:
+
+def mlp_layers(
+    variables: Variables, dtype: DTypeLike = np.float64
+) -> list[tuple[np.ndarray, np.ndarray]]:
     """The hidden layers ``(kernel [n_in, n_out], bias [n_out])`` of a ReLU MLP, on the host.
 
     Reads the layout of ``hamgeo.nets.MLP``: ``variables["params"]["hidden_{i}"]``
@@ -100,7 +113,7 @@ def check_mlp_model(model: Any) -> None:
         )
 
 
-def segment_points(x: Any, d_in: int, name: str) -> tuple[np.ndarray, bool]:
+def segment_points(x: ArrayLike, d_in: int, name: str) -> tuple[np.ndarray, bool]:
     """``x`` as float64 ``[m, d_in]`` and whether it came as a batch (finite, real)."""
     a = np.asarray(check_finite_array(x, name, kind="fiu"))
     if a.ndim == 2 and a.shape[1] == d_in:
@@ -115,7 +128,7 @@ def popcount_rows(words: np.ndarray) -> np.ndarray:
     return np.unpackbits(np.ascontiguousarray(words).view(np.uint8), axis=-1).sum(-1)
 
 
-def as_extent(extent: Any) -> tuple[float, float, float, float]:
+def as_extent(extent: Extent) -> tuple[float, float, float, float]:
     """A window ``(a_min, a_max, b_min, b_max)`` from a half-width ``e`` or four bounds."""
     if isinstance(extent, Sequence | np.ndarray) and np.ndim(extent) > 0:
         e = np.asarray(check_finite_array(extent, "extent", kind="fiu"), np.float64).ravel()
@@ -129,7 +142,7 @@ def as_extent(extent: Any) -> tuple[float, float, float, float]:
     return (-half, half, -half, half)
 
 
-def as_resolution(resolution: Any) -> tuple[int, int]:
+def as_resolution(resolution: Resolution) -> tuple[int, int]:
     """``(cols, rows)`` from one int or a pair, each at least 2."""
     if isinstance(resolution, Sequence | np.ndarray) and np.ndim(resolution) > 0:
         r = list(np.asarray(resolution).ravel())
@@ -140,7 +153,9 @@ def as_resolution(resolution: Any) -> tuple[int, int]:
     return r, r
 
 
-def plane_vectors(origin: Any, u: Any, v: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def plane_vectors(
+    origin: ArrayLike, u: ArrayLike, v: ArrayLike
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """``origin``, ``u``, ``v`` as finite float64 arrays of one shape."""
     o, uu, vv = (
         np.asarray(check_finite_array(t, name, kind="fiu"), np.float64)

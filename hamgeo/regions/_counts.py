@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, TypeAlias
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
 from hamgeo._checks import describe
-from hamgeo.codes import PackedCodes, as_packed, select_bits
+from hamgeo.codes import CodesLike, PackedCodes, as_packed, select_bits
 from hamgeo.regions._unique import bucketed_unique_ids
 
 __all__ = [
@@ -21,8 +21,11 @@ __all__ = [
     "region_ids",
 ]
 
+LayerSlices: TypeAlias = slice | Sequence[slice | tuple[int, int]]
+"""One bit range per layer: ``slice`` objects or ``(start, stop)`` pairs."""
 
-def _flat_words(codes: Any, name: str = "codes") -> PackedCodes:
+
+def _flat_words(codes: CodesLike, name: str = "codes") -> PackedCodes:
     c = as_packed(codes, name)
     if c.words.ndim < 2:
         raise ValueError(f"`{name}` must be a batch of codes [n, n_bits], got a single code")
@@ -31,7 +34,7 @@ def _flat_words(codes: Any, name: str = "codes") -> PackedCodes:
     return PackedCodes(c.words.reshape(-1, c.words.shape[-1]), c.n_bits)
 
 
-def region_ids(codes: Any) -> tuple[jax.Array, jax.Array]:
+def region_ids(codes: CodesLike) -> tuple[jax.Array, jax.Array]:
     """Number of distinct codes and a dense cell id for each code.
 
     Equal codes get equal ids in ``0 .. count - 1`` (ids follow the lexicographic
@@ -53,7 +56,7 @@ def region_ids(codes: Any) -> tuple[jax.Array, jax.Array]:
     return bucketed_unique_ids(c.words)
 
 
-def count_regions(codes: Any) -> jax.Array:
+def count_regions(codes: CodesLike) -> jax.Array:
     """Number of distinct codes, i.e. cells of the tessellation the sample meets.
 
     Computed on device by sorting packed words (a 64-bit hash, verified against the
@@ -78,7 +81,7 @@ def count_regions(codes: Any) -> jax.Array:
     return region_ids(codes)[0]
 
 
-def redundancy_ratio(codes: Any) -> jax.Array:
+def redundancy_ratio(codes: CodesLike) -> jax.Array:
     """Redundancy ratio ``(n - m) / n`` with ``m`` the number of distinct codes.
 
     The hash-encoder paper's measure of determinism ([Hash-Encoders], see
@@ -133,7 +136,7 @@ def _as_slices(layer_slices: Any, n_bits: int) -> list[tuple[int, int]]:
 
 
 def count_regions_per_layer(
-    codes: Any, layer_slices: Any, *, cumulative: bool = False
+    codes: CodesLike, layer_slices: LayerSlices, *, cumulative: bool = False
 ) -> list[jax.Array]:
     """:func:`count_regions` of each layer's bits (or of layers ``1..l``).
 
@@ -157,6 +160,8 @@ def count_regions_per_layer(
     """
     c = _flat_words(codes)
     ranges = _as_slices(layer_slices, c.n_bits)
+    if not isinstance(cumulative, bool):
+        raise TypeError(f"`cumulative` must be a bool, got {describe(cumulative)}")
     if cumulative:
         ends = [0] + [stop for _, stop in ranges]
         if any(s != e for (s, _), e in zip(ranges, ends[:-1], strict=True)):
@@ -168,7 +173,7 @@ def count_regions_per_layer(
 
 
 def redundancy_ratio_per_layer(
-    codes: Any, layer_slices: Any, *, cumulative: bool = False
+    codes: CodesLike, layer_slices: LayerSlices, *, cumulative: bool = False
 ) -> list[jax.Array]:
     """:func:`redundancy_ratio` of each layer's bits (or of layers ``1..l``).
 

@@ -11,14 +11,18 @@ two sides of a boundary are found by matching the edges of each seam (see
 
 from __future__ import annotations
 
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 import jax.numpy as jnp
 import numpy as np
+from jax.typing import ArrayLike
 
 from hamgeo._checks import check_float
 from hamgeo.codes import PackedCodes
+from hamgeo.nets import MLP
 from hamgeo.regions._common import (
+    Extent,
+    Variables,
     as_extent,
     check_mlp_model,
     host_words,
@@ -243,13 +247,13 @@ def _adjacency(
 
 
 def exact_slice_partition(
-    model: Any,
-    variables: Any,
-    origin: Any,
-    u: Any,
-    v: Any,
+    model: MLP | None,
+    variables: Variables,
+    origin: ArrayLike,
+    u: ArrayLike,
+    v: ArrayLike,
     *,
-    extent: Any = 1.0,
+    extent: Extent = 1.0,
     tol: float = 1e-10,
 ) -> ExactPartition:
     """The exact partition of a 2-D slice of the input space into the cells of a ReLU MLP.

@@ -5,10 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+from jax.typing import ArrayLike
 from scipy.optimize import linprog
 
 from hamgeo._checks import check_float
-from hamgeo.regions._common import check_mlp_model, mlp_layers, segment_points
+from hamgeo.nets import MLP
+from hamgeo.regions._common import Variables, check_mlp_model, mlp_layers, segment_points
 
 __all__ = ["affine_forms", "cell_facets", "facet_hamming", "facet_mask"]
 
@@ -73,7 +75,12 @@ def facet_mask(a: np.ndarray, c: np.ndarray, bits: np.ndarray, *, tol: float, bo
 
 
 def cell_facets(
-    model: Any, variables: Any, x: Any, *, bounds: Any = None, tol: float = 1e-9
+    model: MLP | None,
+    variables: Variables,
+    x: ArrayLike,
+    *,
+    bounds: tuple[float, float] | None = None,
+    tol: float = 1e-9,
 ) -> np.ndarray:
     """Which units' hyperplanes bound the cell of ``x`` (carry one of its facets).
 
@@ -130,7 +137,14 @@ def _as_box(bounds: Any, d_in: int) -> list[tuple[float | None, float | None]]:
     return [(lo, hi)] * d_in
 
 
-def facet_hamming(model: Any, variables: Any, x: Any, y: Any, *, bounds: Any = None) -> np.ndarray:
+def facet_hamming(
+    model: MLP | None,
+    variables: Variables,
+    x: ArrayLike,
+    y: ArrayLike,
+    *,
+    bounds: tuple[float, float] | None = None,
+) -> np.ndarray:
     """Hamming distance counting only flips of units whose hyperplanes bound the cells.
 
     Of the units whose bit differs between ``x`` and ``y``, count those that bound

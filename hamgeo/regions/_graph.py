@@ -10,12 +10,16 @@ from typing import Any, NamedTuple
 
 import jax.numpy as jnp
 import numpy as np
+from jax.typing import ArrayLike
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import shortest_path
 
 from hamgeo._checks import check_float, check_int, describe
 from hamgeo.codes import PackedCodes
+from hamgeo.nets import MLP
 from hamgeo.regions._common import (
+    Extent,
+    Variables,
     as_extent,
     check_mlp_model,
     forward_bits,
@@ -53,15 +57,15 @@ def _check_exact(exact: Any) -> bool:
 
 
 def cell_graph(
-    model: Any,
-    variables: Any,
-    origin: Any,
-    u: Any,
-    v: Any,
+    model: MLP | None,
+    variables: Variables,
+    origin: ArrayLike,
+    u: ArrayLike,
+    v: ArrayLike,
     *,
-    extent: Any = 1.0,
+    extent: Extent = 1.0,
     resolution: int = 64,
-    segments: Any = None,
+    segments: tuple[ArrayLike, ArrayLike] | None = None,
     exact: bool = True,
 ) -> CellGraph:
     """The adjacency graph of the cells met on a plane.
@@ -175,12 +179,12 @@ def _locate(part: ExactPartition, layers, pts: np.ndarray) -> np.ndarray:
 
 
 def tessellation_distance(
-    model: Any,
-    variables: Any,
-    x: Any,
-    y: Any,
+    model: MLP | None,
+    variables: Variables,
+    x: ArrayLike,
+    y: ArrayLike,
     *,
-    extent: Any = None,
+    extent: Extent | None = None,
     resolution: int = 128,
     margin: float = 0.5,
     exact: bool = True,

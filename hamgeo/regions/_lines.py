@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 import jax.numpy as jnp
 import numpy as np
+from jax.typing import ArrayLike, DTypeLike
 
 from hamgeo.codes import PackedCodes
+from hamgeo.nets import MLP
 from hamgeo.regions._common import (
+    Variables,
     check_mlp_model,
     float_dtype,
     host_words,
@@ -64,7 +67,12 @@ def _line_pieces(layers, x0: np.ndarray, x1: np.ndarray):
 
 
 def line_regions(
-    model: Any, variables: Any, x0: Any, x1: Any, *, dtype: Any = np.float64
+    model: MLP | None,
+    variables: Variables,
+    x0: ArrayLike,
+    x1: ArrayLike,
+    *,
+    dtype: DTypeLike = np.float64,
 ) -> LineRegions | list[LineRegions]:
     """Every cell a straight segment crosses, exactly, for a ReLU MLP.
 
@@ -130,7 +138,9 @@ def line_regions(
     return out if batched else out[0]
 
 
-def crossing_distance(model: Any, variables: Any, x: Any, y: Any) -> np.ndarray:
+def crossing_distance(
+    model: MLP | None, variables: Variables, x: ArrayLike, y: ArrayLike
+) -> np.ndarray:
     """Hyperplane crossings on the straight segment from ``x`` to ``y``.
 
     The number of unit sign changes along the segment, found exactly with

@@ -6,7 +6,7 @@ Composes the public result types of two siblings (``SlicePartition``,
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -14,19 +14,22 @@ from hamgeo._checks import check_int, check_positive_float, describe
 from hamgeo.regions._exact import ExactPartition
 from hamgeo.regions._slices import SlicePartition
 
+if TYPE_CHECKING:  # matplotlib is imported when a picture is drawn
+    from matplotlib.axes import Axes
+
 __all__ = ["plot_partition"]
 
 
 def plot_partition(
     partition: SlicePartition | ExactPartition,
     *,
-    ax: Any = None,
+    ax: Axes | None = None,
     cmap: str = "tab20",
     boundaries: bool = True,
     boundary_color: str = "black",
     seed: int = 0,
     linewidth: float = 0.5,
-) -> Any:
+) -> Axes:
     """Draw the cells of a :func:`slice_partition` or :func:`exact_slice_partition`.
 
     Cells get colours of ``cmap`` in a shuffled order so that neighbours differ. A

@@ -5,13 +5,24 @@ from __future__ import annotations
 from functools import partial
 from typing import Any, NamedTuple
 
+import flax.linen as nn
 import jax
 import jax.numpy as jnp
 import numpy as np
+from jax.typing import ArrayLike
 
+from hamgeo._blocks import map_blocks
 from hamgeo._checks import check_positive_int, describe
 from hamgeo.codes import PackedCodes, pack_bits
-from hamgeo.regions._common import as_extent, as_resolution, mlp_layers, plane_vectors
+from hamgeo.regions._common import (
+    Extent,
+    Resolution,
+    Variables,
+    as_extent,
+    as_resolution,
+    mlp_layers,
+    plane_vectors,
+)
 from hamgeo.regions._unique import bucketed_unique_ids
 
 __all__ = ["SlicePartition", "slice_partition"]
@@ -74,14 +85,14 @@ def _code_source(model: Any, variables: Any):
 
 
 def slice_partition(
-    model: Any,
-    variables: Any,
-    origin: Any,
-    u: Any,
-    v: Any,
+    model: nn.Module | None,
+    variables: Variables,
+    origin: ArrayLike,
+    u: ArrayLike,
+    v: ArrayLike,
     *,
-    extent: Any = 1.0,
-    resolution: Any = 256,
+    extent: Extent = 1.0,
+    resolution: Resolution = 256,
     batch_size: int = 65536,
 ) -> SlicePartition:
     """The cells of the tessellation met on a 2-D plane, as an image of cell ids.
@@ -132,13 +143,12 @@ def slice_partition(
     b = np.linspace(ext[2], ext[3], rows, dtype=np.float32)
     ab = np.stack(np.meshgrid(a, b, indexing="xy"), axis=-1).reshape(-1, 2)
     n = ab.shape[0]
-    bs = min(int(batch_size), n)
-    pad = (-n) % bs
-    ab = np.concatenate([ab, np.zeros((pad, 2), np.float32)])
+    bs = min(batch_size, n)
+    # whole blocks only (padded here), so that one compiled batch serves every resolution
+    ab = np.concatenate([ab, np.zeros(((-n) % bs, 2), np.float32)])
     args = (src_model, src_vars, o.shape, o.ravel(), uu.ravel(), vv.ravel())
-    words = jnp.concatenate(
-        [_plane_words(*args, jnp.asarray(ab[i : i + bs])) for i in range(0, n + pad, bs)]
-    )[:n]
+    words = map_blocks(partial(_plane_words, *args), jnp.asarray(ab), block_size=bs, unroll=True)
+    words = words[:n]
     count, ids = bucketed_unique_ids(words)
     ids = np.asarray(ids)
     n_cells = int(count)
