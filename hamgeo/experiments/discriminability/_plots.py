@@ -202,7 +202,8 @@ def _figure_saturation(result: Result, plt) -> Any:
         ax.legend(fontsize=8)
     fig.suptitle(
         f"Do {cfg.depths[0]} layers saturate over a larger region than {cfg.depths[-1]}? "
-        f"(paper Sec. 3.1; {_n_seeds(result)})"
+        f"(paper Sec. 3.1; dots: {len(result.seeds)} seeds, bars: mean and 95% interval; "
+        f"under each distance the verdict on the difference)"
     )
     fig.tight_layout()
     return fig
@@ -266,8 +267,12 @@ def _figure_cells(result: Result, plt) -> Any:
         for name, style in _CELL_STYLE.items():
             if name in cells:
                 style = dict(style)
-                if name == "tessellation" and not exact:
-                    style["label"] = "$d_T$ (upper bound: traced lines)"
+                if name == "tessellation":
+                    style["label"] = (
+                        "$d_T$ (exact cell distance)"
+                        if exact
+                        else "$d_T$ (upper bound: traced lines)"
+                    )
                 ax.plot(result.shifts, cells[name], ms=4, **style)
         ax.set_title(f"{depth} hidden layers x {cfg.width} (seed 0)")
         ax.set_xlabel("shift $t$ from the start corner (Euclidean)")
