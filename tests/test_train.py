@@ -43,14 +43,21 @@ def test_training_is_deterministic_and_calls_back(grid, key):
     )
 
 
-def test_accuracy_matches_numpy_argmax(key, rng):
+def test_accuracy_matches_numpy_argmax(key, rng, f32_tol):
     model = MLP((6,), 4)
     x = rng.normal(size=(37, 3)).astype(np.float32)
     y = rng.integers(0, 4, size=37)
     variables = model.init(key, x)
-    ref = np.mean(np.argmax(np.asarray(model.apply(variables, x)), -1) == y)
+    logits = np.asarray(model.apply(variables, x))
+    ref = np.mean(np.argmax(logits, -1) == y)
+    # Other batch shapes are other programs: an argmax may flip only where the top two
+    # logits are within float32 rounding (|terms| bounded by the network on |x| with |W|).
+    abs_logits = model.apply(jax.tree.map(abs, variables), np.abs(x))
+    top2 = np.sort(logits, -1)[:, -2:]
+    ties = int(np.sum(top2[:, 1] - top2[:, 0] <= 2 * f32_tol(3 + 6 + 2, np.max(abs_logits))))
     for bs in (5, 37, 1024):
-        assert accuracy(model, variables, x, y, batch_size=bs) == pytest.approx(ref, abs=1e-12)
+        got = accuracy(model, variables, x, y, batch_size=bs)
+        assert abs(got - ref) <= ties / 37 + 1e-12  # exact k / 37 away from near-ties
 
 
 def test_label_noise_in_train_changes_exactly_the_requested_fraction(grid, key):
