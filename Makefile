@@ -11,16 +11,16 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(PIPQ) --upgrade pip "setuptools>=70" wheel
 
-# The native CPU kernels are built against the headers of the installed jaxlib,
-# so jax is installed first and hamgeo is built without build isolation.
-$(VENV)/.installed: $(BIN)/python pyproject.toml setup.py
-	$(PIPQ) "jax>=0.6"
-	$(PIPQ) --no-build-isolation -e .
+# pip builds hamgeo in an isolated environment holding the jaxlib FFI headers (the
+# [build-system] of pyproject.toml), native CPU kernels included: the same build as
+# `pip install .` anywhere. The test install is one build with the extras, not a second.
+$(VENV)/.installed: $(BIN)/python pyproject.toml setup.py hamgeo/csrc/hamming.cc
+	$(PIPQ) -e .
 	touch $@
 
-$(VENV)/.installed-test: $(VENV)/.installed pyproject.toml
-	$(PIPQ) --no-build-isolation -e ".[test,docs]"
-	touch $@
+$(VENV)/.installed-test: $(BIN)/python pyproject.toml setup.py hamgeo/csrc/hamming.cc
+	$(PIPQ) -e ".[test,docs]"
+	touch $(VENV)/.installed $@
 
 install: $(VENV)/.installed
 

@@ -13,6 +13,7 @@ import argparse
 import dataclasses
 import importlib
 import json
+import os
 import pkgutil
 import platform
 import sys
@@ -38,16 +39,19 @@ def _fmt(x: float) -> str:
 def print_table(rows: list[Row]) -> None:
     header = (
         f"{'suite':<10} {'op':<22} {'shape':<34} {'impl':<28} "
-        f"{'time':>10} {'throughput':>16} {'compile':>8}"
+        f"{'median':>10} {'min':>10} {'max':>10} {'cv':>5} {'throughput':>16} {'compile':>8}"
     )
     print(header)
     print("-" * len(header))
     for r in rows:
         comp = "" if r.compile_s is None else f"{r.compile_s:.2f}s"
         thr = f"{_fmt(r.throughput)} {r.unit}/s"
+        lo = "" if r.min_s is None else f"{r.min_s * 1e3:.2f}ms"
+        hi = "" if r.max_s is None else f"{r.max_s * 1e3:.2f}ms"
+        cv = "" if r.cv is None else f"{r.cv:.2f}"
         print(
             f"{r.suite:<10} {r.op:<22} {r.shape:<34} {r.impl:<28} "
-            f"{r.seconds * 1e3:>8.2f}ms {thr:>16} {comp:>8}"
+            f"{r.seconds * 1e3:>8.2f}ms {lo:>10} {hi:>10} {cv:>5} {thr:>16} {comp:>8}"
         )
     print()
     print("ratios (hamgeo throughput / peer throughput, same operation and size):")
@@ -83,12 +87,18 @@ def main(argv: list[str] | None = None) -> int:
     print_table(rows)
     print(f"\ntotal {time.perf_counter() - start:.1f}s on {jax.default_backend()}")
     if args.json:
+        from hamgeo import _dispatch, _native
+
         meta = {
             "backend": jax.default_backend(),
             "devices": [str(d.device_kind) for d in jax.devices()],
             "machine": platform.platform(),
             "processor": platform.processor(),
+            "cpu": _dispatch.cpu_info(),
             "jax": jax.__version__,
+            "native": _native.describe(),
+            "dispatch": {"mode": _dispatch.mode(), "table": _dispatch.table()},
+            "load_average": list(os.getloadavg()) if hasattr(os, "getloadavg") else None,
             "quick": args.quick,
         }
         payload = {

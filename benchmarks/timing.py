@@ -1,7 +1,9 @@
 """Timing helpers shared by the suites.
 
 Every measurement warms up first, times compilation apart, waits for the device
-with ``block_until_ready`` and reports the median of repeats.
+with ``block_until_ready`` and reports the median of repeats, with the minimum, the
+maximum and the coefficient of variation (standard deviation / mean) of the repeats,
+so a table says how steady its numbers were.
 """
 
 from __future__ import annotations
@@ -30,6 +32,10 @@ class Row:
         unit: what ``work`` counts, e.g. ``"bit-pairs"``.
         compile_s: first-call time minus the median (compilation and set-up), if any.
         extra: anything else worth recording (peak memory, error, ...).
+        min_s: fastest repeat, seconds.
+        max_s: slowest repeat, seconds.
+        cv: coefficient of variation of the repeats (standard deviation / mean).
+        repeats: number of timed repeats.
     """
 
     suite: str
@@ -42,6 +48,10 @@ class Row:
     unit: str
     compile_s: float | None = None
     extra: dict[str, Any] = dataclasses.field(default_factory=dict)
+    min_s: float | None = None
+    max_s: float | None = None
+    cv: float | None = None
+    repeats: int | None = None
 
     @property
     def throughput(self) -> float:
@@ -53,17 +63,43 @@ def _block(out: Any) -> Any:
     return jax.block_until_ready(out)
 
 
-def measure(
+@dataclasses.dataclass
+class Stats:
+    """Repeat times of one measurement (seconds) and the first call's."""
+
+    times: list[float]
+    first: float
+
+    @property
+    def median(self) -> float:
+        """Median repeat."""
+        return statistics.median(self.times)
+
+    @property
+    def cv(self) -> float:
+        """Coefficient of variation: population standard deviation / mean."""
+        mean = statistics.fmean(self.times)
+        return statistics.pstdev(self.times) / mean if mean > 0 else 0.0
+
+    def fill(self, row: Row) -> Row:
+        """Set ``row``'s median, min, max, CV and repeats from these times."""
+        row.seconds = self.median
+        row.min_s, row.max_s = min(self.times), max(self.times)
+        row.cv, row.repeats = self.cv, len(self.times)
+        return row
+
+
+def measure_stats(
     fn: Callable[[], Any],
     *,
     repeats: int = 5,
     warmup: int = 1,
     min_time: float = 0.0,
-) -> tuple[float, float]:
-    """Time ``fn()`` and return ``(median seconds, first-call seconds)``.
+) -> Stats:
+    """Time ``fn()``: the first call (compilation included) apart, then the repeats.
 
-    The first call (compilation included) is timed apart; then ``warmup`` untimed
-    calls, then ``repeats`` timed calls (more, until ``min_time`` seconds are spent).
+    After the first call, ``warmup - 1`` more untimed calls, then ``repeats`` timed
+    calls (more, until ``min_time`` seconds are spent; at most 100).
     """
     t0 = time.perf_counter()
     _block(fn())
@@ -80,7 +116,19 @@ def measure(
         spent += dt
         if len(times) >= 100:
             break
-    return statistics.median(times), first
+    return Stats(times, first)
+
+
+def measure(
+    fn: Callable[[], Any],
+    *,
+    repeats: int = 5,
+    warmup: int = 1,
+    min_time: float = 0.0,
+) -> tuple[float, float]:
+    """Time ``fn()`` and return ``(median seconds, first-call seconds)`` (see measure_stats)."""
+    stats = measure_stats(fn, repeats=repeats, warmup=warmup, min_time=min_time)
+    return stats.median, stats.first
 
 
 def timed_row(
@@ -91,5 +139,7 @@ def timed_row(
     **row: Any,
 ) -> Row:
     """Measure ``fn`` and return a :class:`Row` (compile time recorded apart)."""
-    median, first = measure(fn, repeats=repeats, warmup=warmup)
-    return Row(seconds=median, compile_s=max(0.0, first - median), **row)
+    stats = measure_stats(fn, repeats=repeats, warmup=warmup)
+    r = stats.fill(Row(seconds=0.0, **row))
+    r.compile_s = max(0.0, stats.first - r.seconds)
+    return r

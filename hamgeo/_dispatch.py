@@ -46,6 +46,7 @@ __all__ = [
     "cache_path",
     "candidates",
     "choose",
+    "cpu_info",
     "device_key",
     "info_lines",
     "mode",
@@ -64,10 +65,12 @@ _ROWS = ((2**16, "small"), (2**20, "medium"), (None, "large"))
 _TINY_BIT_PAIRS = 2**22
 _BF16_EXACT_BITS = 2**24
 # Probe sizes: at most this many rows each side and this many bit-pairs.
-_PROBE_ROWS = (1024, 2048)
+_PROBE_ROWS = (2048, 2048)
 _PROBE_BIT_PAIRS = 2**31
-# Per candidate: stop timing after this long, or once it is 3x slower than the best.
-_PROBE_SECONDS = 0.2
+# Per candidate: at least / at most this many timed repeats, more of them (up to the
+# maximum) until this many seconds are spent; fewer once it is twice 3x slower than the best.
+_PROBE_REPEATS = (3, 20)
+_PROBE_SECONDS = 0.05
 # Representative sizes `tune` measures: (n_bits, rows) per class.
 _TUNE_BITS = (64, 256, 1024, 4096)
 _TUNE_ROWS = (256, 1024, 4096)
@@ -124,7 +127,13 @@ def cache_path() -> Path:
     return Path(root).expanduser() / "dispatch.json"
 
 
-def _cpu_description() -> str:
+def cpu_info() -> dict[str, Any]:
+    """The CPU's model name, the ISA flags that matter to the kernels, and usable cores.
+
+    Examples:
+        >>> sorted(cpu_info())
+        ['cores', 'flags', 'model']
+    """
     model, flags = platform.processor() or platform.machine(), set()
     try:
         with open("/proc/cpuinfo") as f:
@@ -141,8 +150,12 @@ def _cpu_description() -> str:
         cores = len(os.sched_getaffinity(0))
     except (AttributeError, OSError):
         cores = os.cpu_count() or 1
-    isa = ",".join(f for f in _CPU_FLAGS if f in flags) or "-"
-    return f"{model} [{isa}] {cores} cores"
+    return {"model": model, "flags": [f for f in _CPU_FLAGS if f in flags], "cores": cores}
+
+
+def _cpu_description() -> str:
+    info = cpu_info()
+    return f"{info['model']} [{','.join(info['flags']) or '-'}] {info['cores']} cores"
 
 
 def device_key() -> str:
@@ -294,15 +307,16 @@ def _time_candidates(op: str, paths: tuple[str, ...], pn: int, pm: int, n_bits: 
         try:
             call = _probe_factory(op, path, pn, pm, n_bits)
             jax.block_until_ready(call())  # compile and warm up
+            # The minimum of several repeats: robust to a preempted run on a busy machine.
             times: list[float] = []
-            spent = 0.0
-            while len(times) < 3 and spent < _PROBE_SECONDS:
+            while len(times) < _PROBE_REPEATS[1] and (
+                len(times) < _PROBE_REPEATS[0] or sum(times) < _PROBE_SECONDS
+            ):
                 t0 = time.perf_counter()
                 jax.block_until_ready(call())
                 times.append(time.perf_counter() - t0)
-                spent += times[-1]
-                if times[-1] > 3 * best:
-                    break  # clearly slower: no need for more repeats
+                if len(times) >= 2 and min(times) > 3 * best:
+                    break  # clearly slower, twice: no need for more repeats
         except Exception:  # a path that fails here (memory, backend) is not a candidate
             continue
         seconds[path] = min(times)

@@ -22,6 +22,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import os
+import sys
 import warnings
 from collections.abc import Iterator
 from types import ModuleType
@@ -72,6 +73,18 @@ def _load() -> tuple[ModuleType | None, str]:
     return _hamming_ffi, ""
 
 
+def _user_stacklevel() -> int:
+    """The ``stacklevel`` that points a warning at the first frame outside hamgeo and jax."""
+    here = os.path.dirname(os.path.abspath(__file__))
+    frame, level = sys._getframe(1), 1
+    while frame is not None:
+        name = os.path.abspath(frame.f_code.co_filename)
+        if not name.startswith(here) and f"{os.sep}jax{os.sep}" not in name:
+            break
+        frame, level = frame.f_back, level + 1
+    return level
+
+
 @functools.cache
 def _warn_missing() -> None:
     module, why = _load()
@@ -79,7 +92,7 @@ def _warn_missing() -> None:
         warnings.warn(
             f"hamgeo's native CPU Hamming kernels are {why}; using the XLA kernels",
             NativeKernelWarning,
-            stacklevel=4,
+            stacklevel=_user_stacklevel(),
         )
 
 

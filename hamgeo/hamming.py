@@ -327,16 +327,21 @@ def pairwise_hamming(
 # ----------------------------------------------------------------------------- k-NN
 
 
-def _merge_topk(best_d, best_i, d, idx, k):
-    """Keep the ``k`` smallest of the running best and a new block, ties by index.
+def _merge_topk(best_d, best_i, d, start, k, n_bits):
+    """Keep the ``k`` smallest of the running best and a block of base ``start + j``.
 
     ``lax.top_k`` keeps the lower position first among equal keys; the running
     best comes first and holds smaller base indices, so ties go to the smaller index.
+    The keys are float32 (exact for distances up to 2^24; the int32 sentinel only has to
+    stay largest): XLA's CPU top-k has a fast float32 kernel, 30x the int32 sort.
+    Indices come from the positions, so no ``[rows, k + block]`` index array is formed.
     """
     all_d = jnp.concatenate([best_d, d], axis=1)
-    all_i = jnp.concatenate([best_i, jnp.broadcast_to(idx[None, :], d.shape)], axis=1)
-    neg, pos = jax.lax.top_k(-all_d, k)
-    return -neg, jnp.take_along_axis(all_i, pos, axis=1)
+    keys = -all_d.astype(jnp.float32) if n_bits <= 2**24 else -all_d
+    _, pos = jax.lax.top_k(keys, k)
+    kept = jnp.take_along_axis(best_i, jnp.minimum(pos, k - 1), axis=1)
+    index = jnp.where(pos < k, kept, start + pos - k)
+    return jnp.take_along_axis(all_d, pos, axis=1), index
 
 
 @functools.partial(
@@ -365,7 +370,7 @@ def _knn_xla(qw, bw, offset, *, k, exclude_self, n_bits, path, qblock, bblock):
             if exclude_self:
                 invalid = invalid | (idx[None, :] == rows[:, None])
             d = jnp.where(invalid, _BIG, d)
-            return _merge_topk(*carry, d, idx, k), None
+            return _merge_topk(*carry, d, start, k, n_bits), None
 
         init = (
             jnp.full((qb.shape[0], k), _BIG, jnp.int32),
@@ -375,7 +380,7 @@ def _knn_xla(qw, bw, offset, *, k, exclude_self, n_bits, path, qblock, bblock):
         return jax.lax.scan(step, init, (bpad, starts))[0]
 
     rows = offset + jnp.arange(qw.shape[0], dtype=jnp.int32)
-    return map_blocks(one_query_block, (qw, rows), block_size=qblock, fill=-1)
+    return map_blocks(one_query_block, (qw, rows), block_size=qblock)
 
 
 def _knn_blocks(path: str, n: int, m: int, w: int, n_bits: int, k: int, block_size: int | None):

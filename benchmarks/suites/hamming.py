@@ -1,182 +1,209 @@
 """Hamming kernels: full distance matrices and k-NN, hamgeo against its peers.
 
-Peers: faiss ``hammings`` (full matrix; a single-threaded loop in faiss) and
-``IndexBinaryFlat.search`` (k-NN, OpenMP), scipy ``cdist(metric="hamming")`` and
-a NumPy ``np.bitwise_count`` brute force. Peers that are too slow for the full
-size are timed on the first rows of ``x`` and scaled by the number of pairs
-(``extra["measured_rows"]`` says so). Throughput is in bit-pairs per second.
-The non-quick run adds the peak memory of a 100 000 x 100 000 k-NN on 256-bit codes,
-measured in a fresh subprocess (growth of the maximum resident set size).
+hamgeo rows: ``auto`` (the measured dispatch, ``hamgeo/_dispatch.py``) and every exact
+candidate it chooses from (``native``, ``xla``, ``matmul`` = int8 ±1 product, ``bf16``
+±1 product), so each size shows ``auto``'s choice and its ratio to the best candidate;
+plus ``auto`` with a narrow ``out_dtype`` where the distances fit.
+
+Peers, each in its own process (no thread pool competing with XLA's, no import of
+jax): faiss ``hammings`` (full matrix; a single-threaded loop in faiss) and
+``IndexBinaryFlat.search`` (k-NN, OpenMP), scipy ``cdist(metric="hamming")`` and a
+NumPy ``np.bitwise_count`` brute force. Peers too slow for the full size are timed on
+the first rows and scaled by the number of pairs (``extra["measured_rows"]``).
+Throughput is in bit-pairs per second; every row carries min / median / max and the
+coefficient of variation of its repeats. The non-quick run adds the peak memory of a
+100 000 x 100 000 k-NN on 256-bit codes, measured in a fresh subprocess.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
+import tempfile
 import textwrap
 
 import jax
 import numpy as np
 
 import hamgeo
-from benchmarks.timing import Row, timed_row
-from hamgeo import _native
+from benchmarks.timing import Row, Stats, timed_row
+from hamgeo import _dispatch, _native
 from hamgeo.codes import to_packbits
+from hamgeo.hamming import _pairwise_compute
 
 SUITE = "hamming"
+
+_PEER_SCRIPT = textwrap.dedent(
+    """
+    import json, sys, time
+    import numpy as np
+    impl, path, bits, k, rows, repeats = sys.argv[1], sys.argv[2], *map(int, sys.argv[3:])
+    xb = np.load(path)
+    n = xb.shape[0]
+    try:
+        if impl.startswith("faiss"):
+            import faiss
+        if impl == "faiss.hammings":
+            def fn():  # a fresh result per call, as hamgeo returns one
+                out = np.empty((rows, n), np.int32)
+                faiss.hammings(faiss.swig_ptr(xb), faiss.swig_ptr(xb), rows, n, xb.shape[1],
+                               faiss.swig_ptr(out))
+        elif impl == "faiss.IndexBinaryFlat":
+            index = faiss.IndexBinaryFlat(bits)
+            index.add(xb)
+            fn = lambda: index.search(xb[:rows], k)
+        elif impl == "scipy.cdist":
+            from scipy.spatial.distance import cdist
+            bools = np.unpackbits(xb, axis=-1, bitorder="little")[:, :bits].astype(bool)
+            fn = lambda: cdist(bools[:rows], bools, metric="hamming")
+        elif impl == "numpy.bitwise_count":
+            a64 = xb.view(np.uint64) if xb.shape[1] % 8 == 0 else xb
+            def fn(block=64):
+                out = np.empty((rows, n), np.int32)
+                for i in range(0, rows, block):
+                    xor = a64[i:i + block, None, :] ^ a64[None]
+                    out[i:i + block] = np.bitwise_count(xor).sum(-1)
+                return out
+        else:
+            raise ValueError(impl)
+    except ImportError as err:
+        print(json.dumps({"error": str(err)}))
+        sys.exit(0)
+    t0 = time.perf_counter(); fn(); first = time.perf_counter() - t0
+    fn()
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter(); fn(); times.append(time.perf_counter() - t0)
+    print(json.dumps({"times": times, "first": first}))
+    """
+)
 
 
 def _codes(rng, n, bits):
     return hamgeo.pack_bits(rng.random((n, bits)) < 0.5)
 
 
-def _faiss():
-    try:
-        import faiss
-    except ImportError:
-        return None
-    return faiss
-
-
-def _faiss_hammings(faiss, a, b):
-    out = np.empty((a.shape[0], b.shape[0]), np.int32)
-    faiss.hammings(
-        faiss.swig_ptr(a), faiss.swig_ptr(b), a.shape[0], b.shape[0], a.shape[1],
-        faiss.swig_ptr(out),
+def _peer_row(impl, xb_path, n, bits, rows, repeats, k=0, **row):
+    """Time a peer in a fresh process on the first ``rows`` rows; scale to ``n`` rows."""
+    proc = subprocess.run(
+        [sys.executable, "-c", _PEER_SCRIPT, impl, xb_path, str(bits), str(k), str(rows),
+         str(repeats)],
+        capture_output=True, text=True, check=False,
     )  # fmt: skip
-    return out
-
-
-def _numpy_pairwise(a, b, block=64):
-    a64 = a.view(np.uint64) if a.shape[1] % 8 == 0 else a
-    b64 = b.view(np.uint64) if b.shape[1] % 8 == 0 else b
-    out = np.empty((a.shape[0], b.shape[0]), np.int32)
-    for i in range(0, a.shape[0], block):
-        out[i : i + block] = np.bitwise_count(a64[i : i + block, None, :] ^ b64[None]).sum(-1)
-    return out
-
-
-def _scaled(fn, rows_measured, rows_total, repeats, **row):
-    r = timed_row(fn, repeats=repeats, **row)
-    scale = rows_total / rows_measured
-    r.seconds *= scale
-    r.compile_s = None
-    r.extra["measured_rows"] = rows_measured
+    lines = proc.stdout.strip().splitlines()
+    if proc.returncode != 0 or not lines:
+        print(f"  {impl}: failed ({proc.stderr.strip().splitlines()[-1:]})", flush=True)
+        return None
+    out = json.loads(lines[-1])
+    if "error" in out:
+        print(f"  {impl}: not run ({out['error']})", flush=True)
+        return None
+    scale = n / rows
+    stats = Stats([t * scale for t in out["times"]], out["first"] * scale)
+    r = stats.fill(Row(seconds=0.0, impl=impl, **row))
+    r.extra["process"] = "own subprocess"
+    if rows < n:
+        r.extra["measured_rows"] = rows
+    else:
+        r.compile_s = max(0.0, stats.first - r.seconds)
     return r
 
 
-def _pairwise_rows(rng, n, bits, quick):
+def _report_auto(rows, op, n, bits):
+    """Print (and record) auto's choice and its throughput over the best candidate's."""
+    auto = next(r for r in rows if r.impl == "hamgeo[auto]")
+    cands = [r for r in rows if r.impl.startswith("hamgeo[") and r.impl != "hamgeo[auto]"]
+    cands = [r for r in cands if "out=" not in r.impl]
+    best = max(cands, key=lambda r: r.throughput)
+    choice = _dispatch.choose(op, n, n, bits)
+    ratio = auto.throughput / best.throughput
+    auto.extra.update(auto_choice=choice, best_candidate=best.impl, auto_vs_best=round(ratio, 3))
+    print(
+        f"  {op} N=M={n} bits={bits}: auto -> {choice}; best candidate {best.impl}; "
+        f"auto / best = {ratio:.2f}x (cv auto {auto.cv:.2f})",
+        flush=True,
+    )
+
+
+def _pairwise_rows(rng, n, bits, quick, tmp):
     x = _codes(rng, n, bits)
-    xb = to_packbits(x)
+    xb_path = os.path.join(tmp, f"pair-{n}-{bits}.npy")
+    np.save(xb_path, to_packbits(x))
     shape = f"N=M={n} bits={bits}"
     common = dict(suite=SUITE, op="pairwise", shape=shape, work=float(n) * n * bits)
+    repeats = 3 if quick else 7
     rows = []
-    methods = ["auto", "xla", "matmul"]
+    peers = [("faiss.hammings", n), ("numpy.bitwise_count", min(n, 256 if quick else 512))]
+    peers.append(("scipy.cdist", min(n, 64 if quick else 128)))
+    for impl, sub in peers:
+        dtype = "bool" if impl == "scipy.cdist" else "uint8 packbits"
+        r = _peer_row(impl, xb_path, n, bits, sub, 3 if sub < n else repeats, dtype=dtype,
+                      unit="bit-pairs", **common)  # fmt: skip
+        rows += [r] if r is not None else []
+    methods = ["auto", "xla", "matmul"] + (["native"] if _native.available() else [])
     for method in methods:
-        if method == "matmul" and bits * n * n > 2**34:
-            continue  # the int8 matmul is far slower on CPU; keep the run short
         rows.append(
             timed_row(
                 lambda m=method: hamgeo.pairwise_hamming(x, x, method=m),
-                repeats=3 if quick else 5,
+                repeats=repeats,
                 dtype="uint32 words",
                 impl=f"hamgeo[{method}]",
                 unit="bit-pairs",
                 **common,
             )
         )
-    faiss = _faiss()
-    if faiss is not None:
+    rows.append(
+        timed_row(
+            lambda: _pairwise_compute(
+                "bf16", x.words, x.words, n_bits=bits, truncate=None, out_dtype=np.int32,
+                block_size=None,
+            ),
+            repeats=repeats, dtype="uint32 words", impl="hamgeo[bf16]", unit="bit-pairs",
+            **common,
+        )
+    )  # fmt: skip
+    _report_auto(rows, "pairwise", n, bits)
+    narrow = "uint8" if bits <= 255 else ("uint16" if bits <= 65535 else None)
+    if narrow:
         rows.append(
             timed_row(
-                lambda: _faiss_hammings(faiss, xb, xb),
-                repeats=3 if quick else 5,
-                dtype="uint8 packbits",
-                impl="faiss.hammings",
+                lambda: hamgeo.pairwise_hamming(x, x, out_dtype=narrow),
+                repeats=repeats,
+                dtype="uint32 words",
+                impl=f"hamgeo[auto,out={narrow}]",
                 unit="bit-pairs",
                 **common,
             )
         )
-    sub = min(n, 256 if quick else 512)
-    rows.append(
-        _scaled(
-            lambda: _numpy_pairwise(xb[:sub], xb),
-            sub,
-            n,
-            3,
-            dtype="uint8 packbits",
-            impl="numpy.bitwise_count",
-            unit="bit-pairs",
-            **common,
-        )
-    )
-    from scipy.spatial.distance import cdist
-
-    bools = np.asarray(x.unpack())
-    sub = min(n, 64 if quick else 128)
-    rows.append(
-        _scaled(
-            lambda: cdist(bools[:sub], bools, metric="hamming"),
-            sub,
-            n,
-            3,
-            dtype="bool",
-            impl="scipy.cdist",
-            unit="bit-pairs",
-            **common,
-        )
-    )
     return rows
 
 
-def _knn_rows(rng, n, bits, quick, k=10):
+def _knn_rows(rng, n, bits, quick, tmp, k=10):
     x = _codes(rng, n, bits)
-    xb = to_packbits(x)
+    xb_path = os.path.join(tmp, f"knn-{n}-{bits}.npy")
+    np.save(xb_path, to_packbits(x))
     shape = f"N=M={n} bits={bits} k={k}"
     common = dict(suite=SUITE, op="knn", shape=shape, work=float(n) * n * bits, unit="bit-pairs")
-    rows = [
-        timed_row(
-            lambda: hamgeo.hamming_knn(x, x, k),
-            repeats=3 if quick else 5,
-            dtype="uint32 words",
-            impl="hamgeo[auto]",
-            **common,
-        )
-    ]
-    if _native.available():
-        # The streaming XLA path (running top-k over base blocks), for reference.
-        import os
-
-        os.environ["HAMGEO_DISABLE_NATIVE"] = "1"
-        _native._load.cache_clear()
-        try:
-            rows.append(
-                timed_row(
-                    lambda: hamgeo.hamming_knn(x, x, k),
-                    repeats=3,
-                    dtype="uint32 words",
-                    impl="hamgeo[xla]",
-                    **common,
-                )
-            )
-        finally:
-            del os.environ["HAMGEO_DISABLE_NATIVE"]
-            _native._load.cache_clear()
-            _native.available()
-    faiss = _faiss()
-    if faiss is not None:
-        index = faiss.IndexBinaryFlat(bits)
-        index.add(xb)
+    repeats = 3 if quick else 7
+    rows = []
+    r = _peer_row("faiss.IndexBinaryFlat", xb_path, n, bits, n, repeats, k=k,
+                  dtype="uint8 packbits", **common)  # fmt: skip
+    rows += [r] if r is not None else []
+    methods = ["auto", "xla", "matmul"] + (["native"] if _native.available() else [])
+    for method in methods:
+        slow = method in ("xla", "matmul")  # the XLA streaming top-k: the GPU/TPU form
         rows.append(
             timed_row(
-                lambda: index.search(xb, k),
-                repeats=3 if quick else 5,
-                dtype="uint8 packbits",
-                impl="faiss.IndexBinaryFlat",
+                lambda m=method: hamgeo.hamming_knn(x, x, k, method=m),
+                repeats=3 if slow else repeats,
+                dtype="uint32 words",
+                impl=f"hamgeo[{method}]",
                 **common,
             )
         )
+    _report_auto(rows, "knn", n, bits)
     return rows
 
 
@@ -224,16 +251,31 @@ def _peak_memory_row(n=100_000, bits=256):
 
 
 def run(quick: bool) -> list[Row]:
-    """Time the Hamming kernels and their peers (``quick``: small sizes, < 1 minute)."""
+    """Time the Hamming kernels and their peers (``quick``: small sizes, < 1 minute).
+
+    ``auto`` starts from an empty dispatch cache (a temporary ``HAMGEO_CACHE``), as on a
+    fresh machine: each size class is measured on its first call (in ``compile_s``).
+    """
     rng = np.random.default_rng(0)
     print(f"  {_native.describe()}; backend {jax.default_backend()}", flush=True)
     rows: list[Row] = []
     pair_sizes = [(1024, 256), (2048, 1024)] if quick else [(4096, 64), (4096, 256), (4096, 1024)]
-    for n, bits in pair_sizes:
-        rows += _pairwise_rows(rng, n, bits, quick)
     knn_sizes = [(2048, 1024)] if quick else [(4096, 256), (4096, 1024)]
-    for n, bits in knn_sizes:
-        rows += _knn_rows(rng, n, bits, quick)
+    old_cache = os.environ.get("HAMGEO_CACHE")
+    with tempfile.TemporaryDirectory(prefix="hamgeo-bench-") as tmp:
+        os.environ["HAMGEO_CACHE"] = os.path.join(tmp, "cache")
+        _dispatch._tables.clear()  # the choices measured here stay in memory for the JSON
+        try:
+            print(f"  dispatch: {_dispatch.mode()}; device {_dispatch.device_key()}", flush=True)
+            for n, bits in pair_sizes:
+                rows += _pairwise_rows(rng, n, bits, quick, tmp)
+            for n, bits in knn_sizes:
+                rows += _knn_rows(rng, n, bits, quick, tmp)
+        finally:
+            if old_cache is None:
+                del os.environ["HAMGEO_CACHE"]
+            else:
+                os.environ["HAMGEO_CACHE"] = old_cache
     if not quick:
         rows.append(_peak_memory_row())
         print(f"  peak memory: {rows[-1].extra}", flush=True)
