@@ -213,6 +213,12 @@ def _layer_rows(io: Any, key: jax.Array, positions_per_example: int) -> tuple:
     )
 
 
+def _quartile_fields(prefix: str, values: np.ndarray) -> dict[str, float]:
+    """``{prefix_q25, prefix_median, prefix_q75}`` of ``values``."""
+    names = (f"{prefix}_q25", f"{prefix}_median", f"{prefix}_q75")
+    return dict(zip(names, _quartiles(values), strict=True))
+
+
 def _weight_cosines(latent: Any) -> np.ndarray:
     """``[units]`` ``cos angle(w_c, sign(w_c))`` per unit (column of the flattened kernel)."""
     wc = np.asarray(latent, np.float64).reshape(-1, np.shape(latent)[-1])
@@ -270,21 +276,9 @@ def _layer_result(k: int, s: dict, latent: np.ndarray, kept: np.ndarray) -> Laye
         act_binary=kept[0],
         act_continuous=kept[2],
         dot_corr_units=dot_units,
-        **dict(
-            zip(
-                ("dot_corr_unit_q25", "dot_corr_unit_median", "dot_corr_unit_q75"),
-                _quartiles(dot_units),
-                strict=True,
-            )
-        ),  # fmt: skip
+        **_quartile_fields("dot_corr_unit", dot_units),
         act_corr_units=act_units,
-        **dict(
-            zip(
-                ("act_corr_unit_q25", "act_corr_unit_median", "act_corr_unit_q75"),
-                _quartiles(act_units),
-                strict=True,
-            )
-        ),  # fmt: skip
+        **_quartile_fields("act_corr_unit", act_units),
         random_corr=s["rnd"].corr(),
         random_corr_units=random_units,
         random_abs_corr_unit_median=(
