@@ -87,7 +87,7 @@ def test_lines_in_general_position():
         assert got == pytest.approx(chord, rel=1e-9)
 
 
-def test_parallelarrangement():
+def test_parallel_lines():
     k = 5
     v = arrangement([[1.0, 0.0, -(j - 2) * 0.3] for j in range(k)])
     part = regions.exact_slice_partition(None, v, *PLANE)
@@ -159,7 +159,7 @@ def test_plane_in_higher_dimension_and_flax_model(key):
     assert {c.tobytes() for c in np.asarray(raster.codes.words)} <= exact_codes
 
 
-def test_degenerate_concurrentarrangement(key):
+def test_degenerate_concurrent_lines(key):
     # a freshly initialised flax MLP has zero biases: every first-layer line passes
     # through the origin, and deeper units are exactly zero on some cones
     model = nets.MLP((8, 8), 2)

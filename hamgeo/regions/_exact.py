@@ -114,7 +114,7 @@ def _cut(
     bit = n_pos > 0
     flat = (n_pos == 0) & (n_neg == 0)  # thinner than tol around the line: its centre decides
     if flat.any():
-        nxt, counts = _next_vertex(poly, n)
+        counts = np.bincount(poly, minlength=n)
         bit[flat] = (np.bincount(poly, s, minlength=n) / counts)[flat] > 0
     if not cut.any():
         return p, bit, np.zeros(0, np.int64)
