@@ -153,7 +153,7 @@ def check_float(
     try:
         as_float = float(value)
     except OverflowError:  # an int beyond the float range, e.g. 10**400
-        as_float = math.copysign(math.inf, value)
+        as_float = math.inf if value > 0 else -math.inf
     if math.isnan(as_float) or (math.isinf(as_float) and not allow_inf):
         raise ValueError(f"`{name}` must be a finite number, got {as_float}")
     if minimum is not None:
