@@ -1,3 +1,5 @@
+import warnings
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -386,3 +388,24 @@ def test_native_isa_bad_name():
     with pytest.raises(ValueError, match="`name` must be one of"):
         with _native.forced_isa("sse"):
             pass
+
+
+def test_missing_native_kernel_warns_once_at_the_caller(monkeypatch):
+    monkeypatch.setattr(_native, "_load", lambda: (None, "not built (no compiler)"))
+    _native._warn_missing.cache_clear()
+    try:
+        with pytest.warns(_native.NativeKernelWarning, match="not built") as record:
+            assert not _native.available()
+        assert record[0].filename == __file__  # points at the caller, not hamgeo
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            assert not _native.available()  # once per process
+        assert "not built" in _native.describe()
+        assert _native.isa() is None and _native.pool_info() == {} and _native.build_info() == {}
+    finally:
+        _native._warn_missing.cache_clear()
+    monkeypatch.setattr(_native, "_load", lambda: (None, "disabled by HAMGEO_DISABLE_NATIVE"))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert not _native.available()  # disabling on purpose is not worth a warning
+    _native._warn_missing.cache_clear()
