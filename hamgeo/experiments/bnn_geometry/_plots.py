@@ -179,7 +179,7 @@ def _plot_corr_vs_dim(result: Result, out_dir) -> Path:
         ax2.set_xlabel("layer of the main model")
         ax2.set_ylim(-0.05, 1.05)
         ax2.set_title(f"{main['name']}: per unit, against two baselines")
-        ax2.legend(frameon=False, fontsize=8, loc="lower right")
+        ax2.legend(frameon=False, fontsize=8, loc="center left")
         fig.suptitle("Dot-product preservation against dimension and baselines", y=1.02)
         return Path(save_figure(fig, out_dir, "bnn_geometry_corr_vs_dim"))
 
