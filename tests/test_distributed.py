@@ -53,6 +53,11 @@ WORKER = textwrap.dedent(
     np.fill_diagonal(dd, 10**6)
     order = np.lexsort((np.broadcast_to(np.arange(28), dd.shape), dd), axis=1)[:, :3]
     assert (idx == order).all() and (dist == np.take_along_axis(dd, order, 1)).all()
+    # the XLA paths (the GPU/TPU forms) give the same, sharded the same way
+    d2 = hamgeo.pairwise_hamming(x, PackedCodes(ys, n_bits), truncate=150, method="matmul")
+    assert (multihost_utils.process_allgather(d2, tiled=True)[:26] == ref).all(), "matmul"
+    dist2, idx2 = hamgeo.hamming_knn(x, x, 3, exclude_self=True, method="xla")
+    assert (multihost_utils.process_allgather(idx2, tiled=True) == order).all(), "xla k-NN"
     print("OK", pid)
     """
 )
