@@ -328,7 +328,8 @@ def _sq_dists(x: jax.Array, x_sq: jax.Array, c: jax.Array) -> jax.Array:
     return jnp.maximum(d, 0.0)
 
 
-def _kmeans_impl(x: jax.Array, key: jax.Array, n_clusters: int, max_iterations: int):
+def _kmeans_impl(codes: PackedCodes, key: jax.Array, n_clusters: int, max_iterations: int):
+    x = codes.unpack().astype(jnp.float32)
     n = x.shape[0]
     x_sq = jnp.sum(x * x, axis=-1)
 
@@ -397,7 +398,8 @@ def _hungarian(table: np.ndarray) -> tuple[float, np.ndarray]:
 
 
 @jax.jit
-def _nearest_centroid(x: jax.Array, c: jax.Array) -> jax.Array:
+def _nearest_centroid(codes: PackedCodes, c: jax.Array) -> jax.Array:
+    x = codes.unpack().astype(jnp.float32)
     return jnp.argmin(_sq_dists(x, jnp.sum(x * x, axis=-1), c), axis=-1).astype(jnp.int32)
 
 
@@ -481,15 +483,14 @@ def kmeans_accuracy(
         test = as_packed_batch(test_codes, "test_codes")
         _same_bits(packed, test, "codes", "test_codes")
         y_test = _labels(test_labels, "test_labels", test.shape[0])
-    x = packed.unpack().astype(jnp.float32)
-    a, c, inertia, converged, it = _kmeans(x, key, n_clusters, max_iterations)
+    a, c, inertia, converged, it = _kmeans(packed, key, n_clusters, max_iterations)
     a_host = np.asarray(a)
     n_labels = int(max(y.max(), -1 if y_test is None else y_test.max())) + 1
     table = _contingency(a_host, y, n_clusters, n_labels)
     accuracy, mapping = _hungarian(table)
     test_accuracy = None
     if test is not None:
-        nearest = np.asarray(_nearest_centroid(test.unpack().astype(jnp.float32), c))
+        nearest = np.asarray(_nearest_centroid(test, c))
         test_accuracy = float(np.mean(mapping[nearest] == y_test))
     return KMeansResult(
         accuracy=accuracy,
@@ -535,8 +536,15 @@ def _logreg_loss(params, x, y_onehot, l2):
     return ce + 0.5 * l2 * jnp.sum(w * w)
 
 
-@functools.partial(jax.jit, static_argnames=("n_steps",))
-def _fit_logreg(x, y_onehot, l2, init, learning_rate, n_steps):
+@functools.partial(jax.jit, static_argnames=("n_classes", "n_steps"))
+def _fit_logreg(train, test, y_tr, y_te, key, l2, learning_rate, n_classes, n_steps):
+    """Fit on ``train`` codes, score both sets: one compilation per shape."""
+    x, x_te = train.unpack().astype(jnp.float32), test.unpack().astype(jnp.float32)
+    y_onehot = jax.nn.one_hot(y_tr, n_classes, dtype=jnp.float32)
+    init = (
+        0.01 * jax.random.normal(key, (train.n_bits, n_classes), jnp.float32),
+        jnp.zeros((n_classes,), jnp.float32),
+    )
     # Adam with a cosine decay to zero: cheap to compile, and the decay lets it
     # settle on the optimum of this smooth convex problem.
     opt = optax.adam(optax.cosine_decay_schedule(learning_rate, n_steps))
@@ -549,7 +557,12 @@ def _fit_logreg(x, y_onehot, l2, init, learning_rate, n_steps):
 
     (params, _), _ = jax.lax.scan(step, (init, opt.init(init)), None, length=n_steps)
     gnorm = optax.tree.norm(grad_fn(params, x, y_onehot, l2))
-    return params, _logreg_loss(params, x, y_onehot, l2), gnorm
+    w, b = params
+
+    def acc(xs, ys):
+        return jnp.mean(jnp.argmax(xs @ w + b[None, :], axis=-1) == ys)
+
+    return w, b, _logreg_loss(params, x, y_onehot, l2), gnorm, acc(x, y_tr), acc(x_te, y_te)
 
 
 def logreg_accuracy(
@@ -615,24 +628,20 @@ def logreg_accuracy(
     learning_rate = check_positive_float(learning_rate, "learning_rate")
     tolerance = check_positive_float(tolerance, "tolerance")
     key = check_key(key)
-    x_tr = train.unpack().astype(jnp.float32)
-    x_te = test.unpack().astype(jnp.float32)
-    onehot = jax.nn.one_hot(jnp.asarray(y_tr), n_classes, dtype=jnp.float32)
-    init = (
-        0.01 * jax.random.normal(key, (train.n_bits, n_classes), jnp.float32),
-        jnp.zeros((n_classes,), jnp.float32),
+    w, b, loss, gnorm, acc_tr, acc_te = _fit_logreg(
+        train,
+        test,
+        jnp.asarray(y_tr),
+        jnp.asarray(y_te),
+        key,
+        jnp.float32(l2),
+        jnp.float32(learning_rate),
+        n_classes,
+        n_steps,
     )
-    (w, b), loss, gnorm = _fit_logreg(
-        x_tr, onehot, jnp.float32(l2), init, jnp.float32(learning_rate), n_steps
-    )
-
-    def acc(x, y):
-        pred = np.asarray(jnp.argmax(x @ w + b[None, :], axis=-1))
-        return float(np.mean(pred == y))
-
     return LogRegResult(
-        train_accuracy=acc(x_tr, y_tr),
-        test_accuracy=acc(x_te, y_te),
+        train_accuracy=float(acc_tr),
+        test_accuracy=float(acc_te),
         loss=float(loss),
         weights=w,
         bias=b,
