@@ -4,9 +4,9 @@ The fastest exact formulation differs by backend *and by machine*: the native po
 kernel wins on a CPU with AVX-512 VPOPCNTDQ or AVX2, an int8 ±1 product wins where a
 matrix unit (AMX, tensor cores) makes one dot cheaper than the popcounts. So for each
 operation (``pairwise``, ``truncated``, ``knn``) and size class (an ``n_bits`` bucket x
-a rows bucket) :func:`choose` times every exact candidate once, on random codes of a
-capped probe size (well under a second in all), keeps the fastest in memory and in a
-JSON file under the user cache directory (``$HAMGEO_CACHE``, else
+a rows bucket) :func:`choose` times every exact candidate in a few interleaved rounds
+on random codes of a capped probe size (about a second in all), keeps the fastest in
+memory and in a JSON file under the user cache directory (``$HAMGEO_CACHE``, else
 ``$XDG_CACHE_HOME/hamgeo``, else ``~/.cache/hamgeo``), keyed by the device (CPU model,
 ISA flags and usable cores, or GPU/TPU kind), the native kernel's path, and the jax
 and hamgeo versions.
@@ -65,12 +65,12 @@ _ROWS = ((2**16, "small"), (2**20, "medium"), (None, "large"))
 _TINY_BIT_PAIRS = 2**22
 _BF16_EXACT_BITS = 2**24
 # Probe sizes: at most this many rows each side and this many bit-pairs.
-_PROBE_ROWS = (2048, 2048)
+_PROBE_ROWS = (2048, 2048)  # int32 results of at most 16 MiB
 _PROBE_BIT_PAIRS = 2**31
-# Per candidate: at least / at most this many timed repeats, more of them (up to the
-# maximum) until this many seconds are spent; fewer once it is twice 3x slower than the best.
-_PROBE_REPEATS = (3, 20)
-_PROBE_SECONDS = 0.05
+# Round-robin rounds over the candidates: at least / at most this many, more of them
+# (up to the maximum) until this many seconds are spent.
+_PROBE_ROUNDS = (4, 12)
+_PROBE_SECONDS = 0.3
 # Representative sizes `tune` measures: (n_bits, rows) per class.
 _TUNE_BITS = (64, 256, 1024, 4096)
 _TUNE_ROWS = (256, 1024, 4096)
@@ -301,27 +301,40 @@ def table() -> dict[str, dict]:
 
 
 def _time_candidates(op: str, paths: tuple[str, ...], pn: int, pm: int, n_bits: int) -> dict:
-    seconds: dict[str, float] = {}
-    best = float("inf")
+    """Fastest seconds per candidate, timed round-robin.
+
+    Rounds interleave the candidates, so a busy spell on the machine hits them alike, and
+    the minimum over rounds drops runs that were preempted. (Probe results are at most
+    32 MiB, which the allocator recycles after the first calls: every candidate then
+    runs on warm memory, none gets a lucky run.) A candidate 4x slower than the best after
+    the first rounds drops out.
+    """
+    calls = {}
     for path in paths:
         try:
             call = _probe_factory(op, path, pn, pm, n_bits)
             jax.block_until_ready(call())  # compile and warm up
-            # The minimum of several repeats: robust to a preempted run on a busy machine.
-            times: list[float] = []
-            while len(times) < _PROBE_REPEATS[1] and (
-                len(times) < _PROBE_REPEATS[0] or sum(times) < _PROBE_SECONDS
-            ):
-                t0 = time.perf_counter()
-                jax.block_until_ready(call())
-                times.append(time.perf_counter() - t0)
-                if len(times) >= 2 and min(times) > 3 * best:
-                    break  # clearly slower, twice: no need for more repeats
         except Exception:  # a path that fails here (memory, backend) is not a candidate
             continue
-        seconds[path] = min(times)
-        best = min(best, seconds[path])
-    return seconds
+        calls[path] = call
+    times: dict[str, list[float]] = {path: [] for path in calls}
+    active = list(calls)
+    spent, rounds = 0.0, 0
+    while (
+        active
+        and rounds < _PROBE_ROUNDS[1]
+        and (rounds < _PROBE_ROUNDS[0] or spent < _PROBE_SECONDS)
+    ):
+        for path in active:
+            t0 = time.perf_counter()
+            jax.block_until_ready(calls[path]())
+            times[path].append(time.perf_counter() - t0)
+            spent += times[path][-1]
+        rounds += 1
+        if rounds >= _PROBE_ROUNDS[0]:
+            best = min(min(times[p]) for p in active)
+            active = [p for p in active if min(times[p]) <= 4 * best]
+    return {path: min(t) for path, t in times.items() if t}
 
 
 def _measure(op: str, n: int, m: int, n_bits: int, cls: str) -> dict:
