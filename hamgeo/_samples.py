@@ -17,7 +17,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from hamgeo._checks import check_finite_array, describe, is_tracer
+from hamgeo._checks import check_array, check_finite_array, describe, is_tracer
 from hamgeo.codes import PackedCodes, as_packed_batch
 
 __all__ = [
@@ -63,6 +63,9 @@ def real_sample(x: Any, name: str) -> np.ndarray | jax.Array:
 def sample_pair(x: Any, y: Any, kind: Literal["codes", "real"]) -> tuple[Any, Any]:
     """Validate two samples of one kind (codes, or real vectors) and one dimension."""
     if kind == "codes":
+        for name, z in (("x", x), ("y", y)):
+            if not isinstance(z, PackedCodes):
+                check_array(z, name)  # ragged lists, strings, None: one clear TypeError
         x, y = as_packed_batch(x, "x"), as_packed_batch(y, "y")
         if x.n_bits != y.n_bits:
             raise ValueError(

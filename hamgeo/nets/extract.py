@@ -11,6 +11,7 @@ network the code is its binarized activations, ``sign(pre) = +1`` (with
 from __future__ import annotations
 
 import functools
+import inspect
 from typing import Any
 
 import flax.linen as nn
@@ -29,6 +30,15 @@ __all__ = ["activation_codes", "layer_slices", "preactivations"]
 def _check_model(model: Any) -> None:
     if not isinstance(model, nn.Module):
         raise TypeError(f"`model` must be a flax.linen Module, got {type(model).__name__}")
+    try:
+        takes_flag = "return_preactivations" in inspect.signature(type(model).__call__).parameters
+    except (TypeError, ValueError):  # no signature to inspect
+        takes_flag = False
+    if not takes_flag:
+        raise TypeError(
+            f"`model` must be a model of hamgeo.nets (its __call__ takes "
+            f"return_preactivations=True), got {type(model).__name__}"
+        )
 
 
 def _check_x(x: Any) -> np.ndarray | jax.Array:
