@@ -61,12 +61,15 @@ OPS = ("pairwise", "truncated", "knn")
 _FORMAT = 1
 # Size classes: n_bits buckets and rows buckets (by pairs N * M).
 _BITS = ((64, "b<=64"), (256, "b<=256"), (1024, "b<=1024"), (None, "b>1024"))
-_ROWS = ((2**16, "small"), (2**20, "medium"), (None, "large"))
+# "large": int32 results over 32 MiB, which glibc maps afresh on every call (first-touch
+# page faults), where smaller ones are recycled: the two regimes rank paths differently.
+_ROWS = ((2**16, "small"), (2**23, "medium"), (None, "large"))
 _TINY_BIT_PAIRS = 2**22
 _BF16_EXACT_BITS = 2**24
-# Probe sizes: at most this many rows each side and this many bit-pairs.
-_PROBE_ROWS = (2048, 2048)  # int32 results of at most 16 MiB
-_PROBE_BIT_PAIRS = 2**31
+# Probe sizes: at most this many rows each side and this many bit-pairs (the first side
+# halves until it fits): large classes of short codes probe a 64 MiB result, as they run.
+_PROBE_ROWS = (4096, 4096)
+_PROBE_BIT_PAIRS = 2**32
 # Round-robin rounds over the candidates: at least / at most this many, more of them
 # (up to the maximum) until this many seconds are spent.
 _PROBE_ROUNDS = (4, 12)
@@ -92,7 +95,10 @@ _tables: dict[str, dict[str, dict]] = {}  # device key -> class key -> entry
 
 
 def register_probe(factory: Callable[[str, str, int, int, int], Callable[[], Any]]) -> None:
-    """Install ``factory(op, path, n, m, n_bits) -> call`` (hamming.py does, at import)."""
+    """Install ``factory(op, path, n, m, n_bits) -> call`` (hamming.py does, at import).
+
+    ``call()`` runs ``path`` once on random codes of that size, already compiled.
+    """
     global _probe_factory
     _probe_factory = factory
 
@@ -304,16 +310,16 @@ def _time_candidates(op: str, paths: tuple[str, ...], pn: int, pm: int, n_bits: 
     """Fastest seconds per candidate, timed round-robin.
 
     Rounds interleave the candidates, so a busy spell on the machine hits them alike, and
-    the minimum over rounds drops runs that were preempted. (Probe results are at most
-    32 MiB, which the allocator recycles after the first calls: every candidate then
-    runs on warm memory, none gets a lucky run.) A candidate 4x slower than the best after
-    the first rounds drops out.
+    the minimum over rounds drops runs that were preempted. (A probe's results are either
+    at most 32 MiB, which the allocator recycles after the first calls, or over it, which
+    it maps afresh every time, as for the size class probed: all candidates run in the
+    same regime.) A candidate 8x slower than the best after one round, or 4x after two,
+    drops out.
     """
     calls = {}
     for path in paths:
         try:
-            call = _probe_factory(op, path, pn, pm, n_bits)
-            jax.block_until_ready(call())  # compile and warm up
+            call = _probe_factory(op, path, pn, pm, n_bits)  # compiled ahead of time
         except Exception:  # a path that fails here (memory, backend) is not a candidate
             continue
         calls[path] = call
@@ -331,9 +337,10 @@ def _time_candidates(op: str, paths: tuple[str, ...], pn: int, pm: int, n_bits: 
             times[path].append(time.perf_counter() - t0)
             spent += times[path][-1]
         rounds += 1
-        if rounds >= _PROBE_ROUNDS[0]:
-            best = min(min(times[p]) for p in active)
-            active = [p for p in active if min(times[p]) <= 4 * best]
+        # Clearly slower candidates drop out early (8x after one round, 4x after two).
+        limit = 8 if rounds == 1 else 4
+        best = min(min(times[p]) for p in active)
+        active = [p for p in active if min(times[p]) <= limit * best]
     return {path: min(t) for path, t in times.items() if t}
 
 

@@ -167,11 +167,14 @@ def test_tune_measures_every_operation(measured, monkeypatch):
 
 def test_size_classes_and_probe_shapes():
     assert _dispatch.size_class(100, 100, 8) is None  # tiny: static rule
-    assert _dispatch.size_class(4096, 4096, 64) == "b<=64/large"
+    assert _dispatch.size_class(4096, 4096, 64) == "b<=64/large"  # a 64 MiB int32 result
+    assert _dispatch.size_class(2048, 4096, 64) == "b<=64/medium"  # 32 MiB: recycled
     assert _dispatch.size_class(1000, 1000, 300) == "b<=1024/medium"
     assert _dispatch.size_class(200, 200, 5000) == "b>1024/small"
     pn, pm = _dispatch._probe_shape(10**6, 10**6, 4096)
-    assert pn * pm * 4096 <= _dispatch._PROBE_BIT_PAIRS and pm == 2048
+    assert pn * pm * 4096 <= _dispatch._PROBE_BIT_PAIRS and pm == 4096
+    assert _dispatch._probe_shape(10**6, 10**6, 64) == (4096, 4096)  # short codes: as they run
+    assert _dispatch._probe_shape(300, 500, 64) == (300, 500)
 
 
 def test_info_lines_report_native_and_cache(monkeypatch, tmp_path):
