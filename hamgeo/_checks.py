@@ -284,12 +284,21 @@ def check_array(
             want = " or ".join(f"{d}-D" for d in allowed)
             raise ValueError(f"`{name}` must be {want}, got shape {tuple(arr.shape)}")
     if kind is not None and np.dtype(arr.dtype).kind not in kind:
-        raise TypeError(f"`{name}` must have a dtype of kind {kind!r}, got dtype {arr.dtype}")
+        raise TypeError(f"`{name}` must have a {_kind_words(kind)} dtype, got dtype {arr.dtype}")
     if min_rows is not None and (arr.ndim == 0 or arr.shape[0] < min_rows):
         raise ValueError(
             f"`{name}` must have at least {min_rows} row(s), got shape {tuple(arr.shape)}"
         )
     return arr
+
+
+_KIND_WORDS = {"f": "float", "i": "integer", "u": "integer", "b": "bool", "c": "complex"}
+
+
+def _kind_words(kind: str) -> str:
+    """``"fiub"`` -> ``"float, integer or bool"`` (NumPy dtype kind letters in words)."""
+    words = list(dict.fromkeys(_KIND_WORDS.get(k, k) for k in kind))
+    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " or " + words[-1]
 
 
 def check_finite_array(x: Any, name: str, **kwargs: Any) -> np.ndarray | jax.Array:

@@ -498,13 +498,13 @@ def exact_wasserstein(
     uniform = uniform or (n == m and np.allclose(a, 1.0 / n) and np.allclose(b, 1.0 / m))
     if n == m and uniform and n > _EXACT_MAX_ASSIGNMENT:
         raise ValueError(
-            f"exact_wasserstein: an assignment of {n} x {m} points is too large "
-            f"(limit {_EXACT_MAX_ASSIGNMENT} per side); use wasserstein() instead"
+            f"`x` and `y` are too large for an exact assignment ({n} x {m} points, limit "
+            f"{_EXACT_MAX_ASSIGNMENT} per side); use wasserstein() instead"
         )
     if not (n == m and uniform) and n * m > _EXACT_MAX_LP_ENTRIES:
         raise ValueError(
-            f"exact_wasserstein: a linear program with {n} x {m} = {n * m} variables is too "
-            f"large (limit {_EXACT_MAX_LP_ENTRIES}; equal sizes with uniform weights allow "
+            f"`x` and `y` are too large for an exact linear program ({n} x {m} = {n * m} "
+            f"variables, limit {_EXACT_MAX_LP_ENTRIES}; equal sizes with uniform weights allow "
             f"{_EXACT_MAX_ASSIGNMENT} points per side); use wasserstein() instead"
         )
     if kind == "codes":
