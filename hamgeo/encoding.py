@@ -37,6 +37,7 @@ from hamgeo._checks import (
     check_labels,
     check_positive_float,
     check_positive_int,
+    describe,
 )
 from hamgeo.codes import PackedCodes, as_packed_batch
 from hamgeo.hamming import hamming_knn, pairwise_hamming
@@ -190,7 +191,8 @@ def knn_classify(
         ``int32[m]`` predicted labels.
 
     Raises:
-        TypeError: codes of a wrong dtype, non-integer labels, ``k`` or ``n_classes``.
+        TypeError: codes of a wrong dtype, non-integer labels, ``k`` or ``n_classes``,
+            a non-bool ``exclude_self``.
         ValueError: mismatched shapes or bit counts, labels out of range, bad ``k``,
             an unknown ``ties``.
 
@@ -212,6 +214,9 @@ def knn_classify(
     test = as_packed_batch(test_codes, "test_codes")
     _same_bits(train, test, "train_codes", "test_codes")
     ties = check_choice(ties, "ties", ("sklearn", "nearest"))
+    if not isinstance(exclude_self, bool | np.bool_):
+        raise TypeError(f"`exclude_self` must be a bool, got {describe(exclude_self)}")
+    exclude_self = bool(exclude_self)
     n = train.shape[0]
     labels = _labels(train_labels, "train_labels", n)
     n_classes = _n_classes(n_classes, labels)

@@ -225,6 +225,8 @@ def test_bad_inputs(rng, key):
         knn_classify(codes, y - 5, codes)
     with pytest.raises(ValueError, match="`train_labels` must be 1-D"):
         knn_classify(codes, y[:, None], codes)
+    with pytest.raises(TypeError, match="`exclude_self` must be a bool"):
+        knn_classify(codes, y, codes, exclude_self=np.ones(2))
     with pytest.raises(ValueError, match="`exclude_self` needs"):
         knn_classify(codes, y, codes[:4], exclude_self=True)
     with pytest.raises(TypeError, match="`test_codes`"):

@@ -727,9 +727,6 @@ _XFAIL: dict[str, str] = {
     "hamming_knn.exclude_self": (
         "hamming.hamming_knn: an array exclude_self raises NumPy's truth-value ValueError"
     ),
-    "knn_classify.exclude_self": (
-        "encoding.knn_classify: an array exclude_self raises NumPy's truth-value ValueError"
-    ),
     "binarization_angles.key": (
         "binary_geometry.binarization_angles: a batch of keys raises JAX's split error "
         "without naming `key`"
