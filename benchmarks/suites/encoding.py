@@ -1,10 +1,13 @@
 """Categorization on codes: hamgeo's k-NN classifier against scikit-learn's.
 
-``hamgeo.knn_classify`` (Hamming k-NN through the streaming ``hamming_knn``, then a
-vote on device) against ``sklearn.neighbors.KNeighborsClassifier(metric="hamming",
-algorithm="brute")`` on the same bool codes, k = 9, 10 classes. scikit-learn is timed
-on the first queries only and scaled by the number of query-base pairs
-(``extra["measured_queries"]`` says so). Throughput is in code pairs per second.
+``hamgeo.knn_classify`` with both tie rules — ``ties="sklearn"`` (the default: the same
+predictions as scikit-learn; distances counted on device in blocks, neighbours selected
+on the host with scikit-learn's ``np.argpartition``) and ``ties="nearest"`` (all on
+device, streaming ``hamming_knn``) — against
+``sklearn.neighbors.KNeighborsClassifier(metric="hamming", algorithm="brute")`` on the
+same bool codes, k = 9, 10 classes. scikit-learn is timed on the first queries only and
+scaled by the number of query-base pairs (``extra["measured_queries"]`` says so).
+Throughput is in code pairs per second.
 """
 
 from __future__ import annotations
@@ -27,13 +30,16 @@ def _knn_rows(rng, n_base: int, n_query: int, bits: int, quick: bool) -> list[Ro
     common = dict(suite=SUITE, op="knn_classify", shape=shape, unit="code-pairs")
     rows = [
         timed_row(
-            lambda: hamgeo.knn_classify(base, labels, queries, k=9, n_classes=10),
+            lambda ties=ties: hamgeo.knn_classify(
+                base, labels, queries, k=9, n_classes=10, ties=ties
+            ),
             repeats=3,
             dtype="uint32 packed",
-            impl="hamgeo[knn_classify]",
+            impl=f"hamgeo[knn_classify, ties={ties}]",
             work=float(n_base) * n_query,
             **common,
         )
+        for ties in ("sklearn", "nearest")
     ]
     from sklearn.neighbors import KNeighborsClassifier
 
