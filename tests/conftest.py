@@ -1,3 +1,9 @@
+import os
+
+# The suite runs `method="auto"` on the static rule: no timing probes, no writes to the
+# user cache (tests/test_dispatch.py measures with a temporary cache directory).
+os.environ.setdefault("HAMGEO_DISPATCH", "static")
+
 import jax
 import numpy as np
 import pytest
