@@ -232,6 +232,7 @@ def _peak_memory_row(n=100_000, bits=256):
         capture_output=True,
         text=True,
         check=True,
+        env={**os.environ, "HAMGEO_DISPATCH": "static"},  # memory, not a dispatch probe
     )
     out = json.loads(proc.stdout.strip().splitlines()[-1])
     return Row(
