@@ -5,6 +5,12 @@ BIN    := $(VENV)/bin
 PIP    := $(BIN)/python -m pip
 PIPQ   := $(PIP) install --quiet --disable-pip-version-check
 
+# The tests that reach the native Hamming kernels (hamming, codes, dispatch and their
+# consumers): `make test` runs them a second time on the pure-XLA paths.
+XLA_PATH_TESTS := tests/test_hamming.py tests/test_codes.py tests/test_dispatch.py \
+	tests/test_blocks.py tests/test_encoding.py tests/test_regions.py tests/test_transport.py \
+	tests/test_mmd.py tests/test_fuzz.py
+
 .PHONY: demo test lint format docs bench bench-quick install clean
 
 $(BIN)/python:
@@ -32,6 +38,8 @@ test: $(VENV)/.installed-test
 	$(BIN)/ruff format --check hamgeo tests benchmarks examples
 	$(BIN)/ruff check hamgeo tests benchmarks examples
 	$(BIN)/python -m pytest -n auto -q
+	@echo "Again with the native kernels disabled (the pure-XLA paths) for what reaches them:"
+	HAMGEO_DISABLE_NATIVE=1 $(BIN)/python -m pytest -n auto -q -p no:cacheprovider $(XLA_PATH_TESTS)
 	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --quiet --site-dir build/site
 
 lint: $(VENV)/.installed-test
