@@ -28,7 +28,7 @@ import jax.numpy as jnp
 import numpy as np
 from jax.typing import ArrayLike
 
-from hamgeo._checks import check_choice, check_int, check_nonnegative_int, describe
+from hamgeo._checks import check_array, check_choice, check_int, check_nonnegative_int, describe
 
 __all__ = [
     "CodesLike",
@@ -105,8 +105,9 @@ class PackedCodes:
 
     Raises:
         TypeError: ``n_bits`` is not an integer.
-        ValueError: ``n_bits < 0``. (Words of another dtype or width are rejected where
-            they are used, by :func:`as_packed`, naming the argument.)
+        ValueError: ``n_bits`` outside ``[0, 2**31 - 1]``. (Words of another dtype or
+            width are rejected where they are used, by :func:`as_packed`, naming the
+            argument.)
 
     Examples:
         >>> import jax.numpy as jnp
@@ -124,7 +125,7 @@ class PackedCodes:
     n_bits: int
 
     def __init__(self, words: Any, n_bits: int):
-        n_bits = check_nonnegative_int(n_bits, "n_bits", maximum=None)
+        n_bits = check_nonnegative_int(n_bits, "n_bits")
         object.__setattr__(self, "words", _valid_words(words, n_bits))
         object.__setattr__(self, "n_bits", n_bits)
 
@@ -265,7 +266,8 @@ def pack_bits(bits: ArrayLike) -> PackedCodes:
         ``PackedCodes`` with ``words: uint32[..., ceil(n_bits / 32)]``.
 
     Raises:
-        TypeError: ``bits`` is not boolean or integer, or is a scalar.
+        TypeError: ``bits`` is not boolean or integer, is a scalar, or is not a
+            rectangular array (ragged nested lists).
         ValueError: ``bits`` holds values other than 0 and 1.
 
     Examples:
@@ -281,7 +283,7 @@ def pack_bits(bits: ArrayLike) -> PackedCodes:
     if isinstance(bits, PackedCodes):
         return bits
     if not hasattr(bits, "dtype"):
-        bits = np.asarray(bits)
+        bits = check_array(bits, "bits")  # nested lists: a ragged one is refused by name
     dtype = np.dtype(bits.dtype)
     if dtype != np.bool_ and not np.issubdtype(dtype, np.integer):
         raise TypeError(f"`bits` must be a bool or {{0, 1}} integer array, got dtype {dtype}")
@@ -448,7 +450,9 @@ def from_packbits(data: ArrayLike, n_bits: int, bitorder: BitOrder = "little") -
 
     Raises:
         TypeError: ``data`` is not ``uint8``; ``n_bits`` is not an integer.
-        ValueError: wrong number of bytes, nonzero padding bits, ``n_bits < 0``.
+        TypeError: ``data`` is not a rectangular array (ragged nested lists).
+        ValueError: wrong number of bytes, nonzero padding bits, ``n_bits`` outside
+            ``[0, 2**31 - 1]``.
 
     Examples:
         >>> import numpy as np
@@ -458,8 +462,8 @@ def from_packbits(data: ArrayLike, n_bits: int, bitorder: BitOrder = "little") -
         True
     """
     bitorder = check_choice(bitorder, "bitorder", ("little", "big"))
-    n_bits = check_nonnegative_int(n_bits, "n_bits", maximum=None)
-    data = np.asarray(data)
+    n_bits = check_nonnegative_int(n_bits, "n_bits")
+    data = np.asarray(check_array(data, "data"))
     if data.dtype != np.uint8:
         raise TypeError(f"`data` must be uint8 (np.packbits output), got {data.dtype}")
     n_bytes = -(-n_bits // 8)

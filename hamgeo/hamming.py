@@ -33,7 +33,15 @@ from jax.sharding import NamedSharding, PartitionSpec
 
 from hamgeo import _dispatch, _native
 from hamgeo._blocks import map_blocks
-from hamgeo._checks import INT32_MAX, check_choice, check_int, check_positive_int, describe
+from hamgeo._checks import (
+    INT32_MAX,
+    check_array,
+    check_bool,
+    check_choice,
+    check_int,
+    check_positive_int,
+    describe,
+)
 from hamgeo.codes import CodesLike, PackedCodes, as_packed, n_words
 
 __all__ = ["Method", "OutDtype", "hamming_knn", "pairwise_hamming"]
@@ -64,7 +72,7 @@ _BIG = INT32_MAX
 def _codes(x: Any, name: str) -> PackedCodes:
     """``PackedCodes`` with exactly one batch axis ``[N]``, or a clear error."""
     if not isinstance(x, PackedCodes) and not hasattr(x, "dtype"):
-        x = np.asarray(x)
+        x = check_array(x, name)  # nested lists: a ragged one is refused by name
     if not isinstance(x, PackedCodes) and getattr(x, "ndim", 0) != 2:
         raise ValueError(
             f"`{name}` must be a 2-D bool/{{0, 1}} array [n, n_bits] or PackedCodes, "
@@ -468,7 +476,8 @@ def hamming_knn(
         replicated).
 
     Raises:
-        TypeError: float codes; non-integer ``k`` / ``block_size``.
+        TypeError: float codes, ragged lists or ``base=None``; non-integer ``k`` /
+            ``block_size``; a non-bool ``exclude_self``.
         ValueError: bad values or ranks, different ``n_bits``, ``k`` out of
             range, ``exclude_self`` with ``N != M``, ``block_size < 1``, an unknown
             ``method``.
@@ -482,7 +491,10 @@ def hamming_knn(
         >>> i[:, 0].tolist()
         [2, 2, 0, 0]
     """
+    if base is None:  # required: `pairwise_hamming`'s `y=None` shortcut does not apply
+        raise TypeError("`base` must be codes (PackedCodes or a bool/{0, 1} array), got None")
     q, b = _pair(queries, base, "queries", "base")
+    exclude_self = check_bool(exclude_self, "exclude_self")
     k = check_int(k, "k")  # the range is checked below, against the base size
     block_size = None if block_size is None else check_positive_int(block_size, "block_size")
     method = check_choice(method, "method", _METHODS)

@@ -699,34 +699,7 @@ _CASES: dict[str, tuple[Callable[[], Callable], Callable[[], dict], dict[str, st
 
 # Known failures in modules other helpers are fixing now: "<name>.<argument>" -> reason.
 # Each is strict: a fix makes it XPASS, which fails, and the entry is then removed.
-_RAGGED = (
-    "codes.as_packed / pack_bits: ragged nested lists raise NumPy's inhomogeneous-"
-    "shape ValueError without naming the argument"
-)
 _XFAIL: dict[str, str] = {
-    "pack_bits.bits": _RAGGED,
-    "to_packbits.codes": _RAGGED,
-    "pairwise_hamming.x": _RAGGED,
-    "pairwise_hamming.y": _RAGGED,
-    "hamming_knn.queries": _RAGGED,
-    "kmeans_accuracy.codes": _RAGGED,
-    "knn_classify.train_codes": _RAGGED,
-    "knn_classify.test_codes": _RAGGED,
-    "count_regions.codes": _RAGGED,
-    "count_regions_per_layer.codes": _RAGGED,
-    "redundancy_ratio.codes": _RAGGED,
-    "redundancy_ratio_per_layer.codes": _RAGGED,
-    "from_packbits.data": (
-        "codes.from_packbits: ragged `data` raises NumPy's ValueError without naming `data`"
-    ),
-    "from_packbits.n_bits": (
-        "codes.from_packbits: an n_bits beyond int32 is blamed on `data`, not `n_bits`"
-    ),
-    "PackedCodes.n_bits": "codes.PackedCodes: n_bits = 2**63 is accepted at construction",
-    "hamming_knn.base": "hamming.hamming_knn: base=None (a required argument) is accepted silently",
-    "hamming_knn.exclude_self": (
-        "hamming.hamming_knn: an array exclude_self raises NumPy's truth-value ValueError"
-    ),
     "binarization_angles.key": (
         "binary_geometry.binarization_angles: a batch of keys raises JAX's split error "
         "without naming `key`"
