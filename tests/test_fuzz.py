@@ -700,14 +700,6 @@ _CASES: dict[str, tuple[Callable[[], Callable], Callable[[], dict], dict[str, st
 # Known failures in modules other helpers are fixing now: "<name>.<argument>" -> reason.
 # Each is strict: a fix makes it XPASS, which fails, and the entry is then removed.
 _XFAIL: dict[str, str] = {
-    "binarization_angles.key": (
-        "binary_geometry.binarization_angles: a batch of keys raises JAX's split error "
-        "without naming `key`"
-    ),
-    "dot_product_preservation.x": (
-        "binary_geometry.dot_product_preservation: complex `x` raises a float() TypeError "
-        "without naming `x`"
-    ),
     "slice_partition.resolution": (
         "regions.slice_partition: resolution >= 2**31 raises NumPy's 'Maximum allowed size "
         "exceeded'"

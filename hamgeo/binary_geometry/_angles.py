@@ -10,7 +10,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from hamgeo._checks import check_choice, check_positive_int
+from hamgeo._checks import check_choice, check_key, check_positive_int
 
 __all__ = [
     "AngleTheory",
@@ -139,9 +139,10 @@ def binarization_angles(
         ``BinarizationAngles(sign, pairs)``, two ``float32[n]`` arrays in degrees.
 
     Raises:
-        ValueError: if ``distribution`` is unknown or ``dim``, ``n``, ``batch_size``
-            are not positive.
-        TypeError: if ``dim``, ``n`` or ``batch_size`` are not ints.
+        ValueError: if ``distribution`` is unknown, ``dim``, ``n``, ``batch_size``
+            are not positive, or ``key`` is a batch of keys.
+        TypeError: if ``key`` is not a PRNG key, or ``dim``, ``n`` or ``batch_size``
+            are not ints.
 
     Examples:
         >>> import jax
@@ -151,6 +152,7 @@ def binarization_angles(
         >>> bool(abs(float(sign.mean()) - 30.0) < 1.0), bool(abs(float(pairs.mean()) - 90) < 1)
         (True, True)
     """
+    key = check_key(key)
     distribution = _check_distribution(distribution)
     dim = check_positive_int(dim, "dim")
     n = check_positive_int(n, "n")

@@ -9,7 +9,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from hamgeo._checks import check_key, check_positive_int
+from hamgeo._checks import check_finite_array, check_key, check_positive_int
 from hamgeo.nets.binary import BinaryCNN, BinaryMLP, binary_layer_io
 
 __all__ = ["LayerPreservation", "dot_product_preservation"]
@@ -337,9 +337,11 @@ def dot_product_preservation(
         One :class:`LayerPreservation` per binary layer, in order.
 
     Raises:
-        ValueError: if ``x`` is empty or a size argument is not positive.
-        TypeError: if ``model`` is not a binary network, ``key`` is not a key, or a
-            size argument is not an int.
+        ValueError: if ``x`` is empty or holds NaN / inf, or a size argument is not
+            positive.
+        TypeError: if ``model`` is not a binary network, ``key`` is not a key, ``x``
+            is not a real array (complex, strings, ragged lists), or a size argument
+            is not an int.
 
     Examples:
         >>> import jax
@@ -361,7 +363,7 @@ def dot_product_preservation(
     positions_per_example = check_positive_int(positions_per_example, "positions_per_example")
     n_keep = check_positive_int(n_keep, "n_keep")
     key = jax.random.key(0) if key is None else check_key(key)
-    x = jnp.asarray(x, jnp.float32)
+    x = jnp.asarray(check_finite_array(x, "x"), jnp.float32)
     if x.ndim < 2 or x.shape[0] == 0:
         raise ValueError(f"`x` must be a non-empty batch [n, ...], got shape {tuple(x.shape)}")
     n = x.shape[0]
