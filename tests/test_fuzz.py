@@ -700,15 +700,6 @@ _CASES: dict[str, tuple[Callable[[], Callable], Callable[[], dict], dict[str, st
 # Known failures in modules other helpers are fixing now: "<name>.<argument>" -> reason.
 # Each is strict: a fix makes it XPASS, which fails, and the entry is then removed.
 _XFAIL: dict[str, str] = {
-    "slice_partition.resolution": (
-        "regions.slice_partition: resolution >= 2**31 raises NumPy's 'Maximum allowed size "
-        "exceeded'"
-    ),
-    "cell_graph.resolution": (
-        "regions.cell_graph: resolution >= 2**31 raises NumPy's 'Maximum allowed size exceeded'"
-    ),
-    "crossing_distance.x": "regions.crossing_distance: a complex `x` is reported as `x0`",
-    "crossing_distance.y": "regions.crossing_distance: a complex `y` is reported as `x1`",
     "BinaryDense.features": (
         "nets.binary.BinaryDense: features=-inf (a non-integer) is accepted at construction"
     ),
@@ -860,11 +851,6 @@ _EDGE = {
 }
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="regions.count_regions: zero-bit codes are refused with 'must hold at least one "
-    "code, got shape (1,)' (there is one code, of 0 bits; the count is 1)",
-)
 @settings(max_examples=20)
 @given(**_EDGE)
 def test_edge_regions_match_numpy(n, n_bits, seed):

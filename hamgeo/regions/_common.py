@@ -22,6 +22,7 @@ from hamgeo.codes import n_words
 from hamgeo.nets import MLP
 
 __all__ = [
+    "MAX_RESOLUTION",
     "Extent",
     "Resolution",
     "Variables",
@@ -43,6 +44,9 @@ Extent: TypeAlias = float | Sequence[float]
 """A window in plane coordinates: a half-width ``e`` or ``(a_min, a_max, b_min, b_max)``."""
 Resolution: TypeAlias = int | Sequence[int]
 """Pixels per side, or ``(cols, rows)``."""
+MAX_RESOLUTION = 2**14
+"""Largest ``resolution`` per side: ``2**28`` grid points (or ``2**14`` traced lines per
+direction) is already GiBs of work; more is refused up front, not by running out of memory."""
 
 
 def mlp_layers(
@@ -143,13 +147,14 @@ def as_extent(extent: Extent) -> tuple[float, float, float, float]:
 
 
 def as_resolution(resolution: Resolution) -> tuple[int, int]:
-    """``(cols, rows)`` from one int or a pair, each at least 2."""
+    """``(cols, rows)`` from one int or a pair, each in ``[2, MAX_RESOLUTION]``."""
     if isinstance(resolution, Sequence | np.ndarray) and np.ndim(resolution) > 0:
         r = list(np.asarray(resolution).ravel())
         if len(r) != 2:
             raise ValueError(f"`resolution` must be an int >= 2 or (cols, rows), got {resolution}")
-        return (check_int(r[0], "resolution", minimum=2), check_int(r[1], "resolution", minimum=2))
-    r = check_int(resolution, "resolution", minimum=2)
+        cols, rows = (check_int(t, "resolution", minimum=2, maximum=MAX_RESOLUTION) for t in r)
+        return cols, rows
+    r = check_int(resolution, "resolution", minimum=2, maximum=MAX_RESOLUTION)
     return r, r
 
 

@@ -29,9 +29,10 @@ def _flat_words(codes: CodesLike, name: str = "codes") -> PackedCodes:
     c = as_packed(codes, name)
     if c.words.ndim < 2:
         raise ValueError(f"`{name}` must be a batch of codes [n, n_bits], got a single code")
-    if c.words.size == 0 or c.words.shape[0] == 0:
-        raise ValueError(f"`{name}` must hold at least one code, got shape {c.shape}")
-    return PackedCodes(c.words.reshape(-1, c.words.shape[-1]), c.n_bits)
+    if c.words.shape[:-1] and min(c.words.shape[:-1]) == 0:  # zero-bit codes are fine
+        raise ValueError(f"`{name}` must hold at least one code, got batch shape {c.shape}")
+    n = int(np.prod(c.shape))  # explicit: reshape(-1, 0) cannot infer n for zero-bit codes
+    return PackedCodes(c.words.reshape(n, c.words.shape[-1]), c.n_bits)
 
 
 def region_ids(codes: CodesLike) -> tuple[jax.Array, jax.Array]:
@@ -65,7 +66,8 @@ def count_regions(codes: CodesLike) -> jax.Array:
 
     Args:
         codes: ``PackedCodes`` or bool / {0, 1} array ``[n, n_bits]`` (further batch
-            axes are flattened), at least one code.
+            axes are flattened), at least one code. Zero-bit codes are all equal: one
+            cell.
 
     Returns:
         ``int32`` scalar.

@@ -18,6 +18,7 @@ from hamgeo._checks import check_float, check_int, describe
 from hamgeo.codes import PackedCodes
 from hamgeo.nets import MLP
 from hamgeo.regions._common import (
+    MAX_RESOLUTION,
     Extent,
     Variables,
     as_extent,
@@ -91,7 +92,7 @@ def cell_graph(
         u: first direction ``[d]``.
         v: second direction ``[d]``.
         extent: half-width or ``(a_min, a_max, b_min, b_max)`` in plane coordinates.
-        resolution: lines per direction (traced graph only), at least 2.
+        resolution: lines per direction (traced graph only), in ``[2, 2**14]``.
         segments: optional ``(starts [m, d], ends [m, d])`` traced as well (traced
             graph only).
         exact: the exact graph (``True``) or the traced one.
@@ -110,7 +111,7 @@ def cell_graph(
         (4, 2)
     """
     check_mlp_model(model)
-    check_int(resolution, "resolution", minimum=2)
+    check_int(resolution, "resolution", minimum=2, maximum=MAX_RESOLUTION)
     if _check_exact(exact):
         part = exact_slice_partition(model, variables, origin, u, v, extent=extent)
         return CellGraph(part.codes, part.adjacency)
@@ -125,7 +126,7 @@ def _traced_graph(variables, origin, u, v, extent, resolution, segments):
     if o.shape != (d_in,):
         raise ValueError(f"`origin` must have {d_in} values (the net's input), got {o.size}")
     a0, a1, b0, b1 = as_extent(extent)
-    r = check_int(resolution, "resolution", minimum=2)
+    r = check_int(resolution, "resolution", minimum=2, maximum=MAX_RESOLUTION)
     a = np.linspace(a0, a1, r)[:, None]
     b = np.linspace(b0, b1, r)[:, None]
     starts = [o[None] + a0 * uu[None] + b * vv[None], o[None] + a * uu[None] + b0 * vv[None]]
@@ -214,7 +215,8 @@ def tessellation_distance(
         extent: window ``(x_min, x_max, y_min, y_max)`` (or a half-width); by default
             the bounding box of all points grown by ``margin`` times its larger side
             on each side.
-        resolution: traced lines per direction (``exact=False`` only).
+        resolution: traced lines per direction (``exact=False`` only), in
+            ``[2, 2**14]``.
         margin: see ``extent``, ``>= 0``.
         exact: the exact graph (``True``) or traced lines (``False``).
 
@@ -234,7 +236,7 @@ def tessellation_distance(
     """
     check_mlp_model(model)
     exact = _check_exact(exact)
-    check_int(resolution, "resolution", minimum=2)
+    check_int(resolution, "resolution", minimum=2, maximum=MAX_RESOLUTION)
     layers = mlp_layers(variables, np.float64)
     if layers[0][0].shape[0] != 2:
         raise ValueError(

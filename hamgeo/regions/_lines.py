@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import jax.numpy as jnp
 import numpy as np
@@ -111,13 +111,26 @@ def line_regions(
         >>> lr.codes.unpack().astype(int).tolist()
         [[0, 0], [0, 1], [1, 1]]
     """
+    out, batched = _segment_regions(model, variables, x0, x1, float_dtype(dtype), ("x0", "x1"))
+    return out if batched else out[0]
+
+
+def _segment_regions(
+    model: Any, variables: Variables, x0: Any, x1: Any, dtype: Any, names: tuple[str, str]
+) -> tuple[list[LineRegions], bool]:
+    """:func:`line_regions` of every segment, and whether they came as a batch.
+
+    ``names`` are the caller's names of ``x0`` and ``x1``, for error messages.
+    """
     check_mlp_model(model)  # then the variables say everything about its cells
-    layers = mlp_layers(variables, float_dtype(dtype))
+    layers = mlp_layers(variables, dtype)
     d_in = layers[0][0].shape[0]
-    a, batched = segment_points(x0, d_in, "x0")
-    b, batched_b = segment_points(x1, d_in, "x1")
+    a, batched = segment_points(x0, d_in, names[0])
+    b, batched_b = segment_points(x1, d_in, names[1])
     if a.shape != b.shape or batched != batched_b:
-        raise ValueError(f"`x0` and `x1` must have the same shape, got {a.shape} and {b.shape}")
+        raise ValueError(
+            f"`{names[0]}` and `{names[1]}` must have the same shape, got {a.shape} and {b.shape}"
+        )
     t, seg, origin, interval_bits = _line_pieces(layers, a.astype(dtype), b.astype(dtype))
     # A piece is an interval of the final knots; in layer l it lies in the interval
     # that starts at the last knot inserted by layers <= l.
@@ -135,7 +148,7 @@ def line_regions(
         lo, hi = bounds[s], bounds[s + 1]
         codes = PackedCodes(jnp.asarray(words[lo:hi]), all_bits.shape[1])
         out.append(LineRegions(t[starts[lo + 1 : hi]], codes))
-    return out if batched else out[0]
+    return out, batched
 
 
 def crossing_distance(
@@ -157,14 +170,17 @@ def crossing_distance(
     Returns:
         ``int64`` scalar, or ``int64[m]``.
 
+    Raises:
+        TypeError: as :func:`line_regions`, naming ``x`` and ``y``.
+        ValueError: as :func:`line_regions`, naming ``x`` and ``y``.
+
     Examples:
         >>> import numpy as np
         >>> params = {"hidden_0": {"kernel": np.eye(2), "bias": np.array([-0.5, -0.25])}}
         >>> int(crossing_distance(None, {"params": params}, np.zeros(2), np.ones(2)))
         2
     """
-    out = line_regions(model, variables, x, y)
-    many = isinstance(out, list)
-    words = [np.asarray(r.codes.words) for r in (out if many else [out])]
+    out, many = _segment_regions(model, variables, x, y, np.float64, ("x", "y"))
+    words = [np.asarray(r.codes.words) for r in out]
     counts = np.array([popcount_rows(w[1:] ^ w[:-1]).sum() for w in words], dtype=np.int64)
     return counts if many else counts[0]

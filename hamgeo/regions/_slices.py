@@ -114,7 +114,7 @@ def slice_partition(
         u: first direction, same shape.
         v: second direction, same shape.
         extent: half-width ``e`` (the square ``[-e, e]^2``) or ``(a_min, a_max, b_min, b_max)``.
-        resolution: pixels per side, or ``(cols, rows)``.
+        resolution: pixels per side, or ``(cols, rows)``, each in ``[2, 2**14]``.
         batch_size: points per compiled batch (memory: ``batch_size x`` input size).
 
     Returns:
@@ -124,7 +124,7 @@ def slice_partition(
         TypeError: ``model`` without ``apply``, non-numeric points, a non-integer
             ``resolution`` or ``batch_size``.
         ValueError: bad shapes, non-finite points, an empty or non-finite ``extent``,
-            ``resolution < 2`` or ``batch_size < 1``.
+            ``resolution`` outside ``[2, 2**14]`` or ``batch_size < 1``.
 
     Examples:
         >>> import numpy as np

@@ -103,6 +103,8 @@ def bucketed_unique_ids(words: jax.Array) -> tuple[jax.Array, jax.Array]:
     of compilations over many calls with different ``n`` (at most 12.5% more rows).
     """
     n = words.shape[0]
+    if words.shape[1] == 0:  # zero-bit codes: all equal, one cell
+        return jnp.int32(1), jnp.zeros((n,), jnp.int32)
     step = max(1, 1 << max(0, n.bit_length() - 4))
     size = -(-n // step) * step
     if size > n:
