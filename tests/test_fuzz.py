@@ -700,28 +700,10 @@ _CASES: dict[str, tuple[Callable[[], Callable], Callable[[], dict], dict[str, st
 # Known failures in modules other helpers are fixing now: "<name>.<argument>" -> reason.
 # Each is strict: a fix makes it XPASS, which fails, and the entry is then removed.
 _XFAIL: dict[str, str] = {
-    "BinaryDense.features": (
-        "nets.binary.BinaryDense: features=-inf (a non-integer) is accepted at construction"
-    ),
-    "BinaryConv.features": (
-        "nets.binary.BinaryConv: features=-inf (a non-integer) is accepted at construction"
-    ),
     "accuracy.model": "nets.train.accuracy: model=1+2j raises AttributeError",
     "accuracy.variables": "nets.train.accuracy: variables=[1, 2] raises AttributeError",
     "accuracy.x": "nets.train.accuracy: NaN inputs are accepted",
     "accuracy.y": "nets.train.accuracy: float labels are accepted",
-    "binary_layer_io.x": (
-        "nets.binary.binary_layer_io: complex `x` raises a float() TypeError without naming `x`"
-    ),
-    "clip_latent_weights.low": (
-        "nets.binary.clip_latent_weights: an array bound raises NumPy's truth-value ValueError"
-    ),
-    "clip_latent_weights.high": (
-        "nets.binary.clip_latent_weights: an array bound raises NumPy's truth-value ValueError"
-    ),
-    "sign_ste.x": (
-        "nets.binary.sign_ste: complex `x` raises a comparison TypeError without naming `x`"
-    ),
     "init_many.model": (
         "nets.stacked.init_many: a plain flax layer raises Dense.__call__'s TypeError without"
         " naming `model`"

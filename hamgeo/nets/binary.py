@@ -27,7 +27,7 @@ import jax
 import jax.numpy as jnp
 import optax
 
-from hamgeo._checks import check_choice
+from hamgeo._checks import check_choice, check_finite_array, check_float, check_positive_int
 from hamgeo.nets.relu import _as_widths, check_fields, flatten, maybe_pool, spatial_input
 
 __all__ = [
@@ -54,7 +54,6 @@ def _sign(x: jax.Array) -> jax.Array:
     return jnp.where(x >= 0, jnp.ones_like(x), -jnp.ones_like(x))
 
 
-@jax.custom_vjp
 def sign_ste(x: jax.Array) -> jax.Array:
     """Sign with the straight-through estimator: forward ``sign(x)``, backward ``g·1{|x| ≤ 1}``.
 
@@ -63,10 +62,14 @@ def sign_ste(x: jax.Array) -> jax.Array:
     cancelled elsewhere.
 
     Args:
-        x: a real array.
+        x: a real array (outside ``jax.jit``, finite: NaN has no sign).
 
     Returns:
         ``±1`` in ``x``'s dtype and shape.
+
+    Raises:
+        TypeError: ``x`` is not a real array (complex, strings, ragged lists).
+        ValueError: ``x`` holds NaN or inf (checked on concrete arrays only).
 
     Examples:
         >>> import jax, jax.numpy as jnp
@@ -76,6 +79,13 @@ def sign_ste(x: jax.Array) -> jax.Array:
         >>> jax.grad(lambda v: sign_ste(v).sum())(x).tolist()
         [0.0, 1.0, 1.0, 1.0, 0.0]
     """
+    x = check_finite_array(x, "x", kind="fiu")
+    return _sign_ste(x if isinstance(x, jax.Array) else jnp.asarray(x))
+
+
+@jax.custom_vjp
+def _sign_ste(x: jax.Array) -> jax.Array:
+    """:func:`sign_ste` on a checked array (the custom-VJP core)."""
     return _sign(x)
 
 
@@ -87,7 +97,7 @@ def _sign_bwd(x: jax.Array, g: jax.Array) -> tuple[jax.Array]:
     return (jnp.where(jnp.abs(x) <= 1, g, jnp.zeros_like(g)),)
 
 
-sign_ste.defvjp(_sign_fwd, _sign_bwd)
+_sign_ste.defvjp(_sign_fwd, _sign_bwd)
 
 
 class BinaryDense(nn.Module):
@@ -97,7 +107,7 @@ class BinaryDense(nn.Module):
     ``W_c`` (Glorot-uniform initialization, inside ``[-1, 1]``).
 
     Attributes:
-        features: output units.
+        features: output units, a positive integer (checked at construction).
 
     Examples:
         >>> import jax, jax.numpy as jnp
@@ -110,6 +120,10 @@ class BinaryDense(nn.Module):
     """
 
     features: int
+
+    def __post_init__(self) -> None:
+        check_positive_int(self.features, "features")
+        super().__post_init__()
 
     @nn.compact
     def __call__(self, x: jax.Array) -> jax.Array:
@@ -127,7 +141,7 @@ class BinaryConv(nn.Module):
     ``[*kernel_size, C, features]`` holds the latent real weights.
 
     Attributes:
-        features: output channels.
+        features: output channels, a positive integer (checked at construction).
         kernel_size: the window, e.g. ``(3, 3)`` or ``(3,)``.
 
     Examples:
@@ -142,6 +156,7 @@ class BinaryConv(nn.Module):
     kernel_size: Sequence[int]
 
     def __post_init__(self) -> None:
+        check_positive_int(self.features, "features")
         object.__setattr__(self, "kernel_size", _as_widths(self.kernel_size, "kernel_size"))
         super().__post_init__()
 
@@ -424,17 +439,21 @@ def binary_layer_io(model: nn.Module, variables: Any, x: Any) -> list[BinaryLaye
     """Per binary layer: its input, continuous input, latent and binary weights, pre-activations.
 
     What the BNN-geometry study needs to compare ``x · W_b`` with ``x · W_c`` layer by
-    layer (``bnn_geometry.txt``, Fig. 3) and the activation variant ``W_b · x_b`` vs
-    ``W_b · x_c``. Evaluation mode (running batch statistics).
+    layer ([BNN-Geometry], Fig. 3, see ``docs/references.md``) and the activation
+    variant ``W_b · x_b`` vs ``W_b · x_c``. Evaluation mode (running batch statistics).
 
     Args:
         model: a :class:`BinaryMLP` or :class:`BinaryCNN`.
         variables: its variables.
-        x: inputs ``[n, ...]``.
+        x: inputs ``[n, ...]``, finite real numbers.
 
     Returns:
         One :class:`BinaryLayerIO` per binary layer in order (convolutions, hidden
         dense layers, then ``head``).
+
+    Raises:
+        TypeError: ``model`` is not a binary network; ``x`` is not a real array.
+        ValueError: ``x`` has NaN or inf, or fewer than two axes.
 
     Examples:
         >>> import jax, jax.numpy as jnp
@@ -446,7 +465,7 @@ def binary_layer_io(model: nn.Module, variables: Any, x: Any) -> list[BinaryLaye
     """
     if not isinstance(model, BinaryMLP | BinaryCNN):
         raise TypeError(f"`model` must be a BinaryMLP or BinaryCNN, got {type(model).__name__}")
-    x = jnp.asarray(x, jnp.float32)
+    x = jnp.asarray(check_finite_array(x, "x"), jnp.float32)
     if x.ndim < 2:
         raise ValueError(f"`x` must have shape [n, ...], got {x.shape}")
     _, ios = model.apply(variables, x, train=False, return_layer_io=True)
@@ -478,11 +497,15 @@ def clip_latent_weights(low: float = -1.0, high: float = 1.0) -> optax.GradientT
     ``optax.apply_updates`` lands inside ``[low, high]`` exactly.
 
     Args:
-        low: lower bound.
-        high: upper bound.
+        low: lower bound (a real number; ``-inf`` leaves that side open).
+        high: upper bound, ``> low``.
 
     Returns:
         An ``optax.GradientTransformation`` (stateless; needs ``params`` in ``update``).
+
+    Raises:
+        TypeError: a bound that is not a real number (a string, an array, a bool).
+        ValueError: a NaN bound, or ``low >= high``.
 
     Examples:
         >>> import jax.numpy as jnp, optax
@@ -494,6 +517,8 @@ def clip_latent_weights(low: float = -1.0, high: float = 1.0) -> optax.GradientT
         >>> new["w"]["latent_kernel"].tolist(), [round(v, 6) for v in new["b"].tolist()]
         ([1.0, -1.0], [1.4])
     """
+    low = check_float(low, "low", allow_inf=True)
+    high = check_float(high, "high", allow_inf=True)
     if not low < high:
         raise ValueError(f"`low` must be below `high`, got {low} and {high}")
 
