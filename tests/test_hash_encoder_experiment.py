@@ -1,9 +1,10 @@
-"""End-to-end and unit tests of hamgeo.experiments.hash_encoder (tiny sizes)."""
+"""Tests of hamgeo.experiments.hash_encoder: config checks, regimes, training, a tiny run."""
 
 import dataclasses
 import json
 
 import jax
+import jax.numpy as jnp
 import numpy as np
 import pytest
 
@@ -11,131 +12,311 @@ from hamgeo.codes import unpack_bits
 from hamgeo.data import digits
 from hamgeo.experiments import hash_encoder as he
 from hamgeo.experiments._common import to_jsonable
-from hamgeo.nets import activation_codes
+from hamgeo.experiments._protocol import Interval, check_experiment
+from hamgeo.experiments.hash_encoder import _regimes, _summary, _sweeps, _train
+from hamgeo.nets import MLP, activation_codes
 
 
-def _tiny() -> he.Config:
-    return he.Config(
-        datasets=("digits",),
+def _tiny(**changes) -> he.Config:
+    base = he.Config(
+        n_seeds=1,
+        epochs=2,
         widths=(1, 8),
         main_width=8,
-        seeds=1,
-        epochs=2,
         time_widths=(8,),
-        sample_sizes=(150,),
+        sample_fractions=(0.1, 1.0),
         sample_widths=(8,),
+        depths=(1, 2),
+        depth_units=8,
         factor_width=8,
         weight_decays=(0.0, 0.1),
         label_noises=(0.0, 0.5),
+        families=(),
         cnn_channels=((2, 2),),
         cnn_dense=(4,),
         cnn_epochs=1,
         logreg_steps=10,
     )
+    return dataclasses.replace(base, **changes)
+
+
+def _small_digits(n_train=97, n_test=31):
+    data = digits()
+    return dataclasses.replace(
+        data,
+        x_train=data.x_train[:n_train],
+        y_train=data.y_train[:n_train],
+        x_test=data.x_test[:n_test],
+        y_test=data.y_test[:n_test],
+    )
+
+
+# ------------------------------------------------------------------------------ config
+
+
+def test_contract():
+    check_experiment(he)
+    assert he.Config().n_seeds >= 3 and 2 <= he.Config.quick().n_seeds <= 3
+    assert he.Config().data == "digits" and he.Config().knn_k == 9
+
+
+@pytest.mark.parametrize(
+    ("changes", "error", "match"),
+    [
+        ({"widths": ()}, TypeError, "`widths` must be a non-empty tuple"),
+        ({"widths": (4, 0)}, ValueError, r"`widths\[1\]` must be an integer >= 1"),
+        ({"widths": (4, 2.0)}, TypeError, r"`widths\[1\]` must be an integer"),
+        ({"n_seeds": 0}, ValueError, "`n_seeds` must be an integer >= 1"),
+        ({"max_train": 1.5}, TypeError, "`max_train` must be an integer"),
+        ({"data": "imagenet"}, ValueError, "`data` must be one of"),
+        ({"data_root": 3}, TypeError, "`data_root` must be a str or None"),
+        ({"download": "yes"}, TypeError, "`download` must be a bool"),
+        ({"families": ("alexnet",)}, ValueError, r"`families\[0\]` must be one of"),
+        ({"knn_ties": "random"}, ValueError, "`knn_ties` must be one of"),
+        ({"label_noises": (0.0, 1.5)}, ValueError, r"`label_noises\[1\]` must be <= 1.0"),
+        ({"sample_fractions": (0.0,)}, ValueError, r"`sample_fractions\[0\]` must be > 0.0"),
+        ({"weight_decays": (-1.0,)}, ValueError, r"`weight_decays\[0\]` must be >= 0.0"),
+        ({"depths": (1, 9), "depth_units": 8}, ValueError, "`depth_units` must be >= max"),
+        ({"cnn_channels": ((2, 0),)}, ValueError, r"`cnn_channels\[0\]\[1\]`"),
+        ({"learning_rate": 0.0}, ValueError, "`learning_rate` must be > 0.0"),
+        ({"kmeans_iterations": 1.7}, TypeError, "`kmeans_iterations` must be an integer"),
+    ],
+)
+def test_config_rejects_bad_fields(changes, error, match):
+    with pytest.raises(error, match=match):
+        dataclasses.replace(he.Config.quick(), **changes)
+
+
+def test_run_checks_its_arguments():
+    with pytest.raises(TypeError, match="`config` must be a hash_encoder.Config"):
+        he.run({"widths": (1,)}, jax.random.key(0))
+    with pytest.raises(TypeError, match="`key` must be a JAX PRNG key"):
+        he.run(_tiny(), 0)
+
+
+def test_sweep_members_share_networks_and_split_depth_units():
+    cfg = he.Config.quick()
+    members = _sweeps.sweep_members(cfg, 1437)
+    assert set(members) == set(he.FACTORS)
+    for m in members["depth"]:
+        assert sum(m.spec.hidden) == cfg.depth_units and len(m.spec.hidden) == m.fields["depth"]
+    # The width-64 net of the width sweep is the weight-decay and label-noise sweeps' 0.
+    width64 = _sweeps.ModelSpec("mlp", (64,), 1437)
+    assert width64 in {m.spec for m in members["width"]}
+    assert width64 in {m.spec for m in members["weight_decay"]}
+    assert width64 in {m.spec for m in members["label_noise"]}
+    assert [m.fields["n_train"] for m in members["sample_size"][:3]] == [90, 359, 1437]
+
+
+# ----------------------------------------------------------------------------- regimes
+
+
+def test_spearman_matches_scipy_and_handles_constants(rng):
+    from scipy import stats
+
+    x, y = rng.normal(size=17), rng.normal(size=17)
+    rho, p = _regimes.spearman(x, y)
+    ref = stats.spearmanr(x, y)
+    assert rho == pytest.approx(ref.statistic, abs=1e-12)
+    assert p == pytest.approx(ref.pvalue, abs=1e-12)
+    assert _regimes.spearman([1, 2], [3, 4]) == (None, 1.0)  # too few pairs
+    assert _regimes.spearman([1, 2, 3], [0.5, 0.5, 0.5]) == (None, 1.0)
+
+
+def test_regimes_follow_the_papers_definition():
+    # Redundancy falls steadily (significant in every window), then is 0 and flat.
+    red = [[0.9, 0.85, 0.8], [0.6, 0.55, 0.5], [0.3, 0.25, 0.2], [0.1, 0.05, 0.08]]
+    red += [[0.0, 0.0, 0.0]] * 4
+    acc = [[0.2, 0.25, 0.3], [0.5, 0.45, 0.4], [0.7, 0.65, 0.6], [0.8, 0.85, 0.82]]
+    acc += [[0.9, 0.9, 0.9]] * 4
+    rows = _regimes.sweep_regimes(list(range(8)), red, acc, factor="width")
+    got = [r["regime"] for r in rows]
+    assert got[:4] == ["under"] * 4  # above 0.01 and changing significantly
+    assert got[4] == "critical"  # at 0 but its window still sees the fall
+    assert got[5:] == ["sufficient"] * 3  # at 0 and flat
+    # Above zero but no significant trend (noise): critical, never under.
+    noisy = [[0.5, 0.2, 0.4], [0.3, 0.5, 0.2], [0.4, 0.3, 0.5]]
+    assert {r["regime"] for r in _regimes.sweep_regimes([1, 2, 3], noisy, noisy, factor="x")} == {
+        "critical"
+    }
+
+
+def test_grid_regimes_use_either_axis():
+    # Rows: redundancy falls with width (significant along the column axis); within a
+    # row it is flat over epochs.
+    widths, epochs = [1, 2, 4], [1, 2, 3]
+    red = [[[v + 0.01 * s for s in range(3)] for _ in epochs] for v in (0.9, 0.5, 0.1)]
+    acc = [[[0.5, 0.5, 0.5] for _ in epochs] for _ in widths]
+    cells = _regimes.grid_regimes(widths, epochs, red, acc, row_factor="width", col_factor="epoch")
+    assert len(cells) == 9
+    assert all(c["regime"] == "under" for c in cells)
+    assert all(c["p_width"] < he.SIGNIFICANCE and c["p_epoch"] == 1.0 for c in cells)
+
+
+def test_verdicts_follow_the_intervals():
+    def iv(*values):
+        from hamgeo.experiments._protocol import seed_interval
+
+        return seed_interval(values)
+
+    summary = {
+        "redundancy_train": iv(0.0, 0.001, 0.002),
+        "knn_gap": iv(0.01, 0.02, 0.03),
+        "kmeans_gap": iv(0.3, 0.35, 0.4),
+        "logreg_gap": iv(-0.2, 0.1, 0.3),
+    }
+    base = {
+        "width": [
+            {
+                "width": 8,
+                "redundancy_init": iv(0.9, 0.9),
+                "redundancy_drop": iv(-0.1, -0.12, -0.11),
+            },
+            {"width": 64, "redundancy_init": iv(0.4, 0.5), "redundancy_drop": iv(0.3, 0.35, 0.32)},
+            {"width": 512, "redundancy_init": iv(0.0, 0.0), "redundancy_drop": iv(0.0, 0.0)},
+        ]
+    }
+    out = _summary.verdicts(summary, base)
+    assert out["verdict_determinism"] == "reproduced"
+    assert out["verdict_knn_comparable"] == "reproduced"
+    assert out["verdict_kmeans_comparable"] == "not reproduced"
+    assert out["verdict_logreg_comparable"] == "inconclusive"
+    assert out["training_lowers_redundancy_at_widths"] == [64]
+    assert out["training_raises_redundancy_at_widths"] == [8]
+    assert out["untrained_already_near_zero_at_widths"] == [512]
+
+
+# ---------------------------------------------------------------------------- training
+
+
+def test_padded_training_gives_the_narrow_nets_codes(key):
+    # Widths 3 and 64 trained together in one padded group: the width-3 net's codes are
+    # hamgeo.nets.activation_codes of the width-3 MLP cut out of the padded parameters
+    # (the dead units' bits are 0), before and after training.
+    data = _small_digits()
+    cfg = _tiny(epochs=2, batch_size=16)
+    specs = [_sweeps.ModelSpec("mlp", (3,), 97), _sweeps.ModelSpec("mlp", (64,), 97, 0.01, 0.2)]
+    captured = {}
+    original = _train.train_many
+
+    def spy(*args, **kwargs):
+        result = original(*args, **kwargs)
+        captured["variables"] = result.variables
+        return result
+
+    _train.train_many = spy
+    try:
+        nets = _train.train_specs(specs, data, None, cfg, key)
+    finally:
+        _train.train_many = original
+    narrow = nets[specs[0]]
+    assert narrow.trained.n_bits == 3 and narrow.finite
+    params = jax.tree.map(lambda a: a[0], captured["variables"]["params"])
+    np.testing.assert_array_equal(np.asarray(params["hidden_0"]["kernel"][:, 3:]), 0.0)
+    small = {
+        "params": {
+            "hidden_0": {k: v[..., :3] for k, v in params["hidden_0"].items()},
+            "head": {"kernel": params["head"]["kernel"][:3], "bias": params["head"]["bias"]},
+        }
+    }
+    ref = np.asarray(unpack_bits(activation_codes(MLP((3,), 10), small, data.x_train)))
+    got = np.asarray(unpack_bits(narrow.trained.codes_train))
+    np.testing.assert_array_equal(got[:, :3], ref)  # exact: the same thresholds
+    np.testing.assert_array_equal(got[:, 3:], False)
+    # Label noise: 20 % of the wide net's labels changed, all in range.
+    wide = nets[specs[1]]
+    assert int(np.sum(wide.labels != data.y_train)) == round(0.2 * 97)
+    assert narrow.labels.tolist() == data.y_train.tolist()
+
+
+def test_sample_subsets_nest_and_init_is_shared(key):
+    data = _small_digits()
+    cfg = _tiny(epochs=1, batch_size=16)
+    specs = [_sweeps.ModelSpec("mlp", (8,), m) for m in (20, 50, 97)]
+    nets = _train.train_specs(specs, data, None, cfg, key)
+    sizes = [nets[s].init.codes_train.shape[0] for s in specs]
+    assert sizes == [20, 50, 97]
+    # Same architecture, same seed: the same initialization, so the subsets' init
+    # codes are rows of the full set's init codes.
+    full = np.asarray(unpack_bits(nets[specs[2]].init.codes_train))
+    sub = np.asarray(unpack_bits(nets[specs[0]].init.codes_train))
+    rows = {tuple(r) for r in full.tolist()}
+    assert all(tuple(r) in rows for r in sub.tolist())
+
+
+# ---------------------------------------------------------------------------- the run
 
 
 @pytest.mark.slow
-def test_tiny_run_schema_and_determinism(tmp_path):
-    cfg = _tiny()
-    result = he.run(cfg, jax.random.key(3))
-    a = to_jsonable(result.to_dict())
-    b = to_jsonable(he.run(cfg, jax.random.key(3)).to_dict())
-    assert json.dumps(a, sort_keys=True) == json.dumps(b, sort_keys=True)  # exact
-    s = a["summary"]
-    for name in (
-        "redundancy_ratio_train",
-        "redundancy_ratio_test",
-        "knn_accuracy",
-        "kmeans_accuracy",
-        "logreg_accuracy",
-        "network_accuracy",
-    ):
-        assert 0.0 <= s[name] <= 1.0, name
-    assert sorted(s["redundancy_by_width"]) == ["1", "8"]
+def test_tiny_run_schema_seeds_and_baselines(tmp_path):
+    one = he.run(_tiny(), jax.random.key(3))
+    two = he.run(_tiny(n_seeds=2), jax.random.key(3))
+    a, b = to_jsonable(one.to_dict()), to_jsonable(two.to_dict())
+    assert a["experiment"] == "hash-encoder" and a["dataset"]["name"] == "digits"
+    # Seed 0 of a two-seed run is the one-seed run, row for row (same key, same nets).
+    for factor, rows in a["tables"].items():
+        seed0 = [r for r in b["tables"][factor] if r["seed"] == 0]
+        assert json.dumps(rows, sort_keys=True) == json.dumps(seed0, sort_keys=True), factor
+    s = two.summary
+    assert isinstance(s["redundancy_train"], Interval) and s["redundancy_train"].n == 2
+    for name in ("knn_test_accuracy", "kmeans_train_accuracy", "logreg_test_accuracy"):
+        assert 0.0 <= s[name].mean <= 1.0, name
     # Width 1 has two possible codes: redundancy (n - m) / n with m <= 2.
     n = 1437
-    assert s["redundancy_by_width"]["1"] >= (n - 2) / n - 1e-6
-    t = a["tables"]
-    assert {r["epoch"] for r in t["training_time"]} == {1, 2}
-    assert {r["label_noise"] for r in t["label_noise"]} == {0.0, 0.5}
-    assert {r["n_train"] for r in t["sample_size"]} == {150}
-    assert all(r["redundancy_train"] is not None for r in t["training_time"])
-    assert len(t["cnn"]) == 1 and t["cnn"][0]["n_bits"] == 2 * 64 + 2 * 16 + 4
-    figures = he.plot(result, tmp_path)
-    assert any("phase" in p for p in figures)
-    assert all(p.endswith(".png") for p in figures)
-
-
-def test_zero_padding_is_exact_and_codes_match_nets():
-    # A width-3 MLP trained inside a width-8 one (extra units zero) equals the
-    # width-3 MLP trained alone from the same start; its codes equal
-    # hamgeo.nets.activation_codes of the width-3 net.
-    data = digits()
-    data = dataclasses.replace(
-        data,
-        x_train=data.x_train[:97],
-        y_train=data.y_train[:97],
-        x_test=data.x_test[:31],
-        y_test=data.y_test[:31],
-    )
-    cfg = dataclasses.replace(_tiny(), batch_size=16)
-    spec = he._Spec("width", 3, 0, 97, weight_decay=0.01)
-    big_model = he._mlp(10, 8)
-    init_big = jax.jit(big_model.init)(jax.random.key(5), data.x_train[:1])["params"]
-    init_big = he._shrink_mlp_jit(jax.tree.map(lambda a: a[None], init_big), jax.numpy.asarray([3]))
-    init_small = {
-        "hidden_0": {k: v[..., :3] for k, v in init_big["hidden_0"].items()},
-        "head": {"kernel": init_big["head"]["kernel"][:, :3], "bias": init_big["head"]["bias"]},
+    width1 = [r for r in b["tables"]["width"] if r["width"] == 1]
+    assert all(r["redundancy_train"] >= (n - 2) / n - 1e-6 for r in width1)
+    # Every factor table holds the same nets at init beside the trained ones.
+    for factor in ("width", "depth", "sample_size", "weight_decay", "label_noise"):
+        states = [r["state"] for r in b["tables"][factor]]
+        assert states.count("init") == states.count("trained") > 0, factor
+    times = b["tables"]["training_time"]
+    assert {r["epoch"] for r in times} == {0, 1, 2}
+    assert all(r["state"] == ("init" if r["epoch"] == 0 else "trained") for r in times)
+    assert {r["label_noise"] for r in b["tables"]["label_noise"]} == {0.0, 0.5}
+    assert {r["n_train"] for r in b["tables"]["sample_size"]} == {144, 1437}
+    assert {r["widths"] == [4, 4] for r in b["tables"]["depth"] if r["depth"] == 2} == {True}
+    # Baselines: trained vs init per width, as intervals; regimes and correlations.
+    entry = b["baselines"]["width"][0]
+    assert {"redundancy_trained", "redundancy_init", "redundancy_drop"} <= set(entry)
+    assert {r["regime"] for r in b["regimes"]["width"]} <= {"under", "critical", "sufficient"}
+    assert any(c["factor"] == "label_noise" for c in b["correlations"])
+    assert b["summary"]["verdict_determinism"] in {
+        "reproduced",
+        "not reproduced",
+        "inconclusive",
     }
-    (big,) = he._train_group(big_model, [spec], data, jax.random.key(1), cfg, 3, init=init_big)
-    (small,) = he._train_group(
-        he._mlp(10, 3), [spec], data, jax.random.key(1), cfg, 3, init=init_small
+    figures = he.plot(two, tmp_path)
+    names = {p.name for p in figures}
+    assert {"hash_encoder_phase.png", "hash_encoder_width.png", "hash_encoder_depth.png"} <= names
+    assert all(p.exists() for p in figures)
+
+
+@pytest.mark.slow
+def test_model_families_on_digit_images(tmp_path):
+    cfg = _tiny(
+        widths=(8,),
+        time_widths=(8,),
+        sample_fractions=(1.0,),
+        depths=(1,),
+        weight_decays=(0.0,),
+        label_noises=(0.0,),
+        families=("vgg", "resnet"),
     )
-    pb, ps = big["params"], small["params"]
-    np.testing.assert_allclose(
-        pb["hidden_0"]["kernel"][:, :3], ps["hidden_0"]["kernel"], atol=1e-5
-    )  # float32 rounding of differently shaped matmuls
-    np.testing.assert_allclose(pb["head"]["kernel"][:3], ps["head"]["kernel"], atol=1e-5)
-    np.testing.assert_array_equal(pb["hidden_0"]["kernel"][:, 3:], 0.0)  # exactly dead
-    np.testing.assert_array_equal(pb["hidden_0"]["bias"][3:], 0.0)
-    np.testing.assert_array_equal(pb["head"]["kernel"][3:], 0.0)
-    bits_big = np.asarray(unpack_bits(big["train_codes"]))
-    np.testing.assert_array_equal(bits_big[:, 3:], False)
-    ref = np.asarray(unpack_bits(activation_codes(he._mlp(10, 3), {"params": ps}, data.x_train)))
-    np.testing.assert_array_equal(np.asarray(unpack_bits(small["train_codes"])), ref)
-    # Same network up to rounding: at most 1 of 97 codes may differ by a boundary bit.
-    assert np.all(bits_big[:, :3] == ref, axis=1).mean() >= 96 / 97
+    result = he.run(cfg, jax.random.key(0))
+    rows = result.tables["family"]
+    assert {(r["family"], r["state"]) for r in rows} == {
+        (f, s) for f in ("vgg", "resnet") for s in ("init", "trained")
+    }
+    vgg = next(r for r in rows if r["family"] == "vgg")
+    assert vgg["n_bits"] == 2 * 64 + 2 * 16 + 4  # two 8x8 / 4x4 conv maps and the dense layer
+    assert "hash_encoder_family.png" in {p.name for p in he.plot(result, tmp_path)}
 
 
-def test_shrink_mlp_matches_a_fresh_narrow_init_in_distribution():
-    # The carved head rows must have the narrow net's std 1/sqrt(w) (LeCun, fan_in = w).
-    x = np.zeros((1, 64), np.float32)
-    big = jax.jit(he._mlp(10, 512).init)(jax.random.key(0), x)["params"]
-    out = he._shrink_mlp_jit(jax.tree.map(lambda a: a[None], big), jax.numpy.asarray([16]))
-    head = np.asarray(out["head"]["kernel"][0, :16])
-    ref = np.asarray(
-        jax.jit(he._mlp(10, 16).init)(jax.random.key(1), x)["params"]["head"]["kernel"]
-    )
-    assert abs(head.std() - ref.std()) / ref.std() < 0.25  # 160 samples each: ~8% std error
-    np.testing.assert_array_equal(np.asarray(out["head"]["kernel"][0, 16:]), 0.0)
-
-
-def test_regime_thresholds():
-    assert he.regime(he.UNDER_REDUNDANCY + 1e-6) == "under"
-    assert he.regime(he.UNDER_REDUNDANCY) == "critical"
-    assert he.regime(he.SUFFICIENT_REDUNDANCY) == "sufficient"
-
-
-def test_bad_inputs():
-    with pytest.raises(ValueError, match="`widths` must be a non-empty tuple"):
-        he.Config(widths=())
-    with pytest.raises(ValueError, match="`seeds` must be >= 1"):
-        he.Config(seeds=0)
-    with pytest.raises(ValueError, match="`datasets` must be among"):
-        he.Config(datasets=("imagenet",))
-    with pytest.raises(TypeError, match="`config` must be a hash_encoder.Config"):
-        he.run({"widths": (1,)}, jax.random.key(0))
-    with pytest.raises(TypeError, match="`key` must be a jax.random key"):
-        he.run(_tiny(), 0)
-    with pytest.raises(ValueError, match="`logreg_steps` must be >= 1"):
-        he.Config(logreg_steps=0)
+def test_seed_keys_drive_the_nets(key):
+    # Different seeds retrain: their initializations differ.
+    data = _small_digits()
+    cfg = _tiny(epochs=1, batch_size=16)
+    spec = _sweeps.ModelSpec("mlp", (8,), 97)
+    a = _train.train_specs([spec], data, None, cfg, jax.random.fold_in(key, 1))[spec]
+    b = _train.train_specs([spec], data, None, cfg, jax.random.fold_in(key, 2))[spec]
+    assert not jnp.array_equal(a.init.codes_train.words, b.init.codes_train.words)
