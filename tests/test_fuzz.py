@@ -700,19 +700,6 @@ _CASES: dict[str, tuple[Callable[[], Callable], Callable[[], dict], dict[str, st
 # Known failures in modules other helpers are fixing now: "<name>.<argument>" -> reason.
 # Each is strict: a fix makes it XPASS, which fails, and the entry is then removed.
 _XFAIL: dict[str, str] = {
-    "accuracy.model": "nets.train.accuracy: model=1+2j raises AttributeError",
-    "accuracy.variables": "nets.train.accuracy: variables=[1, 2] raises AttributeError",
-    "accuracy.x": "nets.train.accuracy: NaN inputs are accepted",
-    "accuracy.y": "nets.train.accuracy: float labels are accepted",
-    "init_many.model": (
-        "nets.stacked.init_many: a plain flax layer raises Dense.__call__'s TypeError without"
-        " naming `model`"
-    ),
-    "accuracy_many.model": (
-        "nets.stacked.accuracy_many: a plain flax layer raises Dense.__call__'s TypeError "
-        "without naming `model`"
-    ),
-    "accuracy_many.y": "nets.stacked.accuracy_many: negative labels are accepted",
     "gaussian_grid.per_axis": (
         "data.gaussian_grid: a huge per_axis tries to allocate TiB (MemoryError) instead of a"
         " ValueError"

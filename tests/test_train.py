@@ -312,8 +312,10 @@ def test_a_diverging_run_is_reported_not_scored(grid, key):
 def test_accuracy_rejects_mismatched_labels(key):
     model = MLP((2,), 2)
     v = model.init(key, jnp.ones((1, 2)))
-    with pytest.raises(ValueError, match=r"`y` must have shape \[3\]"):
-        accuracy(model, v, np.ones((3, 2)), np.zeros(4))
+    with pytest.raises(ValueError, match=r"`y` must have 3 entries, got 4"):
+        accuracy(model, v, np.ones((3, 2)), np.zeros(4, int))
+    with pytest.raises(TypeError, match=r"`y` must be integer class labels"):
+        accuracy(model, v, np.ones((3, 2)), np.zeros(3))  # float labels
 
 
 # --- accuracy targets of issue 3 (final-epoch test accuracy, fixed key) -----------------

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import inspect
 import sys
 from collections.abc import Callable, Iterator
 from typing import Any, NamedTuple
@@ -266,9 +267,23 @@ def _path_name(path: tuple) -> str:
 
 
 def check_module(model: Any) -> nn.Module:
-    """``model`` must be a ``flax.linen`` module (every model of :mod:`hamgeo.nets` is)."""
+    """``model`` must be a ``flax.linen`` module whose ``__call__`` takes ``train``.
+
+    Every model of :mod:`hamgeo.nets` does; a plain flax layer (``nn.Dense``) does not,
+    and would fail inside ``model.apply`` with a message that names no argument.
+    """
     if not isinstance(model, nn.Module):
         raise TypeError(f"`model` must be a flax.linen Module, got {describe(model)}")
+    try:
+        params = inspect.signature(type(model).__call__).parameters
+    except (TypeError, ValueError):  # no signature to inspect
+        params = {}
+    takes_kwargs = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
+    if "train" not in params and not takes_kwargs:
+        raise TypeError(
+            f"`model` must be a model of hamgeo.nets (its __call__ takes `train`), "
+            f"got {type(model).__name__}"
+        )
     return model
 
 

@@ -208,6 +208,7 @@ def accuracy_many(
     y = np.asarray(_checks.check_array(y, "y", ndim=(1, 2), kind="iu"))
     if y.shape not in ((n,), (k, n)):
         raise ValueError(f"`y` must have shape [{n}] or [{k}, {n}] to match `x`, got {y.shape}")
+    y = _checks.check_labels(y.reshape(-1), "y").reshape(y.shape)  # >= 0, within int32
     batch_size = _checks.check_positive_int(batch_size, "batch_size")
     return _loop.count_many(model, variables, x, y, batch_size) / n
 

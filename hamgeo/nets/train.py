@@ -28,6 +28,7 @@ from jax.typing import ArrayLike
 
 from hamgeo import _checks
 from hamgeo.nets import _loop
+from hamgeo.nets._variables import check_finite_variables, check_variables
 from hamgeo.nets.binary import clip_latent_weights, has_latent_weights
 
 __all__ = ["TrainResult", "accuracy", "label_noise", "make_train_step", "train"]
@@ -69,6 +70,12 @@ def accuracy(
     Returns:
         The accuracy, a Python float in ``[0, 1]``.
 
+    Raises:
+        TypeError: ``model`` is not a model of :mod:`hamgeo.nets`, ``variables`` not a
+            dict of arrays, ``x`` not a real array, ``y`` not integer labels.
+        ValueError: ``variables`` that do not fit ``model`` and ``x`` or hold NaN;
+            ``x`` empty, of rank < 2 or not finite; ``y`` negative or not of length n.
+
     Examples:
         >>> import jax, jax.numpy as jnp
         >>> from hamgeo.nets import MLP
@@ -77,18 +84,28 @@ def accuracy(
         >>> 0.0 <= accuracy(model, variables, jnp.ones((5, 2)), jnp.array([0, 1, 2, 0, 1])) <= 1.0
         True
     """
-    x = np.asarray(x) if not hasattr(x, "shape") else x
-    y = np.asarray(y)
+    _loop.check_module(model)
+    x = _checks.check_finite_array(x, "x")
     if x.ndim < 2:
         raise ValueError(f"`x` must have shape [n, ...], got {x.shape}")
-    if y.shape != (x.shape[0],):
-        raise ValueError(f"`y` must have shape [{x.shape[0]}] to match `x`, got {y.shape}")
-    batch_size = _checks.check_positive_int(batch_size, "batch_size")
     n = int(x.shape[0])
     if n == 0:
         raise ValueError("`x` must hold at least one input")
+    y = _checks.check_labels(y, "y", length=n)
+    batch_size = _checks.check_positive_int(batch_size, "batch_size")
+    example = tuple(int(s) for s in x.shape[1:])
+    shape = ", ".join(map(str, example))
+    flat = check_variables(
+        model, variables, example, context=f" for inputs `x` of shape [n, {shape}]"
+    )
+    check_finite_variables(flat)
+    return _accuracy(model, variables, x, y, batch_size)
+
+
+def _accuracy(model: nn.Module, variables: Any, x: Any, y: Any, batch_size: int) -> float:
+    """:func:`accuracy` on checked arguments (the training loop's evaluations)."""
     count = functools.partial(_loop.n_correct, model, variables)
-    return int(_loop.count_correct(count, x, y, batch_size)) / n
+    return int(_loop.count_correct(count, x, y, batch_size)) / int(x.shape[0])
 
 
 def label_noise(
@@ -338,9 +355,9 @@ def train(
                 )
             train_acc = test_acc = float("nan")
             if finite:
-                train_acc = accuracy(model, current, x_dev, y_used, batch_size=eval_bs)
+                train_acc = _accuracy(model, current, x_dev, y_used, eval_bs)
                 if n_test:
-                    test_acc = accuracy(model, current, ds.x_test, ds.y_test, batch_size=eval_bs)
+                    test_acc = _accuracy(model, current, ds.x_test, ds.y_test, eval_bs)
             history["train_accuracy"].append(train_acc)
             history["test_accuracy"].append(float(test_acc))
             if bar is not None:
