@@ -265,7 +265,7 @@ def test_load_cifar10_errors_name_the_path(tmp_path, rng):
 
 
 def test_loaders_check_their_flags():
-    with pytest.raises(TypeError, match="`images` must be True or False"):
+    with pytest.raises(TypeError, match="`images` must be a bool"):
         data.digits(images="yes")
     with pytest.raises(ValueError, match="`test_size`"):
         data.digits(test_size=5)

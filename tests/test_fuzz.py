@@ -699,12 +699,7 @@ _CASES: dict[str, tuple[Callable[[], Callable], Callable[[], dict], dict[str, st
 
 # Known failures in modules other helpers are fixing now: "<name>.<argument>" -> reason.
 # Each is strict: a fix makes it XPASS, which fails, and the entry is then removed.
-_XFAIL: dict[str, str] = {
-    "gaussian_grid.per_axis": (
-        "data.gaussian_grid: a huge per_axis tries to allocate TiB (MemoryError) instead of a"
-        " ValueError"
-    ),
-}
+_XFAIL: dict[str, str] = {}
 
 
 def _cases():

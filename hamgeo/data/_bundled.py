@@ -7,8 +7,8 @@ import random
 
 import numpy as np
 
-from hamgeo._checks import check_int
-from hamgeo.data._dataset import Dataset, check_flag
+from hamgeo._checks import check_bool, check_int
+from hamgeo.data._dataset import Dataset
 
 __all__ = ["digits", "mnist1d"]
 
@@ -34,7 +34,7 @@ def digits(*, images: bool = False, test_size: int = 360) -> Dataset:
         >>> ds.x_train.shape, ds.x_test.shape, float(ds.x_train.max())
         ((1437, 64), (360, 64), 1.0)
     """
-    images = check_flag(images, "images")
+    images = check_bool(images, "images")
     test_size = check_int(test_size, "test_size", minimum=10, maximum=_N_DIGITS - 10)
     from sklearn.datasets import load_digits
     from sklearn.model_selection import train_test_split

@@ -1,4 +1,4 @@
-"""The :class:`Dataset` every loader returns, and the flag check the loaders share."""
+"""The :class:`Dataset` every loader returns."""
 
 from __future__ import annotations
 
@@ -7,17 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from hamgeo._checks import describe
-
 __all__ = ["Dataset"]
-
-
-def check_flag(value: Any, name: str) -> bool:
-    """``value`` as a bool; ints and strings are refused (``images="no"`` is truthy)."""
-    # _checks has no bool check; this is the only one in hamgeo.data.
-    if not isinstance(value, bool | np.bool_):
-        raise TypeError(f"`{name}` must be True or False, got {describe(value)}")
-    return bool(value)
 
 
 @dataclasses.dataclass(frozen=True)

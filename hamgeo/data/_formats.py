@@ -15,8 +15,8 @@ from pathlib import Path
 
 import numpy as np
 
-from hamgeo._checks import check_existing_path
-from hamgeo.data._dataset import Dataset, check_flag
+from hamgeo._checks import check_bool, check_existing_path
+from hamgeo.data._dataset import Dataset
 
 __all__ = ["load_cifar10", "load_mnist"]
 
@@ -123,7 +123,7 @@ def load_mnist(path: str | os.PathLike[str], *, images: bool = False) -> Dataset
         FileNotFoundError: `path`: no such file or directory: '/nonexistent'
     """
     directory = check_existing_path(path, "path", kind="dir")
-    images = check_flag(images, "images")
+    images = check_bool(images, "images")
     arrays = []
     for split in ("train", "t10k"):
         img_path = _find(directory, [f"{split}-images-idx3-ubyte", f"{split}-images.idx3-ubyte"])
@@ -218,7 +218,7 @@ def load_cifar10(path: str | os.PathLike[str], *, images: bool = False) -> Datas
         FileNotFoundError: `path`: no such file or directory: '/nonexistent'
     """
     directory = check_existing_path(path, "path", kind="dir")
-    images = check_flag(images, "images")
+    images = check_bool(images, "images")
     if (directory / "cifar-10-batches-bin").is_dir():
         directory = directory / "cifar-10-batches-bin"
     batches = []

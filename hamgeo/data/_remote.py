@@ -18,10 +18,10 @@ from typing import Any, Literal
 
 import numpy as np
 
-from hamgeo._checks import check_choice, check_positive_float, describe
+from hamgeo._checks import check_bool, check_choice, check_positive_float, describe
 from hamgeo.data._bundled import digits, mnist1d
 from hamgeo.data._cache import cache_dir, cached_sha256
-from hamgeo.data._dataset import Dataset, check_flag
+from hamgeo.data._dataset import Dataset
 from hamgeo.data._fetch import ChecksumError, fetch, mirror_bases, url_for
 from hamgeo.data._formats import cifar10_from_archive, mnist_split
 
@@ -196,11 +196,11 @@ def _load_remote(
     progress: bool | None,
     timeout: float,
 ) -> Dataset:
-    download = check_flag(download, "download")
-    images = check_flag(images, "images")
-    verify = check_flag(verify, "verify")
+    download = check_bool(download, "download")
+    images = check_bool(images, "images")
+    verify = check_bool(verify, "verify")
     if progress is not None:
-        progress = check_flag(progress, "progress")
+        progress = check_bool(progress, "progress")
     timeout = check_positive_float(timeout, "timeout")
     given = _check_checksums(checksums, spec)
     folder = cache_dir(spec.name, root=root)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import jax
@@ -19,6 +20,9 @@ from hamgeo._checks import (
 from hamgeo.data._dataset import Dataset
 
 __all__ = ["diagonal_probe", "gaussian_grid"]
+
+_MAX_VALUES = 2**28
+"""Most float32 values :func:`gaussian_grid` makes (train and test inputs together)."""
 
 
 def _seed_from_key(key: jax.Array) -> int:
@@ -55,7 +59,9 @@ def gaussian_grid(
 
     Args:
         key: a ``jax.random`` key; the same key gives the same data set.
-        per_axis: grid points per axis (``>= 2``).
+        per_axis: grid points per axis (``>= 2``). The data set, ``per_axis**dim *
+            (n_per_gaussian + n_test_per_gaussian) * dim`` values, must fit in ``2**28``
+            float32 values (1 GiB); larger requests raise ``ValueError`` up front.
         dim: the input dimension.
         n_groups: number of labels (``1 <= n_groups <= per_axis**dim``).
         n_per_gaussian: training points drawn from each Gaussian.
@@ -82,12 +88,22 @@ def gaussian_grid(
     key = check_key(key)
     per_axis = check_int(per_axis, "per_axis", minimum=2)
     dim = check_positive_int(dim, "dim")
-    n_gauss = per_axis**dim
-    n_groups = check_int(n_groups, "n_groups", minimum=1, maximum=n_gauss)
     n_per_gaussian = check_positive_int(n_per_gaussian, "n_per_gaussian")
     if n_test_per_gaussian is None:
         n_test_per_gaussian = max(1, n_per_gaussian // 4)
     n_test_per_gaussian = check_positive_int(n_test_per_gaussian, "n_test_per_gaussian")
+    # Refuse a data set too large to hold before allocating anything (log2 first: a
+    # huge per_axis**dim is itself too expensive to compute).
+    per_gaussian = n_per_gaussian + n_test_per_gaussian
+    log2_values = dim * math.log2(per_axis) + math.log2(per_gaussian * dim)
+    if log2_values > math.log2(_MAX_VALUES):
+        raise ValueError(
+            f"`per_axis`**`dim` Gaussians x (`n_per_gaussian` + `n_test_per_gaussian`) "
+            f"points x `dim` coordinates must be at most 2**28 float32 values (1 GiB), got "
+            f"{per_axis}**{dim} x {per_gaussian} x {dim} (about 2**{log2_values:.1f})"
+        )
+    n_gauss = per_axis**dim
+    n_groups = check_int(n_groups, "n_groups", minimum=1, maximum=n_gauss)
     spacing = 1.0 / (per_axis - 1)
     spread = spacing / 8.0 if spread is None else check_positive_float(spread, "spread")
 
