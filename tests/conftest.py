@@ -35,12 +35,15 @@ EPS32 = float(np.finfo(np.float32).eps)
 
 
 def f32_tol(n_terms: int, magnitude: float = 1.0) -> float:
-    """Tolerance for comparing float32 results that reduce ``n_terms`` terms of size ``magnitude``.
+    """Tolerance for comparing two float32 reductions of the same ``n_terms`` terms.
 
-    Two float32 sums of the same n terms in different orders (XLA picks the order per CPU
-    and per fusion) differ by at most about ``2 (n - 1) eps sum|x_i|``; we allow twice that,
-    ``4 n eps magnitude``, so the bound holds on any CPU. Exact integer results are compared
-    exactly, never with this. See tests/README.md.
+    ``magnitude`` bounds ``sum|x_i|``, the sum of the absolute values of the terms (not
+    the size of one term): for a dot product ``sum|a_i w_i|``; for a relative tolerance on
+    a sum of positive terms, 1. Elementwise results use ``f32_tol(k, |value|)`` for ``k``
+    roundings. Two float32 sums of the same n terms in different orders (XLA picks the
+    order per CPU and per fusion) differ by at most about ``2 (n - 1) eps sum|x_i|``; we
+    allow twice that, ``4 n eps magnitude``, so the bound holds on any CPU. Exact integer
+    results are compared exactly, never with this. See tests/README.md.
     """
     return 4.0 * max(int(n_terms), 1) * EPS32 * float(magnitude)
 
