@@ -127,3 +127,19 @@ def test_stacked_helpers_reject_bad_arguments(inputs):
         activation_codes_many("mlp", stacked, inputs)
     with pytest.raises(TypeError, match="`batch_size`"):
         activation_codes_many(model, stacked, inputs, batch_size=1.5)
+
+
+def test_accuracy_many_mask_counts_only_masked_rows():
+    rng = np.random.default_rng(3)
+    x = rng.normal(size=(17, 3)).astype(np.float32)
+    y = rng.integers(0, 3, size=17)
+    model = MLP((5,), 3)
+    v = init_many(model, jax.random.split(jax.random.key(1), 2), jnp.asarray(x))
+    mask = rng.random((2, 17)) < 0.5
+    got = accuracy_many(model, v, x, y, mask=mask)
+    for i in range(2):
+        vi = jax.tree.map(lambda a, i=i: a[i], v)
+        pred = np.asarray(jnp.argmax(model.apply(vi, jnp.asarray(x), train=False), -1))
+        assert got[i] == (pred == y)[mask[i]].mean()  # exact: a ratio of two counts
+    with pytest.raises(ValueError, match="mask"):
+        accuracy_many(model, v, x, y, mask=np.ones(5, bool))

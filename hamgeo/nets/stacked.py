@@ -177,7 +177,13 @@ def init_many(
 
 
 def accuracy_many(
-    model: nn.Module, variables: Any, x: ArrayLike, y: ArrayLike, *, batch_size: int = 1024
+    model: nn.Module,
+    variables: Any,
+    x: ArrayLike,
+    y: ArrayLike,
+    *,
+    mask: ArrayLike | None = None,
+    batch_size: int = 1024,
 ) -> np.ndarray:
     """:func:`~hamgeo.nets.train.accuracy` of each of ``k`` stacked models, vmapped.
 
@@ -186,10 +192,12 @@ def accuracy_many(
         variables: stacked variables, each leaf ``[k, ...]``.
         x: inputs ``[n, ...]``.
         y: integer labels ``[n]``, or ``[k, n]`` (one row per model).
+        mask: optional bool ``[n]`` or ``[k, n]``: only the rows where it is true count
+            (e.g. each model's own training subset); each accuracy is over its counted rows.
         batch_size: inputs per compiled batch.
 
     Returns:
-        ``float64[k]`` accuracies.
+        ``float64[k]`` accuracies (NaN for a model with no counted row).
 
     Examples:
         >>> import jax, jax.numpy as jnp
@@ -210,7 +218,15 @@ def accuracy_many(
         raise ValueError(f"`y` must have shape [{n}] or [{k}, {n}] to match `x`, got {y.shape}")
     y = _checks.check_labels(y.reshape(-1), "y").reshape(y.shape)  # >= 0, within int32
     batch_size = _checks.check_positive_int(batch_size, "batch_size")
-    return _loop.count_many(model, variables, x, y, batch_size) / n
+    if mask is None:
+        return _loop.count_many(model, variables, x, y, batch_size) / n
+    m = np.asarray(_checks.check_array(mask, "mask", ndim=(1, 2), kind="b"))
+    if m.shape not in ((n,), (k, n)):
+        raise ValueError(f"`mask` must have shape [{n}] or [{k}, {n}] to match `x`, got {m.shape}")
+    y = np.where(m, y, -1)  # the count skips label -1 (its padding convention)
+    counted = np.broadcast_to(m, (k, n)).sum(axis=-1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return _loop.count_many(model, variables, x, y, batch_size) / counted
 
 
 def activation_codes_many(

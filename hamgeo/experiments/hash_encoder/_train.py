@@ -133,12 +133,15 @@ def _states(group: _Group, variables: Any, labels: np.ndarray, rows: Sequence[in
     words = np.asarray(codes.words)
     n, n_all = group.data.x_train.shape[0], group.x_all.shape[0]
     masks = group.masks[rows]
-    y_train = np.full((len(rows), n_all), -1, np.int32)
-    y_train[:, :n] = np.where(masks, labels[rows], -1)
-    y_test = np.full((len(rows), n_all), -1, np.int32)
-    y_test[:, n:] = np.asarray(group.data.y_test)
-    acc_train = accuracy_many(group.model, sub, group.x_all, y_train) * n_all / masks.sum(1)
-    acc_test = accuracy_many(group.model, sub, group.x_all, y_test) * n_all / (n_all - n)
+    y_all = np.zeros((len(rows), n_all), np.int32)
+    y_all[:, :n] = labels[rows]
+    y_all[:, n:] = np.asarray(group.data.y_test)
+    in_train = np.zeros((len(rows), n_all), bool)
+    in_train[:, :n] = masks
+    in_test = np.zeros(n_all, bool)
+    in_test[n:] = True
+    acc_train = accuracy_many(group.model, sub, group.x_all, y_all, mask=in_train)
+    acc_test = accuracy_many(group.model, sub, group.x_all, y_all, mask=in_test)
     target = max(2, 1 << (words.shape[-1] - 1).bit_length())
     words = np.pad(words, [(0, 0), (0, 0), (0, target - words.shape[-1])])
     out = []
