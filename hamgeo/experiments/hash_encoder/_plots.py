@@ -42,7 +42,7 @@ def _curve(ax, rows, x_field, field, xs, positions, **style) -> None:
 def _factor_figure(plt, rows, x_field: str, xs: Sequence[Any], *, title: str, xlabel: str,
                    log: bool = False, labels: Sequence[str] | None = None):  # fmt: skip
     """Redundancy (trained vs init) and train/test accuracies against one factor."""
-    fig, axes = plt.subplots(1, 3, figsize=(15, 4))
+    fig, axes = plt.subplots(1, 3, figsize=(15, 4.3), layout="constrained")
     pos = np.asarray(xs, float) if labels is None else np.arange(len(xs), dtype=float)
     trained, init = rows_where(rows, state="trained"), rows_where(rows, state="init")
     ax = axes[0]
@@ -81,10 +81,12 @@ def _phase_panel(ax, cells, widths, cols, col_field, value, *, title, cmap) -> A
         letters[(i, j)] = _REGIME_LETTER[c["regime"]]
     im = ax.pcolormesh(np.arange(len(cols) + 1), np.arange(len(widths) + 1), z, cmap=cmap,
                        vmin=0, vmax=1, shading="flat")  # fmt: skip
+    size = 7 if len(cols) <= 20 else 4
     for (i, j), letter in letters.items():
-        ax.text(j + 0.5, i + 0.5, letter, ha="center", va="center", fontsize=7, color="gray")
-    ax.set_xticks(np.arange(len(cols)) + 0.5, [str(c) for c in cols],
-                  rotation=90 if len(cols) > 12 else 0)  # fmt: skip
+        ax.text(j + 0.5, i + 0.5, letter, ha="center", va="center", fontsize=size, color="gray")
+    step = max(1, len(cols) // 10)
+    ticks = np.arange(0, len(cols), step)
+    ax.set_xticks(ticks + 0.5, [str(cols[t]) for t in ticks])
     ax.set_yticks(np.arange(len(widths)) + 0.5, [str(w) for w in widths])
     ax.set_ylabel("hidden width")
     ax.set_title(title)
@@ -149,7 +151,8 @@ def draw(result: Result, out_dir: str | Path) -> list[Path]:
             {**r, "model": f"{r['family']} {tuple(r['channels'])}"} for r in t.get("family", [])
         ]
         if rows:
-            xs = sorted({r["model"] for r in rows})
+            order = sorted({(r["family"] != "vgg", r["size"], r["model"]) for r in rows})
+            xs = [model for *_, model in order]
             fig = _factor_figure(plt, rows, "model", xs, title=f"{data}: model families",
                                  xlabel="model (channels)", labels=xs)  # fmt: skip
             paths.append(save_figure(fig, out_dir, "hash_encoder_family"))
@@ -160,7 +163,7 @@ def draw(result: Result, out_dir: str | Path) -> list[Path]:
             rows = t.get(factor, [])
             if not rows:
                 continue
-            fig, axes = plt.subplots(1, 2, figsize=(10, 3.8))
+            fig, axes = plt.subplots(1, 2, figsize=(10, 3.8), layout="constrained")
             for w in sorted({r["width"] for r in rows}):
                 sub = rows_where(rows, width=w, state="trained")
                 if factor == "training_time":
