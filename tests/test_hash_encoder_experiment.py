@@ -320,3 +320,30 @@ def test_seed_keys_drive_the_nets(key):
     a = _train.train_specs([spec], data, None, cfg, jax.random.fold_in(key, 1))[spec]
     b = _train.train_specs([spec], data, None, cfg, jax.random.fold_in(key, 2))[spec]
     assert not jnp.array_equal(a.init.codes_train.words, b.init.codes_train.words)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("name", "flat_dim", "image_shape"),
+    [("mnist", 784, (28, 28, 1)), ("cifar10", 3072, (32, 32, 3))],
+)
+def test_every_factor_runs_on_a_downloadable_data_set(
+    tmp_path, monkeypatch, name, flat_dim, image_shape
+):
+    # Format-exact stand-ins in the cache (no network): the MLPs see flat inputs, the
+    # CNNs images, and the data set's record (files, checksums) reaches results.json.
+    from hamgeo.data import load, write_fake
+    from hamgeo.experiments.hash_encoder import _run
+
+    sums = write_fake(name, tmp_path, n_train=60, n_test=20)
+    monkeypatch.setattr(_run, "load", lambda n, **kw: load(n, checksums=sums, **kw))
+    cfg = _tiny(data=name, data_root=str(tmp_path), download=False, widths=(4,), main_width=4,
+                time_widths=(4,), sample_fractions=(0.5, 1.0), sample_widths=(4,), depths=(1, 2),
+                depth_units=4, factor_width=4, families=("vgg",), cnn_channels=((2,),),
+                batch_size=16)  # fmt: skip
+    flat, images = _run.load_data(cfg)
+    assert flat.x_train.shape == (60, flat_dim) and images.x_train.shape == (60, *image_shape)
+    result = he.run(cfg, jax.random.key(0))
+    record = to_jsonable(result.to_dict())
+    assert record["dataset"]["name"] == name and record["dataset"]["files"] == sums
+    assert {f for f in he.FACTORS if result.tables[f]} == set(he.FACTORS)
