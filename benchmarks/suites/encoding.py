@@ -54,8 +54,11 @@ def _knn_rows(rng, n_base: int, n_query: int, bits: int, quick: bool) -> list[Ro
         work=float(n_base) * sub,
         **common,
     )
-    # Same work as hamgeo's row: scale the time to all queries.
-    r.seconds *= n_query / sub
+    # Same work as hamgeo's row: scale the times to all queries.
+    scale = n_query / sub
+    r.seconds *= scale
+    r.min_s = None if r.min_s is None else r.min_s * scale
+    r.max_s = None if r.max_s is None else r.max_s * scale
     r.work = float(n_base) * n_query
     r.compile_s = None
     r.extra["measured_queries"] = sub
