@@ -1,9 +1,11 @@
-"""Reproductions of the three papers, one module each.
+"""Reproductions of the three papers, one package each.
 
-Every experiment module exposes ``NAME``, a ``Config`` dataclass with a ``quick()``
-classmethod, ``run(config, key) -> Result`` and ``plot(result, out_dir) -> list[str]``;
-``Result.to_dict()`` returns the JSON-able ``results.json`` content, with keys
-``config`` and ``summary`` (named scalars).
+Every experiment package follows :mod:`hamgeo.experiments._protocol`: ``NAME``, a
+validated ``Config`` dataclass with ``quick()`` and ``n_seeds``,
+``run(config, key) -> Result``, ``plot(result, out_dir) -> list[Path]``, a
+``Result.summary`` property of named values (intervals across seeds) and
+``Result.to_dict()``, the JSON-able ``results.json`` content with the keys
+``experiment``, ``config`` and ``summary``.
 """
 
 # name on the command line -> module under hamgeo.experiments
