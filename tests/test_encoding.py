@@ -1,4 +1,8 @@
-"""Tests for hamgeo.encoding against NumPy, scipy and scikit-learn references."""
+"""Tests for hamgeo.encoding against NumPy, scipy and scikit-learn references.
+
+Accuracies and NMI are float64 host results (ratios of integer counts, NMI from a
+contingency table in NumPy float64), so their 1e-12 / 1e-9 tolerances hold on any CPU.
+"""
 
 import itertools
 
