@@ -134,3 +134,48 @@ def test_committed_results_follow_the_schema(name):
     if doc.get("schema_version") is None:
         pytest.xfail(f"{name}'s committed results.json predates the schema; regenerate it")
     validate_results(doc)
+
+
+# --- the docs pages render their findings from the committed results.json -------------------
+
+from hamgeo.experiments import render_docs  # noqa: E402
+
+
+def test_render_docs_rewrites_only_the_block_and_check_catches_drift(tmp_path):
+    name = "discriminability"
+    doc = _document()
+    res = render_docs.results_path(tmp_path, name)
+    res.parent.mkdir(parents=True)
+    res.write_text(json.dumps(doc))
+    page = render_docs.page_path(tmp_path, name)
+    page.parent.mkdir(parents=True)
+    page.write_text(f"# Title\n\nprose\n\n{render_docs.BEGIN}\nstale\n{render_docs.END}\n\nmore\n")
+    assert render_docs.check_pages(tmp_path, [name])  # stale block
+    assert render_docs.main(["--root", str(tmp_path), name]) == 0
+    text = page.read_text()
+    assert text.startswith("# Title\n\nprose\n\n") and text.endswith("\n\nmore\n")
+    assert "**inconclusive**" in text and "init (control)" in text
+    assert render_docs.check_pages(tmp_path, [name]) == []
+    assert render_docs.main(["--root", str(tmp_path), "--check", name]) == 0
+    # a result that changes makes the page stale
+    doc["findings"][0]["verdict"] = "supported"
+    res.write_text(json.dumps(doc))
+    assert any("differs" in p for p in render_docs.check_pages(tmp_path, [name]))
+    # a verdict typed by hand outside the block is caught
+    render_docs.main(["--root", str(tmp_path), name])
+    page.write_text(page.read_text() + "\nDepth: reproduced.\n")
+    (problem,) = render_docs.check_pages(tmp_path, [name])
+    assert "'reproduced' outside" in problem
+
+
+def test_render_docs_needs_the_markers(tmp_path):
+    with pytest.raises(ValueError, match="findings:begin"):
+        render_docs.update_page("no markers", "x")
+
+
+@pytest.mark.parametrize("name", sorted(REGISTRY))
+def test_committed_pages_agree_with_their_results(name):
+    doc = json.loads(render_docs.results_path(ROOT, name).read_text())
+    if doc.get("schema_version") is None:
+        pytest.xfail(f"{name}'s committed results.json predates the schema; regenerate it")
+    assert render_docs.check_pages(ROOT, [name]) == []
