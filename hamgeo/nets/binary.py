@@ -345,7 +345,7 @@ class BinaryMLP(nn.Module):
 
     def __post_init__(self) -> None:
         check_fields(self, "widths")
-        check_choice(self.norm, "norm", _NORMS)
+        check_choice("norm", self.norm, _NORMS)
         super().__post_init__()
 
     @nn.compact
@@ -402,7 +402,7 @@ class BinaryCNN(nn.Module):
 
     def __post_init__(self) -> None:
         check_fields(self, "channels", "dense", pool=True)
-        check_choice(self.norm, "norm", _NORMS)
+        check_choice("norm", self.norm, _NORMS)
         super().__post_init__()
 
     @nn.compact
