@@ -348,7 +348,7 @@ class BinaryMLP(nn.Module):
 
     def __post_init__(self) -> None:
         check_fields(self, "widths")
-        check_choice(self.norm, "norm", _NORMS)
+        check_choice("norm", self.norm, _NORMS)
         super().__post_init__()
 
     @nn.compact
@@ -405,7 +405,7 @@ class BinaryCNN(nn.Module):
 
     def __post_init__(self) -> None:
         check_fields(self, "channels", "dense", pool=True)
-        check_choice(self.norm, "norm", _NORMS)
+        check_choice("norm", self.norm, _NORMS)
         super().__post_init__()
 
     @nn.compact
