@@ -273,7 +273,7 @@ def _fx() -> types.SimpleNamespace:
         plane=(np.zeros(2), np.array([1.0, 0.0]), np.array([0.0, 1.0])),
     )
     ns.partition = hamgeo.slice_partition(None, region_vars, *ns.plane, resolution=4)
-    ns.stacked = nets.init_many(mlp, jax.random.split(key, 2), x)
+    ns.stacked = nets.init_many(mlp, x, keys=jax.random.split(key, 2))
     return ns
 
 
