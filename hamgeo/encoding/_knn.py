@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import math
+import typing
 
 import jax
 import jax.numpy as jnp
@@ -24,6 +25,8 @@ from hamgeo.encoding._common import (
 from hamgeo.hamming import hamming_knn, pairwise_hamming
 
 __all__ = ["knn_accuracy", "knn_classify"]
+
+_TIES: tuple[KnnTies, ...] = typing.get_args(KnnTies)
 
 # scikit-learn's ``algorithm="auto"`` picks a tree (a BallTree for the Hamming metric) for
 # codes of at most this many bits, unless ``k >= n // 2`` (``sklearn.neighbors._base``).
@@ -182,7 +185,7 @@ def knn_classify(
     train = as_packed_batch(train_codes, "train_codes")
     test = as_packed_batch(test_codes, "test_codes")
     _same_bits(train, test, "train_codes", "test_codes")
-    ties = check_choice(ties, "ties", ("sklearn", "nearest"))
+    ties = check_choice("ties", ties, _TIES)
     exclude_self = check_bool(exclude_self, "exclude_self")
     n = train.shape[0]
     labels = _labels(train_labels, "train_labels", n, _n_classes(n_classes))
