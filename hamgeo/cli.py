@@ -30,6 +30,7 @@ from hamgeo._checks import check_positive_int, check_seed
 from hamgeo._version import __version__
 from hamgeo.experiments import REGISTRY
 from hamgeo.experiments._common import to_jsonable, write_json_atomic
+from hamgeo.experiments._findings import Finding, format_findings
 
 __all__ = ["main"]
 
@@ -235,7 +236,7 @@ def _reproduce_one(name: str, module: Any, config: Any, folder: Path, args) -> N
         figures = [str(p) for p in module.plot(result, folder)]
         payload = to_jsonable(result.to_dict())
         payload.setdefault("experiment", name)
-        payload["run"] = {
+        run_info = {
             "seed": args.seed,
             "n_seeds": n_seeds,
             "quick": bool(args.quick),
@@ -245,9 +246,17 @@ def _reproduce_one(name: str, module: Any, config: Any, folder: Path, args) -> N
             "backend": jax.default_backend(),
             "figures": [Path(f).name for f in figures],
         }
+        if "schema_version" in payload:  # results.schema.json: no keys beside the schema's
+            payload["extra"]["run"] = run_info
+        else:
+            payload["run"] = run_info
         payload["status"] = "complete"
         write_json_atomic(results, payload)
-    _print_summary(name, payload.get("summary", {}))
+    if isinstance(payload.get("summary"), list):
+        print(f"\n{name}: findings\n")
+        print(format_findings([Finding.from_dict(f) for f in payload.get("findings", [])]))
+    else:
+        _print_summary(name, payload.get("summary", {}))
     print(f"[{name}] done in {elapsed:.1f} s; results in {results}")
     for fig in figures:
         print(f"  figure: {fig}")
