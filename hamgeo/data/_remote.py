@@ -227,6 +227,7 @@ def _load_remote(
     checksums: Mapping[str, str] | None,
     progress: bool | None,
     timeout: float,
+    deadline: float,
 ) -> Dataset:
     download = check_bool(download, "download")
     images = check_bool(images, "images")
@@ -234,6 +235,7 @@ def _load_remote(
     if progress is not None:
         progress = check_bool(progress, "progress")
     timeout = check_positive_float(timeout, "timeout")
+    deadline = check_positive_float(deadline, "deadline")
     given = _check_checksums(checksums, spec)
     folder = cache_dir(spec.name, root=root)
     bases = mirror_bases(mirrors, spec.mirrors)
@@ -255,7 +257,7 @@ def _load_remote(
         expected = {f: given[f] if given else spec.files[f].sha256 for f in missing}
         sizes = {f: None if given else spec.files[f].size for f in missing}
         fetch(folder, missing, expected, sizes, bases, title=spec.title, timeout=timeout,
-              progress=show)  # fmt: skip
+              deadline=deadline, progress=show)  # fmt: skip
         copies.update({f: find(f, [folder]) for f in missing})
     found = {f: copy for f, copy in copies.items() if copy is not None}
     if len(found) < len(spec.files):  # pragma: no cover - a download is verified before use
@@ -286,6 +288,7 @@ def mnist(
     checksums: Mapping[str, str] | None = None,
     progress: bool | None = None,
     timeout: float = 60.0,
+    deadline: float = 900.0,
 ) -> Dataset:
     """MNIST ([MNIST], LeCun et al. 1998): 60 000 training and 10 000 test digits, 28×28.
 
@@ -319,7 +322,11 @@ def mnist(
             ``False``.
         progress: show a progress bar while downloading (default: when standard
             error is a terminal).
-        timeout: seconds to wait for a server before trying the next URL.
+        timeout: seconds to wait for a server to answer or send more (each read)
+            before trying the next URL.
+        deadline: seconds one file's download may take in all, however the server
+            drips; past it the download stops and the next URL is tried. A download
+            also stops at the file's pinned size (or 4 GiB with custom ``checksums``).
 
     Returns:
         A :class:`Dataset` with pixel values in ``[0, 1]``; its ``info`` holds
@@ -358,6 +365,7 @@ def fashion_mnist(
     checksums: Mapping[str, str] | None = None,
     progress: bool | None = None,
     timeout: float = 60.0,
+    deadline: float = 900.0,
 ) -> Dataset:
     """Fashion-MNIST ([Fashion-MNIST], Xiao et al. 2017): 60 000 + 10 000 clothes, 28×28.
 
@@ -392,6 +400,7 @@ def cifar10(
     checksums: Mapping[str, str] | None = None,
     progress: bool | None = None,
     timeout: float = 60.0,
+    deadline: float = 900.0,
 ) -> Dataset:
     """CIFAR-10 ([CIFAR-10], Krizhevsky 2009): 50 000 training and 10 000 test images, 32×32×3.
 
