@@ -74,7 +74,7 @@ class AngleTheory(NamedTuple):
 
 
 def _check_distribution(distribution: Any) -> str:
-    return check_choice(distribution, "distribution", _DISTRIBUTIONS)
+    return check_choice("distribution", distribution, _DISTRIBUTIONS)
 
 
 # ----------------------------------------------------------------------------- sampling

@@ -456,5 +456,5 @@ def load(name: DatasetName, **kwargs: Any) -> Dataset:
         ...
         ValueError: `name` must be one of 'digits', 'mnist1d', 'mnist', 'fashion-mnist', 'cifar10', 'fashion_mnist', got 'imagenet'
     """  # noqa: E501
-    name = check_choice(name, "name", (*DATASETS, "fashion_mnist"))
+    name = check_choice("name", name, (*DATASETS, "fashion_mnist"))
     return _LOADERS[name.replace("_", "-")](**kwargs)

@@ -149,7 +149,7 @@ def knn_classify(
     train = as_packed_batch(train_codes, "train_codes")
     test = as_packed_batch(test_codes, "test_codes")
     _same_bits(train, test, "train_codes", "test_codes")
-    ties = check_choice(ties, "ties", ("sklearn", "nearest"))
+    ties = check_choice("ties", ties, ("sklearn", "nearest"))
     if not isinstance(exclude_self, bool | np.bool_):
         raise TypeError(f"`exclude_self` must be a bool, got {describe(exclude_self)}")
     exclude_self = bool(exclude_self)
