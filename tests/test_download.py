@@ -29,6 +29,7 @@ import pytest
 
 from conftest import NetworkAccessBlocked
 from hamgeo import data
+from hamgeo._io import LOCK_NAME
 from hamgeo.data import _fetch, _remote, _sources
 
 MNIST_FILES = list(_remote.REMOTE["mnist"].files)
@@ -148,7 +149,7 @@ def _assert_clean(folder: Path, files, sums=None):
     """No temporary file, and each final name absent or holding the verified file."""
     if not folder.exists():
         return
-    leftovers = [p.name for p in folder.iterdir() if p.name not in files and p.name != ".lock"]
+    leftovers = [p.name for p in folder.iterdir() if p.name not in files and p.name != LOCK_NAME]
     assert leftovers == [], leftovers  # no temporary file of pooch's or ours
     for f in files:
         path = folder / f
@@ -311,7 +312,7 @@ def test_interrupted_download_leaves_no_part_file(tmp_path, server, monkeypatch)
         def update(self, n):
             raise KeyboardInterrupt
 
-    monkeypatch.setattr(_fetch, "_progress_bar", lambda *a: Bar())
+    monkeypatch.setattr(_fetch, "progress", lambda **kw: Bar())
     root = tmp_path / "cache"
     with pytest.raises(KeyboardInterrupt):
         data.mnist(root=root, progress=False)
@@ -518,6 +519,25 @@ def test_system_folders_are_read_before_any_download(tmp_path, server, monkeypat
     assert data.fashion_mnist(root=root, download=False).info["files"] == sums
 
 
+def test_write_fake_never_overwrites_without_being_asked(tmp_path):
+    folder = tmp_path / "fashion-mnist"
+    folder.mkdir()
+    real = folder / "t10k-labels-idx1-ubyte.gz"
+    real.write_bytes(b"the user's real file")
+    with pytest.raises(FileExistsError, match="overwrite=True") as err:
+        data.write_fake("fashion-mnist", tmp_path, n_train=5, n_test=5)
+    assert str(real) in str(err.value)
+    assert real.read_bytes() == b"the user's real file"
+    assert sorted(p.name for p in folder.iterdir()) == [real.name]  # nothing else written
+    sums = data.write_fake("fashion-mnist", tmp_path, n_train=5, n_test=5, overwrite=True)
+    assert _sha(real.read_bytes()) == sums[real.name]
+    with pytest.raises(FileExistsError):  # the CIFAR archive too
+        data.write_fake("cifar10", tmp_path, n_train=5, n_test=1)
+        data.write_fake("cifar10", tmp_path, n_train=5, n_test=1)
+    with pytest.raises(TypeError, match="`overwrite`"):
+        data.write_fake("mnist", tmp_path, n_train=5, n_test=5, overwrite="yes")
+
+
 def test_a_damaged_system_copy_is_skipped_with_a_warning(tmp_path, server, monkeypatch):
     files, sums = _fakes(tmp_path, "fashion-mnist")
     _pin(monkeypatch, "fashion-mnist", files, [_serve(server, "m", files)])
@@ -546,7 +566,7 @@ def test_a_hostile_checksums_json_is_never_read(tmp_path):
     for text in ("{" * 100_000, '{"x": [1, 2', "[]", '{"train-images-idx3-ubyte.gz": 5}'):
         stamp.write_text(text)
         assert data.mnist(root=root, checksums=sums).info["verified"]
-    other = data.write_fake("mnist", root, n_train=12, n_test=6, seed=1)
+    other = data.write_fake("mnist", root, n_train=12, n_test=6, seed=1, overwrite=True)
     lie = {f: {"key": [0, 0, 0], "sha256": sums[f]} for f in sums}  # claims the old hashes
     stamp.write_text(json.dumps(lie))
     with pytest.raises(data.ChecksumError):

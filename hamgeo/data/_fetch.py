@@ -9,35 +9,29 @@ what pooch leaves to its caller:
 * bounded waits: :class:`_Downloader` (pooch's downloader hook) stops a transfer at an
   overall deadline (not a per-read timeout: a server dripping a byte at a time ends
   there too) and at a size cap (the pinned size where known), both named in the error;
-* a folder lock (``fcntl.flock`` on ``<folder>/.lock``), so two processes asking at
-  once end with one good copy: the second finds the first's file when it gets the lock.
+* a folder lock (``hamgeo._io.folder_lock``), so two processes asking at once end with
+  one good copy: the second finds the first's file when it gets the lock.
 """
 
 from __future__ import annotations
 
-import contextlib
 import http.client
 import os
 import socket
-import sys
 import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import pooch
 
 from hamgeo._checks import describe
+from hamgeo._io import folder_lock, progress
 from hamgeo._version import __version__
 from hamgeo.data._cache import ENV_ROOT
-
-try:
-    import fcntl
-except ImportError:  # pragma: no cover - Windows
-    fcntl = None  # type: ignore[assignment]
 
 __all__ = ["DownloadError"]
 
@@ -45,7 +39,6 @@ ENV_MIRRORS = "HAMGEO_DATA_MIRRORS"
 _SCHEMES = ("http", "https", "file")
 _CHUNK = 1 << 20
 DEFAULT_CAP = 1 << 32  # bytes, for a file without a pinned size (custom `checksums`)
-LOCK = ".lock"
 
 
 class DownloadError(OSError):
@@ -86,46 +79,12 @@ def url_for(base: str, filename: str) -> str:
     return base.rstrip("/") + "/" + filename
 
 
-@contextlib.contextmanager
-def folder_lock(folder: Path) -> Iterator[None]:
-    """Hold the folder's download lock (blocks while another process holds it)."""
-    if fcntl is None:  # pragma: no cover - Windows: rely on unique temp + atomic rename
-        yield
-        return
-    fd = os.open(folder / LOCK, os.O_RDWR | os.O_CREAT, 0o644)
-    try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            if sys.stderr.isatty():
-                print(f"waiting for another download into {folder} ...", file=sys.stderr)
-            fcntl.flock(fd, fcntl.LOCK_EX)
-        yield
-    finally:
-        os.close(fd)  # closing releases the lock
-
-
 def _describe_failure(err: BaseException) -> str:
     if isinstance(err, urllib.error.HTTPError):
         return f"HTTP {err.code} {err.reason}"
     if isinstance(err, urllib.error.URLError):
         return f"{err.reason}"
     return f"{type(err).__name__}: {err}" if str(err) else type(err).__name__
-
-
-def _progress_bar(total: int | None, filename: str, enabled: bool) -> Any:
-    from tqdm.auto import tqdm
-
-    return tqdm(
-        total=total,
-        desc=filename,
-        unit="B",
-        unit_scale=True,
-        unit_divisor=1024,
-        disable=not enabled,
-        file=sys.stderr,
-        leave=False,
-    )
 
 
 def _set_read_timeout(response: Any, seconds: float) -> None:
@@ -174,7 +133,9 @@ class _Downloader:
     def _copy(self, response: Any, out: Any, stop: float, total: int | None) -> int:
         read = getattr(response, "read1", response.read)
         received = 0
-        with _progress_bar(total or self.size, self.name, self.progress) as bar:
+        with progress(
+            total=total or self.size, desc=self.name, enabled=self.progress, unit="B"
+        ) as bar:
             while True:
                 left = stop - time.monotonic()
                 if left <= 0:
@@ -223,7 +184,8 @@ def fetch(
     """
     try:
         folder.mkdir(parents=True, exist_ok=True)
-        with folder_lock(folder):
+        # Waiting for another process's download is bounded too.
+        with folder_lock(folder, timeout=deadline * len(missing)):
             for filename in missing:
                 if (folder / filename).is_file():  # another process got it meanwhile
                     continue
@@ -260,8 +222,6 @@ def fetch(
 
 def _remove_stale_parts(folder: Path) -> None:
     """Delete pooch's temporary files left by a killed download (only under the lock)."""
-    if fcntl is None:  # pragma: no cover - without the lock another process may be writing
-        return
     for stale in folder.glob("tmp*"):
         if stale.is_file():
             stale.unlink(missing_ok=True)

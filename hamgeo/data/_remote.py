@@ -21,7 +21,7 @@ import re
 import sys
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any, Literal, NamedTuple
+from typing import Any, Literal, NamedTuple, get_args
 
 import numpy as np
 
@@ -30,7 +30,7 @@ from hamgeo.data._bundled import digits, mnist1d
 from hamgeo.data._cache import cache_dir
 from hamgeo.data._dataset import Dataset
 from hamgeo.data._fetch import fetch, mirror_bases, url_for
-from hamgeo.data._formats import cifar10_from_tar, idx_split
+from hamgeo.data._formats import Split, cifar10_from_tar, idx_split
 from hamgeo.data._sources import Copy, find_copy, search_folders
 
 __all__ = ["DATASETS", "cifar10", "fashion_mnist", "load", "mnist"]
@@ -38,7 +38,8 @@ __all__ = ["DATASETS", "cifar10", "fashion_mnist", "load", "mnist"]
 DATASETS: tuple[str, ...] = ("digits", "mnist1d", "mnist", "fashion-mnist", "cifar10")
 """The names :func:`load` knows (``"fashion_mnist"`` is accepted for ``"fashion-mnist"``)."""
 
-DatasetName = Literal["digits", "mnist1d", "mnist", "fashion-mnist", "fashion_mnist", "cifar10"]
+DatasetName = Literal["digits", "mnist1d", "mnist", "fashion-mnist", "cifar10", "fashion_mnist"]
+_NAMES: tuple[DatasetName, ...] = get_args(DatasetName)
 
 _MNIST_FILES = (
     "train-images-idx3-ubyte.gz",
@@ -66,18 +67,18 @@ class _Remote:
     title: str
     files: dict[str, _File]  # canonical file name -> its pins
     mirrors: tuple[str, ...]  # base URLs, tried in order
-    read: Callable[[dict[str, Copy], bool], tuple[np.ndarray, ...]]
+    read: Callable[[dict[str, Copy], bool], Split]
 
 
-def _read_idx_set(copies: dict[str, Copy], images: bool) -> tuple[np.ndarray, ...]:
+def _read_idx_set(copies: dict[str, Copy], images: bool) -> Split:
     out: list[np.ndarray] = []
     for split in ("train", "t10k"):
         img, lab = copies[f"{split}-images-idx3-ubyte.gz"], copies[f"{split}-labels-idx1-ubyte.gz"]
         out += idx_split(img.content, lab.content, img.path, lab.path, images=images)
-    return tuple(out)
+    return out[0], out[1], out[2], out[3]
 
 
-def _read_cifar(copies: dict[str, Copy], images: bool) -> tuple[np.ndarray, ...]:
+def _read_cifar(copies: dict[str, Copy], images: bool) -> Split:
     copy = copies["cifar-10-binary.tar.gz"]
     return cifar10_from_tar(copy.content, copy.path, images=images)
 
@@ -242,7 +243,10 @@ def _load_remote(
     if given is not None:
         accepted = {f: {given[f]} for f in spec.files}
     else:
-        accepted = {f: {p.sha256, p.content_sha256} - {None} for f, p in spec.files.items()}
+        accepted = {
+            f: {p.sha256} | ({p.content_sha256} if p.content_sha256 else set())
+            for f, p in spec.files.items()
+        }
     folders = search_folders(spec.name, folder)
 
     def find(filename: str, where: list[Path]) -> Copy | None:
@@ -456,5 +460,5 @@ def load(name: DatasetName, **kwargs: Any) -> Dataset:
         ...
         ValueError: `name` must be one of 'digits', 'mnist1d', 'mnist', 'fashion-mnist', 'cifar10', 'fashion_mnist', got 'imagenet'
     """  # noqa: E501
-    name = check_choice("name", name, (*DATASETS, "fashion_mnist"))
+    name = check_choice("name", name, _NAMES)
     return _LOADERS[name.replace("_", "-")](**kwargs)
