@@ -25,11 +25,11 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from hamgeo import _native
 from hamgeo._checks import check_positive_int, check_seed
 from hamgeo._version import __version__
 from hamgeo.experiments import REGISTRY
 from hamgeo.experiments._common import to_jsonable, write_json_atomic
+from hamgeo.hamming import _native
 
 __all__ = ["main"]
 
@@ -273,7 +273,7 @@ def _cmd_reproduce(args: argparse.Namespace) -> int:
 
 def _dispatch_module() -> Any:
     try:
-        return importlib.import_module("hamgeo._dispatch")
+        return importlib.import_module("hamgeo.hamming._dispatch")
     except ImportError:
         return None
 

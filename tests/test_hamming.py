@@ -9,9 +9,8 @@ from hypothesis import strategies as st
 from jax.sharding import NamedSharding, PartitionSpec
 
 import hamgeo
-from hamgeo import _native, hamming
 from hamgeo.codes import PackedCodes, pack_bits
-from hamgeo.hamming import hamming_knn, pairwise_hamming
+from hamgeo.hamming import _api, _native, _xla, hamming_knn, pairwise_hamming
 
 METHODS = ["auto", "popcount", "xla", "matmul"] + (["native"] if _native.available() else [])
 
@@ -304,13 +303,15 @@ def test_knn_every_method(rng, method, exclude_self):
 @pytest.mark.parametrize("method", ["xla", "matmul"])
 def test_knn_query_blocks(rng, monkeypatch, method):
     """Small temporaries: queries in several blocks (lax.map), base in several blocks."""
-    monkeypatch.setattr(hamming, "_BLOCK_BYTES", 4096)
+    monkeypatch.setattr(_xla, "_BLOCK_BYTES", 4096)
+    _api._knn_jit.clear_cache()  # block sizes are chosen at trace time
     x = bits(rng, 29, 40)
     d, i = hamming_knn(x, x, 5, exclude_self=True, method=method, block_size=6)
     rd, ri = ref_knn(x, x, 5, True)
     np.testing.assert_array_equal(np.asarray(d), rd)
     np.testing.assert_array_equal(np.asarray(i), ri)
-    assert hamming._knn_blocks("int8", 29, 29, 2, 40, 5, 6)[0] < 29  # really blocked
+    assert _xla.knn_blocks("int8", 29, 29, 2, 40, 5, 6)[0] < 29  # really blocked
+    _api._knn_jit.clear_cache()
 
 
 @pytest.mark.parametrize("method", METHODS)
