@@ -30,7 +30,14 @@ import jax.numpy as jnp
 import numpy as np
 from jax.typing import ArrayLike
 
-from hamgeo._checks import check_array, check_choice, check_int, check_nonnegative_int, describe
+from hamgeo._checks import (
+    check_array,
+    check_choice,
+    check_int,
+    check_nonnegative_int,
+    check_not_traced,
+    describe,
+)
 
 __all__ = [
     "CodesLike",
@@ -270,6 +277,8 @@ def pack_bits(bits: ArrayLike) -> PackedCodes:
     Returns:
         ``PackedCodes`` with ``words: uint32[..., ceil(n_bits / 32)]``.
 
+    Traceable: jit, vmap
+
     Raises:
         TypeError: ``bits`` is not boolean or integer, is a scalar, or is not a
             rectangular array (ragged nested lists).
@@ -302,6 +311,7 @@ def pack_bits(bits: ArrayLike) -> PackedCodes:
     return _pack(jnp.asarray(bits))
 
 
+@jax.jit
 def _pack(bits: jax.Array) -> PackedCodes:
     n_bits = int(bits.shape[-1])
     w = n_words(n_bits)
@@ -325,6 +335,8 @@ def unpack_bits(codes: PackedCodes) -> jax.Array:
     Returns:
         ``bool[..., n_bits]``, the exact inverse of [`pack_bits`][hamgeo.codes.pack_bits].
 
+    Traceable: jit, vmap
+
     Raises:
         TypeError: ``codes`` is not ``PackedCodes``.
 
@@ -335,6 +347,11 @@ def unpack_bits(codes: PackedCodes) -> jax.Array:
     """
     if not isinstance(codes, PackedCodes):
         raise TypeError(f"`codes` must be PackedCodes, got {type(codes).__name__}")
+    return _unpack(codes)
+
+
+@jax.jit
+def _unpack(codes: PackedCodes) -> jax.Array:
     shifts = jnp.arange(_WORD, dtype=jnp.uint32).reshape((1,) * codes.words.ndim + (_WORD,))
     bits = ((codes.words[..., None] >> shifts) & jnp.uint32(1)).astype(bool)
     bits = bits.reshape(*codes.words.shape[:-1], codes.n_words * _WORD)
@@ -424,6 +441,8 @@ def to_packbits(codes: CodesLike, bitorder: BitOrder = "little") -> np.ndarray:
     Returns:
         A host ``uint8`` array.
 
+    Host-only: it returns a NumPy array (a hamgeo ``TypeError`` under a trace).
+
     Raises:
         TypeError: ``codes`` are not codes.
         ValueError: an unknown ``bitorder``.
@@ -432,7 +451,8 @@ def to_packbits(codes: CodesLike, bitorder: BitOrder = "little") -> np.ndarray:
         >>> to_packbits(pack_bits([1, 0, 0, 0, 0, 0, 0, 0, 1])).tolist()
         [1, 1]
     """
-    bitorder = check_choice(bitorder, "bitorder", ("little", "big"))
+    check_not_traced("to_packbits", codes.words if isinstance(codes, PackedCodes) else codes)
+    bitorder = check_choice("bitorder", bitorder, ("little", "big"))
     codes = as_packed(codes, "codes")
     words = np.asarray(codes.words).astype("<u4")
     n_bytes = -(-codes.n_bits // 8)
@@ -453,6 +473,8 @@ def from_packbits(data: ArrayLike, n_bits: int, bitorder: BitOrder = "little") -
     Returns:
         ``PackedCodes``.
 
+    Host-only: it reads NumPy bytes (a hamgeo ``TypeError`` under a trace).
+
     Raises:
         TypeError: ``data`` is not ``uint8``; ``n_bits`` is not an integer.
         TypeError: ``data`` is not a rectangular array (ragged nested lists).
@@ -466,7 +488,8 @@ def from_packbits(data: ArrayLike, n_bits: int, bitorder: BitOrder = "little") -
         >>> bool((from_packbits(packed, 10).unpack() == bits).all())
         True
     """
-    bitorder = check_choice(bitorder, "bitorder", ("little", "big"))
+    check_not_traced("from_packbits", data, n_bits)
+    bitorder = check_choice("bitorder", bitorder, ("little", "big"))
     n_bits = check_nonnegative_int(n_bits, "n_bits")
     data = np.asarray(check_array(data, "data"))
     if data.dtype != np.uint8:

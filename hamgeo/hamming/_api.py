@@ -90,7 +90,7 @@ def _out_dtype(out_dtype: Any, n_bits: int, truncate: int | None) -> Any:
             raise TypeError(
                 f"`out_dtype` must be 'int32', 'uint16' or 'uint8', got {describe(out_dtype)}"
             ) from None
-    name = check_choice(out_dtype, "out_dtype", tuple(_OUT_DTYPES))
+    name = check_choice("out_dtype", out_dtype, tuple(_OUT_DTYPES))
     dtype, limit = _OUT_DTYPES[name]
     largest = n_bits if truncate is None else min(n_bits, truncate)
     if largest > limit:
@@ -264,13 +264,16 @@ def pairwise_hamming(
             (``n_bits`` or ``truncate`` at most 65535 / 255): a narrower result cuts the
             output traffic that bounds short codes.
 
+    Traceable: jit, vmap (``truncate``, ``block_size`` and the options static).
+
     Returns:
         ``out_dtype[N, M]``. If ``x`` is a concrete array sharded by rows over a mesh
         (``NamedSharding``), the result is sharded by rows the same way.
 
     Raises:
-        TypeError: float codes; non-integer ``truncate`` / ``block_size``; a
-            non-string ``method`` / ``out_dtype``.
+        TypeError: float codes; non-integer or traced ``truncate`` / ``block_size``
+            (mark them static: ``jax.jit(f, static_argnames=...)``); a non-string
+            ``method`` / ``out_dtype``.
         ValueError: values other than 0/1, a rank other than 2 (arrays) or 1
             (``PackedCodes`` batch), different ``n_bits``, ``truncate`` or
             ``block_size`` outside ``[1, 2**31 - 1]``, an unknown ``method``, an
@@ -289,7 +292,7 @@ def pairwise_hamming(
     truncate = None if truncate is None else check_positive_int(truncate, "truncate")
     block_size = None if block_size is None else _static_int(block_size, "block_size")
     block_size = None if block_size is None else check_positive_int(block_size, "block_size")
-    method = check_choice(method, "method", _METHODS)
+    method = check_choice("method", method, _METHODS)
     dtype = _out_dtype(out_dtype, x.n_bits, truncate)
     n, m = x.words.shape[0], y.words.shape[0]
     if n == 0 or m == 0 or x.n_bits == 0:
@@ -349,6 +352,8 @@ def hamming_knn(
             every XLA path keeps a running ``lax.top_k`` over base blocks.
         block_size: base codes per block (XLA paths); ``None`` picks a default.
 
+    Traceable: jit, vmap (``k``, ``block_size`` and the options static).
+
     Returns:
         ``(distances int32[N, k], indices int32[N, k])``, ascending in distance,
         ties broken by the smaller base index. Zero-bit codes are all equal: distance
@@ -357,8 +362,8 @@ def hamming_knn(
         replicated).
 
     Raises:
-        TypeError: float codes, ragged lists or ``base=None``; non-integer ``k`` /
-            ``block_size``; a non-bool ``exclude_self``.
+        TypeError: float codes, ragged lists or ``base=None``; non-integer or traced
+            ``k`` / ``block_size`` (mark them static); a non-bool ``exclude_self``.
         ValueError: bad values or ranks, different ``n_bits``, ``k`` out of
             range, ``exclude_self`` with ``N != M``, ``block_size < 1``, an unknown
             ``method``.
@@ -379,7 +384,7 @@ def hamming_knn(
     k = check_int(_static_int(k, "k"), "k")  # the range is checked below, against the base size
     block_size = None if block_size is None else _static_int(block_size, "block_size")
     block_size = None if block_size is None else check_positive_int(block_size, "block_size")
-    method = check_choice(method, "method", _METHODS)
+    method = check_choice("method", method, _METHODS)
     n, m = q.words.shape[0], b.words.shape[0]
     if exclude_self and n != m:
         raise ValueError(

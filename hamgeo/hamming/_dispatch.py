@@ -34,12 +34,10 @@ Rules:
 
 from __future__ import annotations
 
-import json
 import math
 import os
 import platform
 import statistics
-import tempfile
 import threading
 import time
 import warnings
@@ -49,6 +47,7 @@ from typing import Any
 
 import jax
 
+from hamgeo._io import CorruptFileError, atomic_write_json, read_json
 from hamgeo._version import __version__
 from hamgeo.hamming import _native
 
@@ -281,73 +280,31 @@ def _warn_file(path: Path, why: str) -> None:
         )
 
 
-def _unusable(path: Path, why: str, warn: bool) -> dict:
-    if warn:
-        _warn_file(path, why)
-    return {}
-
-
-def _too_deep(text: str, limit: int) -> bool:
-    """Whether JSON ``text`` nests deeper than ``limit`` (brackets outside strings)."""
-    depth, in_string, escaped = 0, False, False
-    for ch in text:
-        if in_string:
-            if escaped:
-                escaped = False
-            elif ch == "\\":
-                escaped = True
-            elif ch == '"':
-                in_string = False
-        elif ch == '"':
-            in_string = True
-        elif ch in "[{":
-            depth += 1
-            if depth > limit:
-                return True
-        elif ch in "]}":
-            depth -= 1
-    return False
-
-
 def _read_file(*, warn: bool = True) -> dict:
     """The ``entries`` of the cache file, or ``{}`` (with one warning) if it is unusable."""
     path = cache_path()
     try:
-        if path.stat().st_size > _MAX_FILE_BYTES:
-            return _unusable(path, f"larger than {_MAX_FILE_BYTES} bytes", warn)
-        text = path.read_text()
+        doc = read_json(path, max_depth=_MAX_DEPTH, max_bytes=_MAX_FILE_BYTES)
     except FileNotFoundError:
         return {}
-    except (OSError, UnicodeDecodeError) as err:
-        return _unusable(path, f"unreadable ({err})", warn)
-    try:
-        if _too_deep(text, _MAX_DEPTH):
-            raise ValueError(f"nested deeper than {_MAX_DEPTH} levels")
-        doc = json.loads(text)
-    except (ValueError, RecursionError) as err:
-        return _unusable(path, f"not valid JSON ({err})", warn)
-    if not isinstance(doc, dict) or not isinstance(doc.get("entries"), dict):
-        return _unusable(path, "not a dispatch table", warn)
+    except (CorruptFileError, OSError) as err:
+        if warn:
+            _warn_file(path, str(err))
+        return {}
+    if not isinstance(doc.get("entries"), dict):
+        if warn:
+            _warn_file(path, "not a dispatch table (no `entries` object)")
+        return {}
     if doc.get("format") != _FORMAT:
         return {}  # an older format: re-measured quietly
     return doc["entries"]
 
 
 def _write_file(key: str, table_: dict[str, dict]) -> None:
-    path = cache_path()
     entries = _read_file(warn=False)
     entries[key] = table_
-    doc = {"format": _FORMAT, "entries": entries}
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=".dispatch-", suffix=".json", dir=path.parent)
-        try:
-            with os.fdopen(fd, "w") as f:
-                json.dump(doc, f, indent=1, sort_keys=True)
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        atomic_write_json(cache_path(), {"format": _FORMAT, "entries": entries}, overwrite=True)
     except OSError:
         pass  # an unwritable cache only costs a re-measurement next time
 
