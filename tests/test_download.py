@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import dataclasses
 import errno
+import gzip
 import hashlib
 import http.server
+import json
 import os
 import socket
 import subprocess
@@ -27,7 +29,8 @@ import pytest
 
 from conftest import NetworkAccessBlocked
 from hamgeo import data
-from hamgeo.data import _cache, _fetch, _remote
+from hamgeo._io import LOCK_NAME
+from hamgeo.data import _fetch, _remote, _sources
 
 MNIST_FILES = list(_remote.REMOTE["mnist"].files)
 CIFAR_FILE = "cifar-10-binary.tar.gz"
@@ -49,8 +52,27 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             time.sleep(server.delay)
         self.send_response(200)
         self.send_header("Content-Type", "application/octet-stream")
+        if mode == "endless":  # no Content-Length: the body ends when the connection does
+            self.end_headers()
+            try:
+                for _ in range(10_000):  # bounded: 10 000 x body at most
+                    self.wfile.write(body)
+            except OSError:  # the client hung up: what it should do
+                pass
+            self.close_connection = True
+            return
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
+        if mode == "drip":  # one byte every 0.5 s (bounded: 60 bytes, 30 s)
+            try:
+                for i in range(min(len(body), 60)):
+                    self.wfile.write(body[i : i + 1])
+                    self.wfile.flush()
+                    time.sleep(0.5)
+            except OSError:
+                pass
+            self.close_connection = True
+            return
         if mode == "truncate":  # announce everything, send half, hang up
             self.wfile.write(body[: len(body) // 2])
             self.wfile.flush()
@@ -85,6 +107,13 @@ def _no_proxy_no_env(monkeypatch):
         monkeypatch.delenv(var.upper(), raising=False)
     monkeypatch.delenv("HAMGEO_DATA_MIRRORS", raising=False)
     monkeypatch.setenv("HAMGEO_DATA", "/nonexistent/hamgeo-test-cache")
+    # Never the machine's own copies (dataset-fashion-mnist may be installed).
+    monkeypatch.delenv("HAMGEO_DATA_PATH", raising=False)
+    monkeypatch.setattr(_sources, "SYSTEM_ROOTS", ())
+
+
+def _sha(payload: bytes) -> str:
+    return hashlib.sha256(payload).hexdigest()
 
 
 def _fakes(tmp_path, name, n_train=20, n_test=10):
@@ -94,10 +123,17 @@ def _fakes(tmp_path, name, n_train=20, n_test=10):
     return {f: (folder / f).read_bytes() for f in sums}, sums
 
 
-def _pin(monkeypatch, name, files, mirrors):
-    """Patch the pinned checksums and sizes (and built-in mirrors) to the stand-ins'."""
+def _pin(monkeypatch, name, files, mirrors, content=True):
+    """Patch the pinned checksums and sizes (and built-in mirrors) to the stand-ins'.
+
+    With ``content``, the decompressed content is pinned too (as for Fashion-MNIST).
+    """
     spec = _remote.REMOTE[name]
-    pinned = {f: (len(b), hashlib.sha256(b).hexdigest()) for f, b in files.items()}
+    pinned = {}
+    for f, b in files.items():
+        raw = gzip.decompress(b)
+        extra = (len(raw), _sha(raw)) if content else ()
+        pinned[f] = _remote._File(len(b), _sha(b), *extra)
     monkeypatch.setitem(
         _remote.REMOTE, name, dataclasses.replace(spec, files=pinned, mirrors=tuple(mirrors))
     )
@@ -113,12 +149,12 @@ def _assert_clean(folder: Path, files, sums=None):
     """No temporary file, and each final name absent or holding the verified file."""
     if not folder.exists():
         return
-    leftovers = [p.name for p in folder.iterdir() if p.name.endswith(".part")]
-    assert leftovers == [], leftovers
+    leftovers = [p.name for p in folder.iterdir() if p.name not in files and p.name != LOCK_NAME]
+    assert leftovers == [], leftovers  # no temporary file of pooch's or ours
     for f in files:
         path = folder / f
         if path.exists():
-            assert sums is not None and _cache.sha256_of(path) == sums[f], f
+            assert sums is not None and _sha(path.read_bytes()) == sums[f], f
 
 
 def _closed_port() -> int:
@@ -201,10 +237,49 @@ def test_wrong_announced_size_is_refused_before_reading(tmp_path, server, monkey
     files, sums = _fakes(tmp_path, "mnist")
     _pin(monkeypatch, "mnist", files, [_serve(server, "m1", files)])
     spec = _remote.REMOTE["mnist"]
-    wrong = {f: (n + 1, s) for f, (n, s) in spec.files.items()}
+    wrong = {f: p._replace(size=p.size + 1) for f, p in spec.files.items()}
     monkeypatch.setitem(_remote.REMOTE, "mnist", dataclasses.replace(spec, files=wrong))
     with pytest.raises(data.DownloadError, match="announces"):
         data.mnist(root=tmp_path / "cache", progress=False)
+    _assert_clean(tmp_path / "cache" / "mnist", MNIST_FILES, sums)
+
+
+def test_a_dripping_server_ends_at_the_overall_deadline(tmp_path, server, monkeypatch):
+    files, sums = _fakes(tmp_path, "mnist")
+    slow = _serve(server, "slow", files, mode="drip")
+    good = _serve(server, "good", files)
+    _pin(monkeypatch, "mnist", files, [slow, good])
+    root = tmp_path / "cache"
+    start = time.monotonic()
+    with pytest.raises(data.DownloadError, match=r"deadline of 1\.5 s") as err:
+        data.mnist(root=root, progress=False, timeout=5.0, deadline=1.5, mirrors=[slow])
+    took = time.monotonic() - start
+    assert took < 1.5 + 1.0, took  # ended at the deadline, not at 60 x 0.5 s (nor per read)
+    assert "`deadline`" in str(err.value)
+    _assert_clean(root / "mnist", MNIST_FILES, sums)
+    # The next mirror is tried after a slow one.
+    assert data.mnist(root=root, progress=False, deadline=1.0).info["verified"]
+
+
+def test_a_stream_without_length_stops_at_the_size_cap(tmp_path, server, monkeypatch):
+    files, sums = _fakes(tmp_path, "mnist")
+    _pin(monkeypatch, "mnist", files, [_serve(server, "m", files, mode="endless")])
+    root = tmp_path / "cache"
+    name = "train-images-idx3-ubyte.gz"
+    start = time.monotonic()
+    with pytest.raises(data.DownloadError, match="size cap") as err:
+        data.mnist(root=root, progress=False)
+    assert time.monotonic() - start < 30
+    assert f"size cap of {len(files[name])} bytes" in str(err.value)  # the pinned size
+    _assert_clean(root / "mnist", MNIST_FILES, sums)
+
+
+def test_an_announced_size_over_the_cap_is_refused(tmp_path, server, monkeypatch):
+    files, sums = _fakes(tmp_path, "mnist")
+    _pin(monkeypatch, "mnist", files, [_serve(server, "m", files)])
+    monkeypatch.setattr(_fetch, "DEFAULT_CAP", 100)  # custom checksums: no pinned size
+    with pytest.raises(data.DownloadError, match="over the size cap"):
+        data.mnist(root=tmp_path / "cache", progress=False, checksums=sums)
     _assert_clean(tmp_path / "cache" / "mnist", MNIST_FILES, sums)
 
 
@@ -237,7 +312,7 @@ def test_interrupted_download_leaves_no_part_file(tmp_path, server, monkeypatch)
         def update(self, n):
             raise KeyboardInterrupt
 
-    monkeypatch.setattr(_fetch, "_progress_bar", lambda *a: Bar())
+    monkeypatch.setattr(_fetch, "progress", lambda **kw: Bar())
     root = tmp_path / "cache"
     with pytest.raises(KeyboardInterrupt):
         data.mnist(root=root, progress=False)
@@ -384,20 +459,116 @@ def test_hand_placed_files_are_verified(tmp_path):
     assert data.mnist(root=root, checksums=sums).info["verified"]
 
 
-def test_verification_is_cached_until_the_file_changes(tmp_path, monkeypatch):
+def test_a_recompressed_copy_verifies_a_modified_one_does_not(tmp_path, monkeypatch):
+    files, sums = _fakes(tmp_path, "fashion-mnist")
+    _pin(monkeypatch, "fashion-mnist", files, [])
+    root = tmp_path / "cache"
+    folder = root / "fashion-mnist"
+    folder.mkdir(parents=True)
+    # Recompressed: another level, a file name and an mtime in the header (as Debian's).
+    name = "train-images-idx3-ubyte.gz"
+    content = gzip.decompress(files[name])
+    for f, b in files.items():
+        (folder / f).write_bytes(b)
+    (folder / name).write_bytes(gzip.compress(content, compresslevel=9, mtime=12345))
+    assert _sha((folder / name).read_bytes()) != sums[name]
+    ds = data.fashion_mnist(root=root, download=False)
+    ref = data.load_mnist(tmp_path / "source" / "fashion-mnist")
+    np.testing.assert_array_equal(ds.x_train, ref.x_train)  # the same parse: exact
+    assert ds.info["verified"] and ds.info["content_sha256"][name] == _sha(content)
+    # One pixel changed, then recompressed: neither hash matches.
+    changed = bytearray(content)
+    changed[-1] ^= 1
+    (folder / name).write_bytes(gzip.compress(bytes(changed), mtime=0))
+    with pytest.raises(data.ChecksumError, match=name):
+        data.fashion_mnist(root=root, download=False)
+    # Archive-only pins (MNIST's, CIFAR-10's today): a recompressed copy is refused.
+    _pin(monkeypatch, "fashion-mnist", files, [], content=False)
+    (folder / name).write_bytes(gzip.compress(content, compresslevel=9, mtime=12345))
+    with pytest.raises(data.ChecksumError, match=name):
+        data.fashion_mnist(root=root, download=False)
+
+
+def _system_copy(tmp_path, files, name="fashion-mnist", where="system"):
+    folder = tmp_path / where / name
+    folder.mkdir(parents=True)
+    for f, b in files.items():
+        (folder / f).write_bytes(gzip.compress(gzip.decompress(b), mtime=7))  # recompressed
+        (folder / f).chmod(0o444)
+    return folder
+
+
+def test_system_folders_are_read_before_any_download(tmp_path, server, monkeypatch):
+    files, _ = _fakes(tmp_path, "fashion-mnist")
+    _pin(monkeypatch, "fashion-mnist", files, [_serve(server, "m", files)])
+    system = _system_copy(tmp_path, files)
+    monkeypatch.setattr(_sources, "SYSTEM_ROOTS", (tmp_path / "system",))
+    root = tmp_path / "cache"
+    ds = data.fashion_mnist(root=root, progress=False)
+    assert server.hits == [] and ds.info["verified"] and ds.info["path"] == str(system)
+    assert not (root / "fashion-mnist").exists()  # nothing written, nothing copied
+    assert sorted(p.name for p in system.iterdir()) == sorted(files)  # read only
+    # $HAMGEO_DATA_PATH roots come before /usr/share/datasets, in their order.
+    other = _system_copy(tmp_path, files, where="mine")
+    monkeypatch.setenv(
+        "HAMGEO_DATA_PATH", os.pathsep.join([str(tmp_path / "none"), str(other.parent)])
+    )
+    assert data.fashion_mnist(root=root, download=False).info["path"] == str(other)
+    # The cache comes first.
+    sums = data.write_fake("fashion-mnist", root, n_train=20, n_test=10)
+    assert data.fashion_mnist(root=root, download=False).info["files"] == sums
+
+
+def test_write_fake_never_overwrites_without_being_asked(tmp_path):
+    folder = tmp_path / "fashion-mnist"
+    folder.mkdir()
+    real = folder / "t10k-labels-idx1-ubyte.gz"
+    real.write_bytes(b"the user's real file")
+    with pytest.raises(FileExistsError, match="overwrite=True") as err:
+        data.write_fake("fashion-mnist", tmp_path, n_train=5, n_test=5)
+    assert str(real) in str(err.value)
+    assert real.read_bytes() == b"the user's real file"
+    assert sorted(p.name for p in folder.iterdir()) == [real.name]  # nothing else written
+    sums = data.write_fake("fashion-mnist", tmp_path, n_train=5, n_test=5, overwrite=True)
+    assert _sha(real.read_bytes()) == sums[real.name]
+    with pytest.raises(FileExistsError):  # the CIFAR archive too
+        data.write_fake("cifar10", tmp_path, n_train=5, n_test=1)
+        data.write_fake("cifar10", tmp_path, n_train=5, n_test=1)
+    with pytest.raises(TypeError, match="`overwrite`"):
+        data.write_fake("mnist", tmp_path, n_train=5, n_test=5, overwrite="yes")
+
+
+def test_a_damaged_system_copy_is_skipped_with_a_warning(tmp_path, server, monkeypatch):
+    files, sums = _fakes(tmp_path, "fashion-mnist")
+    _pin(monkeypatch, "fashion-mnist", files, [_serve(server, "m", files)])
+    system = _system_copy(tmp_path, files)
+    name = "t10k-labels-idx1-ubyte.gz"
+    (system / name).chmod(0o644)
+    (system / name).write_bytes(gzip.compress(b"not the labels"))
+    monkeypatch.setattr(_sources, "SYSTEM_ROOTS", (tmp_path / "system",))
+    root = tmp_path / "cache"
+    with pytest.warns(RuntimeWarning, match=str(system / name)):
+        with pytest.raises(FileNotFoundError, match=name):
+            data.fashion_mnist(root=root, download=False)
+    with pytest.warns(RuntimeWarning, match="Skipping"):
+        ds = data.fashion_mnist(root=root, progress=False)  # downloads only that file
+    assert server.hits == [f"/m/{name}"] and ds.info["verified"]
+    assert ds.info["paths"][name] == str(root / "fashion-mnist" / name)
+    assert ds.info["files"][name] == sums[name]
+
+
+def test_a_hostile_checksums_json_is_never_read(tmp_path):
+    # Earlier versions cached hashes in .checksums.json; nothing reads it now, so a corrupt,
+    # deeply nested or lying one neither crashes a load nor vouches for a file.
     root = tmp_path / "cache"
     sums = data.write_fake("mnist", root, n_train=12, n_test=6)
-    data.mnist(root=root, checksums=sums)  # hashes once, records .checksums.json
-    assert (root / "mnist" / ".checksums.json").is_file()
-
-    def no_hashing(path):
-        raise AssertionError(f"re-hashed {path}")
-
-    monkeypatch.setattr(_cache, "sha256_of", no_hashing)
-    assert data.mnist(root=root, checksums=sums).info["verified"]
-    monkeypatch.undo()
-    # A different copy (new stand-in, same names) is hashed again and refused.
-    other = data.write_fake("mnist", root, n_train=12, n_test=6, seed=1)
+    stamp = root / "mnist" / ".checksums.json"
+    for text in ("{" * 100_000, '{"x": [1, 2', "[]", '{"train-images-idx3-ubyte.gz": 5}'):
+        stamp.write_text(text)
+        assert data.mnist(root=root, checksums=sums).info["verified"]
+    other = data.write_fake("mnist", root, n_train=12, n_test=6, seed=1, overwrite=True)
+    lie = {f: {"key": [0, 0, 0], "sha256": sums[f]} for f in sums}  # claims the old hashes
+    stamp.write_text(json.dumps(lie))
     with pytest.raises(data.ChecksumError):
         data.mnist(root=root, checksums=sums)
     assert data.mnist(root=root, checksums=other).info["files"] == other
@@ -432,6 +603,7 @@ def _extract(archive, dest):
         ({"checksums": "abc"}, TypeError, "`checksums`"),
         ({"download": 1}, TypeError, "`download`"),
         ({"timeout": 0}, ValueError, "`timeout`"),
+        ({"deadline": -1.0}, ValueError, "`deadline`"),
         ({"root": 5}, TypeError, "`root`"),
     ],
 )
@@ -480,7 +652,7 @@ def test_file_mirror_and_stale_part_cleanup(tmp_path, monkeypatch):
     _pin(monkeypatch, "mnist", files, [])
     folder = tmp_path / "cache" / "mnist"
     folder.mkdir(parents=True)
-    stale = folder / ".train-images-idx3-ubyte.gz.abc123.part"  # left by a killed download
+    stale = folder / "tmpabc123"  # pooch's temporary file, left by a killed download
     stale.write_bytes(b"partial")
     source = data.cache_dir("mnist", root=tmp_path / "source").as_uri() + "/"
     ds = data.mnist(root=tmp_path / "cache", mirrors=[source], progress=False)
