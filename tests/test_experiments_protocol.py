@@ -22,10 +22,9 @@ PACKAGE = Path(hamgeo.__file__).parent
 LAYERS = {
     "hamgeo._checks": 0,
     "hamgeo._version": 0,
+    "hamgeo._io": 0,
     "hamgeo._blocks": 0,
     "hamgeo.codes": 1,
-    "hamgeo._native": 2,
-    "hamgeo._dispatch": 2,
     "hamgeo.hamming": 2,
     "hamgeo.data": 3,
     "hamgeo.nets": 3,

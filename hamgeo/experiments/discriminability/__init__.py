@@ -16,7 +16,8 @@ The procedure of the paper's section 3:
    MMD with the kernel ``exp(-d_H)``, truncated Hamming ``min(d_H, theta)``), *activation*
    space (post-ReLU values: Fréchet and Wasserstein-1 with Euclidean cost) and *data* space
    (Fréchet, the paper's benchmark (1), and the Euclidean shift itself).
-4. Statistics that can fail (:mod:`._stats`): the saturation region of each code and
+4. Statistics that can fail ([`_stats`][hamgeo.experiments.discriminability._stats]): the saturation
+   region of each code and
    activation distance (the length of the diagonal within ``delta`` of the curve's final
    plateau), its difference between 3 and 10 layers with a verdict from the seed
    interval, and Spearman correlations with both Fréchet benchmarks, data space (1) and
@@ -43,17 +44,33 @@ from hamgeo.experiments.discriminability._config import (
     CODE_DISTANCES,
     DATASETS,
     DISTANCES,
+    KNOBS,
     NAME,
     SATURATION_DISTANCES,
+    CellsConfig,
     Config,
+    GridConfig,
+    NetsConfig,
+    ProbeConfig,
+    StatsConfig,
+    TheoremConfig,
+    TrainConfig,
 )
+from hamgeo.experiments.discriminability._judge import COUNTEREXAMPLE, seeds_needed
 from hamgeo.experiments.discriminability._plots import plot_all
-from hamgeo.experiments.discriminability._result import NetResult, Result, SeedResult, TheoremResult
+from hamgeo.experiments.discriminability._result import (
+    NetResult,
+    Result,
+    SeedResult,
+    TheoremResult,
+    key,
+)
 from hamgeo.experiments.discriminability._run import run
 from hamgeo.experiments.discriminability._stats import (
     Saturation,
     benchmark_window,
     bound_useful_from,
+    counterexample_tail,
     log10_bound,
     normalize_curve,
     saturation,
@@ -66,30 +83,42 @@ __all__ = [
     "BENCHMARKS",
     "CELL_DISTANCES",
     "CODE_DISTANCES",
+    "COUNTEREXAMPLE",
     "DATASETS",
     "DISTANCES",
+    "KNOBS",
     "NAME",
     "SATURATION_DISTANCES",
+    "CellsConfig",
     "Config",
+    "GridConfig",
     "NetResult",
+    "NetsConfig",
+    "ProbeConfig",
     "Result",
     "Saturation",
     "SeedResult",
+    "StatsConfig",
+    "TheoremConfig",
     "TheoremResult",
+    "TrainConfig",
     "benchmark_window",
     "bound_useful_from",
+    "counterexample_tail",
+    "key",
     "log10_bound",
     "normalize_curve",
     "plot",
     "run",
     "saturation",
+    "seeds_needed",
     "spearman_window",
     "verdict",
 ]
 
 
 def plot(result: Result, out_dir: str | Path) -> list[Path]:
-    """Draw the paper's figures from a :class:`Result` into ``out_dir``.
+    """Draw the paper's figures from a ``Result`` into ``out_dir``.
 
     Writes ``discriminability_setup.png`` (Fig. 2: data by group, the net's cells with the
     probe, distances vs shift), ``discriminability_depth.png`` (Fig. 3),
@@ -101,7 +130,7 @@ def plot(result: Result, out_dir: str | Path) -> list[Path]:
     Curves are the mean across seeds with their range over seeds as a band.
 
     Args:
-        result: what :func:`run` returned.
+        result: what [`run`][hamgeo.experiments.discriminability.run] returned.
         out_dir: the folder (created if missing).
 
     Returns:
