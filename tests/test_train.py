@@ -13,8 +13,6 @@ from hamgeo.nets import (
     MLP,
     BinaryMLP,
     accuracy,
-    activation_codes,
-    preactivations,
     train,
     train_many,
 )
@@ -425,45 +423,6 @@ def test_keys_are_keyword_only(key):
     y = np.zeros(6, np.int32)
     with pytest.raises(TypeError):
         label_noise(key, y, 0.5, 3)  # the old positional key
-
-
-def _compiles(fn):
-    """How many XLA compilations ``fn()`` triggers (jax.monitoring's compile event)."""
-    count = []
-
-    def listener(event, duration, **kwargs):
-        if event == "/jax/core/compile/backend_compile_duration":
-            count.append(duration)
-
-    jax.monitoring.register_event_duration_secs_listener(listener)
-    try:
-        jax.block_until_ready(fn())
-    finally:
-        jax.monitoring.unregister_event_duration_listener(listener)
-    return len(count)
-
-
-@pytest.mark.parametrize("model", [MLP((5,), 3), BinaryMLP((5,), 3)], ids=["mlp", "bnn"])
-def test_repeated_calls_compile_nothing(grid, key, model):
-    # Issue 21 item 1: the second call with the same shapes only computes.
-    kw = dict(epochs=2, batch_size=16, learning_rate=1e-2, progress=False)
-    v = model.init(key, jnp.ones((1, 2)))
-    x = jnp.asarray(grid.x_test[:17])
-    calls = {
-        "train": lambda: train(model, grid, key=key, **kw).variables,
-        "train_other_lr": lambda: (
-            train(model, grid, key=key, **(kw | {"learning_rate": 3e-3})).variables
-        ),
-        "train_many": lambda: (
-            train_many(model, grid, keys=jax.random.split(key, 2), **kw).variables
-        ),
-        "activation_codes": lambda: activation_codes(model, v, x, batch_size=8).words,
-        "preactivations": lambda: preactivations(model, v, x),
-        "accuracy": lambda: jnp.asarray(accuracy(model, v, x, grid.y_test[:17])),
-    }
-    for name, call in calls.items():
-        call()
-        assert _compiles(call) == 0, name
 
 
 def test_host_only_functions_say_so_under_jit(grid, key):
