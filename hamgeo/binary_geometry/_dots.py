@@ -294,7 +294,7 @@ def dot_product_preservation(
     variables: Any,
     x: Any,
     *,
-    key: jax.Array | None = None,
+    key: jax.Array,
     batch_size: int = 256,
     positions_per_example: int = 64,
     n_keep: int = 4096,
@@ -363,7 +363,7 @@ def dot_product_preservation(
     batch_size = check_positive_int(batch_size, "batch_size")
     positions_per_example = check_positive_int(positions_per_example, "positions_per_example")
     n_keep = check_positive_int(n_keep, "n_keep")
-    key = jax.random.key(0) if key is None else check_key(key)
+    key = check_key(key)
     x = jnp.asarray(check_finite_array(x, "x"), jnp.float32)
     if x.ndim < 2 or x.shape[0] == 0:
         raise ValueError(f"`x` must be a non-empty batch [n, ...], got shape {tuple(x.shape)}")
