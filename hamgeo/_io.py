@@ -20,8 +20,10 @@ is not a JSON object of bounded size and depth, never ``RecursionError`` or ``Me
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import errno
 import json
+import math
 import os
 import secrets
 import socket
@@ -48,6 +50,7 @@ __all__ = [
     "folder_lock",
     "progress",
     "read_json",
+    "to_jsonable",
 ]
 
 T = TypeVar("T")
@@ -263,6 +266,39 @@ def atomic_write_json(path: str | os.PathLike[str], obj: Any, *, overwrite: bool
     return atomic_write_text(path, text, overwrite=overwrite)
 
 
+def to_jsonable(obj: Any) -> Any:
+    """``obj`` in JSON types: dataclasses, mappings, sequences, paths, NumPy / JAX values.
+
+    Non-finite floats become ``None`` (JSON has no NaN), so the file always parses.
+    Arrays and NumPy / JAX scalars are recognised by their ``tolist`` / ``item``
+    methods, so this leaf imports neither NumPy nor JAX.
+
+    Host-only: converts concrete values.
+
+    Examples:
+        >>> import numpy as np
+        >>> to_jsonable({"a": np.float32(0.5), "b": np.arange(2), "c": (float("nan"), Path("p"))})
+        {'a': 0.5, 'b': [0, 1], 'c': [None, 'p']}
+    """
+    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        return {f.name: to_jsonable(getattr(obj, f.name)) for f in dataclasses.fields(obj)}
+    if isinstance(obj, dict):
+        return {str(k): to_jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple | set | frozenset):
+        return [to_jsonable(v) for v in obj]
+    if isinstance(obj, os.PathLike):
+        return os.fspath(obj)
+    if isinstance(obj, bool | int | str) or obj is None:
+        return obj
+    if isinstance(obj, float):
+        return obj if math.isfinite(obj) else None
+    if hasattr(obj, "tolist"):  # NumPy / JAX arrays and scalars
+        return to_jsonable(obj.tolist())
+    if hasattr(obj, "item"):
+        return to_jsonable(obj.item())
+    return obj
+
+
 def _depth_exceeds(obj: Any, limit: int) -> bool:
     """Whether ``obj`` nests deeper than ``limit`` (iterative: no recursion to exhaust)."""
     stack: list[tuple[Any, int]] = [(obj, 1)]
@@ -350,8 +386,9 @@ def folder_lock(folder: str | os.PathLike[str], *, timeout: float = 0.0) -> Iter
 
     An advisory ``fcntl.flock`` on ``folder/.hamgeo.lock`` (made with the folder if
     missing). The operating system releases it when its process dies, so a killed run
-    leaves no stale lock. The lock file stays; it records the holder's host and pid for
-    the message of the next process that finds it held.
+    leaves no stale lock (a leftover file is not a held lock). The file records the
+    holder's host and pid for the message of the next process that finds it held, and
+    is removed on release.
 
     Args:
         folder: the folder.
@@ -379,22 +416,37 @@ def folder_lock(folder: str | os.PathLike[str], *, timeout: float = 0.0) -> Iter
     if fcntl is None:  # pragma: no cover - Windows: unique temporary files + atomic renames
         yield path
         return
-    fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o644)
+    deadline = time.monotonic() + timeout
+    while True:
+        fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            if time.monotonic() >= deadline:
+                raise LockedError(path, _holder(lock)) from None
+            time.sleep(min(0.1, max(deadline - time.monotonic(), 0.0)))
+            continue
+        if _same_file(fd, lock):
+            break
+        os.close(fd)  # the holder removed the file as we locked it: lock the new one
     try:
-        deadline = time.monotonic() + timeout
-        while True:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                if time.monotonic() >= deadline:
-                    raise LockedError(path, _holder(lock)) from None
-                time.sleep(min(0.1, max(deadline - time.monotonic(), 0.0)))
         os.ftruncate(fd, 0)
         os.write(fd, f"{socket.gethostname()} {os.getpid()}".encode())
         yield path
     finally:
+        with contextlib.suppress(OSError):
+            lock.unlink()  # while still held, so no one holds a lock on a removed file
         os.close(fd)  # closing releases the lock
+
+
+def _same_file(fd: int, path: Path) -> bool:
+    try:
+        now = os.stat(path)
+    except FileNotFoundError:
+        return False
+    held = os.fstat(fd)
+    return (now.st_ino, now.st_dev) == (held.st_ino, held.st_dev)
 
 
 def progress(

@@ -192,8 +192,13 @@ def test_folder_lock_refuses_a_second_holder_and_frees_on_death(tmp_path):
     finally:
         holder.kill()
         holder.wait()
-    with folder_lock(tmp_path) as held:  # the dead holder's lock is gone with it
+    assert (tmp_path / LOCK_NAME).exists()  # a killed holder leaves its file ...
+    with folder_lock(tmp_path) as held:  # ... but not its lock
         assert held == tmp_path and (tmp_path / LOCK_NAME).exists()
+        with pytest.raises(LockedError):  # held per open file: a second open in-process waits
+            with folder_lock(tmp_path):
+                pass
+    assert not (tmp_path / LOCK_NAME).exists()  # released and removed
     with folder_lock(tmp_path):  # and it can be taken again
         pass
 
