@@ -20,6 +20,7 @@ from hamgeo._checks import (
 )
 from hamgeo.codes import n_words
 from hamgeo.nets import MLP
+from hamgeo.nets._variables import mlp_dense_layers
 
 __all__ = [
     "MAX_RESOLUTION",
@@ -67,8 +68,8 @@ def mlp_layers(
 
     Raises:
         TypeError: ``variables`` is not a mapping, or holds non-numeric arrays.
-        ValueError: no ``hidden_0`` dense layer, non-finite weights, or shapes that
-            do not chain.
+        ValueError: no ``hidden_0`` dense layer, non-finite weights, shapes that do not
+            chain, another model's layers (a CNN's ``conv_i``) or a gap in ``hidden_i``.
 
     Examples:
         >>> import numpy as np
@@ -76,35 +77,13 @@ def mlp_layers(
         >>> [w.shape for w, _ in mlp_layers({"params": params})]
         [(2, 3)]
     """
-    if not isinstance(variables, Mapping):
-        raise TypeError(f"`variables` must be a dict of parameters, got {describe(variables)}")
-    params = variables.get("params", variables)
-    if not isinstance(params, Mapping):
-        raise TypeError(f"`variables['params']` must be a dict, got {describe(params)}")
-    layers: list[tuple[np.ndarray, np.ndarray]] = []
-    while f"hidden_{len(layers)}" in params:
-        name = f"hidden_{len(layers)}"
-        layer = params[name]
-        if not isinstance(layer, Mapping) or "kernel" not in layer or "bias" not in layer:
-            raise ValueError(f"`variables` layer {name} must hold kernel and bias")
-        w = np.asarray(check_finite_array(layer["kernel"], f"variables {name} kernel"), dtype)
-        b = np.asarray(check_finite_array(layer["bias"], f"variables {name} bias"), dtype)
-        if w.ndim != 2 or b.shape != (w.shape[1],):
-            raise ValueError(
-                f"`variables` {name} must be dense (kernel [in, out], bias [out]), "
-                f"got kernel {w.shape} and bias {b.shape}"
-            )
-        if layers and layers[-1][0].shape[1] != w.shape[0]:
-            raise ValueError(
-                f"`variables` {name} takes {w.shape[0]} inputs but the previous "
-                f"layer has {layers[-1][0].shape[1]} units"
-            )
+    # The nets' own reader refuses other models' variables (a CNN's conv_i, a binary
+    # net's latent kernels) and gaps in hidden_i instead of silently dropping them.
+    layers = []
+    for i, (kernel, bias) in enumerate(mlp_dense_layers(variables)):
+        w = np.asarray(check_finite_array(kernel, f"variables hidden_{i} kernel"), dtype)
+        b = np.asarray(check_finite_array(bias, f"variables hidden_{i} bias"), dtype)
         layers.append((w, b))
-    if not layers:
-        raise ValueError(
-            "`variables` must be those of a ReLU MLP with dense layers 'hidden_0', 'hidden_1', "
-            f"... (hamgeo.nets.MLP), got keys {sorted(map(str, params))}"
-        )
     return layers
 
 

@@ -138,10 +138,10 @@ def _traced_graph(variables, origin, u, v, extent, resolution, segments):
         starts.append(segment_points(s0, d_in, "segments")[0])
         ends.append(segment_points(s1, d_in, "segments")[0])
     pieces = line_regions(None, variables, np.concatenate(starts), np.concatenate(ends))
-    words = np.concatenate([np.asarray(p.codes.words) for p in pieces])
-    n_bits = pieces[0].codes.n_bits
+    words = np.asarray(pieces.codes.words)
+    n_bits = pieces.codes.n_bits
     count, ids = host_unique_ids(words)
-    sizes = np.array([p.codes.words.shape[0] for p in pieces])
+    sizes = np.diff(pieces.offsets) + 1  # pieces per segment
     last = np.cumsum(sizes) - 1
     step = np.ones(ids.shape[0] - 1, dtype=bool)
     step[last[:-1]] = False  # no step from one line to the next
