@@ -277,3 +277,22 @@ def test_codes_of_pieces_are_packed(rng):
     bits = np.asarray(lr.codes.unpack())
     assert lr.codes.n_bits == 33
     assert np.array_equal(np.asarray(pack_bits(bits).words), np.asarray(lr.codes.words))
+
+
+def test_slice_partition_of_a_binary_mlp(key):
+    # Binary nets jit with closed-over variables (sign_ste's check at trace time), so the
+    # raster works for them: each pixel's code is its pre-activations' signs. The
+    # plane is tilted and shifted so that no pixel sits exactly on a +-1 weight's boundary.
+    model = nets.BinaryMLP((6, 5), 3)
+    variables = jax.jit(model.init)(key, np.zeros((1, 2), np.float32))
+    o = np.array([0.1234567, -0.7654321], np.float32)
+    u, v = np.array([0.8, 0.6], np.float32), np.array([-0.6, 0.8], np.float32)
+    part = regions.slice_partition(model, variables, o, u, v, extent=2.0, resolution=9)
+    a = np.linspace(-2.0, 2.0, 9, dtype=np.float32)
+    ab = np.stack(np.meshgrid(a, a, indexing="xy"), axis=-1).reshape(-1, 2)
+    pts = o[None] + ab[:, :1] * u[None] + ab[:, 1:] * v[None]
+    _, pre = model.apply(variables, pts, train=False, return_preactivations=True)
+    want = np.concatenate([np.asarray(p) > 0 for p in pre], axis=1)
+    got = np.asarray(part.codes.unpack())[part.ids.reshape(-1)]
+    np.testing.assert_array_equal(got, want)  # exact: bits
+    assert part.n_cells == len(np.unique(want, axis=0)) > 1

@@ -210,9 +210,9 @@ def knn_classify(
             idx = _sklearn_neighbours(test, train, k, exclude_self, block_size)
             pred = _vote_lowest(compact[idx], classes.size)
         return jnp.asarray(classes[pred], jnp.int32)
-    _, idx = hamming_knn(test, train, k, exclude_self=exclude_self, block_size=block_size)
-    pred = np.asarray(_vote_nearest(jnp.asarray(compact)[idx], classes.size))
-    return jnp.asarray(classes[pred], jnp.int32)
+    _, knn_idx = hamming_knn(test, train, k, exclude_self=exclude_self, block_size=block_size)
+    nearest = np.asarray(_vote_nearest(jnp.asarray(compact)[knn_idx], classes.size))
+    return jnp.asarray(classes[nearest], jnp.int32)
 
 
 def knn_accuracy(
@@ -265,11 +265,12 @@ def knn_accuracy(
     y_train = _labels(train_labels, "train_labels", n, n_classes)
     y_test = _labels(test_labels, "test_labels", m, n_classes)
     score_train = check_bool(score_train, "score_train")
-    options = dict(k=k, ties=ties, block_size=block_size)
-    pred = knn_classify(train_codes, y_train, test_codes, **options)
+    pred = knn_classify(train_codes, y_train, test_codes, k=k, ties=ties, block_size=block_size)
     train_accuracy = math.nan
     if score_train:
-        pred_train = knn_classify(train_codes, y_train, train_codes, **options)
+        pred_train = knn_classify(
+            train_codes, y_train, train_codes, k=k, ties=ties, block_size=block_size
+        )
         train_accuracy = float(np.mean(np.asarray(pred_train) == y_train))
     return EncodingResult(
         train_accuracy=train_accuracy,

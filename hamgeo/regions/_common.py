@@ -120,7 +120,7 @@ def as_extent(extent: Extent) -> tuple[float, float, float, float]:
                 "`extent` must be a positive half-width or (a_min, a_max, b_min, b_max) with "
                 f"a_min < a_max and b_min < b_max, got {extent!r}"
             )
-        return tuple(float(t) for t in e)
+        return (float(e[0]), float(e[1]), float(e[2]), float(e[3]))
     half = check_positive_float(extent, "extent")
     return (-half, half, -half, half)
 
@@ -128,10 +128,10 @@ def as_extent(extent: Extent) -> tuple[float, float, float, float]:
 def as_resolution(resolution: Resolution) -> tuple[int, int]:
     """``(cols, rows)`` from one int or a pair, each in ``[2, MAX_RESOLUTION]``."""
     if isinstance(resolution, Sequence | np.ndarray) and np.ndim(resolution) > 0:
-        r = list(np.asarray(resolution).ravel())
-        if len(r) != 2:
+        pair = list(np.asarray(resolution).ravel())
+        if len(pair) != 2:
             raise ValueError(f"`resolution` must be an int >= 2 or (cols, rows), got {resolution}")
-        cols, rows = (check_int(t, "resolution", minimum=2, maximum=MAX_RESOLUTION) for t in r)
+        cols, rows = (check_int(t, "resolution", minimum=2, maximum=MAX_RESOLUTION) for t in pair)
         return cols, rows
     r = check_int(resolution, "resolution", minimum=2, maximum=MAX_RESOLUTION)
     return r, r
