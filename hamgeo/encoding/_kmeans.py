@@ -11,6 +11,7 @@ from hamgeo.codes import PackedCodes, as_packed_batch
 from hamgeo.encoding._common import (
     EncodingResult,
     _host_bits,
+    _host_only,
     _labels,
     _n_classes,
     _same_bits,
@@ -95,6 +96,14 @@ def kmeans_accuracy(
     from sklearn.cluster import KMeans
     from sklearn.metrics import normalized_mutual_info_score
 
+    _host_only(
+        "kmeans_accuracy",
+        "scikit-learn",
+        train_codes=train_codes,
+        train_labels=train_labels,
+        test_codes=test_codes,
+        test_labels=test_labels,
+    )
     train = as_packed_batch(train_codes, "train_codes")
     test = as_packed_batch(test_codes, "test_codes")
     _same_bits(train, test, "train_codes", "test_codes")

@@ -26,6 +26,7 @@ from hamgeo.regions._common import (
     Variables,
     as_extent,
     check_mlp_model,
+    host_only,
     host_words,
     mlp_layers,
     plane_vectors,
@@ -403,6 +404,7 @@ def exact_slice_partition(
         >>> part.n_cells, float(part.areas.sum()), part.adjacency.shape
         (7, 4.0, (9, 2))
     """
+    host_only("exact_slice_partition", "NumPy in float64", origin=origin, u=u, v=v)
     check_mlp_model(model)
     layers = _normalized_layers(mlp_layers(variables, np.float64))
     o, uu, vv = (t.reshape(-1) for t in plane_vectors(origin, u, v))

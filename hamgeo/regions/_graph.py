@@ -24,6 +24,7 @@ from hamgeo.regions._common import (
     as_extent,
     check_mlp_model,
     forward_bits,
+    host_only,
     host_words,
     mlp_layers,
     plane_vectors,
@@ -87,6 +88,8 @@ def cell_graph(
     distances are **upper bounds** on the exact graph's, tightening as
     ``resolution`` grows.
 
+    Host-only: NumPy / SciPy in float64 on the host; traced points raise hamgeo's ``TypeError``.
+
     Args:
         model: a ReLU MLP (only ``variables`` are read).
         variables: its variables.
@@ -112,6 +115,7 @@ def cell_graph(
         ...            resolution=4, exact=False).edges.shape
         (4, 2)
     """
+    host_only("cell_graph", "NumPy in float64", origin=origin, u=u, v=v)
     check_mlp_model(model)
     check_int(resolution, "resolution", minimum=2, maximum=MAX_RESOLUTION)
     if _check_exact(exact):
@@ -210,6 +214,8 @@ def tessellation_distance(
     ``resolution`` to check). Either way ``d_H <= d_T <= crossings`` for each pair
     ([`crossing_distance`][hamgeo.regions.crossing_distance]), and exact ``<=`` traced.
 
+    Host-only: NumPy / SciPy in float64 on the host; traced points raise hamgeo's ``TypeError``.
+
     Args:
         model: a ReLU MLP with 2-D input (only ``variables`` are read).
         variables: its variables.
@@ -237,6 +243,7 @@ def tessellation_distance(
         ...                           resolution=8))
         2
     """
+    host_only("tessellation_distance", "NumPy in float64", x=x, y=y)
     check_mlp_model(model)
     exact = _check_exact(exact)
     check_int(resolution, "resolution", minimum=2, maximum=MAX_RESOLUTION)

@@ -15,6 +15,7 @@ from hamgeo.regions._common import (
     Variables,
     check_mlp_model,
     float_dtype,
+    host_only,
     host_words,
     mlp_layers,
     popcount_rows,
@@ -146,6 +147,7 @@ def _segment_regions(
 
     ``names`` are the caller's names of ``x0`` and ``x1``, for error messages.
     """
+    host_only("line_regions", "NumPy in float64", **{names[0]: x0, names[1]: x1})
     check_mlp_model(model)  # then the variables say everything about its cells
     layers = mlp_layers(variables, dtype)
     d_in = layers[0][0].shape[0]
@@ -185,6 +187,8 @@ def crossing_distance(
     there). A path
     through the tessellation, so an upper bound on the tessellation distance d_T
     of the discriminability paper: ``d_H <= d_T <= crossings``.
+
+    Host-only: NumPy / SciPy in float64 on the host; traced points raise hamgeo's ``TypeError``.
 
     Args:
         model: a ReLU MLP (only ``variables`` are read).
