@@ -41,16 +41,6 @@ class EncodingResult(NamedTuple):
     n_iters: int
 
 
-def _host_only(function: str, why: str, **arrays: Any) -> None:
-    """Raise hamgeo's ``TypeError`` when any of ``arrays`` is traced (``jit`` / ``vmap``)."""
-    for name, x in arrays.items():
-        if is_tracer(x) or is_tracer(getattr(x, "words", None)):
-            raise TypeError(
-                f"`{name}` must be a concrete array, got a tracer: {function} is host-only "
-                f"({why}); call it outside jax.jit / jax.vmap"
-            )
-
-
 def _labels(y: Any, name: str, n: int, n_classes: int | None = None) -> np.ndarray:
     """Host ``int32[n]`` labels in ``[0, n_classes)`` (``hamgeo._checks.check_labels``)."""
     if is_tracer(y):

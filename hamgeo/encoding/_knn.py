@@ -11,14 +11,13 @@ import jax.numpy as jnp
 import numpy as np
 from jax.typing import ArrayLike
 
-from hamgeo._checks import check_bool, check_choice, check_positive_int
+from hamgeo._checks import check_bool, check_choice, check_not_traced, check_positive_int
 from hamgeo.codes import PackedCodes, as_packed_batch
 from hamgeo.encoding._common import (
     _HOST_BLOCK_ELEMENTS,
     EncodingResult,
     KnnTies,
     _host_bits,
-    _host_only,
     _labels,
     _n_classes,
     _same_bits,
@@ -183,13 +182,7 @@ def knn_classify(
         >>> knn_classify(train, y, [[0, 0]], k=2, ties="nearest").tolist()
         [1]
     """
-    _host_only(
-        "knn_classify",
-        "votes on the host",
-        train_codes=train_codes,
-        train_labels=train_labels,
-        test_codes=test_codes,
-    )
+    check_not_traced("knn_classify", train_codes, train_labels, test_codes)
     train = as_packed_batch(train_codes, "train_codes")
     test = as_packed_batch(test_codes, "test_codes")
     _same_bits(train, test, "train_codes", "test_codes")
@@ -267,14 +260,7 @@ def knn_accuracy(
         >>> res.train_accuracy, res.test_accuracy
         (1.0, 1.0)
     """
-    _host_only(
-        "knn_accuracy",
-        "votes on the host",
-        train_codes=train_codes,
-        train_labels=train_labels,
-        test_codes=test_codes,
-        test_labels=test_labels,
-    )
+    check_not_traced("knn_accuracy", train_codes, train_labels, test_codes, test_labels)
     m = as_packed_batch(test_codes, "test_codes").shape[0]
     n = as_packed_batch(train_codes, "train_codes").shape[0]
     n_classes = _n_classes(n_classes)

@@ -15,9 +15,9 @@ from jax.typing import ArrayLike, DTypeLike
 from hamgeo._checks import (
     check_finite_array,
     check_int,
+    check_not_traced,
     check_positive_float,
     describe,
-    is_tracer,
 )
 from hamgeo.codes import n_words
 from hamgeo.nets import MLP
@@ -33,7 +33,6 @@ __all__ = [
     "check_mlp_model",
     "float_dtype",
     "forward_bits",
-    "host_only",
     "host_words",
     "mlp_layers",
     "plane_vectors",
@@ -89,16 +88,6 @@ def mlp_layers(
     return layers
 
 
-def host_only(function: str, why: str, **arrays: Any) -> None:
-    """Raise hamgeo's ``TypeError`` when any of ``arrays`` is traced (``jit`` / ``vmap``)."""
-    for name, x in arrays.items():
-        if is_tracer(x) or is_tracer(getattr(x, "words", None)):
-            raise TypeError(
-                f"`{name}` must be a concrete array, got a tracer: {function} is host-only "
-                f"({why}); call it outside jax.jit / jax.vmap"
-            )
-
-
 def check_mlp_model(model: Any) -> None:
     """Exact cell geometry here assumes a plain ReLU MLP: ``hamgeo.nets.MLP`` or ``None``."""
     if model is not None and not isinstance(model, MLP):
@@ -110,7 +99,7 @@ def check_mlp_model(model: Any) -> None:
 
 def segment_points(x: ArrayLike, d_in: int, name: str) -> tuple[np.ndarray, bool]:
     """``x`` as float64 ``[m, d_in]`` and whether it came as a batch (finite, real)."""
-    host_only("this hamgeo.regions function", "NumPy in float64 on the host", **{name: x})
+    check_not_traced("this hamgeo.regions function", x)
     a = np.asarray(check_finite_array(x, name, kind="fiu"))
     if a.ndim == 2 and a.shape[1] == d_in:
         return a.astype(np.float64), True
@@ -154,7 +143,7 @@ def plane_vectors(
     origin: ArrayLike, u: ArrayLike, v: ArrayLike
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """``origin``, ``u``, ``v`` as finite float64 arrays of one shape."""
-    host_only("this hamgeo.regions function", "NumPy in float64", origin=origin, u=u, v=v)
+    check_not_traced("this hamgeo.regions function", origin, u, v)
     o, uu, vv = (
         np.asarray(check_finite_array(t, name, kind="fiu"), np.float64)
         for t, name in ((origin, "origin"), (u, "u"), (v, "v"))

@@ -18,7 +18,7 @@ import jax.numpy as jnp
 import numpy as np
 from jax.typing import ArrayLike
 
-from hamgeo._checks import check_float
+from hamgeo._checks import check_float, check_not_traced
 from hamgeo.codes import PackedCodes
 from hamgeo.nets import MLP
 from hamgeo.regions._common import (
@@ -26,7 +26,6 @@ from hamgeo.regions._common import (
     Variables,
     as_extent,
     check_mlp_model,
-    host_only,
     host_words,
     mlp_layers,
     plane_vectors,
@@ -404,7 +403,7 @@ def exact_slice_partition(
         >>> part.n_cells, float(part.areas.sum()), part.adjacency.shape
         (7, 4.0, (9, 2))
     """
-    host_only("exact_slice_partition", "NumPy in float64", origin=origin, u=u, v=v)
+    check_not_traced("exact_slice_partition", origin, u, v)
     check_mlp_model(model)
     layers = _normalized_layers(mlp_layers(variables, np.float64))
     o, uu, vv = (t.reshape(-1) for t in plane_vectors(origin, u, v))

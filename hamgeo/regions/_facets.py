@@ -8,9 +8,9 @@ import numpy as np
 from jax.typing import ArrayLike
 from scipy.optimize import linprog
 
-from hamgeo._checks import check_float
+from hamgeo._checks import check_float, check_not_traced
 from hamgeo.nets import MLP
-from hamgeo.regions._common import Variables, check_mlp_model, host_only, mlp_layers, segment_points
+from hamgeo.regions._common import Variables, check_mlp_model, mlp_layers, segment_points
 
 __all__ = ["affine_forms", "cell_facets", "facet_hamming", "facet_mask"]
 
@@ -117,7 +117,7 @@ def cell_facets(
         >>> cell_facets(None, {"params": params}, np.array([[1.0, 1.0], [-1.0, -1.0]])).tolist()
         [[True, True, True], [True, True, False]]
     """
-    host_only("cell_facets", "SciPy linear programs", x=x)
+    check_not_traced("cell_facets", x)
     check_mlp_model(model)
     layers = mlp_layers(variables, np.float64)
     d_in = layers[0][0].shape[0]
@@ -181,7 +181,7 @@ def facet_hamming(
         ...                   np.array([4.0, 4.0])))
         3
     """
-    host_only("facet_hamming", "SciPy linear programs", x=x, y=y)
+    check_not_traced("facet_hamming", x, y)
     check_mlp_model(model)
     layers = mlp_layers(variables, np.float64)
     d_in = layers[0][0].shape[0]

@@ -14,7 +14,7 @@ from jax.typing import ArrayLike
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import shortest_path
 
-from hamgeo._checks import check_float, check_int, describe
+from hamgeo._checks import check_float, check_int, check_not_traced, describe
 from hamgeo.codes import PackedCodes
 from hamgeo.nets import MLP
 from hamgeo.regions._common import (
@@ -24,7 +24,6 @@ from hamgeo.regions._common import (
     as_extent,
     check_mlp_model,
     forward_bits,
-    host_only,
     host_words,
     mlp_layers,
     plane_vectors,
@@ -115,7 +114,7 @@ def cell_graph(
         ...            resolution=4, exact=False).edges.shape
         (4, 2)
     """
-    host_only("cell_graph", "NumPy in float64", origin=origin, u=u, v=v)
+    check_not_traced("cell_graph", origin, u, v)
     check_mlp_model(model)
     check_int(resolution, "resolution", minimum=2, maximum=MAX_RESOLUTION)
     if _check_exact(exact):
@@ -243,7 +242,7 @@ def tessellation_distance(
         ...                           resolution=8))
         2
     """
-    host_only("tessellation_distance", "NumPy in float64", x=x, y=y)
+    check_not_traced("tessellation_distance", x, y)
     check_mlp_model(model)
     exact = _check_exact(exact)
     check_int(resolution, "resolution", minimum=2, maximum=MAX_RESOLUTION)

@@ -8,14 +8,13 @@ import jax.numpy as jnp
 import numpy as np
 from jax.typing import ArrayLike, DTypeLike
 
-from hamgeo._checks import check_int
+from hamgeo._checks import check_int, check_not_traced
 from hamgeo.codes import PackedCodes
 from hamgeo.nets import MLP
 from hamgeo.regions._common import (
     Variables,
     check_mlp_model,
     float_dtype,
-    host_only,
     host_words,
     mlp_layers,
     popcount_rows,
@@ -147,7 +146,7 @@ def _segment_regions(
 
     ``names`` are the caller's names of ``x0`` and ``x1``, for error messages.
     """
-    host_only("line_regions", "NumPy in float64", **{names[0]: x0, names[1]: x1})
+    check_not_traced("line_regions", x0, x1)
     check_mlp_model(model)  # then the variables say everything about its cells
     layers = mlp_layers(variables, dtype)
     d_in = layers[0][0].shape[0]
