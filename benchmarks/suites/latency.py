@@ -126,18 +126,19 @@ def _cases_transport(sz: dict[str, int]) -> list[Case]:
 
     d = _inputs(sz)
     x, y = hamgeo.pack_bits(d["bx"]), hamgeo.pack_bits(d["by"])
+    # Fast ones first: a group cut by its timeout keeps the rows measured before.
     cases: list[Case] = [
-        ("wasserstein", f"method={m}", lambda m=m: hamgeo.wasserstein(x, y, method=m).value)
-        for m in ("auto", "kernel", "ott", "online")
-    ]
-    cases += [
+        ("exact_wasserstein", "host", lambda: hamgeo.exact_wasserstein(x, y)),
         ("wasserstein", "debiased", lambda: hamgeo.wasserstein(x, y, debiased=True).value),
         (
             "wasserstein",
             "sqeuclidean",
             lambda: hamgeo.wasserstein(d["rx"], d["ry"], cost="sqeuclidean").value,
         ),
-        ("exact_wasserstein", "host", lambda: hamgeo.exact_wasserstein(x, y)),
+    ]
+    cases += [
+        ("wasserstein", f"method={m}", lambda m=m: hamgeo.wasserstein(x, y, method=m).value)
+        for m in ("auto", "kernel", "ott", "online")
     ]
     return cases
 
@@ -228,8 +229,11 @@ def _time_case(fn: Callable[[], Any], later: int) -> dict[str, Any]:
 
     jax.monitoring.register_event_duration_secs_listener(listener)
     try:
-        times, counts = [], []
-        for _ in range(2 + later):
+        times: list[float] = []
+        counts: list[int] = []
+        while len(times) < 2 + later:
+            if len(times) == 2 and times[1] > 1.0:
+                later = min(later, 2)  # a slow call: two more are enough for its median
             before = len(compiles)
             t0 = time.perf_counter()
             jax.block_until_ready(fn())
