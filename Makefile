@@ -11,7 +11,7 @@ XLA_PATH_TESTS := tests/test_hamming.py tests/test_codes.py tests/test_dispatch.
 	tests/test_blocks.py tests/test_encoding.py tests/test_regions.py tests/test_transport.py \
 	tests/test_mmd.py tests/test_fuzz.py
 
-.PHONY: demo test lint format docs bench bench-quick install clean
+.PHONY: demo test lint typecheck format docs docs-check bench bench-quick install clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -37,14 +37,18 @@ demo: $(VENV)/.installed
 test: $(VENV)/.installed-test
 	$(BIN)/ruff format --check hamgeo tests benchmarks examples
 	$(BIN)/ruff check hamgeo tests benchmarks examples
+	$(BIN)/python -m mypy hamgeo
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --quiet --site-dir build/site
 	$(BIN)/python -m pytest -n auto -q
 	@echo "Again with the native kernels disabled (the pure-XLA paths) for what reaches them:"
 	HAMGEO_DISABLE_NATIVE=1 $(BIN)/python -m pytest -n auto -q -p no:cacheprovider $(XLA_PATH_TESTS)
-	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --quiet --site-dir build/site
 
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff format --check hamgeo tests benchmarks examples
 	$(BIN)/ruff check hamgeo tests benchmarks examples
+
+typecheck: $(VENV)/.installed-test
+	$(BIN)/python -m mypy hamgeo
 
 format: $(VENV)/.installed-test
 	$(BIN)/ruff format hamgeo tests benchmarks examples
@@ -52,6 +56,11 @@ format: $(VENV)/.installed-test
 
 docs: $(VENV)/.installed-test
 	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --site-dir build/site
+
+# Screenshots of key pages in headless Chromium (Debian: apt-get install chromium); fails on
+# a console error or a request that leaves the site.
+docs-check: docs
+	$(BIN)/python tests/test_docs.py build/site build/screenshots
 
 bench: $(VENV)/.installed-test
 	$(BIN)/python benchmarks/run.py

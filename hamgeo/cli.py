@@ -283,8 +283,8 @@ def apply_overrides(
         seen.add(key)
         items.append((key, text.strip(), True, f"--set {key}"))
     overrides: dict[str, Any] = {}
-    for key, value, text, label in items:
-        config, typed = _replace(config, key.split("."), value, label, text=text)
+    for key, value, from_text, label in items:
+        config, typed = _replace(config, key.split("."), value, label, text=from_text)
         overrides[key] = typed
     return config, overrides
 

@@ -64,7 +64,8 @@ def find_copy(
     """The first copy of ``filename`` in ``folders`` that verifies (any, if ``accepted`` is None).
 
     A copy in the cache (``folders[0]``) that does not verify raises
-    :class:`ChecksumError`: it is the user's to delete. One in a read-only folder is
+    [`ChecksumError`][hamgeo.data.ChecksumError]: it is the user's to delete. One in a read-only
+    folder is
     skipped with a warning naming it, so a damaged system copy never blocks the others.
     """
     for i, folder in enumerate(folders):
