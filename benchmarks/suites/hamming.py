@@ -424,6 +424,8 @@ def run(quick: bool) -> list[Row]:
         print(f"  device kind: {jax.devices()[0].device_kind}", flush=True)
         pair_sizes = [(8192, 1024)] if quick else [(65536, 1024), (32768, 256)]
         knn_sizes = [(8192, 1024)] if quick else [(65536, 1024)]
+    elif os.environ.get("HAMGEO_BENCH_SMOKE"):  # accelerator.sh --cpu-smoke: the code paths only
+        pair_sizes, knn_sizes = [(256, 256)], [(256, 256)]
     elif quick:
         pair_sizes, knn_sizes = [(1024, 256), (2048, 1024)], [(2048, 1024)]
     else:

@@ -43,6 +43,8 @@ Case = tuple[str, str, Callable[[], Any]]  # (function, variant, call)
 
 
 def _sizes(quick: bool) -> dict[str, int]:
+    if os.environ.get("HAMGEO_BENCH_SMOKE"):  # accelerator.sh --cpu-smoke: the code paths only
+        return {"n": 64, "m": 48, "bits": 256, "later": 2}
     if quick:
         return {"n": 250, "m": 200, "bits": 256, "later": 5}
     return {"n": 500, "m": 400, "bits": 256, "later": 7}
@@ -151,14 +153,15 @@ def _cases_mmd(sz: dict[str, int]) -> list[Case]:
     d = _inputs(sz)
     x, y = hamgeo.pack_bits(d["bx"]), hamgeo.pack_bits(d["by"])
     key = jax.random.key(0)
+    bw = 32.0  # random 256-bit codes lie ~128 apart: exp(-d) would underflow at bandwidth 1
     return [
-        ("mmd", "hamming", lambda: hamgeo.mmd(x, y)),
+        ("mmd", "hamming bandwidth=32", lambda: hamgeo.mmd(x, y, bandwidth=bw)),
         ("mmd", "bandwidth=median", lambda: hamgeo.mmd(x, y, bandwidth="median")),
         ("mmd", "gaussian", lambda: hamgeo.mmd(d["rx"], d["ry"], kernel="gaussian")),
         (
             "mmd_test",
             "200 permutations",
-            lambda: hamgeo.mmd_test(x, y, key=key, n_permutations=200).p_value,
+            lambda: hamgeo.mmd_test(x, y, key=key, n_permutations=200, bandwidth=bw).p_value,
         ),
         ("frechet_distance", "codes", lambda: hamgeo.frechet_distance(x, y)),
         ("frechet_distance", "real", lambda: hamgeo.frechet_distance(d["rx"], d["ry"])),

@@ -17,6 +17,7 @@
 
 from __future__ import annotations
 
+import os
 import statistics
 import time
 
@@ -150,6 +151,9 @@ def run(quick: bool) -> list[Row]:
         # The host peer moves every float activation to the host: keep n moderate.
         n = 65_536 if quick else 131_072
         rows += _codes_rows(n, wide, 784, batch_size=65_536, repeats=3)
+    elif os.environ.get("HAMGEO_BENCH_SMOKE"):  # accelerator.sh --cpu-smoke: the code paths only
+        rows = _train_rows((64, 64), 16, 32, steps=2, rounds=2)
+        rows += _codes_rows(2_000, (64, 64), 16, repeats=2)
     elif quick:
         rows = _train_rows((256, 256, 256), 64, 128, steps=10, rounds=9)
         rows += _codes_rows(20_000, (256, 256, 256), 64)
