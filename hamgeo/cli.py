@@ -456,6 +456,9 @@ def _print_findings(result: Any) -> bool:
         return False
     if not findings or not hasattr(module, "format_findings"):
         return False
+    finding_type = getattr(module, "Finding", None)
+    if finding_type is not None and not all(isinstance(f, finding_type) for f in findings):
+        return False  # a study still on the old result layout: print its summary instead
     print()
     print(module.format_findings(findings))
     return True
