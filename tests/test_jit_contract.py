@@ -107,7 +107,7 @@ CASES: dict[str, Callable[[], tuple[tuple, dict, tuple[int, ...]]]] = {
     "accuracy": lambda: _case(MODEL, VARIABLES, X, LABELS, traced=(2,)),
     "sign_ste": lambda: _case(jnp.asarray(X)),
     "binarization_angles": lambda: _case(traced=(), key=KEY, dim=8, n=5),
-    "label_noise": lambda: _case(KEY, LABELS, 0.3, 3, traced=(0, 1)),
+    "label_noise": lambda: _case(LABELS, 0.3, 3, traced=(0,), key=KEY),
     "mlp_layers": lambda: _case(VARIABLES),
     "knn_classify": lambda: _case(BITS, LABELS, BITS2, traced=(0, 2), k=3),
     "knn_accuracy": lambda: _case(BITS, LABELS, BITS2, LABELS2, traced=(0, 2), k=3),

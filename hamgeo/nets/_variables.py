@@ -149,7 +149,9 @@ def check_finite_variables(flat: dict[str, Any]) -> None:
     arrays = list(flat.values())
     if not arrays or any(is_tracer(a) for a in arrays):
         return
-    ok = np.asarray(_finite_per_leaf([jnp.asarray(a) for a in arrays]))
+    # Concrete variables closed over by a jitted function: evaluate now, not as a tracer.
+    with jax.ensure_compile_time_eval():
+        ok = np.asarray(_finite_per_leaf([jnp.asarray(a) for a in arrays]))
     if not ok.all():
         bad = [path for path, good in zip(flat, ok, strict=True) if not good]
         raise ValueError(f"`variables` must be finite, got NaN or inf in {bad}")

@@ -20,7 +20,7 @@ import jax.numpy as jnp
 import numpy as np
 from jax.typing import ArrayLike
 
-from hamgeo._checks import check_positive_int
+from hamgeo._checks import check_not_traced, check_positive_int
 from hamgeo.codes import PackedCodes, n_words, pack_bits
 from hamgeo.nets._layers import check_inputs
 from hamgeo.nets._variables import check_finite_variables, check_variables
@@ -114,7 +114,7 @@ def layer_slices(model: nn.Module, variables: Any, x: ArrayLike) -> list[slice]:
 
     Computed from shapes only (``jax.eval_shape``), so it costs no forward pass.
 
-    Traceable: jit, vmap
+    Host-only: it returns Python slices (from shapes only; no computation).
 
     Args:
         model: any model of [`hamgeo.nets`][hamgeo.nets].
@@ -133,6 +133,7 @@ def layer_slices(model: nn.Module, variables: Any, x: ArrayLike) -> list[slice]:
         >>> layer_slices(model, variables, jnp.ones((1, 4)))
         [slice(0, 5, None), slice(5, 8, None)]
     """
+    check_not_traced("layer_slices", variables, x)
     return _slices(model, variables, _check_inputs(model, variables, x))
 
 
