@@ -24,6 +24,7 @@ from hamgeo.data import DATASETS
 from hamgeo.experiments._protocol import seed_interval
 
 __all__ = [
+    "EFFECT_SIZE",
     "FACTORS",
     "FAMILIES",
     "METRICS",
@@ -33,7 +34,6 @@ __all__ = [
     "SIGNIFICANCE",
     "CodeMetrics",
     "Config",
-    "Result",
     "curve_band",
     "mean_of",
     "rows_where",
@@ -48,6 +48,10 @@ REDUNDANCY_NEAR_ZERO = 0.01
 #: hamgeo's significance level for the Spearman correlations that define the regimes
 #: (the paper: "significantly positive correlations" / "insignificant", without a level).
 SIGNIFICANCE = 0.05
+#: hamgeo's effect-size threshold for the regimes: a measure (redundancy ratio or k-NN
+#: accuracy, both in [0, 1]) *changes* across a sweep point's neighbourhood when its
+#: seed-mean moves by at least this much (a p-value would fall with the number of seeds).
+EFFECT_SIZE = 0.02
 #: hamgeo's neighbourhood of a sweep point for the regime test: the levels within this
 #: many steps on each side along a factor.
 REGIME_WINDOW = 1
@@ -326,60 +330,3 @@ def curve_band(
                 iv.mean if iv.high is None else iv.high,
             )
     return out[0], out[1], out[2]
-
-
-@dataclasses.dataclass
-class Result:
-    """Everything :func:`~hamgeo.experiments.hash_encoder.run` measured.
-
-    Attributes:
-        config: the configuration run.
-        tables: ``{factor: rows}`` for the factors of :data:`FACTORS`. Every row names
-            its seed, its ``state`` (``"init"``: the network at initialization,
-            ``"trained"``: the same network after training), the factor values, and
-            the columns of :class:`CodeMetrics`.
-        correlations: Spearman correlations of each measured column with each factor
-            across its whole sweep (all seeds pooled): ``factor``, ``metric``,
-            ``state``, ``rho``, ``p_value``, ``n``, the effect ``range`` (largest minus
-            smallest mean over seeds along the sweep), and ``width`` where the sweep
-            is repeated per width.
-        regimes: the paper's regimes per sweep point (``"width"``, ``"depth"``), and
-            per cell of the phase charts (``"phase_training_time"``,
-            ``"phase_sample_size"``), see :mod:`._regimes`.
-        baselines: ``{factor: entries}``, one entry per factor level: the training
-            redundancy of the trained and the initialized net, their difference
-            ``init - trained`` and both k-NN test accuracies, each an interval across
-            seeds.
-        per_seed: the summary of each seed (named scalars).
-        seed_summary: :func:`~hamgeo.experiments._protocol.summarize_seeds` of
-            ``per_seed`` plus the pooled statistics and verdicts.
-        dataset: the data set's ``info`` (source, files with SHA-256, sizes).
-    """
-
-    config: Config
-    tables: dict[str, list[dict[str, Any]]]
-    correlations: list[dict[str, Any]]
-    regimes: dict[str, list[dict[str, Any]]]
-    baselines: dict[str, list[dict[str, Any]]]
-    per_seed: list[dict[str, Any]]
-    seed_summary: dict[str, Any]
-    dataset: dict[str, Any]
-
-    @property
-    def summary(self) -> dict[str, Any]:
-        """Named values: intervals across seeds, correlations, regimes, verdicts."""
-        return self.seed_summary
-
-    def to_dict(self) -> dict[str, Any]:
-        """``results.json``: experiment name, config, data set, summary and every table."""
-        return {
-            "experiment": NAME,
-            "config": dataclasses.asdict(self.config),
-            "dataset": self.dataset,
-            "summary": self.seed_summary,
-            "per_seed": self.per_seed,
-            "baselines": self.baselines,
-            "correlations": self.correlations,
-            "regimes": self.regimes,
-            "tables": self.tables,
-        }
