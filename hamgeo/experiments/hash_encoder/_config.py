@@ -21,7 +21,7 @@ from hamgeo._checks import (
     describe,
 )
 from hamgeo.data import DATASETS
-from hamgeo.experiments._protocol import seed_interval
+from hamgeo.experiments._findings import interval
 
 __all__ = [
     "EFFECT_SIZE",
@@ -36,6 +36,7 @@ __all__ = [
     "Config",
     "curve_band",
     "mean_of",
+    "per_seed",
     "rows_where",
 ]
 
@@ -295,6 +296,19 @@ def rows_where(rows: Iterable[Mapping[str, Any]], **equal: Any) -> list[Mapping[
     return [r for r in rows if all(r.get(k) == v for k, v in equal.items())]
 
 
+def per_seed(
+    rows: Iterable[Mapping[str, Any]], field: str, seeds: Iterable[int]
+) -> list[float | None]:
+    """``field`` of the row of each seed, in the order of ``seeds`` (``None``: missing).
+
+    Examples:
+        >>> per_seed([{"seed": 1, "x": 0.5}, {"seed": 0, "x": 0.25}], "x", [0, 1, 2])
+        [0.25, 0.5, None]
+    """
+    by_seed = {r["seed"]: r.get(field) for r in rows}
+    return [by_seed.get(s) for s in seeds]
+
+
 def mean_of(rows: Iterable[Mapping[str, Any]], field: str) -> float:
     """Mean of ``field`` over the rows that have it (NaN when none do).
 
@@ -309,24 +323,23 @@ def mean_of(rows: Iterable[Mapping[str, Any]], field: str) -> float:
 def curve_band(
     rows: Iterable[Mapping[str, Any]], x_field: str, field: str, xs: Iterable[Any]
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Mean and 95% Student-t band across seeds of ``field`` at each ``x`` (NaN: none).
+    """Mean and 95% band across seeds of the proportion ``field`` at each ``x`` (NaN: none).
 
-    With one seed the band is the mean itself.
+    The band is :func:`~hamgeo.experiments._findings.interval` with
+    ``kind="proportion"``: Student t from 3 seeds, the min..max range below, clipped to
+    ``[0, 1]``.
 
     Examples:
         >>> rows = [{"w": 1, "r": 0.5}, {"w": 1, "r": 0.7}, {"w": 2, "r": None}]
         >>> mean, low, high = curve_band(rows, "w", "r", [1, 2])
-        >>> mean.round(2).tolist(), bool(low[0] < 0.6 < high[0]), bool(np.isnan(mean[1]))
-        ([0.6, nan], True, True)
+        >>> mean.round(2).tolist(), low[0].round(2), high[0].round(2), bool(np.isnan(mean[1]))
+        ([0.6, nan], 0.5, 0.7, True)
     """
     rows = list(rows)
-    out = np.full((3, len(list(xs := list(xs)))), np.nan)
+    xs = list(xs)
+    out = np.full((3, len(xs)), np.nan)
     for j, x in enumerate(xs):
-        iv = seed_interval([r.get(field) for r in rows if r.get(x_field) == x])
-        if iv.mean is not None:
-            out[:, j] = (
-                iv.mean,
-                iv.mean if iv.low is None else iv.low,
-                iv.mean if iv.high is None else iv.high,
-            )
+        out[:, j] = interval(
+            [r.get(field) for r in rows if r.get(x_field) == x], kind="proportion"
+        )
     return out[0], out[1], out[2]

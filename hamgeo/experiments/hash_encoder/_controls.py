@@ -24,7 +24,23 @@ import numpy as np
 from hamgeo.codes import PackedCodes, pack_bits
 from hamgeo.experiments.hash_encoder._config import CodeMetrics
 
-__all__ = ["hyperplane_codes", "raw_metrics"]
+__all__ = ["hyperplane_codes", "padded", "raw_metrics"]
+
+
+def padded(codes: PackedCodes) -> PackedCodes:
+    """``codes`` with zero words up to a power of two of at least 2 words (as ``_train``).
+
+    Zero bits change no Hamming distance, no count of distinct codes, no k-means step;
+    equal shapes share compilations. The k-NN cuts them off again (``_analysis``).
+
+    Examples:
+        >>> padded(pack_bits(np.ones((3, 5), bool))).n_bits
+        64
+    """
+    words = np.asarray(codes.words)
+    target = max(2, 1 << (words.shape[-1] - 1).bit_length())
+    pad = [(0, 0)] * (words.ndim - 1) + [(0, target - words.shape[-1])]
+    return PackedCodes(np.pad(words, pad), 32 * target)
 
 
 def hyperplane_codes(

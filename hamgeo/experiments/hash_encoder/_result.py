@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-from hamgeo.experiments._findings import Finding, Record
+from hamgeo.experiments._findings import Finding, Record, results_document
 from hamgeo.experiments.hash_encoder._config import NAME, Config
 
 __all__ = ["Result"]
@@ -52,20 +52,25 @@ class Result:
         """The tidy summary records (``pandas.DataFrame([r.to_dict() for r in ...])``)."""
         return self.records
 
+    @property
+    def converged(self) -> bool:
+        """Whether every trained network's loss and parameters stayed finite."""
+        return all(r.get("finite", True) for rows in self.tables.values() for r in rows)
+
     def to_dict(self) -> dict[str, Any]:
-        """The study's part of ``results.json`` (the framework adds provenance)."""
-        return {
-            "experiment": NAME,
-            "config": dataclasses.asdict(self.config),
-            "dataset": self.dataset,
-            "seeds": list(self.seeds),
-            "findings": [f.to_dict() for f in self.findings],
-            "summary": [r.to_dict() for r in self.records],
-            "converged": None,
-            "extra": {
+        """The content of ``results.json`` (the shipped schema; ``extra``: every table)."""
+        return results_document(
+            experiment=NAME,
+            config=dataclasses.asdict(self.config),
+            dataset=self.dataset,
+            seeds=self.seeds,
+            findings=self.findings,
+            summary=self.records,
+            converged=self.converged,
+            extra={
                 "controls": self.controls,
                 "correlations": self.correlations,
                 "regimes": self.regimes,
                 "tables": self.tables,
             },
-        }
+        )
