@@ -78,7 +78,7 @@ class TestResult(NamedTuple):
 
 
 def _kind(kernel: Any) -> str:
-    kernel = check_choice(kernel, "kernel", _KERNELS)
+    kernel = check_choice("kernel", kernel, _KERNELS)
     return "real" if kernel == "gaussian" else "codes"
 
 

@@ -90,7 +90,7 @@ class TransportResult(NamedTuple):
 
 
 def _check_common(cost: Any, p: Any) -> tuple[str, float]:
-    cost = check_choice(cost, "cost", _COSTS)
+    cost = check_choice("cost", cost, _COSTS)
     p = check_float(p, "p", minimum=1.0)
     return ("codes" if cost == "hamming" else "real"), p
 
@@ -239,7 +239,7 @@ def wasserstein(
     debiased = check_bool(debiased, "debiased")
     threshold = check_positive_float(threshold, "threshold")
     max_iterations = check_positive_int(max_iterations, "max_iterations")
-    method = check_choice(method, "method", _METHODS)
+    method = check_choice("method", method, _METHODS)
     if block_size is not None:
         block_size = check_positive_int(block_size, "block_size")
     x, y = sample_pair(x, y, kind)
