@@ -154,7 +154,9 @@ class Config:
         fix(self, "cnn_dense", _check_widths(self.cnn_dense, "cnn_dense", allow_empty=True))
         fix(self, "cifar_channels", _check_widths(self.cifar_channels, "cifar_channels"))
         fix(self, "cifar_dense", _check_widths(self.cifar_dense, "cifar_dense", allow_empty=True))
-        fix(self, "fanin_widths", _check_widths(self.fanin_widths, "fanin_widths", allow_empty=True))
+        fix(
+            self, "fanin_widths", _check_widths(self.fanin_widths, "fanin_widths", allow_empty=True)
+        )
         check_positive_int(self.fanin_next, "fanin_next")
         check_positive_float(self.learning_rate, "learning_rate")
         check_positive_float(self.cifar_learning_rate, "cifar_learning_rate")

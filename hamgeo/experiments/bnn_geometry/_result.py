@@ -255,8 +255,10 @@ class Result:
             extra={
                 "datasets": self.datasets,
                 "angles": {
-                    d: {dim: {k: v._asdict() if isinstance(v, Band) else v for k, v in row.items()}
-                        for dim, row in rows.items()}
+                    d: {
+                        dim: {k: v._asdict() if isinstance(v, Band) else v for k, v in row.items()}
+                        for dim, row in rows.items()
+                    }
                     for d, rows in self.angle_table().items()
                 },  # fmt: skip
                 "models": [
@@ -268,10 +270,15 @@ class Result:
                     for m in self.model_summaries()
                 ],
                 "fanin": [
-                    {"seed": i, "fan_in": f.fan_in, "test_accuracy": f.test_accuracy,
-                     "trained": {k: float(getattr(f.trained, k)) for k in LAYER_SCALARS},
-                     "init": {k: float(getattr(f.init, k)) for k in LAYER_SCALARS}}
-                    for i, s in enumerate(self.seeds) for f in s.fanin
+                    {
+                        "seed": i,
+                        "fan_in": f.fan_in,
+                        "test_accuracy": f.test_accuracy,
+                        "trained": {k: float(getattr(f.trained, k)) for k in LAYER_SCALARS},
+                        "init": {k: float(getattr(f.init, k)) for k in LAYER_SCALARS},
+                    }
+                    for i, s in enumerate(self.seeds)
+                    for f in s.fanin
                 ],  # fmt: skip
             },
         )

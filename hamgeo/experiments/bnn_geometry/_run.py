@@ -141,7 +141,8 @@ def fanin_jobs(config: Config) -> list[Job]:
 
 def train_and_measure(job: Job, ds: data.Dataset, *, key: jax.Array, config: Config) -> ModelResult:
     """Train ``job.model`` on ``ds``; measure its dot-product preservation on the test split,
-    trained and at initialization (the same net, the same pairs)."""  # noqa: D205
+    trained and at initialization (the same net, the same pairs).
+    """  # noqa: D205
     k_train, k_dpp = jax.random.split(key)
     init = jax.tree.map(lambda a: a[0], nets.init_many(job.model, k_train[None], ds.x_train[:1]))
     init_acc = float(nets.accuracy(job.model, init, ds.x_test, ds.y_test))

@@ -32,9 +32,7 @@ if TYPE_CHECKING:  # the Result imports nothing from here; annotations only
 
 __all__ = ["findings"]
 
-_HIGH = (
-    "We see that the dot products pre and post binarization are highly correlated (Fig. 3)."
-)
+_HIGH = "We see that the dot products pre and post binarization are highly correlated (Fig. 3)."
 _ACT = (
     "we also verify that a similar relationship holds for the binarization of the "
     "activations E.g. w^b · x^c ~ w^b · x^b"
@@ -43,7 +41,9 @@ _LAYER1 = (
     "The first figure (labeled as Layer 1) corresponds to the input and the first weight "
     "matrix. Note that the correlation is weaker in lower dimensions"
 )
-_EXPLAIN = "Note that the correlation is weaker in lower dimensions, which is consistent with our theory."
+_EXPLAIN = (
+    "Note that the correlation is weaker in lower dimensions, which is consistent with our theory."
+)
 _ANGLES = (
     "binarizing a high-dimensional vector with entries originally chosen uniformly in the "
     "interval [-1, 1] changes the direction of that vector a small amount relative to the "
@@ -51,7 +51,9 @@ _ANGLES = (
 )
 
 
-def _est(label: str, values: Sequence[float | None], *, control: bool, corr: bool = True) -> Estimate:
+def _est(
+    label: str, values: Sequence[float | None], *, control: bool, corr: bool = True
+) -> Estimate:
     finite = [v for v in values if v is not None and np.isfinite(v)]
     mean, low, high = interval(finite)
     if corr:
@@ -117,8 +119,8 @@ def _activations(result: Result, layers: Sequence[int]) -> Finding:
         key="activation_binarization",
         claim=_ACT,
         section="Sec. 2 (Theory, after Fig. 3)",
-        statistic=f"pooled correlation of w_b . a_c with w_b . a_b, averaged over layers {list(layers)} "
-        "of the main model",
+        statistic="pooled correlation of w_b . a_c with w_b . a_b, averaged over layers "
+        f"{list(layers)} of the main model",
         estimates=(
             _est("trained", trained, control=False),
             _diff("trained - init (paired)", trained, init),

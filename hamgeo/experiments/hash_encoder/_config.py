@@ -339,7 +339,5 @@ def curve_band(
     xs = list(xs)
     out = np.full((3, len(xs)), np.nan)
     for j, x in enumerate(xs):
-        out[:, j] = interval(
-            [r.get(field) for r in rows if r.get(x_field) == x], kind="proportion"
-        )
+        out[:, j] = interval([r.get(field) for r in rows if r.get(x_field) == x], kind="proportion")
     return out[0], out[1], out[2]

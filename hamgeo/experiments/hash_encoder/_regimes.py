@@ -212,8 +212,12 @@ def grid_regimes(
                     "knn_test_accuracy": float(np.mean(accuracy[i][j]))
                     if len(accuracy[i][j])
                     else None,
-                    f"effect_{row_factor}": max(t_row["effect_redundancy"], t_row["effect_accuracy"]),
-                    f"effect_{col_factor}": max(t_col["effect_redundancy"], t_col["effect_accuracy"]),
+                    f"effect_{row_factor}": max(
+                        t_row["effect_redundancy"], t_row["effect_accuracy"]
+                    ),
+                    f"effect_{col_factor}": max(
+                        t_col["effect_redundancy"], t_col["effect_accuracy"]
+                    ),
                     "changes": changes,
                     "regime": regime(red, changes),
                 }

@@ -15,8 +15,8 @@ import numpy as np
 from hamgeo._checks import check_key
 from hamgeo.data import Dataset, load
 from hamgeo.experiments._common import progress
-from hamgeo.experiments._protocol import seed_keys
 from hamgeo.experiments._findings import array_checksum, dataset_info
+from hamgeo.experiments._protocol import seed_keys
 from hamgeo.experiments.hash_encoder._analysis import code_metrics
 from hamgeo.experiments.hash_encoder._config import FACTORS, CodeMetrics, Config
 from hamgeo.experiments.hash_encoder._controls import hyperplane_codes, padded, raw_metrics
@@ -138,7 +138,8 @@ def run_controls(
 ) -> list[dict[str, Any]]:
     """One seed's random-hyperplane rows: each width of the width sweep (all training
     examples) and each width x training-set size of the sample-size sweep (the subsets
-    the networks train on), with as many bits as the width's network."""  # noqa: D205
+    the networks train on), with as many bits as the width's network.
+    """  # noqa: D205
     n = int(flat.x_train.shape[0])
     n_classes = int(max(flat.y_train.max(), flat.y_test.max())) + 1
     y_train, y_test = np.asarray(flat.y_train), np.asarray(flat.y_test)

@@ -125,7 +125,6 @@ def regimes(tables: Mapping[str, list[dict[str, Any]]]) -> dict[str, list[dict[s
     return out
 
 
-
 # the measures of the tidy summary (the others stay in the tables of ``extra``)
 _RECORDED = (
     "redundancy_train",

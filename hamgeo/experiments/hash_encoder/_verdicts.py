@@ -42,8 +42,7 @@ __all__ = ["COMPARABLE", "findings", "seed_rho"]
 COMPARABLE = 0.05
 
 _DETERMINISM = (
-    "Experimental results show that the redundancy ratio is near zero in almost every "
-    "scenario."
+    "Experimental results show that the redundancy ratio is near zero in almost every scenario."
 )
 _CATEGORIZATION = (
     "simple algorithms, such as K-Means, K-NN, and logistic regression can achieve fairly "
@@ -248,7 +247,10 @@ def _rho_arms(t, c, seeds: list[int], factor: str, metric: str) -> tuple[dict, s
     epochs = sorted({r["epoch"] for r in rows})
     arms["trained"] = [
         _mean_rho(
-            [(epochs, [_at(rows, s, width=w, epoch=e, field=metric) for e in epochs]) for w in widths]
+            [
+                (epochs, [_at(rows, s, width=w, epoch=e, field=metric) for e in epochs])
+                for w in widths
+            ]
         )
         for s in seeds
     ]
@@ -289,7 +291,9 @@ def _correlation(t, c, seeds: list[int], factor: str, metric: str) -> Finding:
     diff = paired_difference(trained, arms[init_name])
     mean, low, high = interval(trained)
     supported = (
-        low > 0 and beats(trained, arms[init_name]) and all(beats(trained, v) for v in controls.values())
+        low > 0
+        and beats(trained, arms[init_name])
+        and all(beats(trained, v) for v in controls.values())
     )
     contradicted = high < 0 or diff[2] < 0
     estimates = (
