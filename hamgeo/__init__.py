@@ -30,6 +30,7 @@ from hamgeo.mmd import KernelUnderflowWarning as KernelUnderflowWarning
 from hamgeo.mmd import TestResult as TestResult
 from hamgeo.mmd import mmd as mmd
 from hamgeo.mmd import mmd_test as mmd_test
+from hamgeo.transport import HammingGeometry as HammingGeometry
 from hamgeo.transport import TransportResult as TransportResult
 from hamgeo.transport import exact_wasserstein as exact_wasserstein
 from hamgeo.transport import wasserstein as wasserstein

@@ -19,15 +19,44 @@ import numpy as np
 
 from hamgeo._checks import check_array, check_finite_array, describe, is_tracer
 from hamgeo.codes import PackedCodes, as_packed_batch
+from hamgeo.hamming import pairwise_hamming
 
 __all__ = [
+    "Distance",
     "center_scale",
     "float_dtype",
     "host_center_scale",
+    "pairwise_distances",
     "real_sample",
     "sample_pair",
     "weights",
 ]
+
+
+#: The ground distances between samples: Hamming (optionally / n_bits) on codes,
+#: (squared) Euclidean on real vectors.
+Distance = Literal["hamming", "hamming_normalized", "euclidean", "sqeuclidean"]
+
+
+def pairwise_distances(x: Any, y: Any, distance: Distance) -> jax.Array:
+    """Dense ``[n, m]`` distances ``d(x_i, y_j)`` in the default float dtype (or ``x``'s).
+
+    The one distance helper of [`hamgeo.transport`][hamgeo.transport] and
+    [`hamgeo.mmd`][hamgeo.mmd]. Hamming distances go through
+    [`pairwise_hamming`][hamgeo.hamming.pairwise_hamming] (the dispatched kernels, native
+    on CPU and XLA elsewhere); real ones are ``|x|^2 + |y|^2 - 2 x.y`` clipped at 0 (on
+    conditioned samples, see [`center_scale`][hamgeo._samples.center_scale]), and the
+    Euclidean square root has a finite (zero) gradient at coincident points.
+    """
+    if distance in ("hamming", "hamming_normalized"):
+        d = pairwise_hamming(x, y).astype(jnp.zeros((), float).dtype)
+        return d / x.n_bits if distance == "hamming_normalized" else d
+    sq = jnp.sum(x * x, axis=1)[:, None] + jnp.sum(y * y, axis=1)[None, :] - 2.0 * (x @ y.T)
+    sq = jnp.maximum(sq, 0.0)
+    if distance == "sqeuclidean":
+        return sq
+    pos = sq > 0
+    return jnp.where(pos, jnp.sqrt(jnp.where(pos, sq, 1.0)), 0.0)
 
 
 def float_dtype(*dtypes: Any) -> np.dtype:

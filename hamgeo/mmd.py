@@ -37,9 +37,8 @@ from hamgeo._checks import (
     check_positive_int,
     is_tracer,
 )
-from hamgeo._samples import center_scale, sample_pair
+from hamgeo._samples import center_scale, pairwise_distances, sample_pair
 from hamgeo.codes import CodesLike, PackedCodes
-from hamgeo.hamming import pairwise_hamming
 
 __all__ = ["KernelUnderflowWarning", "TestResult", "mmd", "mmd_test"]
 
@@ -84,11 +83,7 @@ def _kind(kernel: Any) -> str:
 
 def _distances(x: Any, y: Any, kernel: str) -> jax.Array:
     """The distance the kernel is a function of: ``d_H``, ``d_H / n_bits`` or ``|x - y|^2``."""
-    if kernel == "gaussian":
-        sq = jnp.sum(x * x, 1)[:, None] + jnp.sum(y * y, 1)[None, :] - 2.0 * (x @ y.T)
-        return jnp.maximum(sq, 0.0)
-    d = pairwise_hamming(x, y).astype(jnp.zeros((), float).dtype)
-    return d / x.n_bits if kernel == "hamming_normalized" else d
+    return pairwise_distances(x, y, "sqeuclidean" if kernel == "gaussian" else kernel)
 
 
 def _from_distance(d: jax.Array, kernel: str, bandwidth: jax.Array) -> jax.Array:

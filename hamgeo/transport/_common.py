@@ -1,0 +1,62 @@
+"""Definitions shared by the transport modules (private leaf of `hamgeo.transport`)."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+import numpy as np
+from jax.typing import ArrayLike
+
+from hamgeo._checks import check_choice, check_float, is_tracer
+
+__all__ = ["DEGREE", "Cost", "check_common", "check_float32_range", "power"]
+
+Cost = Literal["hamming", "euclidean", "sqeuclidean"]
+_COSTS = ("hamming", "euclidean", "sqeuclidean")
+#: How a real cost scales when the points are scaled by s: d -> s ** degree * d.
+DEGREE = {"euclidean": 1, "sqeuclidean": 2}
+
+
+def check_common(cost: Any, p: Any) -> tuple[str, str, float]:
+    """``(kind, cost, p)``: ``kind`` is ``"codes"`` for the Hamming cost, else ``"real"``."""
+    cost = check_choice(cost, "cost", _COSTS)
+    p = check_float(p, "p", minimum=1.0)
+    return ("codes" if cost == "hamming" else "real"), cost, p
+
+
+def check_float32_range(x: ArrayLike, name: str) -> None:
+    """Refuse real inputs that are finite in float64 but not in float32 (when concrete).
+
+    Transport conditions real samples on the host (a shift and a power-of-two scale), so
+    only values beyond the float64 range matter there; weights are cast to float32.
+    """
+    if is_tracer(x):
+        return
+    values = np.asarray(x)
+    if values.dtype.kind != "f" or values.size == 0:
+        return
+    with np.errstate(over="ignore"):
+        if not np.all(np.isfinite(values.astype(np.float32))):
+            raise ValueError(
+                f"`{name}` must be finite in float32 (the precision hamgeo computes in), got a "
+                f"value of magnitude {float(np.abs(values).max()):.3g}; rescale it"
+            )
+
+
+def power(d: Any, p: float) -> Any:
+    """``d ** p``, refusing (eagerly) a ``p`` whose powers leave the float range."""
+    c = d if p == 1.0 else d**p
+    if p != 1.0 and not is_tracer(c):
+        host_d, host_c = np.asarray(d), np.asarray(c)
+        dtype = np.dtype(host_c.dtype).name
+        if not np.all(np.isfinite(host_c)):
+            raise ValueError(
+                f"`p` = {p:g} makes the ground cost d ** p overflow {dtype} (largest distance "
+                f"{host_d.max():.6g}); use a smaller `p`"
+            )
+        if np.any((host_d > 0) & (host_c == 0)):
+            raise ValueError(
+                f"`p` = {p:g} makes the ground cost d ** p underflow to 0 in {dtype} (smallest "
+                f"distance {host_d[host_d > 0].min():.6g}); use a smaller `p`"
+            )
+    return c
