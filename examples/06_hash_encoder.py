@@ -26,19 +26,12 @@ def describe(model, variables, data, key) -> str:
     codes_tr = nets.activation_codes(model, variables, data.x_train)
     codes_te = nets.activation_codes(model, variables, data.x_test)
     knn = hamgeo.knn_accuracy(codes_tr, data.y_train, codes_te, data.y_test, k=9)
-    km = hamgeo.kmeans_accuracy(
-        codes_tr,
-        data.y_train,
-        n_clusters=10,
-        key=key,
-        test_codes=codes_te,
-        test_labels=data.y_test,
-    )
-    lr = hamgeo.logreg_accuracy(codes_tr, data.y_train, codes_te, data.y_test, key=key)
+    km = hamgeo.kmeans_accuracy(codes_tr, data.y_train, codes_te, data.y_test, key=key)
+    lr = hamgeo.logreg_accuracy(codes_tr, data.y_train, codes_te, data.y_test)
     net = nets.accuracy(model, variables, data.x_test, data.y_test)
     return (
         f"redundancy {float(hamgeo.redundancy_ratio(codes_tr)):.3f} | test accuracy: "
-        f"network {net:.3f}, k-NN {knn:.3f}, k-means {km.test_accuracy:.3f}, "
+        f"network {net:.3f}, k-NN {knn.test_accuracy:.3f}, k-means {km.test_accuracy:.3f}, "
         f"logreg {lr.test_accuracy:.3f}"
     )
 

@@ -6,7 +6,9 @@ but outside what is allowed raises ``ValueError``, a missing file raises
 shows what came: "`k` must be a positive integer, got 2.5 (float)".
 
 Checks run eagerly at the API boundary, before tracing; they never see tracers
-(callers check static configuration and concrete arrays only).
+(callers check static configuration and concrete arrays only). Host-only functions call
+[check_not_traced][hamgeo._checks.check_not_traced] first, so a call under ``jax.jit``
+says so in words instead of a raw tracer error.
 """
 
 from __future__ import annotations
@@ -14,9 +16,9 @@ from __future__ import annotations
 import math
 import numbers
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import jax
 import numpy as np
@@ -29,17 +31,24 @@ __all__ = [
     "check_existing_path",
     "check_finite_array",
     "check_float",
+    "check_float_dtype",
     "check_int",
     "check_key",
+    "check_key_batch",
     "check_labels",
     "check_nonnegative_int",
     "check_positive_float",
     "check_positive_int",
     "check_probability",
+    "check_not_traced",
     "check_seed",
+    "check_tuple",
     "describe",
+    "float_dtype",
     "is_tracer",
 ]
+
+T = TypeVar("T")
 
 INT32_MAX = 2**31 - 1
 _SEED_LIMIT = 2**32
@@ -57,8 +66,46 @@ def describe(value: Any) -> str:
 
 
 def is_tracer(x: Any) -> bool:
-    """Whether ``x`` is a JAX tracer (inside ``jit`` / ``vmap`` / ``grad``): values unknown."""
-    return isinstance(x, jax.core.Tracer)
+    """Whether ``x`` is a JAX tracer (inside ``jit`` / ``vmap`` / ``grad``): values unknown.
+
+    The one tracer test in hamgeo. A pytree (``PackedCodes``, a dict of arrays) counts as
+    traced when any of its leaves is.
+
+    Examples:
+        >>> is_tracer(np.ones(2)), jax.jit(lambda x: is_tracer(x) * x)(1.0).item()
+        (False, 1.0)
+    """
+    if isinstance(x, jax.core.Tracer):
+        return True
+    if isinstance(x, np.ndarray | jax.Array | numbers.Number | str | bytes) or x is None:
+        return False
+    return any(isinstance(leaf, jax.core.Tracer) for leaf in jax.tree_util.tree_leaves(x))
+
+
+def check_not_traced(fn: str, *values: Any) -> None:
+    """Refuse to run the host-only function ``fn`` on traced ``values``, in words.
+
+    Host-only functions need concrete values (they call NumPy, scikit-learn or a
+    solver on the host, or return a data-dependent shape); under ``jax.jit``,
+    ``jax.vmap`` or ``jax.grad`` they would fail deep inside with a raw tracer error.
+
+    Raises:
+        TypeError: a value (or a leaf of a pytree value) is a JAX tracer.
+
+    Examples:
+        >>> check_not_traced("redundancy_ratio", np.zeros(3))
+        >>> try:
+        ...     jax.jit(lambda x: check_not_traced("redundancy_ratio", x))(1.0)
+        ... except TypeError as err:
+        ...     print(str(err).split(" (")[0])
+        `redundancy_ratio` is host-only
+    """
+    if any(is_tracer(v) for v in values):
+        raise TypeError(
+            f"`{fn}` is host-only (it needs concrete values, and got a JAX tracer: it was "
+            "called under jax.jit, jax.vmap or jax.grad); call it outside jax.jit / jax.vmap / "
+            "jax.grad"
+        )
 
 
 def _as_python_int(value: Any) -> int | None:
@@ -153,7 +200,7 @@ def check_float(
     try:
         as_float = float(value)
     except OverflowError:  # an int beyond the float range, e.g. 10**400
-        as_float = math.inf if value > 0 else -math.inf
+        as_float = math.inf if value > 0 else -math.inf  # type: ignore[operator]
     if math.isnan(as_float) or (math.isinf(as_float) and not allow_inf):
         raise ValueError(f"`{name}` must be a finite number, got {as_float}")
     if minimum is not None:
@@ -196,26 +243,74 @@ def check_bool(value: Any, name: str) -> bool:
     raise TypeError(f"`{name}` must be a bool, got {describe(value)}")
 
 
-def check_choice(value: Any, name: str, options: Iterable[str]) -> str:
-    """One of the string ``options``.
+def check_choice(name: str, value: Any, options: tuple[T, ...]) -> T:
+    """``value`` if it is one of ``options`` (strings), typed as the options' ``Literal``.
+
+    Derive ``options`` from the ``Literal`` so the two never drift, and the result keeps
+    its type for the type checker::
+
+        Method = Literal["auto", "xla"]
+        _METHODS: tuple[Method, ...] = typing.get_args(Method)
+        method = check_choice("method", method, _METHODS)  # typed Method
 
     Examples:
-        >>> check_choice("xla", "method", ("auto", "xla"))
+        >>> check_choice("method", "xla", ("auto", "xla"))
         'xla'
-        >>> check_choice("fast", "method", ("auto", "xla"))
+        >>> check_choice("method", "fast", ("auto", "xla"))
         Traceback (most recent call last):
         ...
         ValueError: `method` must be one of 'auto', 'xla', got 'fast'
     """
     options = tuple(options)
+    shown = ", ".join(map(repr, options))
+    if isinstance(value, str) and value in options:
+        return value  # one of the options, so of their type
+    if (
+        isinstance(name, str)
+        and name in options
+        and not (isinstance(value, str) and value in options)
+    ):
+        # a call written in the old order check_choice(value, name, options)
+        raise TypeError(f"check_choice takes (name, value, options), got the value {name!r} first")
     if not isinstance(value, str):
-        raise TypeError(
-            f"`{name}` must be a string, one of {', '.join(map(repr, options))}, "
-            f"got {describe(value)}"
-        )
-    if value not in options:
-        raise ValueError(f"`{name}` must be one of {', '.join(map(repr, options))}, got {value!r}")
-    return value
+        raise TypeError(f"`{name}` must be a string, one of {shown}, got {describe(value)}")
+    raise ValueError(f"`{name}` must be one of {shown}, got {value!r}")
+
+
+def check_tuple(
+    value: Any,
+    name: str,
+    item: Callable[[Any, str], T],
+    *,
+    min_length: int = 1,
+    max_length: int | None = None,
+) -> tuple[T, ...]:
+    """A tuple whose entries each pass ``item(entry, f"{name}[i]")``, as a tuple of the results.
+
+    Lists are refused (configs are frozen and hashable); so are strings.
+
+    Args:
+        value: the value to check.
+        name: the argument's name for messages.
+        item: the check of one entry, e.g. ``check_positive_int`` or
+            ``functools.partial(check_float, minimum=0.0)``.
+        min_length: the fewest entries allowed.
+        max_length: the most entries allowed.
+
+    Examples:
+        >>> check_tuple((3, 5), "widths", check_positive_int)
+        (3, 5)
+        >>> check_tuple((3, 0), "widths", check_positive_int)
+        Traceback (most recent call last):
+        ...
+        ValueError: `widths[1]` must be an integer >= 1 and <= 2147483647, got 0
+    """
+    if not isinstance(value, tuple):
+        raise TypeError(f"`{name}` must be a tuple, got {describe(value)}")
+    if len(value) < min_length or (max_length is not None and len(value) > max_length):
+        want = f"at least {min_length}" if max_length is None else f"{min_length} to {max_length}"
+        raise ValueError(f"`{name}` must have {want} entries, got {len(value)}")
+    return tuple(item(v, f"{name}[{i}]") for i, v in enumerate(value))
 
 
 def check_key(key: Any, name: str = "key") -> jax.Array:
@@ -251,6 +346,72 @@ def check_key(key: Any, name: str = "key") -> jax.Array:
     )
 
 
+def check_key_batch(keys: Any, name: str = "keys") -> jax.Array:
+    """A 1-D batch of PRNG keys: typed ``key[k]`` or raw ``uint32[k, 2]``, ``k >= 1``.
+
+    Examples:
+        >>> check_key_batch(jax.random.split(jax.random.key(0), 3)).shape
+        (3,)
+        >>> check_key_batch(jax.random.key(0))  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        ...
+        TypeError: `keys` must be a 1-D array of JAX PRNG keys, one per model ...
+    """
+    if isinstance(keys, np.ndarray) and keys.dtype == np.uint32:
+        keys = jax.numpy.asarray(keys)
+    if isinstance(keys, jax.Array):
+        typed = jax.dtypes.issubdtype(keys.dtype, jax.dtypes.prng_key)
+        raw = not typed and keys.dtype == np.uint32 and keys.ndim == 2 and keys.shape[1] == 2
+        if (typed and keys.ndim == 1) or raw:
+            if keys.shape[0] >= 1:
+                return keys
+            raise ValueError(f"`{name}` must hold at least one key, got none")
+    raise TypeError(
+        f"`{name}` must be a 1-D array of JAX PRNG keys, one per model "
+        f"(jax.random.split(jax.random.key(seed), k)), got {describe(keys)}"
+    )
+
+
+def float_dtype(*xs: Any) -> np.dtype:
+    """The floating dtype to compute in for inputs ``xs`` (arrays or dtypes).
+
+    The widest floating dtype among them, at least float32: integer, bool, float16 and
+    bfloat16 inputs compute in float32; float64 stays float64 only when
+    ``jax_enable_x64`` is on. The one float-dtype rule of hamgeo: real results follow the
+    input's floating dtype.
+
+    Examples:
+        >>> float_dtype(np.zeros(2, np.int8)), float_dtype(np.float16, np.float32)
+        (dtype('float32'), dtype('float32'))
+    """
+    out: np.dtype[Any] = np.dtype(np.float32)
+    for x in xs:
+        d = np.dtype(x if isinstance(x, type | str | np.dtype) else getattr(x, "dtype", x))
+        if d.kind == "f" and d.itemsize > out.itemsize:
+            out = d
+    return np.dtype(jax.dtypes.canonicalize_dtype(out))
+
+
+def check_float_dtype(value: Any, name: str = "dtype") -> np.dtype:
+    """``value`` as a NumPy floating dtype (``np.float32``, ``"float64"``, ...).
+
+    Examples:
+        >>> check_float_dtype("float64")
+        dtype('float64')
+        >>> check_float_dtype(np.int32)
+        Traceback (most recent call last):
+        ...
+        TypeError: `dtype` must be a floating dtype, got int32
+    """
+    try:
+        dt = np.dtype(value)
+    except TypeError:
+        raise TypeError(f"`{name}` must be a floating dtype, got {describe(value)}") from None
+    if dt.kind != "f":
+        raise TypeError(f"`{name}` must be a floating dtype, got {dt}")
+    return dt
+
+
 def check_array(
     x: Any,
     name: str,
@@ -267,6 +428,7 @@ def check_array(
     """
     if isinstance(x, str | bytes | dict) or x is None:
         raise TypeError(f"`{name}` must be an array, got {describe(x)}")
+    arr: np.ndarray | jax.Array
     if isinstance(x, jax.Array):
         arr = x
     else:
@@ -302,7 +464,7 @@ def _kind_words(kind: str) -> str:
 
 
 def check_finite_array(x: Any, name: str, **kwargs: Any) -> np.ndarray | jax.Array:
-    """:func:`check_array` with real dtype, and no NaN or inf anywhere.
+    """[check_array][hamgeo._checks.check_array] with real dtype, and no NaN or inf anywhere.
 
     Under ``jax.jit`` (a tracer) the values cannot be seen: only the shape and dtype are
     checked.
@@ -330,8 +492,8 @@ def check_labels(
 ) -> np.ndarray:
     """Integer class labels in ``[0, n_classes)`` as ``int32[n]``.
 
-    Integral floats are refused like in :func:`check_int`; labels beyond int32 raise
-    instead of wrapping around.
+    Integral floats are refused like in [check_int][hamgeo._checks.check_int]; labels beyond
+    int32 raise instead of wrapping around.
 
     Examples:
         >>> check_labels([0, 2, 1], n_classes=3).tolist()

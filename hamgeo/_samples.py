@@ -17,14 +17,14 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from hamgeo._checks import check_array, check_finite_array, describe, is_tracer
+from hamgeo._checks import check_array, check_finite_array, describe, float_dtype, is_tracer
 from hamgeo.codes import PackedCodes, as_packed_batch
 from hamgeo.hamming import pairwise_hamming
 
 __all__ = [
     "Distance",
     "center_scale",
-    "float_dtype",
+    "check_float32_range",
     "host_center_scale",
     "pairwise_distances",
     "real_sample",
@@ -59,17 +59,23 @@ def pairwise_distances(x: Any, y: Any, distance: Distance) -> jax.Array:
     return jnp.where(pos, jnp.sqrt(jnp.where(pos, sq, 1.0)), 0.0)
 
 
-def float_dtype(*dtypes: Any) -> np.dtype:
-    """The floating dtype to compute in: the inputs' float dtype, at least the default float.
+def check_float32_range(x: Any, name: str) -> None:
+    """Refuse real inputs that are finite in float64 but not in float32 (when concrete).
 
-    float16 / bfloat16 inputs are computed in float32; float64 stays float64 only when
-    ``jax_enable_x64`` is on (else JAX's default float, float32).
+    For scalar options (``epsilon``, ``bandwidth``, ``threshold``) that hamgeo casts to
+    float32: 1e300 would become inf there and silently change the result.
     """
-    out = np.dtype(np.float32)
-    for d in dtypes:
-        if np.dtype(d).kind == "f" and np.dtype(d).itemsize > out.itemsize:
-            out = np.dtype(d)
-    return np.dtype(jax.dtypes.canonicalize_dtype(out))
+    if is_tracer(x):
+        return
+    values = np.asarray(x)
+    if values.dtype.kind != "f" or values.size == 0:
+        return
+    with np.errstate(over="ignore"):
+        if not np.all(np.isfinite(values.astype(np.float32))):
+            raise ValueError(
+                f"`{name}` must be finite in float32 (the precision hamgeo computes in), got a "
+                f"value of magnitude {float(np.abs(values).max()):.3g}; rescale it"
+            )
 
 
 def real_sample(x: Any, name: str) -> np.ndarray | jax.Array:
@@ -114,7 +120,8 @@ def center_scale(x: Any, y: Any) -> tuple[jax.Array, jax.Array, Any]:
 
     Returns ``(x', y', scale)`` with ``x = x' * scale + shift`` (same for ``y``), the
     largest ``|x'|`` in ``[0.5, 1)`` (``scale = 1`` when all points coincide), cast to
-    :func:`float_dtype`. Euclidean distances scale by ``scale`` exactly (a power of two),
+    [`float_dtype`][hamgeo._checks.float_dtype]. Euclidean distances scale by ``scale``
+    exactly (a power of two),
     and the shift removes the cancellation ``|x|^2 + |y|^2 - 2 x.y`` suffers far from the
     origin, so float32 neither overflows (coordinates of 1e20) nor underflows (1e-30).
 

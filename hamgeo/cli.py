@@ -1,10 +1,16 @@
 """The ``hamgeo`` command: ``reproduce``, ``info``, ``tune`` and ``bench``.
 
 ``hamgeo reproduce NAME`` checks every option before any work starts (a bad ``--seed``,
-``--out``, ``--data`` or config value exits with status 2 and a message naming it), holds
-a lock on ``OUT/NAME`` so two runs never write the same folder, writes each figure and
-``results.json`` atomically (temporary file, then rename) and writes ``results.json``
-last, with ``"status": "complete"``: a folder without it holds no finished result.
+``--out``, ``--data``, ``--set`` or ``--config`` value exits with status 2 and a message
+naming it), holds a lock on ``OUT/NAME`` so two runs never write the same folder, writes
+each figure and ``results.json`` atomically (temporary file, then rename) and writes
+``results.json`` last, with ``"status": "complete"``: a folder without it holds no
+finished result. A user's mistake or a missing file ends with one line and status 2,
+Ctrl-C with one line and status 130; only a bug shows a traceback.
+
+The command imports JAX only when it computes: ``hamgeo --help``, ``--version`` and
+``reproduce --help`` answer at once. Heavy modules of hamgeo are therefore loaded with
+``importlib`` inside the commands that need them.
 """
 
 from __future__ import annotations
@@ -13,33 +19,274 @@ import argparse
 import dataclasses
 import importlib
 import importlib.util
-import json
 import os
 import platform
-import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+import tomllib
+import types
+import typing
 from pathlib import Path
 from typing import Any
 
-from hamgeo import _native
-from hamgeo._checks import check_positive_int, check_seed
+from hamgeo._io import (
+    CorruptFileError,
+    LockedError,
+    atomic_write_json,
+    folder_lock,
+    read_json,
+    to_jsonable,
+)
 from hamgeo._version import __version__
 from hamgeo.experiments import REGISTRY
-from hamgeo.experiments._common import to_jsonable, write_json_atomic
 
 __all__ = ["main"]
 
 _RESULTS = "results.json"
-_LOCK = ".hamgeo.lock"
 _MAX_SEEDS = 1000
+
+#: One line per study for ``reproduce --help``, and its wall time on a quiet 2-core CPU
+#: (measured; see each study's docs page). Kept here so ``--help`` needs no JAX.
+ABOUT: dict[str, tuple[str, str]] = {
+    "discriminability": (
+        "Hamming / Wasserstein / MMD between samples of codes vs the Frechet benchmark",
+        "quick 42 s, default 101 s",
+    ),
+    "bnn-geometry": (
+        "binarized nets: angles of binarized vectors, dot-product preservation per layer",
+        "quick 84 s; default not yet timed on a quiet machine",
+    ),
+    "hash-encoder": (
+        "nets as hash encoders: redundancy ratio, k-NN / k-means / logistic regression",
+        "quick 74 s, default 849 s (at load 5)",
+    ),
+}
 
 
 class UsageError(Exception):
-    """A bad command-line option, found before any work (exit status 2)."""
+    """A bad command-line option or a missing / bad input file (exit status 2)."""
+
+
+def _error(message: Any) -> int:
+    print(f"hamgeo: error: {message}", file=sys.stderr)
+    return 2
+
+
+# ----------------------------------------------------------------------------- overrides
+
+
+def _type_name(tp: Any) -> str:
+    origin, args = typing.get_origin(tp), typing.get_args(tp)
+    if origin is typing.Literal:
+        return "one of " + ", ".join(map(repr, args))
+    if origin in (typing.Union, types.UnionType):
+        return " or ".join("none" if a is type(None) else _type_name(a) for a in args)
+    if origin is tuple:
+        if len(args) == 2 and args[1] is Ellipsis:
+            return f"a list of {_type_name(args[0])}"
+        return f"a list [{', '.join(map(_type_name, args))}]"
+    return getattr(tp, "__name__", str(tp))
+
+
+def _coerce(value: Any, tp: Any, key: str) -> Any:
+    """``value`` (from TOML or a ``--set`` string) as the field type ``tp``, or a UsageError."""
+    origin, args = typing.get_origin(tp), typing.get_args(tp)
+    wrong = UsageError(f"{key} must be {_type_name(tp)}, got {value!r}")
+    if tp is Any:
+        return value
+    if origin in (typing.Union, types.UnionType):
+        if value is None and type(None) in args:
+            return None
+        for option in args:
+            if option is not type(None):
+                try:
+                    return _coerce(value, option, key)
+                except UsageError:
+                    pass
+        raise wrong
+    if origin is typing.Literal:
+        if value in args:
+            return value
+        raise wrong
+    if tp is bool:
+        if isinstance(value, bool):
+            return value
+        raise wrong
+    if tp is int:
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+        raise wrong
+    if tp is float:
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            return float(value)
+        raise wrong
+    if tp is str or tp is Path:
+        if isinstance(value, str):
+            return tp(value)
+        raise wrong
+    if origin is tuple:
+        if not isinstance(value, list | tuple):
+            raise wrong
+        if len(args) == 2 and args[1] is Ellipsis:
+            return tuple(_coerce(v, args[0], f"{key}[{i}]") for i, v in enumerate(value))
+        if len(args) != len(value):
+            raise wrong
+        return tuple(
+            _coerce(v, a, f"{key}[{i}]") for i, (v, a) in enumerate(zip(args, value, strict=True))
+        )
+    return value  # anything else: the Config's own checks decide
+
+
+def _parse_text(text: str) -> Any:
+    """A ``--set`` value as TOML (``3``, ``0.5``, ``true``, ``[1, 2]``, ``"s"``), else as text."""
+    if text.lower() in ("none", "null"):
+        return None
+    try:
+        return tomllib.loads(f"v = {text}")["v"]
+    except tomllib.TOMLDecodeError:
+        return text
+
+
+def _takes_text(tp: Any) -> bool:
+    """Whether a field of type ``tp`` takes a string (then ``--set k=true`` means "true")."""
+    origin, args = typing.get_origin(tp), typing.get_args(tp)
+    if origin in (typing.Union, types.UnionType):
+        return any(_takes_text(a) for a in args)
+    if origin is typing.Literal:
+        return all(isinstance(a, str) for a in args)
+    return tp is str or tp is Path
+
+
+def _fields(obj: Any) -> dict[str, Any]:
+    """Init fields of the dataclass instance ``obj`` -> their resolved types."""
+    try:
+        hints = typing.get_type_hints(type(obj))
+    except (NameError, TypeError):  # an annotation that does not resolve: let the class check
+        hints = {}
+    return {f.name: hints.get(f.name, Any) for f in dataclasses.fields(obj) if f.init}
+
+
+def settable_keys(config: Any, prefix: str = "") -> list[str]:
+    """Every dotted key ``--set`` accepts for ``config`` (fields of nested dataclasses too).
+
+    Examples:
+        >>> @dataclasses.dataclass(frozen=True)
+        ... class Train:
+        ...     epochs: int = 3
+        >>> @dataclasses.dataclass(frozen=True)
+        ... class Config:
+        ...     n_seeds: int = 2
+        ...     train: Train = Train()
+        >>> settable_keys(Config())
+        ['n_seeds', 'train.epochs']
+    """
+    keys = []
+    for name in _fields(config):
+        value = getattr(config, name)
+        if dataclasses.is_dataclass(value) and not isinstance(value, type):
+            keys += settable_keys(value, f"{prefix}{name}.")
+        else:
+            keys.append(prefix + name)
+    return keys
+
+
+def _replace(config: Any, path: list[str], raw: Any, key: str, *, text: bool) -> tuple[Any, Any]:
+    """``config`` with the field at ``path`` set to ``raw`` (typed); returns (config, value)."""
+    fields = _fields(config)
+    name = path[0]
+    if name not in fields:
+        known = ", ".join(settable_keys(config))
+        raise UsageError(f"{key}: no such setting {name!r}; known: {known}")
+    current = getattr(config, name)
+    nested = dataclasses.is_dataclass(current) and not isinstance(current, type)
+    if len(path) > 1:
+        if not nested:
+            raise UsageError(f"{key}: {name!r} is a value, not a section")
+        inner, value = _replace(current, path[1:], raw, key, text=text)
+    elif nested:
+        raise UsageError(f"{key}: {name!r} is a section; set its fields ({name}.FIELD=VALUE)")
+    else:
+        tp = fields[name]
+        parsed = raw if not text else (raw if _takes_text(tp) else _parse_text(raw))
+        if text and isinstance(parsed, str) and parsed.lower() in ("none", "null"):
+            parsed = None
+        value = inner = _coerce(parsed, tp, key)
+    try:
+        return dataclasses.replace(config, **{name: inner}), value
+    except (TypeError, ValueError) as err:
+        raise UsageError(f"{key}: {err}") from None
+
+
+def _flatten(table: dict[str, Any], prefix: str = "") -> list[tuple[str, Any]]:
+    out: list[tuple[str, Any]] = []
+    for k, v in table.items():
+        if isinstance(v, dict):
+            out += _flatten(v, f"{prefix}{k}.")
+        else:
+            out.append((prefix + k, v))
+    return out
+
+
+def _read_config_file(path: str) -> dict[str, Any]:
+    p = Path(path).expanduser()
+    try:
+        with open(p, "rb") as f:
+            return tomllib.load(f)
+    except FileNotFoundError:
+        raise UsageError(f"--config: no such file: {str(p)!r}") from None
+    except IsADirectoryError:
+        raise UsageError(f"--config must be a TOML file, got the folder {str(p)!r}") from None
+    except (OSError, UnicodeDecodeError) as err:
+        raise UsageError(f"--config: cannot read {str(p)!r}: {err}") from None
+    except tomllib.TOMLDecodeError as err:
+        raise UsageError(f"--config {str(p)!r} is not valid TOML: {err}") from None
+
+
+def apply_overrides(
+    config: Any, table: dict[str, Any], sets: list[str], *, name: str
+) -> tuple[Any, dict[str, Any]]:
+    """``config`` with the values of a TOML ``table`` and then of ``--set KEY=VALUE`` applied.
+
+    Keys are dotted paths into nested dataclasses (``train.epochs``); values are typed
+    from the fields' annotations and then validated by the dataclasses themselves. In
+    the table, a section named after the study (``[hash-encoder]``) applies to that
+    study only; sections named after other studies are skipped.
+
+    Returns:
+        the new config and the overrides as ``{dotted key: value}`` (for ``results.json``).
+
+    Examples:
+        >>> @dataclasses.dataclass(frozen=True)
+        ... class Config:
+        ...     n_seeds: int = 2
+        ...     widths: tuple[int, ...] = (8,)
+        >>> apply_overrides(Config(), {}, ["widths=[4, 16]"], name="demo")
+        (Config(n_seeds=2, widths=(4, 16)), {'widths': (4, 16)})
+    """
+    items: list[tuple[str, Any, bool, str]] = []
+    for key, value in table.items():
+        if key in REGISTRY or key in ABOUT:
+            if key == name and isinstance(value, dict):
+                items += [(k, v, False, f"--config {k}") for k, v in _flatten(value)]
+            continue
+        pairs = _flatten(value, f"{key}.") if isinstance(value, dict) else [(key, value)]
+        items += [(k, v, False, f"--config {k}") for k, v in pairs]
+    seen: set[str] = set()
+    for item in sets:
+        key, eq, text = item.partition("=")
+        key = key.strip()
+        if not eq or not key:
+            raise UsageError(f"--set expects KEY=VALUE, got {item!r}")
+        if key in seen:
+            raise UsageError(f"--set {key} is given twice")
+        seen.add(key)
+        items.append((key, text.strip(), True, f"--set {key}"))
+    overrides: dict[str, Any] = {}
+    for key, value, text, label in items:
+        config, typed = _replace(config, key.split("."), value, label, text=text)
+        overrides[key] = typed
+    return config, overrides
 
 
 # ----------------------------------------------------------------------------- reproduce
@@ -65,8 +312,14 @@ def _fmt(value: Any) -> str:
     return str(value)
 
 
-def _print_summary(name: str, summary: dict) -> None:
-    print(f"\n{name}: summary (mean [95% interval across seeds] (seeds))")
+def _print_summary(name: str, summary: Any) -> None:
+    if isinstance(summary, list):  # tidy records: statistic, factors, mean, low, high, n
+        rows = {}
+        for r in summary:
+            factors = ", ".join(f"{k}={v}" for k, v in (r.get("factors") or {}).items())
+            rows[f"{r.get('statistic')}" + (f" ({factors})" if factors else "")] = r
+        summary = rows
+    print(f"\n{name}: summary (mean [interval across seeds] (seeds))")
     width = max((len(k) for k in summary), default=0)
     for key, value in summary.items():
         print(f"  {key:<{width}}  {_fmt(value)}")
@@ -77,12 +330,10 @@ def _existing_result(path: Path) -> str:
     if not path.exists():
         return "none"
     try:
-        payload = json.loads(path.read_text())
-    except (OSError, ValueError):
+        payload = read_json(path)
+    except (OSError, CorruptFileError):
         return "incomplete"
-    if isinstance(payload, dict) and payload.get("status") == "complete":
-        return "complete"
-    return "incomplete"
+    return "complete" if payload.get("status") == "complete" else "incomplete"
 
 
 def _check_out(out: str) -> Path:
@@ -100,90 +351,56 @@ def _check_out(out: str) -> Path:
     return path
 
 
-def _config_for(name: str, module: Any, args: argparse.Namespace) -> Any:
+def _config_for(
+    name: str, module: Any, args: argparse.Namespace, table: dict[str, Any]
+) -> tuple[Any, dict[str, Any]]:
     """The experiment's Config with the command-line options applied (validated)."""
-    config_cls = module.Config
-    fields = {f.name for f in dataclasses.fields(config_cls)}
+    fields = {f.name for f in dataclasses.fields(module.Config)}
     changes: dict[str, Any] = {}
     if args.seeds is not None:
         changes["n_seeds"] = args.seeds
-    data, data_root = args.data, args.data_dir
-    if data is not None:
+    if args.data is not None:
         if "data" not in fields:
             if args.experiment != "all":
                 raise UsageError(f"--data is not used by {name}: it has its own data set-up")
         else:
-            changes["data"] = data
-            if data_root is not None:
-                changes["data_root"] = str(data_root)
+            changes["data"] = args.data
+            if args.data_dir is not None:
+                changes["data_root"] = str(args.data_dir)
             if args.no_download:
                 changes["download"] = False
     try:
-        config = config_cls.quick() if args.quick else config_cls()
-        unknown = set(changes) - fields
-        for key in unknown:
-            del changes[key]
-        return dataclasses.replace(config, **changes)
+        config = module.Config.quick() if args.quick else module.Config()
+        config = dataclasses.replace(config, **{k: v for k, v in changes.items() if k in fields})
     except (TypeError, ValueError) as err:
         raise UsageError(f"{name}: {err}") from err
+    return apply_overrides(config, table, args.set, name=name)
 
 
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
-@contextmanager
-def _folder_lock(folder: Path) -> Iterator[None]:
-    """Hold ``folder/.hamgeo.lock``; refuse when another live run holds it."""
-    folder.mkdir(parents=True, exist_ok=True)
-    lock = folder / _LOCK
-    me = f"{socket.gethostname()} {os.getpid()}"
-    for _ in range(2):
-        try:
-            fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
-        except FileExistsError:
-            try:
-                host, pid = lock.read_text().split()
-                stale = host == socket.gethostname() and not _pid_alive(int(pid))
-            except (OSError, ValueError):
-                host, pid, stale = "?", "?", False
-            if stale:
-                lock.unlink(missing_ok=True)
-                continue
-            raise UsageError(
-                f"another hamgeo run (host {host}, pid {pid}) is writing to {str(folder)!r}; "
-                f"wait for it, or remove {str(lock)!r} if that run is gone"
-            ) from None
-        with os.fdopen(fd, "w") as f:
-            f.write(me)
-        break
-    try:
-        yield
-    finally:
-        lock.unlink(missing_ok=True)
-
-
-def _plan(args: argparse.Namespace) -> list[tuple[str, Any, Any, Path]]:
-    """Check every option and build every config before any work: (name, module, config, dir)."""
-    check_seed(args.seed, "--seed")
-    if args.seeds is not None:
-        check_positive_int(args.seeds, "--seeds", maximum=_MAX_SEEDS)
+def _plan(args: argparse.Namespace) -> list[tuple[str, Any, Any, dict[str, Any], Path]]:
+    """Check every option and build every config before any work."""
+    if args.data is None:
+        for flag, given in (
+            ("--data-dir", args.data_dir is not None),
+            ("--no-download", args.no_download),
+        ):
+            if given:
+                raise UsageError(f"{flag} applies to --data NAME (mnist, cifar10, ...); add --data")
     for option, dataset in (("mnist", "mnist"), ("cifar10", "cifar10")):
         if getattr(args, option) is not None:
             raise UsageError(
                 f"--{option} PATH is replaced by --data {dataset} --data-dir DIR, which reads "
                 f"(or downloads and verifies) the files in DIR/{dataset}/"
             )
+    checks = importlib.import_module("hamgeo._checks")
+    checks.check_seed(args.seed, "--seed")
+    if args.seeds is not None:
+        checks.check_positive_int(args.seeds, "--seeds", maximum=_MAX_SEEDS)
     if args.data_dir is not None:
         root = Path(args.data_dir).expanduser()
         if root.exists() and not root.is_dir():
             raise UsageError(f"--data-dir must be a folder, got the file {str(root)!r}")
+    table = _read_config_file(args.config) if args.config is not None else {}
     available = _available()
     if args.experiment == "all":
         names = list(available)
@@ -200,23 +417,57 @@ def _plan(args: argparse.Namespace) -> list[tuple[str, Any, Any, Path]]:
     plan = []
     for name in names:
         module = importlib.import_module(available[name])
-        config = _config_for(name, module, args)
+        config, overrides = _config_for(name, module, args, table)
         folder = out / name
-        state = _existing_result(folder / _RESULTS)
-        if state == "complete" and not args.force:
+        if _existing_result(folder / _RESULTS) == "complete" and not args.force:
             raise UsageError(
                 f"{folder / _RESULTS} holds a finished run; pass --force to replace it "
                 "or --out to write elsewhere"
             )
-        plan.append((name, module, config, folder))
+        plan.append((name, module, config, overrides, folder))
     return plan
 
 
-def _reproduce_one(name: str, module: Any, config: Any, folder: Path, args) -> None:
-    import jax
+def _user_errors() -> tuple[type[BaseException], ...]:
+    """Errors a run ends with for a user's reason (missing or bad data files, a held lock)."""
+    data = importlib.import_module("hamgeo.data")
+    found = (getattr(data, n, None) for n in ("ChecksumError", "DownloadError"))
+    return (OSError, LockedError, CorruptFileError, *(e for e in found if isinstance(e, type)))
+
+
+def _payload(result: Any, name: str, overrides: dict[str, Any], run: dict[str, Any]) -> Any:
+    """The content of ``results.json``: the study's document plus what the command knows."""
+    payload = to_jsonable(result.to_dict())
+    payload.setdefault("experiment", name)
+    payload["overrides"] = to_jsonable(overrides)
+    if "schema_version" in payload:  # the versioned schema: run details go under "extra"
+        payload.setdefault("extra", {})["run"] = run
+    else:
+        payload["run"] = run
+    payload["status"] = "complete"
+    return payload
+
+
+def _print_findings(result: Any) -> bool:
+    findings = getattr(result, "findings", None)
+    try:
+        module = importlib.import_module("hamgeo.experiments._findings")
+    except ImportError:
+        return False
+    if not findings or not hasattr(module, "format_findings"):
+        return False
+    print()
+    print(module.format_findings(findings))
+    return True
+
+
+def _reproduce_one(
+    name: str, module: Any, config: Any, overrides: dict[str, Any], folder: Path, args: Any
+) -> None:
+    import jax  # heavy: only once a run starts
 
     results = folder / _RESULTS
-    with _folder_lock(folder):
+    with folder_lock(folder):
         state = _existing_result(results)
         if state != "none":
             # never leave an old results.json beside new figures of a run that may fail
@@ -233,9 +484,7 @@ def _reproduce_one(name: str, module: Any, config: Any, folder: Path, args) -> N
         result = module.run(config, jax.random.key(args.seed))
         elapsed = time.perf_counter() - start
         figures = [str(p) for p in module.plot(result, folder)]
-        payload = to_jsonable(result.to_dict())
-        payload.setdefault("experiment", name)
-        payload["run"] = {
+        run = {
             "seed": args.seed,
             "n_seeds": n_seeds,
             "quick": bool(args.quick),
@@ -245,9 +494,12 @@ def _reproduce_one(name: str, module: Any, config: Any, folder: Path, args) -> N
             "backend": jax.default_backend(),
             "figures": [Path(f).name for f in figures],
         }
-        payload["status"] = "complete"
-        write_json_atomic(results, payload)
-    _print_summary(name, payload.get("summary", {}))
+        payload = _payload(result, name, overrides, run)
+        atomic_write_json(results, payload, overwrite=True)  # the old one was moved aside
+    if not _print_findings(result):
+        _print_summary(name, payload.get("summary", {}))
+    if args.quick:
+        print(f"[{name}] --quick: few seeds and small sizes, so most verdicts are inconclusive")
     print(f"[{name}] done in {elapsed:.1f} s; results in {results}")
     for fig in figures:
         print(f"  figure: {fig}")
@@ -257,25 +509,19 @@ def _cmd_reproduce(args: argparse.Namespace) -> int:
     try:
         plan = _plan(args)
     except (UsageError, TypeError, ValueError) as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
-    for name, module, config, folder in plan:
+        return _error(err)
+    user_errors = _user_errors()
+    for name, module, config, overrides, folder in plan:
         try:
-            _reproduce_one(name, module, config, folder, args)
+            _reproduce_one(name, module, config, overrides, folder, args)
         except UsageError as err:
-            print(f"error: {err}", file=sys.stderr)
-            return 2
+            return _error(err)
+        except user_errors as err:
+            return _error(f"[{name}] {err}")
     return 0
 
 
 # ----------------------------------------------------------------------------- info, tune, bench
-
-
-def _dispatch_module() -> Any:
-    try:
-        return importlib.import_module("hamgeo._dispatch")
-    except ImportError:
-        return None
 
 
 def _cmd_info(args: argparse.Namespace) -> int:
@@ -284,6 +530,7 @@ def _cmd_info(args: argparse.Namespace) -> int:
 
     import jax
 
+    native = importlib.import_module("hamgeo._native")
     print(f"hamgeo {__version__}")
     print(f"python {platform.python_version()} on {platform.platform()}")
     for dist in ("jax", "jaxlib", "flax", "optax", "ott-jax", "numpy", "scipy"):
@@ -291,9 +538,9 @@ def _cmd_info(args: argparse.Namespace) -> int:
             print(f"{dist} {md.version(dist)}")
         except md.PackageNotFoundError:
             print(f"{dist} not installed")
-    print(f"native CPU kernels: {_native.describe()}")
-    dispatch = _dispatch_module()
-    if dispatch is not None and hasattr(dispatch, "info_lines"):
+    print(f"native CPU kernels: {native.describe()}")
+    dispatch = importlib.import_module("hamgeo._dispatch")
+    if hasattr(dispatch, "info_lines"):
         for line in dispatch.info_lines():
             print(line)
     print(f"backend: {jax.default_backend()}")
@@ -305,22 +552,38 @@ def _cmd_info(args: argparse.Namespace) -> int:
 
 def _cmd_tune(args: argparse.Namespace) -> int:
     del args
-    dispatch = _dispatch_module()
-    if dispatch is None or not hasattr(dispatch, "tune"):
-        print("error: this build has no measured dispatch", file=sys.stderr)
-        return 2
+    dispatch = importlib.import_module("hamgeo._dispatch")
+    if not hasattr(dispatch, "tune"):
+        return _error("this build has no measured dispatch")
     dispatch.tune()
     for line in dispatch.info_lines():
         print(line)
     return 0
 
 
+def _bench_script() -> Path | None:
+    """``benchmarks/run.py`` of a source checkout (the benchmarks are not in the wheel)."""
+    for root in (Path.cwd(), Path(__file__).resolve().parent.parent):
+        script = root / "benchmarks" / "run.py"
+        if script.is_file() and (root / "benchmarks" / "suites").is_dir():
+            return script
+    return None
+
+
 def _cmd_bench(args: argparse.Namespace) -> int:
-    script = Path(__file__).resolve().parent.parent / "benchmarks" / "run.py"
-    if not script.exists():
-        print("error: benchmarks/run.py ships with the source tree only", file=sys.stderr)
-        return 2
-    return subprocess.call([sys.executable, str(script), *args.bench_args])
+    script = _bench_script()
+    if script is None:
+        return _error(
+            "the benchmarks live in the source tree (benchmarks/run.py), not in the installed "
+            "package: run `hamgeo bench` from a checkout of hamgeo, with its `bench` extra "
+            "(pip install 'hamgeo[bench]') for the peers"
+        )
+    return subprocess.call(
+        [sys.executable, str(script), *args.bench_args], cwd=script.parent.parent
+    )
+
+
+# ----------------------------------------------------------------------------- the parser
 
 
 def _int_option(text: str) -> int:
@@ -331,35 +594,99 @@ def _int_option(text: str) -> int:
         raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
 
 
+class _Once(argparse.Action):
+    """An option that may be given once (a second value is refused, not silently used)."""
+
+    def __call__(self, parser: Any, namespace: Any, values: Any, option: Any = None) -> None:
+        seen = namespace.__dict__.setdefault("_given", set())
+        if self.dest in seen:
+            parser.error(f"{'/'.join(self.option_strings)} is given twice")
+        seen.add(self.dest)
+        setattr(namespace, self.dest, True if self.nargs == 0 else values)
+
+
+def _flag(parser: argparse.ArgumentParser, name: str, help: str) -> None:
+    parser.add_argument(name, action=_Once, nargs=0, default=False, help=help)
+
+
+def _epilog() -> str:
+    width = max(map(len, ABOUT))
+    lines = ["studies (wall time on a quiet 2-core CPU):"]
+    for name in REGISTRY:
+        about, times = ABOUT.get(name, ("", ""))
+        lines.append(f"  {name:<{width}}  {about}")
+        if times:
+            lines.append(f"  {'':<{width}}  ({times})")
+    lines += [
+        "",
+        "examples:",
+        "  hamgeo reproduce all --quick",
+        "  hamgeo reproduce hash-encoder --set n_seeds=3 --set widths='[64, 256]'",
+        "  hamgeo reproduce discriminability --config my.toml   # TOML, [section] per sub-config",
+    ]
+    return "\n".join(lines)
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="hamgeo", description="Geometry of binarized neural-network activations."
     )
-    sub = parser.add_subparsers(dest="command", required=True)
-    rep = sub.add_parser("reproduce", help="reproduce a paper's experiments and figures")
-    rep.add_argument("experiment", choices=[*REGISTRY, "all"])
-    rep.add_argument("--quick", action="store_true", help="small sizes: minutes on a laptop")
-    rep.add_argument("--out", default="results", help="output folder (default: results)")
+    parser.add_argument("--version", action="version", version=f"hamgeo {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    rep = sub.add_parser(
+        "reproduce",
+        help="reproduce a paper's experiments and figures",
+        description="Run a study, write OUT/NAME/results.json and its figures, print its findings.",
+        epilog=_epilog(),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     rep.add_argument(
-        "--seed", type=_int_option, default=0, help="base random seed in [0, 2**32) (default: 0)"
+        "experiment",
+        choices=[*REGISTRY, "all"],
+        metavar="STUDY",
+        help=f"one of {', '.join([*REGISTRY, 'all'])} (see below)",
+    )
+    _flag(rep, "--quick", "small sizes: minutes on a laptop (verdicts mostly inconclusive)")
+    rep.add_argument(
+        "--out", action=_Once, default="results", help="output folder (default: results)"
+    )
+    rep.add_argument(
+        "--seed", action=_Once, type=_int_option, default=0, help="base random seed in [0, 2**32)"
     )
     rep.add_argument(
         "--seeds",
+        action=_Once,
         type=_int_option,
         default=None,
-        help="independent seeds, each retraining its networks (default: the experiment's)",
+        help="independent seeds, each retraining its networks (default: the study's)",
     )
     rep.add_argument(
         "--data",
+        action=_Once,
         default=None,
         help="data set for the studies that take one: digits, mnist1d, mnist, fashion-mnist, "
         "cifar10 (downloaded on first use unless --no-download)",
     )
-    rep.add_argument("--data-dir", default=None, help="data cache folder (default: $HAMGEO_DATA)")
     rep.add_argument(
-        "--no-download", action="store_true", help="never download; fail if files are missing"
+        "--data-dir", action=_Once, default=None, help="data cache folder (with --data)"
     )
-    rep.add_argument("--force", action="store_true", help="replace a finished run's results")
+    _flag(rep, "--no-download", "never download; fail if files are missing (with --data)")
+    rep.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="change a config value, typed from the config (dotted for sub-configs: "
+        "train.epochs=5; lists as [1, 2]); repeatable",
+    )
+    rep.add_argument(
+        "--config",
+        action=_Once,
+        default=None,
+        metavar="FILE",
+        help="config values from a TOML file",
+    )
+    _flag(rep, "--force", "replace a finished run's results")
     # replaced by --data/--data-dir; kept only to say so
     rep.add_argument("--cifar10", default=None, help=argparse.SUPPRESS)
     rep.add_argument("--mnist", default=None, help=argparse.SUPPRESS)
@@ -368,7 +695,9 @@ def _parser() -> argparse.ArgumentParser:
     info.set_defaults(func=_cmd_info)
     tune = sub.add_parser("tune", help="re-measure the Hamming dispatch table on this machine")
     tune.set_defaults(func=_cmd_tune)
-    bench = sub.add_parser("bench", help="run benchmarks/run.py (source tree only)")
+    bench = sub.add_parser(
+        "bench", help="time hamgeo against its peers (benchmarks/run.py of a source checkout)"
+    )
     bench.add_argument("bench_args", nargs=argparse.REMAINDER)
     bench.set_defaults(func=_cmd_bench)
     return parser
@@ -377,12 +706,21 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``hamgeo`` command; returns the exit status.
 
+    Host-only: a command-line program.
+
     Examples:
         >>> main(["reproduce", "discriminability", "--seed", "-1"])
         2
     """
-    args = _parser().parse_args(argv)
-    return int(args.func(args))
+    argv = sys.argv[1:] if argv is None else list(argv)
+    try:
+        if argv[:1] == ["bench"]:  # everything after `bench` is benchmarks/run.py's
+            return _cmd_bench(argparse.Namespace(bench_args=argv[1:]))
+        args = _parser().parse_args(argv)
+        return int(args.func(args))
+    except KeyboardInterrupt:
+        print("hamgeo: interrupted", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":

@@ -427,7 +427,7 @@ def to_packbits(codes: CodesLike, bitorder: BitOrder = "little") -> np.ndarray:
         >>> to_packbits(pack_bits([1, 0, 0, 0, 0, 0, 0, 0, 1])).tolist()
         [1, 1]
     """
-    bitorder = check_choice(bitorder, "bitorder", ("little", "big"))
+    bitorder = check_choice("bitorder", bitorder, ("little", "big"))
     codes = as_packed(codes, "codes")
     words = np.asarray(codes.words).astype("<u4")
     n_bytes = -(-codes.n_bits // 8)
@@ -461,7 +461,7 @@ def from_packbits(data: ArrayLike, n_bits: int, bitorder: BitOrder = "little") -
         >>> bool((from_packbits(packed, 10).unpack() == bits).all())
         True
     """
-    bitorder = check_choice(bitorder, "bitorder", ("little", "big"))
+    bitorder = check_choice("bitorder", bitorder, ("little", "big"))
     n_bits = check_nonnegative_int(n_bits, "n_bits")
     data = np.asarray(check_array(data, "data"))
     if data.dtype != np.uint8:

@@ -106,7 +106,7 @@ def _out_dtype(out_dtype: Any, n_bits: int, truncate: int | None) -> Any:
             raise TypeError(
                 f"`out_dtype` must be 'int32', 'uint16' or 'uint8', got {describe(out_dtype)}"
             ) from None
-    name = check_choice(out_dtype, "out_dtype", tuple(_OUT_DTYPES))
+    name = check_choice("out_dtype", out_dtype, tuple(_OUT_DTYPES))
     dtype, limit = _OUT_DTYPES[name]
     largest = n_bits if truncate is None else min(n_bits, truncate)
     if largest > limit:
@@ -313,7 +313,7 @@ def pairwise_hamming(
     x, y = _pair(x, y, "x", "y")
     truncate = None if truncate is None else check_positive_int(truncate, "truncate")
     block_size = None if block_size is None else check_positive_int(block_size, "block_size")
-    method = check_choice(method, "method", _METHODS)
+    method = check_choice("method", method, _METHODS)
     dtype = _out_dtype(out_dtype, x.n_bits, truncate)
     n, m = x.words.shape[0], y.words.shape[0]
     if n == 0 or m == 0 or x.n_bits == 0:
@@ -497,7 +497,7 @@ def hamming_knn(
     exclude_self = check_bool(exclude_self, "exclude_self")
     k = check_int(k, "k")  # the range is checked below, against the base size
     block_size = None if block_size is None else check_positive_int(block_size, "block_size")
-    method = check_choice(method, "method", _METHODS)
+    method = check_choice("method", method, _METHODS)
     n, m = q.words.shape[0], b.words.shape[0]
     if exclude_self and n != m:
         raise ValueError(

@@ -37,7 +37,7 @@ from hamgeo._checks import (
     check_positive_int,
     is_tracer,
 )
-from hamgeo._samples import center_scale, pairwise_distances, sample_pair
+from hamgeo._samples import center_scale, check_float32_range, pairwise_distances, sample_pair
 from hamgeo.codes import CodesLike, PackedCodes
 
 __all__ = ["KernelUnderflowWarning", "TestResult", "mmd", "mmd_test"]
@@ -77,7 +77,7 @@ class TestResult(NamedTuple):
 
 
 def _kind(kernel: Any) -> str:
-    kernel = check_choice(kernel, "kernel", _KERNELS)
+    kernel = check_choice("kernel", kernel, _KERNELS)
     return "real" if kernel == "gaussian" else "codes"
 
 
@@ -158,6 +158,7 @@ def _prepare(x, y, kernel, bandwidth, unbiased, block_size):
     kind = _kind(kernel)
     if not isinstance(bandwidth, str):
         bandwidth = check_positive_float(bandwidth, "bandwidth")
+        check_float32_range(bandwidth, "bandwidth")
     unbiased = check_bool(unbiased, "unbiased")
     if block_size is not None:
         block_size = check_positive_int(block_size, "block_size")

@@ -313,3 +313,25 @@ def test_checkpoints_keep_norm_and_old_ones_load_as_standard(key, tmp_path):
     # a checkpoint written before the `norm` field existed had centred batch norm
     old = model_from_config({"class": "BinaryCNN", "channels": [2], "dense": [3], "n_classes": 2})
     assert old.norm == "standard"
+
+
+@pytest.mark.parametrize("kind", ["mlp", "cnn"])
+def test_binary_nets_jit_with_closed_over_variables(key, rng, kind):
+    # Issue 23 item 4: concrete variables closed over by a jitted function must not hit
+    # sign_ste's finiteness check as a traced bool (TracerBoolConversionError).
+    if kind == "mlp":
+        model, x = BinaryMLP((7, 5), 3), rng.normal(size=(9, 5)).astype(np.float32)
+    else:
+        model, x = BinaryCNN((3,), (5,), 3), rng.normal(size=(9, 7, 7, 1)).astype(np.float32)
+    variables = model.init(key, x[:1])
+    jitted = jax.jit(lambda x: model.apply(variables, x))
+    # Same program as the eager call: exact equality.
+    np.testing.assert_array_equal(jitted(x), model.apply(variables, x))
+
+
+def test_sign_ste_checks_concrete_values_even_under_jit():
+    w = jnp.array([1.0, jnp.nan])
+    with pytest.raises(ValueError, match="`x` must be finite"):
+        jax.jit(lambda s: s * sign_ste(w))(1.0)
+    # A traced NaN cannot be seen: it gets its (+1 for NaN >= 0 false -> -1) sign.
+    np.testing.assert_array_equal(jax.jit(sign_ste)(w), [1.0, -1.0])

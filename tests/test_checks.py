@@ -6,6 +6,7 @@ message names the argument, what was expected and what came.
 """
 
 import math
+from typing import Literal, get_args
 
 import jax
 import jax.numpy as jnp
@@ -22,15 +23,20 @@ from hamgeo._checks import (
     check_existing_path,
     check_finite_array,
     check_float,
+    check_float_dtype,
     check_int,
     check_key,
+    check_key_batch,
     check_labels,
     check_nonnegative_int,
+    check_not_traced,
     check_positive_float,
     check_positive_int,
     check_probability,
     check_seed,
+    check_tuple,
     describe,
+    float_dtype,
     is_tracer,
 )
 
@@ -154,12 +160,71 @@ def test_check_bool():
 
 
 def test_check_choice():
-    assert check_choice("b", "mode", ["a", "b"]) == "b"
+    assert check_choice("mode", "b", ("a", "b")) == "b"
     with pytest.raises(ValueError, match=r"`mode` must be one of 'a', 'b', got 'c'"):
-        check_choice("c", "mode", ("a", "b"))
+        check_choice("mode", "c", ("a", "b"))
     for value in (None, 1, b"a", ["a"]):
         with pytest.raises(TypeError, match=r"`mode` must be a string, one of 'a', 'b'"):
-            check_choice(value, "mode", ("a", "b"))
+            check_choice("mode", value, ("a", "b"))
+
+
+def test_check_choice_keeps_the_literal_and_refuses_the_old_argument_order():
+    mode = Literal["a", "b"]
+    options: tuple[mode, ...] = get_args(mode)
+    assert check_choice("mode", "a", options) == "a"
+    with pytest.raises(TypeError, match=r"takes \(name, value, options\)"):
+        check_choice("a", "mode", options)  # the pre-generic order (value, name, options)
+
+
+def test_check_tuple():
+    assert check_tuple((3, 5), "widths", check_positive_int) == (3, 5)
+    assert check_tuple((), "widths", check_positive_int, min_length=0) == ()
+    with pytest.raises(ValueError, match=r"`widths\[1\]` must be an integer >= 1"):
+        check_tuple((3, 0), "widths", check_positive_int)
+    with pytest.raises(TypeError, match=r"`widths\[0\]` must be an integer, got 2.5"):
+        check_tuple((2.5,), "widths", check_positive_int)
+    for value in ([3], "3", 3, None):
+        with pytest.raises(TypeError, match="`widths` must be a tuple"):
+            check_tuple(value, "widths", check_positive_int)
+    with pytest.raises(ValueError, match="`widths` must have at least 1 entries, got 0"):
+        check_tuple((), "widths", check_positive_int)
+    with pytest.raises(ValueError, match="`widths` must have 1 to 2 entries, got 3"):
+        check_tuple((1, 2, 3), "widths", check_positive_int, max_length=2)
+
+
+def test_float_dtype_and_check_float_dtype():
+    assert float_dtype(np.zeros(2, np.int8)) == np.float32
+    assert float_dtype(np.float16, jnp.bfloat16) == np.float32
+    assert float_dtype(np.zeros(2, bool), np.zeros(2, np.float32)) == np.float32
+    want = np.float64 if jax.config.jax_enable_x64 else np.float32
+    assert float_dtype(np.zeros(2, np.float64)) == want
+    assert check_float_dtype("float64") == np.float64
+    for bad in (np.int32, "int8", bool):
+        with pytest.raises(TypeError, match="`dtype` must be a floating dtype"):
+            check_float_dtype(bad)
+    with pytest.raises(TypeError, match="`dt` must be a floating dtype"):
+        check_float_dtype("nonsense", "dt")
+
+
+def test_check_not_traced_names_the_function():
+    check_not_traced("f", np.ones(2), {"a": jnp.ones(2)}, None, 3)  # concrete: no error
+
+    @jax.jit
+    def traced(x):
+        check_not_traced("my_fn", {"inner": [x]})
+        return x
+
+    with pytest.raises(TypeError, match=r"`my_fn` is host-only .* call it outside jax.jit"):
+        traced(jnp.ones(2))
+    with pytest.raises(TypeError, match="`my_fn` is host-only"):
+        jax.vmap(traced)(jnp.ones((2, 2)))
+
+
+def test_is_tracer_sees_pytree_leaves():
+    assert not is_tracer({"a": np.ones(2), "b": [1, 2.0]})
+    seen = []
+    jax.jit(lambda x: seen.append(is_tracer((1, {"x": x}))) or x)(1.0)
+    assert seen == [True]
 
 
 # --------------------------------------------------------------------------- keys
@@ -305,3 +370,15 @@ def test_describe_is_short_and_typed():
     assert describe(np.ones((2, 3))) == "an array of shape (2, 3) and dtype float64"
     long = describe("x" * 500)
     assert len(long) < 80 and long.endswith("(str)") and "..." in long
+
+
+def test_check_key_batch():
+    typed = jax.random.split(jax.random.key(0), 3)
+    assert check_key_batch(typed) is typed
+    raw = np.zeros((2, 2), np.uint32)
+    assert check_key_batch(raw).shape == (2, 2)
+    for bad in (jax.random.key(0), 0, np.zeros((2, 3), np.uint32), [1, 2]):
+        with pytest.raises(TypeError, match="`keys` must be a 1-D array of JAX PRNG keys"):
+            check_key_batch(bad)
+    with pytest.raises(ValueError, match="`k` must hold at least one key"):
+        check_key_batch(jax.random.split(jax.random.key(0), 0), "k")

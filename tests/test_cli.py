@@ -15,11 +15,13 @@ import time
 import pytest
 
 from hamgeo import cli
+from hamgeo._io import folder_lock
 
 TINY = textwrap.dedent(
     """
     import dataclasses, time
     from pathlib import Path
+    from typing import Literal
 
     import jax
 
@@ -32,6 +34,17 @@ TINY = textwrap.dedent(
 
 
     @dataclasses.dataclass(frozen=True)
+    class Train:
+        epochs: int = 3
+        learning_rate: float = 0.1
+        widths: tuple[int, ...] = (4,)
+        norm: Literal["none", "batch"] = "none"
+
+        def __post_init__(self):
+            check_positive_int(self.epochs, "train.epochs")
+
+
+    @dataclasses.dataclass(frozen=True)
     class Config:
         n_seeds: int = 2
         sleep: float = 0.0
@@ -39,6 +52,8 @@ TINY = textwrap.dedent(
         data: str = "digits"
         data_root: str | None = None
         download: bool = True
+        raise_in_run: str = ""
+        train: Train = Train()
 
         def __post_init__(self):
             check_positive_int(self.n_seeds, "n_seeds")
@@ -67,6 +82,13 @@ TINY = textwrap.dedent(
     def run(config, key):
         CALLS.append(config)
         time.sleep(config.sleep)
+        if config.raise_in_run == "missing":
+            raise FileNotFoundError("no MNIST files in EMPTY/mnist; run without --no-download")
+        if config.raise_in_run == "checksum":
+            from hamgeo.data import ChecksumError
+            raise ChecksumError("train-images-idx3-ubyte.gz: SHA-256 mismatch")
+        if config.raise_in_run == "interrupt":
+            raise KeyboardInterrupt
         if config.fail:
             raise RuntimeError("tiny failed on purpose")
         per_seed = [{"u": float(jax.random.uniform(k))} for k in seed_keys(key, config.n_seeds)]
@@ -113,6 +135,7 @@ def test_success_writes_complete_results_last(tiny, tmp_path, capsys):
     assert u["n"] == 3 and u["low"] <= u["mean"] <= u["high"]
     assert sorted(p.name for p in folder.iterdir()) == ["results.json", "tiny.png"]
     assert "[" in capsys.readouterr().out  # the interval is printed
+    assert payload["overrides"] == {}
 
 
 @pytest.mark.parametrize("seed", ["-1", str(2**32), "9223372036854775808"])
@@ -199,18 +222,17 @@ def test_failed_run_leaves_no_results(tiny, tmp_path, monkeypatch):
     assert not [p for p in folder.iterdir() if p.name.endswith(".tmp")]
 
 
-def test_live_lock_refuses_and_stale_lock_is_taken_over(tiny, tmp_path, capsys):
+def test_live_lock_refuses_and_stale_lock_file_is_taken_over(tiny, tmp_path, capsys):
     import socket
 
     folder = tmp_path / "out" / "tiny"
-    folder.mkdir(parents=True)
+    with folder_lock(folder):  # a live holder (this process, another open file)
+        assert _run(tmp_path) == 2
+    err = capsys.readouterr().err
+    assert "another hamgeo process" in err and f"pid {os.getpid()}" in err
+    assert "Traceback" not in err
     lock = folder / ".hamgeo.lock"
-    lock.write_text(f"{socket.gethostname()} {os.getpid()}")  # this process: alive
-    assert _run(tmp_path) == 2
-    assert "another hamgeo run" in capsys.readouterr().err
-    dead = subprocess.Popen([sys.executable, "-c", "pass"])
-    dead.wait()
-    lock.write_text(f"{socket.gethostname()} {dead.pid}")
+    lock.write_text(f"{socket.gethostname()} 999999")  # left by a killed run: not held
     assert _run(tmp_path) == 0
     assert not lock.exists()
 
@@ -235,7 +257,7 @@ def test_two_processes_into_one_folder(tiny, tmp_path):
         [sys.executable, "-c", code, "0", out], env=env, capture_output=True, text=True
     )
     assert second.returncode == 2, second.stderr
-    assert "another hamgeo run" in second.stderr
+    assert "another hamgeo process" in second.stderr
     assert first.poll() is None  # still running, untouched
     first.kill()
     first.wait()
@@ -254,3 +276,142 @@ def test_old_data_options_say_what_replaced_them(tiny, tmp_path, capsys, option)
     assert _run(tmp_path, option, str(tmp_path)) == 2
     assert "--data-dir" in capsys.readouterr().err
     assert tiny.CALLS == []
+
+
+# ------------------------------------------------------------------ the field's conventions
+
+
+def _cli(*args, timeout=120):
+    return subprocess.run(
+        [sys.executable, "-m", "hamgeo.cli", *args], capture_output=True, text=True, timeout=timeout
+    )
+
+
+def test_help_and_version_are_fast_and_import_no_jax():
+    code = (
+        "import sys, time; t = time.perf_counter(); from hamgeo import cli\n"
+        "for argv in (['--help'], ['--version'], ['reproduce', '--help']):\n"
+        "    try: cli.main(argv)\n"
+        "    except SystemExit: pass\n"
+        "print('JAX' if 'jax' in sys.modules else 'nojax', time.perf_counter() - t)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    verdict, seconds = out.stdout.split()[-2:]
+    assert verdict == "nojax"
+    assert float(seconds) < 5.0  # generous for a loaded CI machine; ~0.1 s quiet (imports only)
+    assert f"hamgeo {cli.__version__}" in out.stdout
+    for name in cli.REGISTRY:  # reproduce --help: each study, a line, its times
+        assert name in out.stdout
+    assert "quick" in out.stdout and "default" in out.stdout
+
+
+@pytest.mark.parametrize(
+    ("argv", "needle"),
+    [
+        (["--seed", "1", "--seed", "2"], "--seed is given twice"),
+        (["--quick", "--quick"], "--quick is given twice"),
+        (["--out", "a", "--out", "b"], "--out is given twice"),
+    ],
+)
+def test_options_given_twice_are_refused(tiny, tmp_path, capsys, argv, needle):
+    with pytest.raises(SystemExit) as info:
+        _run(tmp_path, *argv)
+    assert info.value.code == 2
+    assert needle in capsys.readouterr().err
+    assert tiny.CALLS == []
+
+
+@pytest.mark.parametrize("argv", [["--no-download"], ["--data-dir", "somewhere"]])
+def test_data_options_without_data_are_refused(tiny, tmp_path, capsys, argv):
+    assert _run(tmp_path, *argv) == 2
+    assert "add --data" in capsys.readouterr().err
+    assert tiny.CALLS == []
+
+
+def test_set_is_typed_validated_and_recorded(tiny, tmp_path, capsys):
+    argv = ["--set", "n_seeds=3", "--set", "train.widths=[5, 7]", "--set", "train.learning_rate=1"]
+    assert _run(tmp_path, *argv, "--set", "train.norm=batch", "--set", "data_root=none") == 0
+    config = tiny.CALLS[-1]
+    assert config.n_seeds == 3 and config.train.widths == (5, 7)
+    assert config.train.learning_rate == 1.0 and isinstance(config.train.learning_rate, float)
+    assert config.train.norm == "batch" and config.data_root is None
+    payload = json.loads((tmp_path / "out" / "tiny" / "results.json").read_text())
+    assert payload["overrides"] == {
+        "n_seeds": 3,
+        "train.widths": [5, 7],
+        "train.learning_rate": 1.0,
+        "train.norm": "batch",
+        "data_root": None,
+    }
+
+
+@pytest.mark.parametrize(
+    ("setting", "needle"),
+    [
+        ("n_seeds=2.5", "--set n_seeds must be int, got 2.5"),
+        ("train.epochs=0", "--set train.epochs: `train.epochs` must be an integer >= 1"),
+        ("train.norm=layer", "must be one of 'none', 'batch'"),
+        ("train.widths=[1, 'a']", r"train.widths[1] must be int"),
+        ("nope=1", "no such setting 'nope'; known: n_seeds, sleep"),
+        ("train=1", "'train' is a section"),
+        ("n_seeds.x=1", "'n_seeds' is a value, not a section"),
+        ("n_seeds", "--set expects KEY=VALUE"),
+        ("fail=yes", "--set fail must be bool, got 'yes'"),
+    ],
+)
+def test_bad_set_is_refused_before_work(tiny, tmp_path, capsys, setting, needle):
+    assert _run(tmp_path, "--set", setting) == 2
+    err = capsys.readouterr().err
+    assert needle in err, err
+    assert tiny.CALLS == []
+
+
+def test_set_same_key_twice_is_refused(tiny, tmp_path, capsys):
+    assert _run(tmp_path, "--set", "n_seeds=3", "--set", "n_seeds=4") == 2
+    assert "--set n_seeds is given twice" in capsys.readouterr().err
+
+
+def test_config_file_nested_and_per_study(tiny, tmp_path, capsys):
+    toml = tmp_path / "c.toml"
+    toml.write_text(
+        "n_seeds = 3\n[train]\nepochs = 5\nwidths = [2, 3]\n"
+        "[tiny]\nsleep = 0.01\n[hash-encoder]\nwhatever = 1\n"
+    )
+    assert _run(tmp_path, "--config", str(toml), "--set", "train.epochs=6") == 0
+    config = tiny.CALLS[-1]
+    assert (config.n_seeds, config.train.epochs, config.train.widths) == (3, 6, (2, 3))
+    assert config.sleep == 0.01
+    payload = json.loads((tmp_path / "out" / "tiny" / "results.json").read_text())
+    assert payload["overrides"]["train.epochs"] == 6 and payload["overrides"]["sleep"] == 0.01
+    (tmp_path / "bad.toml").write_text("n_seeds = [")
+    assert _run(tmp_path, "--config", str(tmp_path / "bad.toml"), "--force") == 2
+    assert "is not valid TOML" in capsys.readouterr().err
+    assert _run(tmp_path, "--config", str(tmp_path / "missing.toml"), "--force") == 2
+    assert "--config: no such file" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("kind", ["missing", "checksum"])
+def test_missing_or_bad_data_after_running_is_a_message_not_a_traceback(
+    tiny, tmp_path, capsys, kind
+):
+    assert _run(tmp_path, "--set", f"raise_in_run={kind}") == 2
+    err = capsys.readouterr().err
+    assert err.startswith("hamgeo: error: [tiny] ") and "Traceback" not in err
+    assert len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "out" / "tiny" / "results.json").exists()
+
+
+def test_ctrl_c_exits_130_with_one_line(tiny, tmp_path, capsys):
+    assert _run(tmp_path, "--set", "raise_in_run=interrupt") == 130
+    err = capsys.readouterr().err
+    assert err.strip() == "hamgeo: interrupted"
+    folder = tmp_path / "out" / "tiny"
+    assert not (folder / "results.json").exists() and not (folder / ".hamgeo.lock").exists()
+
+
+def test_bench_outside_a_checkout_says_where_the_benchmarks_are(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(cli, "__file__", str(tmp_path / "site" / "hamgeo" / "cli.py"))
+    assert cli.main(["bench", "--quick"]) == 2
+    assert "hamgeo[bench]" in capsys.readouterr().err

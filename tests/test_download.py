@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import dataclasses
 import errno
+import gzip
 import hashlib
 import http.server
+import json
 import os
 import socket
 import subprocess
@@ -27,7 +29,7 @@ import pytest
 
 from conftest import NetworkAccessBlocked
 from hamgeo import data
-from hamgeo.data import _cache, _fetch, _remote
+from hamgeo.data import _fetch, _remote, _sources
 
 MNIST_FILES = list(_remote.REMOTE["mnist"].files)
 CIFAR_FILE = "cifar-10-binary.tar.gz"
@@ -85,6 +87,13 @@ def _no_proxy_no_env(monkeypatch):
         monkeypatch.delenv(var.upper(), raising=False)
     monkeypatch.delenv("HAMGEO_DATA_MIRRORS", raising=False)
     monkeypatch.setenv("HAMGEO_DATA", "/nonexistent/hamgeo-test-cache")
+    # Never the machine's own copies (dataset-fashion-mnist may be installed).
+    monkeypatch.delenv("HAMGEO_DATA_PATH", raising=False)
+    monkeypatch.setattr(_sources, "SYSTEM_ROOTS", ())
+
+
+def _sha(payload: bytes) -> str:
+    return hashlib.sha256(payload).hexdigest()
 
 
 def _fakes(tmp_path, name, n_train=20, n_test=10):
@@ -94,10 +103,17 @@ def _fakes(tmp_path, name, n_train=20, n_test=10):
     return {f: (folder / f).read_bytes() for f in sums}, sums
 
 
-def _pin(monkeypatch, name, files, mirrors):
-    """Patch the pinned checksums and sizes (and built-in mirrors) to the stand-ins'."""
+def _pin(monkeypatch, name, files, mirrors, content=True):
+    """Patch the pinned checksums and sizes (and built-in mirrors) to the stand-ins'.
+
+    With ``content``, the decompressed content is pinned too (as for Fashion-MNIST).
+    """
     spec = _remote.REMOTE[name]
-    pinned = {f: (len(b), hashlib.sha256(b).hexdigest()) for f, b in files.items()}
+    pinned = {}
+    for f, b in files.items():
+        raw = gzip.decompress(b)
+        extra = (len(raw), _sha(raw)) if content else ()
+        pinned[f] = _remote._File(len(b), _sha(b), *extra)
     monkeypatch.setitem(
         _remote.REMOTE, name, dataclasses.replace(spec, files=pinned, mirrors=tuple(mirrors))
     )
@@ -118,7 +134,7 @@ def _assert_clean(folder: Path, files, sums=None):
     for f in files:
         path = folder / f
         if path.exists():
-            assert sums is not None and _cache.sha256_of(path) == sums[f], f
+            assert sums is not None and _sha(path.read_bytes()) == sums[f], f
 
 
 def _closed_port() -> int:
@@ -201,7 +217,7 @@ def test_wrong_announced_size_is_refused_before_reading(tmp_path, server, monkey
     files, sums = _fakes(tmp_path, "mnist")
     _pin(monkeypatch, "mnist", files, [_serve(server, "m1", files)])
     spec = _remote.REMOTE["mnist"]
-    wrong = {f: (n + 1, s) for f, (n, s) in spec.files.items()}
+    wrong = {f: p._replace(size=p.size + 1) for f, p in spec.files.items()}
     monkeypatch.setitem(_remote.REMOTE, "mnist", dataclasses.replace(spec, files=wrong))
     with pytest.raises(data.DownloadError, match="announces"):
         data.mnist(root=tmp_path / "cache", progress=False)
@@ -384,20 +400,97 @@ def test_hand_placed_files_are_verified(tmp_path):
     assert data.mnist(root=root, checksums=sums).info["verified"]
 
 
-def test_verification_is_cached_until_the_file_changes(tmp_path, monkeypatch):
+def test_a_recompressed_copy_verifies_a_modified_one_does_not(tmp_path, monkeypatch):
+    files, sums = _fakes(tmp_path, "fashion-mnist")
+    _pin(monkeypatch, "fashion-mnist", files, [])
+    root = tmp_path / "cache"
+    folder = root / "fashion-mnist"
+    folder.mkdir(parents=True)
+    # Recompressed: another level, a file name and an mtime in the header (as Debian's).
+    name = "train-images-idx3-ubyte.gz"
+    content = gzip.decompress(files[name])
+    for f, b in files.items():
+        (folder / f).write_bytes(b)
+    (folder / name).write_bytes(gzip.compress(content, compresslevel=9, mtime=12345))
+    assert _sha((folder / name).read_bytes()) != sums[name]
+    ds = data.fashion_mnist(root=root, download=False)
+    ref = data.load_mnist(tmp_path / "source" / "fashion-mnist")
+    np.testing.assert_array_equal(ds.x_train, ref.x_train)  # the same parse: exact
+    assert ds.info["verified"] and ds.info["content_sha256"][name] == _sha(content)
+    # One pixel changed, then recompressed: neither hash matches.
+    changed = bytearray(content)
+    changed[-1] ^= 1
+    (folder / name).write_bytes(gzip.compress(bytes(changed), mtime=0))
+    with pytest.raises(data.ChecksumError, match=name):
+        data.fashion_mnist(root=root, download=False)
+    # Archive-only pins (MNIST's, CIFAR-10's today): a recompressed copy is refused.
+    _pin(monkeypatch, "fashion-mnist", files, [], content=False)
+    (folder / name).write_bytes(gzip.compress(content, compresslevel=9, mtime=12345))
+    with pytest.raises(data.ChecksumError, match=name):
+        data.fashion_mnist(root=root, download=False)
+
+
+def _system_copy(tmp_path, files, name="fashion-mnist", where="system"):
+    folder = tmp_path / where / name
+    folder.mkdir(parents=True)
+    for f, b in files.items():
+        (folder / f).write_bytes(gzip.compress(gzip.decompress(b), mtime=7))  # recompressed
+        (folder / f).chmod(0o444)
+    return folder
+
+
+def test_system_folders_are_read_before_any_download(tmp_path, server, monkeypatch):
+    files, _ = _fakes(tmp_path, "fashion-mnist")
+    _pin(monkeypatch, "fashion-mnist", files, [_serve(server, "m", files)])
+    system = _system_copy(tmp_path, files)
+    monkeypatch.setattr(_sources, "SYSTEM_ROOTS", (tmp_path / "system",))
+    root = tmp_path / "cache"
+    ds = data.fashion_mnist(root=root, progress=False)
+    assert server.hits == [] and ds.info["verified"] and ds.info["path"] == str(system)
+    assert not (root / "fashion-mnist").exists()  # nothing written, nothing copied
+    assert sorted(p.name for p in system.iterdir()) == sorted(files)  # read only
+    # $HAMGEO_DATA_PATH roots come before /usr/share/datasets, in their order.
+    other = _system_copy(tmp_path, files, where="mine")
+    monkeypatch.setenv(
+        "HAMGEO_DATA_PATH", os.pathsep.join([str(tmp_path / "none"), str(other.parent)])
+    )
+    assert data.fashion_mnist(root=root, download=False).info["path"] == str(other)
+    # The cache comes first.
+    sums = data.write_fake("fashion-mnist", root, n_train=20, n_test=10)
+    assert data.fashion_mnist(root=root, download=False).info["files"] == sums
+
+
+def test_a_damaged_system_copy_is_skipped_with_a_warning(tmp_path, server, monkeypatch):
+    files, sums = _fakes(tmp_path, "fashion-mnist")
+    _pin(monkeypatch, "fashion-mnist", files, [_serve(server, "m", files)])
+    system = _system_copy(tmp_path, files)
+    name = "t10k-labels-idx1-ubyte.gz"
+    (system / name).chmod(0o644)
+    (system / name).write_bytes(gzip.compress(b"not the labels"))
+    monkeypatch.setattr(_sources, "SYSTEM_ROOTS", (tmp_path / "system",))
+    root = tmp_path / "cache"
+    with pytest.warns(RuntimeWarning, match=str(system / name)):
+        with pytest.raises(FileNotFoundError, match=name):
+            data.fashion_mnist(root=root, download=False)
+    with pytest.warns(RuntimeWarning, match="Skipping"):
+        ds = data.fashion_mnist(root=root, progress=False)  # downloads only that file
+    assert server.hits == [f"/m/{name}"] and ds.info["verified"]
+    assert ds.info["paths"][name] == str(root / "fashion-mnist" / name)
+    assert ds.info["files"][name] == sums[name]
+
+
+def test_a_hostile_checksums_json_is_never_read(tmp_path):
+    # Earlier versions cached hashes in .checksums.json; nothing reads it now, so a corrupt,
+    # deeply nested or lying one neither crashes a load nor vouches for a file.
     root = tmp_path / "cache"
     sums = data.write_fake("mnist", root, n_train=12, n_test=6)
-    data.mnist(root=root, checksums=sums)  # hashes once, records .checksums.json
-    assert (root / "mnist" / ".checksums.json").is_file()
-
-    def no_hashing(path):
-        raise AssertionError(f"re-hashed {path}")
-
-    monkeypatch.setattr(_cache, "sha256_of", no_hashing)
-    assert data.mnist(root=root, checksums=sums).info["verified"]
-    monkeypatch.undo()
-    # A different copy (new stand-in, same names) is hashed again and refused.
+    stamp = root / "mnist" / ".checksums.json"
+    for text in ("{" * 100_000, '{"x": [1, 2', "[]", '{"train-images-idx3-ubyte.gz": 5}'):
+        stamp.write_text(text)
+        assert data.mnist(root=root, checksums=sums).info["verified"]
     other = data.write_fake("mnist", root, n_train=12, n_test=6, seed=1)
+    lie = {f: {"key": [0, 0, 0], "sha256": sums[f]} for f in sums}  # claims the old hashes
+    stamp.write_text(json.dumps(lie))
     with pytest.raises(data.ChecksumError):
         data.mnist(root=root, checksums=sums)
     assert data.mnist(root=root, checksums=other).info["files"] == other

@@ -22,6 +22,7 @@ PACKAGE = Path(hamgeo.__file__).parent
 LAYERS = {
     "hamgeo._checks": 0,
     "hamgeo._version": 0,
+    "hamgeo._io": 0,
     "hamgeo._blocks": 0,
     "hamgeo.codes": 1,
     "hamgeo._native": 2,

@@ -188,3 +188,26 @@ def test_preactivations_under_jit_skip_value_checks_only(key, f32_tol):
     )
     with pytest.raises(ValueError, match="`variables` do not fit"):
         f(variables, jnp.ones((4, 3)))
+
+
+def test_mlp_dense_layers_refuse_other_models_and_gaps(key):
+    from hamgeo.nets import CNN, BinaryMLP
+    from hamgeo.nets._variables import mlp_dense_layers
+
+    v = MLP((4, 5, 3), 2).init(key, jnp.ones((1, 3)))
+    shapes = [(k.shape, b.shape) for k, b in mlp_dense_layers(v, head=True)]
+    assert shapes == [((3, 4), (4,)), ((4, 5), (5,)), ((5, 3), (3,)), ((3, 2), (2,))]
+    gap = {"params": {k: w for k, w in v["params"].items() if k != "hidden_1"}}
+    with pytest.raises(ValueError, match=r"variables.*'hidden_1'.*missing"):
+        mlp_dense_layers(gap)
+    cnn = CNN((2,), (3,), 2).init(key, jnp.ones((1, 6, 6, 1)))
+    with pytest.raises(ValueError, match=r"variables.*'conv_0'.*another model"):
+        mlp_dense_layers(cnn)
+    binary = BinaryMLP((3,), 2).init(key, jnp.ones((1, 3)))
+    with pytest.raises(ValueError, match=r"variables.*another model"):
+        mlp_dense_layers(binary)
+    with pytest.raises(TypeError, match="`variables` must be a dict"):
+        mlp_dense_layers([1, 2])
+    bad = {"params": {**v["params"], "hidden_1": {"kernel": jnp.ones((3, 5)), "bias": jnp.ones(5)}}}
+    with pytest.raises(ValueError, match="hidden_1 takes 3 inputs but the previous layer has 4"):
+        mlp_dense_layers(bad)

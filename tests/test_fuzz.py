@@ -427,10 +427,17 @@ _CASES: dict[str, tuple[Callable[[], Callable], Callable[[], dict], dict[str, st
     # encoding
     "kmeans_accuracy": (
         lambda: hamgeo.kmeans_accuracy,
-        lambda: {"codes": _fx().bits, "labels": _fx().labels, "n_clusters": 2, "key": _fx().key},
+        lambda: {
+            "train_codes": _fx().bits,
+            "train_labels": _fx().labels,
+            "test_codes": _fx().bits2,
+            "test_labels": _fx().labels,
+            "n_clusters": 2,
+            "key": _fx().key,
+        },
         {
-            "codes": "codes",
-            "labels": "labels",
+            "train_codes": "codes",
+            "train_labels": "labels",
             "n_clusters": "count",
             "key": "key",
             "max_iterations": "count",
@@ -468,19 +475,16 @@ _CASES: dict[str, tuple[Callable[[], Callable], Callable[[], dict], dict[str, st
         lambda: hamgeo.logreg_accuracy,
         lambda: {
             "train_codes": _fx().bits,
-            "y_train": _fx().labels,
+            "train_labels": _fx().labels,
             "test_codes": _fx().bits2,
-            "y_test": _fx().labels,
-            "key": _fx().key,
-            "n_steps": 5,
+            "test_labels": _fx().labels,
+            "max_iterations": 5,
         },
         {
             "train_codes": "codes",
-            "y_train": "labels",
-            "key": "key",
+            "train_labels": "labels",
             "l2": "real",
-            "learning_rate": "positive",
-            "n_steps": "count",
+            "max_iterations": "count",
         },
     ),
     # regions

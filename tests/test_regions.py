@@ -52,6 +52,44 @@ def test_hash_collision_falls_back_to_exact(rng, monkeypatch):
     assert int(regions.count_regions(bits)) == ref
 
 
+@pytest.mark.parametrize("n_bits", [7, 33])
+def test_counts_trace_under_jit_and_vmap(rng, n_bits):
+    # Under jit the hashed count and its exact fallback are both traced (lax.cond):
+    # the same numbers as eagerly and as np.unique, with no size bound needed.
+    bits = _dup_codes(rng, 29, n_bits, 9)
+    slices = [(0, 3), (3, n_bits)]
+    ref = len(np.unique(bits, axis=0))
+    for codes in (bits, pack_bits(bits)):
+        assert int(jax.jit(regions.count_regions)(codes)) == ref  # exact
+        assert float(jax.jit(regions.redundancy_ratio)(codes)) == float(
+            regions.redundancy_ratio(codes)
+        )  # the same float32 ops
+        count, ids = jax.jit(regions.region_ids)(codes)
+        eager = regions.region_ids(codes)
+        assert int(count) == ref
+        np.testing.assert_array_equal(np.asarray(ids), np.asarray(eager[1]))
+        per = jax.jit(lambda c: regions.count_regions_per_layer(c, slices, cumulative=True))
+        want = [len(np.unique(bits[:, :stop], axis=0)) for _, stop in slices]
+        assert [int(c) for c in per(codes)] == want
+        red = jax.jit(lambda c: regions.redundancy_ratio_per_layer(c, slices))(codes)
+        eager_red = regions.redundancy_ratio_per_layer(codes, slices)
+        assert [float(r) for r in red] == [float(r) for r in eager_red]
+    stacked = np.stack([bits, _dup_codes(rng, 29, n_bits, 4), np.ones((29, n_bits), bool)])
+    got = jax.vmap(regions.count_regions)(stacked)
+    assert np.asarray(got).tolist() == [len(np.unique(b, axis=0)) for b in stacked]
+
+
+def test_hash_collision_falls_back_to_exact_under_jit(rng, monkeypatch):
+    bits = _dup_codes(rng, 37, 70, 9)
+    ref = len(np.unique(bits, axis=0))
+    monkeypatch.setattr(
+        _unique,
+        "_hash_unique_ids",
+        lambda w: (jnp.int32(-1), jnp.zeros(w.shape[0], jnp.int32), jnp.bool_(True)),
+    )
+    assert int(jax.jit(regions.count_regions)(bits)) == ref  # the traced fallback
+
+
 def test_all_equal_and_all_distinct(f32_tol):
     assert int(regions.count_regions(np.ones((13, 5), bool))) == 1
     assert float(regions.redundancy_ratio(np.ones((13, 5), bool))) == pytest.approx(

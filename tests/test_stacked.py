@@ -71,7 +71,7 @@ def test_mask_mlp_widths_rejects_bad_widths_and_non_mlps():
     with pytest.raises(TypeError, match="`widths`"):
         mask_mlp_widths(v, 1.5)
     bnn = BinaryMLP((4,), 2).init(jax.random.key(0), jnp.ones((1, 3)))
-    with pytest.raises(ValueError, match=r"`variables` must be an MLP's"):
+    with pytest.raises(ValueError, match=r"`variables` must be those of a ReLU MLP"):
         mask_mlp_widths(bnn, 2)
     with pytest.raises(TypeError, match="`variables`"):
         mask_mlp_widths([1], 2)

@@ -10,12 +10,16 @@ of its continuous latent weights ``w_c`` when it uses ``w_b = bin(w_c)`` instead
 
 This package holds both halves (``_angles``: Fig. 2; ``_dots``: Fig. 3):
 
-- :func:`binarization_angles` samples the two angle distributions of Fig. 2, and
-  :func:`angle_theory` / :func:`sign_angle_limit` give their closed forms (limit angle
+- [`binarization_angles`][hamgeo.binary_geometry.binarization_angles] samples the two angle
+  distributions of Fig. 2, and
+  [`angle_theory`][hamgeo.binary_geometry.angle_theory] /
+  [`sign_angle_limit`][hamgeo.binary_geometry.sign_angle_limit] give their closed forms (limit angle
   ``arccos(E|w| / sqrt(E w^2))``, finite-dimension mean and spread, overlap of the two
-  distributions); :func:`angle_overlap` measures the overlap of two samples.
-- :func:`dot_product_preservation` measures, per binary layer of a trained
-  :class:`hamgeo.nets.BinaryMLP` / :class:`hamgeo.nets.BinaryCNN`, how well ``a . w_b``
+  distributions); [`angle_overlap`][hamgeo.binary_geometry.angle_overlap] measures the overlap of
+  two samples.
+- [`dot_product_preservation`][hamgeo.binary_geometry.dot_product_preservation] measures, per
+  binary layer of a trained
+  [`BinaryMLP`][hamgeo.nets.BinaryMLP] / [`BinaryCNN`][hamgeo.nets.BinaryCNN], how well ``a . w_b``
   tracks ``a . w_c`` (pooled over units and unit by unit), the activation variant
   ``w_b . a_c`` vs ``w_b . a_b``, and two baselines: a random binary vector in place of
   ``w_b`` (which scores high when the layer's inputs are nearly low-rank, so it can

@@ -74,7 +74,7 @@ class AngleTheory(NamedTuple):
 
 
 def _check_distribution(distribution: Any) -> str:
-    return check_choice(distribution, "distribution", _DISTRIBUTIONS)
+    return check_choice("distribution", distribution, _DISTRIBUTIONS)
 
 
 # ----------------------------------------------------------------------------- sampling
@@ -236,7 +236,7 @@ def angle_theory(dim: int, distribution: str = "uniform") -> AngleTheory:
         distribution: ``"uniform"`` or ``"gaussian"``.
 
     Returns:
-        An :class:`AngleTheory` (angles in degrees).
+        An [`AngleTheory`][hamgeo.binary_geometry.AngleTheory] (angles in degrees).
 
     Examples:
         >>> t = angle_theory(1000)
@@ -271,7 +271,7 @@ def angle_overlap(a: Any, b: Any, *, bins: int = 90, range_deg: tuple = (0.0, 18
     """Overlap coefficient ``sum_k min(p_a[k], p_b[k])`` of two samples' histograms.
 
     1 for identical histograms, 0 for disjoint supports: the measured counterpart of
-    :attr:`AngleTheory.overlap`.
+    [`overlap`][hamgeo.binary_geometry.AngleTheory.overlap].
 
     Args:
         a: ``[n]`` angles in degrees.

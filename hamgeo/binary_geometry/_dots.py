@@ -323,7 +323,7 @@ def dot_product_preservation(
     hamgeo's additions.
 
     Args:
-        model: a :class:`hamgeo.nets.BinaryMLP` or :class:`hamgeo.nets.BinaryCNN`.
+        model: a [`BinaryMLP`][hamgeo.nets.BinaryMLP] or [`BinaryCNN`][hamgeo.nets.BinaryCNN].
         variables: its trained variables.
         x: ``[n, ...]`` inputs.
         key: PRNG key for the conv positions, the histogram subsample, the random
@@ -334,7 +334,8 @@ def dot_product_preservation(
         n_keep: pairs per layer kept in the result for plotting.
 
     Returns:
-        One :class:`LayerPreservation` per binary layer, in order.
+        One [`LayerPreservation`][hamgeo.binary_geometry.LayerPreservation] per binary layer, in
+        order.
 
     Raises:
         ValueError: if ``x`` is empty or holds NaN / inf, or a size argument is not

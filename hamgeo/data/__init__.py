@@ -25,7 +25,6 @@ from hamgeo.data._bundled import mnist1d as mnist1d
 from hamgeo.data._cache import cache_dir as cache_dir
 from hamgeo.data._dataset import Dataset as Dataset
 from hamgeo.data._fake import write_fake as write_fake
-from hamgeo.data._fetch import ChecksumError as ChecksumError
 from hamgeo.data._fetch import DownloadError as DownloadError
 from hamgeo.data._formats import load_cifar10 as load_cifar10
 from hamgeo.data._formats import load_mnist as load_mnist
@@ -34,6 +33,7 @@ from hamgeo.data._remote import cifar10 as cifar10
 from hamgeo.data._remote import fashion_mnist as fashion_mnist
 from hamgeo.data._remote import load as load
 from hamgeo.data._remote import mnist as mnist
+from hamgeo.data._sources import ChecksumError as ChecksumError
 from hamgeo.data._synthetic import diagonal_probe as diagonal_probe
 from hamgeo.data._synthetic import gaussian_grid as gaussian_grid
 

@@ -165,7 +165,7 @@ def write_fake(
         ['t10k-images-idx3-ubyte.gz', 't10k-labels-idx1-ubyte.gz', 'train-images-idx3-ubyte.gz', 'train-labels-idx1-ubyte.gz']
         >>> shutil.rmtree(root)
     """  # noqa: E501
-    name = check_choice(name, "name", ("mnist", "fashion-mnist", "fashion_mnist", "cifar10"))
+    name = check_choice("name", name, ("mnist", "fashion-mnist", "fashion_mnist", "cifar10"))
     if root is None:
         raise TypeError("`root` must be a path (str or os.PathLike), got None")
     folder = cache_dir(name, root=root)

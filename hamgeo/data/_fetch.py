@@ -30,14 +30,14 @@ from typing import Any
 
 from hamgeo._checks import describe
 from hamgeo._version import __version__
-from hamgeo.data._cache import ENV_ROOT, remember_sha256
+from hamgeo.data._cache import ENV_ROOT
 
 try:
     import fcntl
 except ImportError:  # pragma: no cover - Windows
     fcntl = None  # type: ignore[assignment]
 
-__all__ = ["ChecksumError", "DownloadError"]
+__all__ = ["DownloadError"]
 
 ENV_MIRRORS = "HAMGEO_DATA_MIRRORS"
 _SCHEMES = ("http", "https", "file")
@@ -47,10 +47,6 @@ LOCK = ".lock"
 
 class DownloadError(OSError):
     """No URL gave a verified copy of a file; the message lists each URL and its failure."""
-
-
-class ChecksumError(ValueError):
-    """A cached file's SHA-256 is not the expected one; the message names the file."""
 
 
 class _MirrorFailed(Exception):
@@ -201,7 +197,6 @@ def download_file(
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
-    remember_sha256(folder, filename, sha256)
 
 
 def fetch(

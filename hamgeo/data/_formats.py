@@ -28,16 +28,18 @@ CIFAR_MEMBERS = (
 )
 
 
-def _read_bytes(path: Path) -> bytes:
-    """The bytes of ``path``, gunzipped when it starts with the gzip magic number."""
+def gunzip(raw: bytes, where: Path | str) -> bytes:
+    """``raw`` gunzipped when it starts with the gzip magic number, else ``raw`` itself."""
     try:
-        raw = path.read_bytes()
         # One-shot zlib decompression: faster than streaming through GzipFile.
         return gzip.decompress(raw) if raw[:2] == b"\x1f\x8b" else raw
     except (OSError, EOFError, zlib.error) as err:
-        if isinstance(err, FileNotFoundError):
-            raise
-        raise ValueError(f"cannot read {path}: {err}") from None
+        raise ValueError(f"cannot read {where}: {err}") from None
+
+
+def _read_bytes(path: Path) -> bytes:
+    """The bytes of ``path``, gunzipped when it starts with the gzip magic number."""
+    return gunzip(path.read_bytes(), path)
 
 
 def _parse_idx(raw: bytes, where: Path | str) -> np.ndarray:
@@ -69,23 +71,30 @@ def _to_unit_float(pixels: np.ndarray) -> np.ndarray:
     return x
 
 
-def mnist_split(img_path: Path, lab_path: Path, *, images: bool) -> tuple[np.ndarray, np.ndarray]:
-    """One split of an IDX image file and its label file, checked and scaled to ``[0, 1]``."""
-    img, lab = (
-        _parse_idx(_read_bytes(img_path), img_path),
-        _parse_idx(_read_bytes(lab_path), lab_path),
-    )
+def idx_split(
+    img_raw: bytes, lab_raw: bytes, img_where: Path | str, lab_where: Path | str, *, images: bool
+) -> tuple[np.ndarray, np.ndarray]:
+    """One split from the decompressed bytes of an IDX image file and its label file."""
+    img, lab = _parse_idx(img_raw, img_where), _parse_idx(lab_raw, lab_where)
     if img.ndim != 3 or img.dtype != np.uint8:
-        raise ValueError(f"{img_path} must hold uint8 images [n, h, w], got {img.shape}")
+        raise ValueError(f"{img_where} must hold uint8 images [n, h, w], got {img.shape}")
     if lab.ndim != 1 or lab.shape[0] != img.shape[0]:
         raise ValueError(
-            f"{lab_path} must hold {img.shape[0]} labels to match {img_path}, got shape {lab.shape}"
+            f"{lab_where} must hold {img.shape[0]} labels to match {img_where}, "
+            f"got shape {lab.shape}"
         )
     if lab.size and lab.max() > 9:
-        raise ValueError(f"{lab_path} holds a label {lab.max()} outside 0..9")
+        raise ValueError(f"{lab_where} holds a label {lab.max()} outside 0..9")
     x = _to_unit_float(img)
     x = x[..., None] if images else x.reshape(x.shape[0], -1)
     return x, lab.astype(np.int32)
+
+
+def mnist_split(img_path: Path, lab_path: Path, *, images: bool) -> tuple[np.ndarray, np.ndarray]:
+    """One split of an IDX image file and its label file, checked and scaled to ``[0, 1]``."""
+    return idx_split(
+        _read_bytes(img_path), _read_bytes(lab_path), img_path, lab_path, images=images
+    )
 
 
 def _find(directory: Path, names: list[str]) -> Path:
@@ -160,33 +169,29 @@ def _cifar_arrays(batches: list[np.ndarray], *, images: bool) -> tuple[np.ndarra
     return tuple(out)
 
 
-def cifar10_from_archive(archive: Path, *, images: bool) -> tuple[np.ndarray, ...]:
-    """The six batches of ``cifar-10-binary.tar.gz``, read from the archive in memory.
+def cifar10_from_tar(raw: bytes, where: Path | str, *, images: bool) -> tuple[np.ndarray, ...]:
+    """The six batches of CIFAR-10's binary tar (already gunzipped), read in memory.
 
-    The archive is gunzipped in one call (faster than streaming), and only the six
-    regular members named in ``CIFAR_MEMBERS`` are parsed, as views of the
-    decompressed bytes; nothing is extracted to disk and other members
-    (``batches.meta.txt``, ...) are skipped.
+    Only the six regular members named in ``CIFAR_MEMBERS`` are parsed, as views of
+    ``raw``; nothing is extracted to disk and other members (``batches.meta.txt``, ...)
+    are skipped.
     """
     try:
-        raw = gzip.decompress(archive.read_bytes())
         with tarfile.open(fileobj=io.BytesIO(raw), mode="r:") as tar:
             members = {m.name: m for m in tar.getmembers() if m.isfile()}
-    except (tarfile.TarError, OSError, EOFError, zlib.error) as err:
-        if isinstance(err, FileNotFoundError):
-            raise
-        raise ValueError(f"cannot read the CIFAR-10 archive {archive}: {err}") from None
+    except (tarfile.TarError, OSError, EOFError) as err:
+        raise ValueError(f"cannot read the CIFAR-10 archive {where}: {err}") from None
     missing = [m for m in CIFAR_MEMBERS if m not in members]
     if missing:
-        raise ValueError(f"{archive} lacks the member(s) {', '.join(missing)}")
+        raise ValueError(f"{where} lacks the member(s) {', '.join(missing)}")
     view = memoryview(raw)
     batches = []
     for name in CIFAR_MEMBERS:
         m = members[name]
         if m.offset_data + m.size > len(raw):
-            raise ValueError(f"{archive} is truncated inside {name}")
+            raise ValueError(f"{where} is truncated inside {name}")
         part = view[m.offset_data : m.offset_data + m.size]
-        batches.append(_parse_cifar_batch(part, f"{archive}:{name}"))
+        batches.append(_parse_cifar_batch(part, f"{where}:{name}"))
     return _cifar_arrays(batches, images=images)
 
 

@@ -3,22 +3,34 @@
 from __future__ import annotations
 
 import functools
+import math
+import typing
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 from jax.typing import ArrayLike
 
-from hamgeo._checks import (
-    check_choice,
-    check_positive_int,
-    describe,
-)
+from hamgeo._checks import check_bool, check_choice, check_positive_int
 from hamgeo.codes import PackedCodes, as_packed_batch
-from hamgeo.encoding._common import _HOST_BLOCK_ELEMENTS, KnnTies, _labels, _n_classes, _same_bits
+from hamgeo.encoding._common import (
+    _HOST_BLOCK_ELEMENTS,
+    EncodingResult,
+    KnnTies,
+    _host_bits,
+    _labels,
+    _n_classes,
+    _same_bits,
+)
 from hamgeo.hamming import hamming_knn, pairwise_hamming
 
 __all__ = ["knn_accuracy", "knn_classify"]
+
+_TIES: tuple[KnnTies, ...] = typing.get_args(KnnTies)
+
+# scikit-learn's ``algorithm="auto"`` picks a tree (a BallTree for the Hamming metric) for
+# codes of at most this many bits, unless ``k >= n // 2`` (``sklearn.neighbors._base``).
+_SKLEARN_TREE_MAX_BITS = 15
 
 
 @functools.partial(jax.jit, static_argnames=("n_classes",))
@@ -78,6 +90,21 @@ def _sklearn_neighbours(
     return out
 
 
+def _sklearn_tree_predict(
+    test: PackedCodes, train: PackedCodes, labels: np.ndarray, k: int, exclude_self: bool
+) -> np.ndarray:
+    """scikit-learn's own prediction, where its default algorithm is a BallTree.
+
+    A BallTree breaks ties at the ``k``-th distance in its own traversal order, which no
+    brute-force selection reproduces; for the paper's protocol on narrow codes hamgeo
+    therefore calls scikit-learn itself (host, ``O(n)`` memory).
+    """
+    from sklearn.neighbors import KNeighborsClassifier
+
+    clf = KNeighborsClassifier(n_neighbors=k, metric="hamming").fit(_host_bits(train), labels)
+    return clf.predict(None if exclude_self else _host_bits(test)).astype(np.int32)
+
+
 def knn_classify(
     train_codes: PackedCodes | ArrayLike,
     train_labels: ArrayLike,
@@ -91,51 +118,60 @@ def knn_classify(
 ) -> jax.Array:
     """k-nearest-neighbour classification of codes under the Hamming distance.
 
-    The categorization test of the hash-encoder paper (He et al., [Hash-Encoders] in
+    The categorization test of the hash-encoder paper ([Hash-Encoders] in
     ``docs/references.md``): each test code takes the majority label of its ``k``
     Hamming-nearest training codes. The paper's code runs scikit-learn's
-    ``KNeighborsClassifier(n_neighbors=9, metric="hamming")``; the defaults
-    (``k=9``, ``ties="sklearn"``) give the same predictions, to the example.
+    ``KNeighborsClassifier(n_neighbors=9, metric="hamming")`` with its default
+    algorithm; the defaults (``k=9``, ``ties="sklearn"``) give the same predictions, to
+    the example, at every bit count.
 
     Tie rules (``ties``):
 
-    * ``"sklearn"``: scikit-learn's brute-force rules. Among training codes tied at
-      the ``k``-th distance, those that ``np.argpartition`` keeps on the float64
-      rows of ``d_H / n_bits`` (the distances are counted on device, a block of
-      query rows at a time, and selected on the host); a tied vote goes to the
-      lowest label (``scipy.stats.mode``, ``argmax`` of the class probabilities).
-      Host memory: a block of ``[rows, n]`` float64 (``block_size`` rows, by default
-      about 64 MiB).
+    * ``"sklearn"``: scikit-learn's rules. For codes of more than 15 bits (or
+      ``k >= n // 2``) its default is a brute-force search: among training codes tied
+      at the ``k``-th distance, those that ``np.argpartition`` keeps on the float64
+      rows of ``d_H / n_bits`` (the distances are counted on device, a block of query
+      rows at a time, and selected on the host). For codes of at most 15 bits its
+      default is a BallTree, whose tie order only the tree itself gives: hamgeo calls
+      scikit-learn there. A tied vote goes to the lowest label (``argmax`` of the class
+      probabilities). Host memory: a block of ``[rows, n]`` float64 (``block_size``
+      rows, by default about 64 MiB).
     * ``"nearest"``: hamgeo's streaming rule, all on device
-      (:func:`hamgeo.hamming.hamming_knn`, no ``[m, n]`` block kept): neighbours by
-      distance then training index; a tied vote goes to the class whose first
-      member comes earliest in that order.
+      ([`hamming_knn`][hamgeo.hamming.hamming_knn], no ``[m, n]`` block kept):
+      neighbours by distance then training index; a tied vote goes to the class whose
+      first member comes earliest in that order.
+
+    Votes are counted over the labels present in ``train_labels`` only, so memory does
+    not grow with ``n_classes`` or with the size of the labels.
+
+    Host-only: labels are checked and votes counted on the host (and scikit-learn runs
+    there); under a trace it raises hamgeo's ``TypeError``.
 
     Args:
         train_codes: ``[n, n_bits]`` training codes (``PackedCodes`` or bool/{0,1}).
         train_labels: ``int[n]`` labels in ``[0, n_classes)``.
         test_codes: ``[m, n_bits]`` codes to classify.
         k: number of neighbours, ``1 <= k <= n`` (``n - 1`` with ``exclude_self``).
-        n_classes: number of classes; defaults to ``max(train_labels) + 1``.
+        n_classes: number of classes, only to check the labels (default: no bound).
         ties: ``"sklearn"`` (the paper's protocol) or ``"nearest"`` (see above).
         exclude_self: ``test_codes`` *are* ``train_codes`` (same order); each code
             leaves itself out (leave-one-out; scikit-learn's ``predict(None)``).
         block_size: query rows per block (``"sklearn"``) or passed to
-            :func:`hamgeo.hamming.hamming_knn` (``"nearest"``).
+            [`hamming_knn`][hamgeo.hamming.hamming_knn] (``"nearest"``).
 
     Returns:
         ``int32[m]`` predicted labels.
 
     Raises:
         TypeError: codes of a wrong dtype, non-integer labels, ``k`` or ``n_classes``,
-            a non-bool ``exclude_self``.
+            a non-bool ``exclude_self``, a traced argument.
         ValueError: mismatched shapes or bit counts, labels out of range, bad ``k``,
             an unknown ``ties``.
 
     Examples:
         >>> import numpy as np
         >>> train = np.array([[0, 0, 0], [0, 0, 1], [1, 1, 1], [1, 1, 0]])
-        >>> knn_classify(train, np.array([0, 0, 1, 1]), [[0, 1, 0], [1, 1, 1]], k=3).tolist()
+        >>> knn_classify(train, np.array([0, 0, 1, 1]), [[0, 1, 0], [1, 1, 1]], k=1).tolist()
         [0, 1]
 
         A tied vote: the lowest label (scikit-learn) or the nearest member's label.
@@ -149,14 +185,10 @@ def knn_classify(
     train = as_packed_batch(train_codes, "train_codes")
     test = as_packed_batch(test_codes, "test_codes")
     _same_bits(train, test, "train_codes", "test_codes")
-    ties = check_choice(ties, "ties", ("sklearn", "nearest"))
-    if not isinstance(exclude_self, bool | np.bool_):
-        raise TypeError(f"`exclude_self` must be a bool, got {describe(exclude_self)}")
-    exclude_self = bool(exclude_self)
+    ties = check_choice("ties", ties, _TIES)
+    exclude_self = check_bool(exclude_self, "exclude_self")
     n = train.shape[0]
-    labels = _labels(train_labels, "train_labels", n)
-    n_classes = _n_classes(n_classes, labels)
-    labels = _labels(train_labels, "train_labels", n, n_classes)
+    labels = _labels(train_labels, "train_labels", n, _n_classes(n_classes))
     k = check_positive_int(k, "k")
     if block_size is not None:
         block_size = check_positive_int(block_size, "block_size")
@@ -168,11 +200,19 @@ def knn_classify(
     available = n - 1 if exclude_self else n
     if k > available:
         raise ValueError(f"`k` must be <= {available} (the training codes available), got {k}")
+    # Vote over the labels present (sorted, so "lowest index" is "lowest label").
+    classes, compact = np.unique(labels, return_inverse=True)
+    compact = compact.reshape(-1).astype(np.int32)
     if ties == "sklearn":
-        idx = _sklearn_neighbours(test, train, k, exclude_self, block_size)
-        return jnp.asarray(_vote_lowest(labels[idx], n_classes))
+        if train.n_bits <= _SKLEARN_TREE_MAX_BITS and k < n // 2:
+            pred = _sklearn_tree_predict(test, train, compact, k, exclude_self)
+        else:
+            idx = _sklearn_neighbours(test, train, k, exclude_self, block_size)
+            pred = _vote_lowest(compact[idx], classes.size)
+        return jnp.asarray(classes[pred], jnp.int32)
     _, idx = hamming_knn(test, train, k, exclude_self=exclude_self, block_size=block_size)
-    return _vote_nearest(jnp.asarray(labels)[idx], n_classes)
+    pred = np.asarray(_vote_nearest(jnp.asarray(compact)[idx], classes.size))
+    return jnp.asarray(classes[pred], jnp.int32)
 
 
 def knn_accuracy(
@@ -184,14 +224,17 @@ def knn_accuracy(
     k: int = 9,
     n_classes: int | None = None,
     ties: KnnTies = "sklearn",
-    exclude_self: bool = False,
+    score_train: bool = True,
     block_size: int | None = None,
-) -> float:
-    """Accuracy of :func:`knn_classify` on labelled test codes.
+) -> EncodingResult:
+    """Training and test accuracy of [`knn_classify`][hamgeo.encoding.knn_classify].
 
-    With the defaults this is scikit-learn's
-    ``KNeighborsClassifier(n_neighbors=9, metric="hamming").fit(train_codes,
-    train_labels).score(test_codes, test_labels)`` (the paper's protocol).
+    With the defaults this is the paper's protocol ([Hash-Encoders]): scikit-learn's
+    ``clf = KNeighborsClassifier(n_neighbors=9, metric="hamming").fit(train_codes,
+    train_labels)``, then ``clf.score(train_codes, train_labels)`` (each training code
+    voted by all of them, itself included) and ``clf.score(test_codes, test_labels)``.
+
+    Host-only: as [`knn_classify`][hamgeo.encoding.knn_classify].
 
     Args:
         train_codes: ``[n, n_bits]`` training codes.
@@ -199,33 +242,39 @@ def knn_accuracy(
         test_codes: ``[m, n_bits]`` test codes.
         test_labels: ``int[m]`` true test labels.
         k: number of neighbours.
-        n_classes: number of classes (default: the largest label seen + 1).
-        ties: ``"sklearn"`` or ``"nearest"`` (see :func:`knn_classify`).
-        exclude_self: leave-one-out on the training set (see :func:`knn_classify`).
-        block_size: see :func:`knn_classify`.
+        n_classes: number of classes, only to check the labels.
+        ties: ``"sklearn"`` or ``"nearest"`` (see [`knn_classify`][hamgeo.encoding.knn_classify]).
+        score_train: also score the training codes (``False``: ``train_accuracy`` is nan,
+            half the work).
+        block_size: see [`knn_classify`][hamgeo.encoding.knn_classify].
 
     Returns:
-        The fraction of test codes classified correctly, a Python float.
+        An [`EncodingResult`][hamgeo.encoding.EncodingResult] (``nmi`` nan,
+        ``converged`` true, ``n_iters`` 0).
 
     Examples:
         >>> import numpy as np
         >>> train = np.array([[0, 0], [0, 1], [1, 1]])
-        >>> knn_accuracy(train, np.array([0, 0, 1]), train, np.array([0, 0, 1]), k=1)
-        1.0
+        >>> res = knn_accuracy(train, np.array([0, 0, 1]), train, np.array([0, 0, 1]), k=1)
+        >>> res.train_accuracy, res.test_accuracy
+        (1.0, 1.0)
     """
     m = as_packed_batch(test_codes, "test_codes").shape[0]
-    y_test = _labels(test_labels, "test_labels", m)
     n = as_packed_batch(train_codes, "train_codes").shape[0]
-    y_train = _labels(train_labels, "train_labels", n)
-    n_classes = _n_classes(n_classes, y_train, y_test)
-    pred = knn_classify(
-        train_codes,
-        y_train,
-        test_codes,
-        k=k,
-        n_classes=n_classes,
-        ties=ties,
-        exclude_self=exclude_self,
-        block_size=block_size,
+    n_classes = _n_classes(n_classes)
+    y_train = _labels(train_labels, "train_labels", n, n_classes)
+    y_test = _labels(test_labels, "test_labels", m, n_classes)
+    score_train = check_bool(score_train, "score_train")
+    options = dict(k=k, ties=ties, block_size=block_size)
+    pred = knn_classify(train_codes, y_train, test_codes, **options)
+    train_accuracy = math.nan
+    if score_train:
+        pred_train = knn_classify(train_codes, y_train, train_codes, **options)
+        train_accuracy = float(np.mean(np.asarray(pred_train) == y_train))
+    return EncodingResult(
+        train_accuracy=train_accuracy,
+        test_accuracy=float(np.mean(np.asarray(pred) == y_test)),
+        nmi=math.nan,
+        converged=True,
+        n_iters=0,
     )
-    return float(np.mean(np.asarray(pred) == y_test))

@@ -11,6 +11,7 @@ that names ``variables`` (and ``x``), the leaf, the expected and the actual shap
 from __future__ import annotations
 
 import functools
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -21,7 +22,13 @@ import numpy as np
 
 from hamgeo._checks import describe, is_tracer
 
-__all__ = ["check_finite_variables", "check_variables", "expected_variables", "leaves"]
+__all__ = [
+    "check_finite_variables",
+    "check_variables",
+    "expected_variables",
+    "leaves",
+    "mlp_dense_layers",
+]
 
 
 def leaves(tree: Any) -> dict[str, Any]:
@@ -131,3 +138,113 @@ def check_finite_variables(flat: dict[str, Any]) -> None:
     if not ok.all():
         bad = [path for path, good in zip(flat, ok, strict=True) if not good]
         raise ValueError(f"`variables` must be finite, got NaN or inf in {bad}")
+
+
+_HIDDEN = re.compile(r"hidden_(\d+)")
+
+
+def _mlp_params(variables: Any) -> Mapping:
+    """``variables["params"]`` (or ``variables`` itself when it is the params) of an MLP."""
+    if not isinstance(variables, Mapping):
+        raise TypeError(
+            f"`variables` must be a dict like {{'params': ...}} from MLP.init, "
+            f"got {describe(variables)}"
+        )
+    params = variables.get("params", variables)
+    if not isinstance(params, Mapping):
+        raise TypeError(f"`variables['params']` must be a dict, got {describe(params)}")
+    return params
+
+
+def mlp_dense_layers(variables: Any, *, head: bool = False) -> list[tuple[Any, Any]]:
+    """The ``(kernel [in, out], bias [out])`` leaves of a ReLU MLP's dense layers, checked.
+
+    Reads the layout of :class:`hamgeo.nets.MLP` from ``variables`` alone (for
+    functions that take ``model=None``): ``params`` holds ``hidden_0 ... hidden_{L-1}``
+    (numbered without a gap) and optionally ``head``, each with exactly ``kernel`` and
+    ``bias``, kernels chaining. Anything else — a convolutional network's ``conv_i``, a
+    binary network's ``latent_kernel`` or batch norms, a missing ``hidden_1`` between
+    ``hidden_0`` and ``hidden_2`` — would be silently dropped by a reader that only
+    follows ``hidden_0, hidden_1, ...``, so it is refused here.
+
+    Args:
+        variables: ``{"params": {...}}`` of an MLP, or its params.
+        head: also return the ``head`` layer (last), which must then be present.
+
+    Returns:
+        One ``(kernel, bias)`` pair per hidden layer in order (then the head's), as given.
+
+    Raises:
+        TypeError: ``variables`` is not a mapping, or a leaf is not an array.
+        ValueError: another model's variables, a gap in the numbering, or shapes that
+            do not chain; the message names ``variables`` and what it held.
+    """
+    params = _mlp_params(variables)
+    names = sorted(map(str, params))
+    hidden: dict[int, str] = {}
+    other = []
+    for name in names:
+        match = _HIDDEN.fullmatch(name)
+        if match:
+            hidden[int(match.group(1))] = name
+        elif name != "head":
+            other.append(name)
+    got = f"got params {names}"
+    if other:
+        raise ValueError(
+            "`variables` must be those of a ReLU MLP (hamgeo.nets.MLP: params hidden_0, "
+            f"hidden_1, ..., head); {other} belong to another model (pass that model), {got}"
+        )
+    if not hidden:
+        raise ValueError(
+            "`variables` must be those of a ReLU MLP with dense layers 'hidden_0', "
+            f"'hidden_1', ... (hamgeo.nets.MLP), {got}"
+        )
+    missing = [f"hidden_{i}" for i in range(max(hidden)) if i not in hidden]
+    if missing:
+        raise ValueError(
+            f"`variables` must number their hidden layers without a gap, but {missing} "
+            f"is missing, {got}"
+        )
+    order = [hidden[i] for i in range(len(hidden))]
+    if head:
+        if "head" not in params:
+            raise ValueError(f"`variables` must have a 'head' layer, {got}")
+        order.append("head")
+    layers: list[tuple[Any, Any]] = []
+    shapes: list[tuple[int, ...]] = []
+    for name in order:
+        layer = params[name]
+        if not isinstance(layer, Mapping) or set(layer) != {"kernel", "bias"}:
+            keys = sorted(map(str, layer)) if isinstance(layer, Mapping) else describe(layer)
+            raise ValueError(
+                f"`variables` layer {name!r} must hold exactly 'kernel' and 'bias' (a dense "
+                f"ReLU layer), got {keys}"
+            )
+        kernel, bias = layer["kernel"], layer["bias"]
+        k_shape, b_shape = _shape(kernel, name, "kernel"), _shape(bias, name, "bias")
+        if len(k_shape) != 2 or b_shape != (k_shape[1],):
+            raise ValueError(
+                f"`variables` {name} must be dense (kernel [in, out], bias [out]), got "
+                f"kernel {k_shape} and bias {b_shape}"
+            )
+        if shapes and shapes[-1][1] != k_shape[0]:
+            raise ValueError(
+                f"`variables` {name} takes {k_shape[0]} inputs but the previous "
+                f"layer has {shapes[-1][1]} units"
+            )
+        shapes.append(k_shape)
+        layers.append((kernel, bias))
+    return layers
+
+
+def _shape(leaf: Any, layer: str, what: str) -> tuple[int, ...]:
+    """The shape of an array-like leaf (arrays, tracers, nested lists)."""
+    if isinstance(leaf, str | bytes | Mapping) or leaf is None:
+        raise TypeError(f"`variables` {layer} {what} must be an array, got {describe(leaf)}")
+    try:
+        return tuple(int(n) for n in np.shape(leaf))
+    except (TypeError, ValueError) as err:  # ragged nested lists
+        raise TypeError(
+            f"`variables` {layer} {what} must be a rectangular array, got {describe(leaf)}: {err}"
+        ) from None

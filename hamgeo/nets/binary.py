@@ -79,7 +79,10 @@ def sign_ste(x: jax.Array) -> jax.Array:
         >>> jax.grad(lambda v: sign_ste(v).sum())(x).tolist()
         [0.0, 1.0, 1.0, 1.0, 0.0]
     """
-    x = check_finite_array(x, "x", kind="fiu")
+    # A concrete array closed over by a jitted function is still concrete: check its
+    # values at trace time (compile-time evaluation) rather than build a traced bool.
+    with jax.ensure_compile_time_eval():
+        x = check_finite_array(x, "x", kind="fiu")
     return _sign_ste(x if isinstance(x, jax.Array) else jnp.asarray(x))
 
 
@@ -131,7 +134,7 @@ class BinaryDense(nn.Module):
         kernel = self.param(
             LATENT, nn.initializers.glorot_uniform(), (x.shape[-1], self.features), jnp.float32
         )
-        return x @ sign_ste(kernel)
+        return x @ _sign_ste(kernel)
 
 
 class BinaryConv(nn.Module):
@@ -179,7 +182,7 @@ class BinaryConv(nn.Module):
             raise ValueError(f"`kernel_size` must be 1-D or 2-D, got {self.kernel_size}")
         dims = (f"N{spatial}C", f"{spatial}IO", f"N{spatial}C")
         return jax.lax.conv_general_dilated(
-            x, sign_ste(kernel), (1,) * nd, "SAME", dimension_numbers=dims
+            x, _sign_ste(kernel), (1,) * nd, "SAME", dimension_numbers=dims
         )
 
 
@@ -302,7 +305,7 @@ def _binary_dense_head(
         ios.append(_io("dense", layer, x, xc, z))
         h = _batch_norm(norm, train, f"bn_{i}")(z)
         pres.append(h)
-        x, xc = sign_ste(h), h
+        x, xc = _sign_ste(h), h
     head = BinaryDense(n_classes, name="head")
     z = head(x)
     ios.append(_io("dense", head, x, xc, z))
@@ -345,7 +348,7 @@ class BinaryMLP(nn.Module):
 
     def __post_init__(self) -> None:
         check_fields(self, "widths")
-        check_choice(self.norm, "norm", _NORMS)
+        check_choice("norm", self.norm, _NORMS)
         super().__post_init__()
 
     @nn.compact
@@ -402,7 +405,7 @@ class BinaryCNN(nn.Module):
 
     def __post_init__(self) -> None:
         check_fields(self, "channels", "dense", pool=True)
-        check_choice(self.norm, "norm", _NORMS)
+        check_choice("norm", self.norm, _NORMS)
         super().__post_init__()
 
     @nn.compact
@@ -426,7 +429,7 @@ class BinaryCNN(nn.Module):
                 z = maybe_pool(z)
             h = _batch_norm(self.norm, train, f"bn_conv_{i}")(z)
             pres.append(flatten(h))
-            x, xc = sign_ste(h), h
+            x, xc = _sign_ste(h), h
         logits = _binary_dense_head(
             flatten(x), flatten(xc), self.dense, self.n_classes, self.norm, train, pres, ios
         )

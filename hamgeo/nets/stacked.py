@@ -29,6 +29,7 @@ from jax.typing import ArrayLike
 from hamgeo import _checks
 from hamgeo.codes import PackedCodes
 from hamgeo.nets import _loop
+from hamgeo.nets._variables import mlp_dense_layers
 from hamgeo.nets.extract import activation_codes
 from hamgeo.nets.relu import MLP
 
@@ -102,13 +103,8 @@ def mask_mlp_widths(variables: Any, widths: ArrayLike, *, rescale: bool = True) 
             f"`variables` must be a dict with 'params', got {_checks.describe(variables)}"
         )
     params = variables["params"]
-    n_layers = len(params) - 1
+    n_layers = len(mlp_dense_layers(variables, head=True)) - 1
     names = [f"hidden_{i}" for i in range(n_layers)]
-    if set(params) != {*names, "head"}:
-        raise ValueError(
-            "`variables` must be an MLP's (params hidden_0, ..., head), got params "
-            f"{sorted(params)}"
-        )
     if not isinstance(widths, jax.core.Tracer):
         arr = np.asarray(_checks.check_array(widths, "widths", ndim=(0, 1), kind="iu"))
         full = [int(params[name]["kernel"].shape[-1]) for name in names]

@@ -41,6 +41,8 @@ def region_ids(codes: CodesLike) -> tuple[jax.Array, jax.Array]:
     Equal codes get equal ids in ``0 .. count - 1`` (ids follow the lexicographic
     or hash order of the codes, not their first appearance).
 
+    Traceable: jit, vmap
+
     Args:
         codes: ``PackedCodes`` or bool / {0, 1} array ``[..., n_bits]`` (batch axes
             are flattened).
@@ -62,7 +64,11 @@ def count_regions(codes: CodesLike) -> jax.Array:
 
     Computed on device by sorting packed words (a 64-bit hash, verified against the
     words; an exact lexicographic sort if two different codes ever share a hash):
-    no Python loop over samples, ``O(n log n)`` time, ``O(n W)`` memory.
+    no Python loop over samples, ``O(n log n)`` time, ``O(n W)`` memory. The
+    hash-encoder paper's count of distinct codes ([Hash-Encoders]).
+
+    Traceable: jit, vmap (no ``size=`` bound needed: the count is a scalar; under a
+    trace the exact fallback is a ``lax.cond`` branch).
 
     Args:
         codes: ``PackedCodes`` or bool / {0, 1} array ``[n, n_bits]`` (further batch
@@ -89,6 +95,8 @@ def redundancy_ratio(codes: CodesLike) -> jax.Array:
     The hash-encoder paper's measure of determinism ([Hash-Encoders], see
     ``docs/references.md``): near zero when almost every example has its own
     activation code.
+
+    Traceable: jit, vmap
 
     Args:
         codes: ``PackedCodes`` or bool / {0, 1} array ``[n, n_bits]``.
@@ -140,7 +148,11 @@ def _as_slices(layer_slices: Any, n_bits: int) -> list[tuple[int, int]]:
 def count_regions_per_layer(
     codes: CodesLike, layer_slices: LayerSlices, *, cumulative: bool = False
 ) -> list[jax.Array]:
-    """:func:`count_regions` of each layer's bits (or of layers ``1..l``).
+    """[`count_regions`][hamgeo.regions.count_regions] of each layer's bits (or of layers ``1..l``).
+
+    The per-layer cell counts of the hash-encoder paper ([Hash-Encoders]).
+
+    Traceable: jit, vmap (``layer_slices`` and ``cumulative`` are static)
 
     Args:
         codes: ``PackedCodes`` or bool / {0, 1} array ``[n, n_bits]``, layers in order.
@@ -177,12 +189,19 @@ def count_regions_per_layer(
 def redundancy_ratio_per_layer(
     codes: CodesLike, layer_slices: LayerSlices, *, cumulative: bool = False
 ) -> list[jax.Array]:
-    """:func:`redundancy_ratio` of each layer's bits (or of layers ``1..l``).
+    """The redundancy ratio of each layer's bits (or of layers ``1..l``).
+
+    [`redundancy_ratio`][hamgeo.regions.redundancy_ratio] per bit range.
+
+    The per-layer redundancy of the hash-encoder paper ([Hash-Encoders]).
+
+    Traceable: jit, vmap (``layer_slices`` and ``cumulative`` are static)
 
     Args:
         codes: ``PackedCodes`` or bool / {0, 1} array ``[n, n_bits]``, layers in order.
         layer_slices: one ``slice`` or ``(start, stop)`` bit range per layer.
-        cumulative: use the bits of layers ``1..l`` (see :func:`count_regions_per_layer`).
+        cumulative: use the bits of layers ``1..l`` (see
+            [`count_regions_per_layer`][hamgeo.regions.count_regions_per_layer]).
 
     Returns:
         A list of ``float32`` scalars, one per range.

@@ -6,7 +6,7 @@ and ``label int[V]`` the seam the edge from a vertex to the next one lies on (``
 the window's border). A *seam* is one cut: the segment along which one polygon was
 split by one unit's line; every later edge on it keeps its id, so the cells on the
 two sides of a boundary are found by matching the edges of each seam (see
-:func:`_adjacency`). Every step is a handful of NumPy passes over all vertices.
+``_adjacency``). Every step is a handful of NumPy passes over all vertices.
 """
 
 from __future__ import annotations
@@ -259,7 +259,8 @@ def exact_slice_partition(
     """The exact partition of a 2-D slice of the input space into the cells of a ReLU MLP.
 
     The window ``{origin + a u + b v}`` (``a``, ``b`` in ``extent``, the same closed
-    window as :func:`slice_partition`'s) starts as one polygon. Layer by layer,
+    window as [`slice_partition`][hamgeo.regions.slice_partition]'s) starts as one polygon. Layer
+    by layer,
     each polygon carries the affine map from ``(a, b)`` to the layer's input, so
     each unit's pre-activation is affine on it and its zero set a line; the units
     split the polygons one after the other (Sutherland-Hodgman clipping, all
@@ -267,7 +268,7 @@ def exact_slice_partition(
     the next layer's maps. The way SplineCam computes exact partitions
     ([SplineCam], see ``docs/references.md``); the picture of the discriminability
     paper's Fig. 1 ([Discriminability]) without sampling: no cell is missed however
-    thin, unlike the raster :func:`slice_partition`.
+    thin, unlike the raster [`slice_partition`][hamgeo.regions.slice_partition].
 
     Each cell of a ReLU net is convex (given its code every pre-activation is
     affine, so the cell is an intersection of half-spaces), so its trace on the
@@ -284,7 +285,7 @@ def exact_slice_partition(
     Args:
         model: a ReLU MLP (``hamgeo.nets.MLP``) or ``None``; only ``variables`` are
             read. (Other models, e.g. CNNs with max-pooling, are not supported:
-            use the raster :func:`slice_partition`.)
+            use the raster [`slice_partition`][hamgeo.regions.slice_partition].)
         variables: its variables, dense hidden layers ``hidden_0, ...``.
         origin: a point of the input space (``[d]`` or the model's example shape).
         u: first direction, same shape.
@@ -293,7 +294,7 @@ def exact_slice_partition(
         tol: the tolerance above, relative to the window's half-widths, in ``[0, 1e-3]``.
 
     Returns:
-        An :class:`ExactPartition`.
+        An [`ExactPartition`][hamgeo.regions.ExactPartition].
 
     Raises:
         TypeError: a model other than an MLP, or non-numeric arguments.

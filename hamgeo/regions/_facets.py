@@ -148,7 +148,8 @@ def facet_hamming(
     """Hamming distance counting only flips of units whose hyperplanes bound the cells.
 
     Of the units whose bit differs between ``x`` and ``y``, count those that bound
-    the cell of ``x`` or the cell of ``y`` (:func:`cell_facets`). A flipped unit
+    the cell of ``x`` or the cell of ``y`` ([`cell_facets`][hamgeo.regions.cell_facets]). A flipped
+    unit
     whose hyperplane touches neither cell is the discriminability paper's Fig. 1
     effect ([Discriminability]): ``d_H - facet_hamming`` counts such flips.
     (Counting flips of units that bound *any* cell met on the straight segment
@@ -160,7 +161,7 @@ def facet_hamming(
         variables: its variables.
         x: ``[d]`` or ``[m, d]``.
         y: same shape as ``x``.
-        bounds: optional input box, as in :func:`cell_facets`.
+        bounds: optional input box, as in [`cell_facets`][hamgeo.regions.cell_facets].
 
     Returns:
         ``int64`` scalar or ``int64[m]``, at most the Hamming distance of the codes.

@@ -71,12 +71,14 @@ def cell_graph(
 ) -> CellGraph:
     """The adjacency graph of the cells met on a plane.
 
-    ``exact=True`` (the default): the graph of :func:`exact_slice_partition`, every
+    ``exact=True`` (the default): the graph of
+    [`exact_slice_partition`][hamgeo.regions.exact_slice_partition], every
     cell the window meets and every pair sharing an edge of positive length (across
     which exactly one unit flips); ``resolution`` and ``segments`` are not used.
 
     ``exact=False``: ``resolution`` horizontal and as many vertical lines across the
-    window (and any extra ``segments``) are traced exactly with :func:`line_regions`.
+    window (and any extra ``segments``) are traced exactly with
+    [`line_regions`][hamgeo.regions.line_regions].
     Two cells are adjacent when a line passes from one to the other where exactly
     one unit changes sign: the crossing point lies inside a shared facet, so they
     share a boundary segment, not just a corner. (A line through a vertex flips
@@ -98,7 +100,7 @@ def cell_graph(
         exact: the exact graph (``True``) or the traced one.
 
     Returns:
-        A :class:`CellGraph`.
+        A [`CellGraph`][hamgeo.regions.CellGraph].
 
     Examples:
         >>> import numpy as np
@@ -119,7 +121,7 @@ def cell_graph(
 
 
 def _traced_graph(variables, origin, u, v, extent, resolution, segments):
-    """The traced :func:`cell_graph`, and the nodes where each extra segment starts and ends."""
+    """The traced ``cell_graph``, and the nodes where each extra segment starts and ends."""
     layers = mlp_layers(variables, np.float64)
     d_in = layers[0][0].shape[0]
     o, uu, vv = (t.reshape(-1) for t in plane_vectors(origin, u, v))
@@ -199,13 +201,14 @@ def tessellation_distance(
     the window: an upper bound on d_T over the whole plane, equal to it when a
     shortest path fits in the window (grow ``margin`` to check).
 
-    ``exact=True`` (the default): the graph of :func:`exact_slice_partition`, exact
+    ``exact=True`` (the default): the graph of
+    [`exact_slice_partition`][hamgeo.regions.exact_slice_partition], exact
     within the window. ``exact=False``: the graph of traced lines
-    (:func:`cell_graph` with ``exact=False``, which also traces every segment
+    ([`cell_graph`][hamgeo.regions.cell_graph] with ``exact=False``, which also traces every segment
     ``x -> y``), an **upper bound** on the exact value (cells or facets thinner than
     the line spacing may be missed, which can only lengthen paths; raise
     ``resolution`` to check). Either way ``d_H <= d_T <= crossings`` for each pair
-    (:func:`crossing_distance`), and exact ``<=`` traced.
+    ([`crossing_distance`][hamgeo.regions.crossing_distance]), and exact ``<=`` traced.
 
     Args:
         model: a ReLU MLP with 2-D input (only ``variables`` are read).

@@ -95,7 +95,8 @@ def line_regions(
         dtype: host float dtype of the computation.
 
     Returns:
-        A :class:`LineRegions`, or a list of ``m`` of them for ``[m, d]`` inputs.
+        A [`LineRegions`][hamgeo.regions.LineRegions], or a list of ``m`` of them for ``[m, d]``
+        inputs.
 
     Raises:
         TypeError: a model other than an MLP, non-numeric points, variables that are
@@ -118,7 +119,7 @@ def line_regions(
 def _segment_regions(
     model: Any, variables: Variables, x0: Any, x1: Any, dtype: Any, names: tuple[str, str]
 ) -> tuple[list[LineRegions], bool]:
-    """:func:`line_regions` of every segment, and whether they came as a batch.
+    """``line_regions`` of every segment, and whether they came as a batch.
 
     ``names`` are the caller's names of ``x0`` and ``x1``, for error messages.
     """
@@ -157,7 +158,8 @@ def crossing_distance(
     """Hyperplane crossings on the straight segment from ``x`` to ``y``.
 
     The number of unit sign changes along the segment, found exactly with
-    :func:`line_regions` (each breakpoint counts the units that flip there). A path
+    [`line_regions`][hamgeo.regions.line_regions] (each breakpoint counts the units that flip
+    there). A path
     through the tessellation, so an upper bound on the tessellation distance d_T
     of the discriminability paper: ``d_H <= d_T <= crossings``.
 
@@ -171,8 +173,8 @@ def crossing_distance(
         ``int64`` scalar, or ``int64[m]``.
 
     Raises:
-        TypeError: as :func:`line_regions`, naming ``x`` and ``y``.
-        ValueError: as :func:`line_regions`, naming ``x`` and ``y``.
+        TypeError: as [`line_regions`][hamgeo.regions.line_regions], naming ``x`` and ``y``.
+        ValueError: as [`line_regions`][hamgeo.regions.line_regions], naming ``x`` and ``y``.
 
     Examples:
         >>> import numpy as np

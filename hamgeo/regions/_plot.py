@@ -30,7 +30,10 @@ def plot_partition(
     seed: int = 0,
     linewidth: float = 0.5,
 ) -> Axes:
-    """Draw the cells of a :func:`slice_partition` or :func:`exact_slice_partition`.
+    """Draw the cells of a raster or exact partition of a plane.
+
+    The partition comes from [`slice_partition`][hamgeo.regions.slice_partition] or
+    [`exact_slice_partition`][hamgeo.regions.exact_slice_partition].
 
     Cells get colours of ``cmap`` in a shuffled order so that neighbours differ. A
     raster is drawn as an image (boundaries: the pixels where the cell id changes);

@@ -71,7 +71,7 @@ def _plane_words(model, variables, example_shape, origin, u, v, ab):
 
 
 def _code_source(model: Any, variables: Any):
-    """What :func:`_plane_words` evaluates: the model, or an MLP's hidden layers."""
+    """What ``_plane_words`` evaluates: the model, or an MLP's hidden layers."""
     if model is None:
         return None, [
             (jnp.asarray(w, jnp.float32), jnp.asarray(b, jnp.float32))
@@ -99,10 +99,12 @@ def slice_partition(
 
     Pixel centres ``origin + a u + b v`` on a regular grid are pushed through the
     model in jit-compiled batches; their packed codes are numbered by
-    :func:`region_ids`. Cells thinner than a pixel can be missed: counts are lower
+    [`region_ids`][hamgeo.regions.region_ids]. Cells thinner than a pixel can be missed: counts are
+    lower
     bounds that grow with ``resolution`` (exact cells along lines come from
-    :func:`line_regions`; every cell with its polygon from
-    :func:`exact_slice_partition`). The discriminability paper's picture of the
+    [`line_regions`][hamgeo.regions.line_regions]; every cell with its polygon from
+    [`exact_slice_partition`][hamgeo.regions.exact_slice_partition]). The discriminability paper's
+    picture of the
     tessellation ([Discriminability], Fig. 1; see ``docs/references.md``) on a real
     network.
 
@@ -118,7 +120,7 @@ def slice_partition(
         batch_size: points per compiled batch (memory: ``batch_size x`` input size).
 
     Returns:
-        A :class:`SlicePartition`.
+        A [`SlicePartition`][hamgeo.regions.SlicePartition].
 
     Raises:
         TypeError: ``model`` without ``apply``, non-numeric points, a non-integer

@@ -6,6 +6,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from hamgeo._checks import is_tracer
+
 __all__ = ["bucketed_unique_ids", "host_unique_ids", "unique_ids"]
 
 
@@ -87,17 +89,19 @@ def unique_ids(words: jax.Array) -> tuple[jax.Array, jax.Array]:
     """Number of distinct rows of ``uint32[n, W]`` and a dense id per row.
 
     The hashed sort, verified; if two different rows ever share a 64-bit hash the
-    exact lexicographic sort takes over (compiled only then), so the answer never
-    depends on the hash.
+    exact lexicographic sort takes over (eagerly: compiled only then; under a trace:
+    through ``lax.cond``), so the answer never depends on the hash.
     """
     count, ids, collision = _hash_unique_ids(words)
+    if is_tracer(collision):
+        return jax.lax.cond(collision, _exact_unique_ids, lambda _: (count, ids), words)
     if bool(collision):
         count, ids = _exact_unique_ids(words)
     return count, ids
 
 
 def bucketed_unique_ids(words: jax.Array) -> tuple[jax.Array, jax.Array]:
-    """:func:`unique_ids` on rows padded (with copies of row 0) to one of 8 sizes per octave.
+    """``unique_ids`` on rows padded (with copies of row 0) to one of 8 sizes per octave.
 
     Padding with a row already present changes no count, and it bounds the number
     of compilations over many calls with different ``n`` (at most 12.5% more rows).

@@ -5,11 +5,10 @@ from __future__ import annotations
 from typing import Any, Literal
 
 import numpy as np
-from jax.typing import ArrayLike
 
 from hamgeo._checks import check_choice, check_float, is_tracer
 
-__all__ = ["DEGREE", "Cost", "check_common", "check_float32_range", "power"]
+__all__ = ["DEGREE", "Cost", "check_common", "power"]
 
 Cost = Literal["hamming", "euclidean", "sqeuclidean"]
 _COSTS = ("hamming", "euclidean", "sqeuclidean")
@@ -19,28 +18,9 @@ DEGREE = {"euclidean": 1, "sqeuclidean": 2}
 
 def check_common(cost: Any, p: Any) -> tuple[str, str, float]:
     """``(kind, cost, p)``: ``kind`` is ``"codes"`` for the Hamming cost, else ``"real"``."""
-    cost = check_choice(cost, "cost", _COSTS)
+    cost = check_choice("cost", cost, _COSTS)
     p = check_float(p, "p", minimum=1.0)
     return ("codes" if cost == "hamming" else "real"), cost, p
-
-
-def check_float32_range(x: ArrayLike, name: str) -> None:
-    """Refuse real inputs that are finite in float64 but not in float32 (when concrete).
-
-    Transport conditions real samples on the host (a shift and a power-of-two scale), so
-    only values beyond the float64 range matter there; weights are cast to float32.
-    """
-    if is_tracer(x):
-        return
-    values = np.asarray(x)
-    if values.dtype.kind != "f" or values.size == 0:
-        return
-    with np.errstate(over="ignore"):
-        if not np.all(np.isfinite(values.astype(np.float32))):
-            raise ValueError(
-                f"`{name}` must be finite in float32 (the precision hamgeo computes in), got a "
-                f"value of magnitude {float(np.abs(values).max()):.3g}; rescale it"
-            )
 
 
 def power(d: Any, p: float) -> Any:

@@ -7,7 +7,7 @@ import math
 import numpy as np
 from jax.typing import ArrayLike
 
-from hamgeo._checks import is_tracer
+from hamgeo._checks import check_not_traced
 from hamgeo._samples import host_center_scale, sample_pair, weights
 from hamgeo.codes import CodesLike
 from hamgeo.hamming import pairwise_hamming
@@ -73,11 +73,7 @@ def exact_wasserstein(
     from scipy import optimize, sparse
     from scipy.spatial import distance
 
-    if any(is_tracer(getattr(v, "words", v)) for v in (x, y, a, b)):
-        raise TypeError(
-            "exact_wasserstein solves a linear program on the host: call it outside jax.jit / "
-            "vmap / grad (`x`, `y`, `a` and `b` must be concrete)"
-        )
+    check_not_traced("exact_wasserstein", x, y, a, b)
     kind, cost, p = check_common(cost, p)
     x, y = sample_pair(x, y, kind)
     n, m = x.shape[0], y.shape[0]
@@ -104,7 +100,8 @@ def exact_wasserstein(
         # Distances of the conditioned points; W_p scales by `unit` (a power of two).
         x64, y64, scale = host_center_scale(x, y)
         d = distance.cdist(x64, y64, cost)
-        unit = float(np.float64(scale) ** DEGREE[cost]) if math.isfinite(scale) else math.inf
+        with np.errstate(over="ignore"):
+            unit = float(np.float64(scale) ** DEGREE[cost])
     with np.errstate(over="ignore", under="ignore"):
         c = power(d, p)
     # Solve on costs scaled to [0, 1]: the optimum scales with them, HiGHS's tolerances don't.

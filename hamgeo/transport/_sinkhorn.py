@@ -189,9 +189,14 @@ def online_sinkhorn(
     Args:
         xw: ``uint32[n, W]`` words of the first sample.
         yw: ``uint32[m, W]`` words of the second sample.
-        a, b, epsilon: weights ``[n]``, ``[m]`` and target epsilon, as in
-            `kernel_sinkhorn`; its keywords ``threshold``, ``max_iterations``,
-            ``epsilon_init``, ``decay`` and ``stage_iterations`` mean the same here.
+        a: ``[n]`` weights summing to 1 (zeros allowed: those rows carry no mass).
+        b: ``[m]`` positive weights summing to 1.
+        epsilon: target regularization (> 0).
+        threshold: stopping tolerance on the L1 column-marginal violation.
+        max_iterations: iteration budget, all stages together.
+        epsilon_init: epsilon of the first stage.
+        decay: factor between stages.
+        stage_iterations: iteration cap of an intermediate stage.
         n_bits: bits per code.
         power: the cost is ``d_H ** power``.
         block_size: rows per streamed block.

@@ -38,9 +38,15 @@ from hamgeo._checks import (
     check_positive_int,
     is_tracer,
 )
-from hamgeo._samples import center_scale, pairwise_distances, sample_pair, weights
+from hamgeo._samples import (
+    center_scale,
+    check_float32_range,
+    pairwise_distances,
+    sample_pair,
+    weights,
+)
 from hamgeo.codes import CodesLike, PackedCodes
-from hamgeo.transport._common import DEGREE, Cost, check_common, check_float32_range, power
+from hamgeo.transport._common import DEGREE, Cost, check_common, power
 from hamgeo.transport._geometry import HammingGeometry
 from hamgeo.transport._sinkhorn import kernel_sinkhorn, online_sinkhorn
 
@@ -186,7 +192,7 @@ def wasserstein(
     threshold = check_positive_float(threshold, "threshold")
     check_float32_range(threshold, "threshold")
     max_iterations = check_positive_int(max_iterations, "max_iterations")
-    method = check_choice(method, "method", _METHODS)
+    method = check_choice("method", method, _METHODS)
     if block_size is not None:
         block_size = check_positive_int(block_size, "block_size")
     x, y = sample_pair(x, y, kind)

@@ -133,7 +133,7 @@ class Config:
             check_positive_int(getattr(self, name), name)
         for name in ("batch_size", "positions_per_example", "cifar_epochs", "cifar_batch_size"):
             check_positive_int(getattr(self, name), name)
-        check_choice(self.data, "data", (*DATASETS, "fashion_mnist"))
+        check_choice("data", self.data, (*DATASETS, "fashion_mnist"))
         fix(self, "data", self.data.replace("_", "-"))
         if self.data_root is not None and not isinstance(self.data_root, str):
             raise TypeError(
@@ -142,7 +142,7 @@ class Config:
         _check_bool(self.download, "download")
         _check_bool(self.mnist1d, "mnist1d")
         _check_bool(self.cnn, "cnn")
-        check_choice(self.norm, "norm", _NORMS)
+        check_choice("norm", self.norm, _NORMS)
         fix(self, "mlp_widths", _check_widths(self.mlp_widths, "mlp_widths"))
         fix(self, "cnn_channels", _check_widths(self.cnn_channels, "cnn_channels"))
         fix(self, "cnn_dense", _check_widths(self.cnn_dense, "cnn_dense", allow_empty=True))

@@ -223,7 +223,7 @@ class Config:
             "theorem_draws",
         ):
             check_positive_int(getattr(self, name), name)
-        check_choice(self.data, "data", DATASETS)
+        check_choice("data", self.data, DATASETS)
         check_int(self.n_shifts, "n_shifts", minimum=2)
         check_int(self.per_axis, "per_axis", minimum=2)
         check_int(self.dim, "dim", minimum=2)

@@ -53,13 +53,13 @@ def code_metrics(
     """
     k = min(config.knn_k, codes_train.shape[0])
     knn = {"k": k, "n_classes": n_classes, "ties": config.knn_ties}
-    test_knn = knn_accuracy(codes_train, y_train, codes_test, y_test, **knn)
+    knn_res = knn_accuracy(codes_train, y_train, codes_test, y_test, score_train=full, **knn)
     row = {
         "n_bits": int(n_bits),
         "redundancy_train": float(redundancy_ratio(codes_train)),
         "redundancy_test": None,
         "knn_train_accuracy": None,
-        "knn_test_accuracy": test_knn,
+        "knn_test_accuracy": knn_res.test_accuracy,
         "kmeans_train_accuracy": None,
         "kmeans_test_accuracy": None,
         "logreg_train_accuracy": None,
@@ -72,26 +72,25 @@ def code_metrics(
         km = kmeans_accuracy(
             codes_train,
             y_train,
+            codes_test,
+            y_test,
             n_clusters=min(n_classes, codes_train.shape[0]),
             key=k_km,
             max_iterations=config.kmeans_iterations,
-            test_codes=codes_test,
-            test_labels=y_test,
         )
         lr = logreg_accuracy(
             codes_train,
             y_train,
             codes_test,
             y_test,
-            key=k_lr,
             n_classes=n_classes,
             l2=config.logreg_l2,
-            n_steps=config.logreg_steps,
+            max_iterations=config.logreg_steps,
         )
         row.update(
             redundancy_test=float(redundancy_ratio(codes_test)),
-            knn_train_accuracy=knn_accuracy(codes_train, y_train, codes_train, y_train, **knn),
-            kmeans_train_accuracy=km.accuracy,
+            knn_train_accuracy=knn_res.train_accuracy,
+            kmeans_train_accuracy=km.train_accuracy,
             kmeans_test_accuracy=km.test_accuracy,
             logreg_train_accuracy=lr.train_accuracy,
             logreg_test_accuracy=lr.test_accuracy,

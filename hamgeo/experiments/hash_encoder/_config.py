@@ -193,7 +193,7 @@ class Config:
         )
 
     def __post_init__(self) -> None:
-        check_choice(self.data, "data", DATASETS)
+        check_choice("data", self.data, DATASETS)
         if self.data_root is not None and not isinstance(self.data_root, str):
             raise TypeError(f"`data_root` must be a str or None, got {describe(self.data_root)}")
         if not isinstance(self.download, bool):
@@ -235,13 +235,13 @@ class Config:
         if not isinstance(self.families, tuple):
             raise TypeError(f"`families` must be a tuple, got {describe(self.families)}")
         for i, family in enumerate(self.families):
-            check_choice(family, f"families[{i}]", FAMILIES)
+            check_choice(f"families[{i}]", family, FAMILIES)
         if not isinstance(self.cnn_channels, tuple):
             got = describe(self.cnn_channels)
             raise TypeError(f"`cnn_channels` must be a tuple of tuples of ints, got {got}")
         for i, channels in enumerate(self.cnn_channels):
             _ints(channels, f"cnn_channels[{i}]")
-        check_choice(self.knn_ties, "knn_ties", ("sklearn", "nearest"))
+        check_choice("knn_ties", self.knn_ties, ("sklearn", "nearest"))
 
     @property
     def all_widths(self) -> tuple[int, ...]:
