@@ -20,11 +20,11 @@ $(BIN)/python:
 # pip builds hamgeo in an isolated environment holding the jaxlib FFI headers (the
 # [build-system] of pyproject.toml), native CPU kernels included: the same build as
 # `pip install .` anywhere. The test install is one build with the extras, not a second.
-$(VENV)/.installed: $(BIN)/python pyproject.toml setup.py hamgeo/csrc/hamming.cc
+$(VENV)/.installed: $(BIN)/python pyproject.toml setup.py $(wildcard hamgeo/csrc/*)
 	$(PIPQ) -e .
 	touch $@
 
-$(VENV)/.installed-test: $(BIN)/python pyproject.toml setup.py hamgeo/csrc/hamming.cc
+$(VENV)/.installed-test: $(BIN)/python pyproject.toml setup.py $(wildcard hamgeo/csrc/*)
 	$(PIPQ) -e ".[test,docs]"
 	touch $(VENV)/.installed $@
 

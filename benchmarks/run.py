@@ -87,7 +87,7 @@ def main(argv: list[str] | None = None) -> int:
     print_table(rows)
     print(f"\ntotal {time.perf_counter() - start:.1f}s on {jax.default_backend()}")
     if args.json:
-        from hamgeo import _dispatch, _native
+        from hamgeo.hamming import _dispatch, _native
 
         meta = {
             "backend": jax.default_backend(),

@@ -530,7 +530,7 @@ def _cmd_info(args: argparse.Namespace) -> int:
 
     import jax
 
-    native = importlib.import_module("hamgeo._native")
+    native = importlib.import_module("hamgeo.hamming._native")
     print(f"hamgeo {__version__}")
     print(f"python {platform.python_version()} on {platform.platform()}")
     for dist in ("jax", "jaxlib", "flax", "optax", "ott-jax", "numpy", "scipy"):
@@ -539,7 +539,7 @@ def _cmd_info(args: argparse.Namespace) -> int:
         except md.PackageNotFoundError:
             print(f"{dist} not installed")
     print(f"native CPU kernels: {native.describe()}")
-    dispatch = importlib.import_module("hamgeo._dispatch")
+    dispatch = importlib.import_module("hamgeo.hamming._dispatch")
     if hasattr(dispatch, "info_lines"):
         for line in dispatch.info_lines():
             print(line)
@@ -552,7 +552,7 @@ def _cmd_info(args: argparse.Namespace) -> int:
 
 def _cmd_tune(args: argparse.Namespace) -> int:
     del args
-    dispatch = importlib.import_module("hamgeo._dispatch")
+    dispatch = importlib.import_module("hamgeo.hamming._dispatch")
     if not hasattr(dispatch, "tune"):
         return _error("this build has no measured dispatch")
     dispatch.tune()

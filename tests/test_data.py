@@ -22,10 +22,38 @@ def test_dataset_converts_and_validates():
         data.Dataset(np.zeros((3, 2)), [0, 1], np.zeros((1, 2)), [0])
     with pytest.raises(ValueError, match="trailing shape"):
         data.Dataset(np.zeros((3, 2)), [0, 1, 0], np.zeros((1, 3)), [0])
-    with pytest.raises(TypeError, match="integer labels"):
-        data.Dataset(np.zeros((2, 2)), [0.5, 1], np.zeros((1, 2)), [0])
-    with pytest.raises(ValueError, match="non-negative"):
+    with pytest.raises(ValueError, match=r"`y_train` \(labels\) must hold integers"):
         data.Dataset(np.zeros((2, 2)), [-1, 1], np.zeros((1, 2)), [0])
+    # Float labels that are whole numbers are accepted, exactly.
+    ds = data.Dataset(np.zeros((2, 2)), np.array([3.0, 1.0]), np.zeros((1, 2)), [0])
+    assert ds.y_train.tolist() == [3, 1]
+
+
+@pytest.mark.parametrize(
+    ("labels", "error", "shown"),
+    [
+        (np.array([2**32 + 1, 0], np.int64), ValueError, "4294967297"),  # would wrap to 1
+        (np.array([2**31, 0], np.int64), ValueError, "2147483648"),
+        (np.array([2**63, 0], np.uint64), ValueError, "9223372036854775808"),  # would wrap to 0
+        (np.array([np.inf, 0.0]), ValueError, "inf"),
+        (np.array([np.nan, 0.0]), ValueError, "nan"),
+        (np.array([1e10, 0.0]), ValueError, "10000000000.0"),
+        (np.array([0.5, 1.0], np.float32), ValueError, "0.5"),
+        (np.array([-1, 0], np.int8), ValueError, "-1"),
+        (np.array(["a", "b"]), TypeError, "<U1"),
+        (np.array([2**70, 0], dtype=object), TypeError, "object"),
+    ],
+)
+def test_dataset_labels_never_wrap_around(labels, error, shown):
+    for split in ("train", "test"):
+        x = {"x_train": np.zeros((2, 2)), "x_test": np.zeros((2, 2))}
+        y = {"y_train": [0, 1], "y_test": [1, 0], f"y_{split}": labels}
+        with pytest.raises(error, match=rf"`y_{split}` \(labels\)") as err:
+            data.Dataset(**x, **y)
+        assert shown in str(err.value)
+    # The largest int32 label is kept exactly, from any integer dtype.
+    top = np.array([2**31 - 1, 0], np.uint64)
+    assert data.Dataset(np.zeros((2, 1)), top, np.zeros((1, 1)), [0]).y_train[0] == 2**31 - 1
     with pytest.raises(ValueError, match=r"`x_train` must have shape \[n, ...\]"):
         data.Dataset(np.zeros(3), [0, 1, 0], np.zeros((1, 3)), [0])
 

@@ -30,9 +30,8 @@ import numpy as np
 
 import hamgeo
 from benchmarks.timing import Row, Stats, _block, timed_row
-from hamgeo import _dispatch, _native
 from hamgeo.codes import to_packbits
-from hamgeo.hamming import _pairwise_compute
+from hamgeo.hamming import _dispatch, _native, _pairwise_compute
 
 SUITE = "hamming"
 

@@ -10,6 +10,28 @@ import numpy as np
 __all__ = ["Dataset"]
 
 
+_INT32_MAX = np.iinfo(np.int32).max
+
+
+def _int32_labels(y: np.ndarray, name: str) -> np.ndarray:
+    """``y`` as ``int32`` labels, refusing every value the cast would change."""
+    what = f"`{name}` (labels) must hold integers in 0 .. {_INT32_MAX}"
+    if y.dtype == np.bool_:
+        return y.astype(np.int32)
+    if not (np.issubdtype(y.dtype, np.integer) or np.issubdtype(y.dtype, np.floating)):
+        raise TypeError(f"{what}, got dtype {y.dtype}")
+    if y.size == 0:
+        return y.astype(np.int32)
+    if np.issubdtype(y.dtype, np.floating):
+        bad = ~np.isfinite(y) | (y != np.round(y))
+        if bad.any():
+            raise ValueError(f"{what}, got {y[bad][0].item()} (dtype {y.dtype})")
+    low, high = y.min(), y.max()  # exact in the input's own dtype: nothing wraps
+    if low < 0 or high > _INT32_MAX:
+        raise ValueError(f"{what}, got {(low if low < 0 else high).item()} (dtype {y.dtype})")
+    return y.astype(np.int32)
+
+
 @dataclasses.dataclass(frozen=True)
 class Dataset:
     """A labelled train / test split.
@@ -49,12 +71,7 @@ class Dataset:
                     f"`y_{split}` must have shape [{x.shape[0]}] to match `x_{split}`, "
                     f"got {y.shape}"
                 )
-            if y.size and not np.issubdtype(y.dtype, np.integer):
-                if not np.all(y == np.round(y)):
-                    raise TypeError(f"`y_{split}` must hold integer labels, got dtype {y.dtype}")
-            y = y.astype(np.int32)
-            if y.size and y.min() < 0:
-                raise ValueError(f"`y_{split}` must be non-negative, got {y.min()}")
+            y = _int32_labels(y, f"y_{split}")
             object.__setattr__(self, f"x_{split}", x)
             object.__setattr__(self, f"y_{split}", y)
         if self.x_train.shape[1:] != self.x_test.shape[1:]:

@@ -21,7 +21,7 @@ import re
 import sys
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any, Literal, NamedTuple
+from typing import Any, Literal, NamedTuple, get_args
 
 import numpy as np
 
@@ -30,7 +30,7 @@ from hamgeo.data._bundled import digits, mnist1d
 from hamgeo.data._cache import cache_dir
 from hamgeo.data._dataset import Dataset
 from hamgeo.data._fetch import fetch, mirror_bases, url_for
-from hamgeo.data._formats import cifar10_from_tar, idx_split
+from hamgeo.data._formats import Split, cifar10_from_tar, idx_split
 from hamgeo.data._sources import Copy, find_copy, search_folders
 
 __all__ = ["DATASETS", "cifar10", "fashion_mnist", "load", "mnist"]
@@ -38,7 +38,8 @@ __all__ = ["DATASETS", "cifar10", "fashion_mnist", "load", "mnist"]
 DATASETS: tuple[str, ...] = ("digits", "mnist1d", "mnist", "fashion-mnist", "cifar10")
 """The names :func:`load` knows (``"fashion_mnist"`` is accepted for ``"fashion-mnist"``)."""
 
-DatasetName = Literal["digits", "mnist1d", "mnist", "fashion-mnist", "fashion_mnist", "cifar10"]
+DatasetName = Literal["digits", "mnist1d", "mnist", "fashion-mnist", "cifar10", "fashion_mnist"]
+_NAMES: tuple[DatasetName, ...] = get_args(DatasetName)
 
 _MNIST_FILES = (
     "train-images-idx3-ubyte.gz",
@@ -66,18 +67,18 @@ class _Remote:
     title: str
     files: dict[str, _File]  # canonical file name -> its pins
     mirrors: tuple[str, ...]  # base URLs, tried in order
-    read: Callable[[dict[str, Copy], bool], tuple[np.ndarray, ...]]
+    read: Callable[[dict[str, Copy], bool], Split]
 
 
-def _read_idx_set(copies: dict[str, Copy], images: bool) -> tuple[np.ndarray, ...]:
+def _read_idx_set(copies: dict[str, Copy], images: bool) -> Split:
     out: list[np.ndarray] = []
     for split in ("train", "t10k"):
         img, lab = copies[f"{split}-images-idx3-ubyte.gz"], copies[f"{split}-labels-idx1-ubyte.gz"]
         out += idx_split(img.content, lab.content, img.path, lab.path, images=images)
-    return tuple(out)
+    return out[0], out[1], out[2], out[3]
 
 
-def _read_cifar(copies: dict[str, Copy], images: bool) -> tuple[np.ndarray, ...]:
+def _read_cifar(copies: dict[str, Copy], images: bool) -> Split:
     copy = copies["cifar-10-binary.tar.gz"]
     return cifar10_from_tar(copy.content, copy.path, images=images)
 
@@ -227,6 +228,7 @@ def _load_remote(
     checksums: Mapping[str, str] | None,
     progress: bool | None,
     timeout: float,
+    deadline: float,
 ) -> Dataset:
     download = check_bool(download, "download")
     images = check_bool(images, "images")
@@ -234,13 +236,17 @@ def _load_remote(
     if progress is not None:
         progress = check_bool(progress, "progress")
     timeout = check_positive_float(timeout, "timeout")
+    deadline = check_positive_float(deadline, "deadline")
     given = _check_checksums(checksums, spec)
     folder = cache_dir(spec.name, root=root)
     bases = mirror_bases(mirrors, spec.mirrors)
     if given is not None:
         accepted = {f: {given[f]} for f in spec.files}
     else:
-        accepted = {f: {p.sha256, p.content_sha256} - {None} for f, p in spec.files.items()}
+        accepted = {
+            f: {p.sha256} | ({p.content_sha256} if p.content_sha256 else set())
+            for f, p in spec.files.items()
+        }
     folders = search_folders(spec.name, folder)
 
     def find(filename: str, where: list[Path]) -> Copy | None:
@@ -255,7 +261,7 @@ def _load_remote(
         expected = {f: given[f] if given else spec.files[f].sha256 for f in missing}
         sizes = {f: None if given else spec.files[f].size for f in missing}
         fetch(folder, missing, expected, sizes, bases, title=spec.title, timeout=timeout,
-              progress=show)  # fmt: skip
+              deadline=deadline, progress=show)  # fmt: skip
         copies.update({f: find(f, [folder]) for f in missing})
     found = {f: copy for f, copy in copies.items() if copy is not None}
     if len(found) < len(spec.files):  # pragma: no cover - a download is verified before use
@@ -286,6 +292,7 @@ def mnist(
     checksums: Mapping[str, str] | None = None,
     progress: bool | None = None,
     timeout: float = 60.0,
+    deadline: float = 900.0,
 ) -> Dataset:
     """MNIST ([MNIST], LeCun et al. 1998): 60 000 training and 10 000 test digits, 28×28.
 
@@ -319,7 +326,11 @@ def mnist(
             ``False``.
         progress: show a progress bar while downloading (default: when standard
             error is a terminal).
-        timeout: seconds to wait for a server before trying the next URL.
+        timeout: seconds to wait for a server to answer or send more (each read)
+            before trying the next URL.
+        deadline: seconds one file's download may take in all, however the server
+            drips; past it the download stops and the next URL is tried. A download
+            also stops at the file's pinned size (or 4 GiB with custom ``checksums``).
 
     Returns:
         A :class:`Dataset` with pixel values in ``[0, 1]``; its ``info`` holds
@@ -358,6 +369,7 @@ def fashion_mnist(
     checksums: Mapping[str, str] | None = None,
     progress: bool | None = None,
     timeout: float = 60.0,
+    deadline: float = 900.0,
 ) -> Dataset:
     """Fashion-MNIST ([Fashion-MNIST], Xiao et al. 2017): 60 000 + 10 000 clothes, 28×28.
 
@@ -392,6 +404,7 @@ def cifar10(
     checksums: Mapping[str, str] | None = None,
     progress: bool | None = None,
     timeout: float = 60.0,
+    deadline: float = 900.0,
 ) -> Dataset:
     """CIFAR-10 ([CIFAR-10], Krizhevsky 2009): 50 000 training and 10 000 test images, 32×32×3.
 
@@ -447,5 +460,5 @@ def load(name: DatasetName, **kwargs: Any) -> Dataset:
         ...
         ValueError: `name` must be one of 'digits', 'mnist1d', 'mnist', 'fashion-mnist', 'cifar10', 'fashion_mnist', got 'imagenet'
     """  # noqa: E501
-    name = check_choice("name", name, (*DATASETS, "fashion_mnist"))
+    name = check_choice("name", name, _NAMES)
     return _LOADERS[name.replace("_", "-")](**kwargs)

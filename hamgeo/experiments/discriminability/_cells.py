@@ -63,7 +63,7 @@ def _facet_aware(model, variables, ends: np.ndarray, codes) -> np.ndarray:
     return (flipped & (facets | facets[:1])).sum(axis=1).astype(np.int64)
 
 
-def cell_stats(cells: dict[str, np.ndarray], suffix: str) -> dict[str, Any]:
+def cell_stats(cells: dict[str, np.ndarray]) -> dict[str, Any]:
     """``mean_dH_over_dT`` and ``frac_dH_lt_dT`` over probe points outside the start cell.
 
     Points whose d_T is unknown (``-1``: the cell graph did not connect them) are left out.
@@ -72,8 +72,8 @@ def cell_stats(cells: dict[str, np.ndarray], suffix: str) -> dict[str, Any]:
     d_t = np.asarray(cells["tessellation"], dtype=np.float64)
     away = d_t > 0
     if not away.any():
-        return {f"mean_dH_over_dT_{suffix}": None, f"frac_dH_lt_dT_{suffix}": None}
+        return {"mean_dH_over_dT": None, "frac_dH_lt_dT": None}
     return {
-        f"mean_dH_over_dT_{suffix}": float(np.mean(d_h[away] / d_t[away])),
-        f"frac_dH_lt_dT_{suffix}": float(np.mean(d_h[away] < d_t[away])),
+        "mean_dH_over_dT": float(np.mean(d_h[away] / d_t[away])),
+        "frac_dH_lt_dT": float(np.mean(d_h[away] < d_t[away])),
     }

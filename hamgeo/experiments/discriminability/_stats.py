@@ -42,10 +42,11 @@ import numpy as np
 import scipy.stats
 from jax.typing import ArrayLike
 
-from hamgeo._checks import check_array, check_float, check_positive_int
+from hamgeo._checks import check_array, check_float, check_int, check_positive_int
 from hamgeo.experiments._protocol import Interval
 
 __all__ = [
+    "counterexample_tail",
     "Saturation",
     "benchmark_window",
     "bound_useful_from",
@@ -294,3 +295,25 @@ def bound_useful_from(epsilon: float, diameter: int, p: float = 1.0) -> int:
         else:
             hi = mid
     return hi
+
+
+def counterexample_tail(n: int, epsilon: float) -> float:
+    """Exact ``P(|W1(mu, mu) - W1(L_n, L_n')| > epsilon)`` for 1-bit codes, ``mu = Bernoulli(1/2)``.
+
+    With one bit and Hamming cost, ``W1`` between two empirical measures of ``n`` codes
+    is ``|K1 - K2| / n`` for their counts of ones ``K1, K2 ~ Binomial(n, 1/2)``, and
+    ``W1(mu, mu) = 0``; ``K1 + (n - K2) ~ Binomial(2n, 1/2)``, so the tail is
+    ``P(|B - n| > epsilon n)`` for ``B ~ Binomial(2n, 1/2)``, summed exactly.
+
+    Host-only: an exact sum on the host.
+
+    Examples:
+        >>> round(counterexample_tail(400, 0.1), 5)
+        0.00416
+    """
+    check_int(n, "n", minimum=1)
+    k = np.arange(2 * n + 1)
+    log_pmf = scipy.stats.binom.logpmf(k, 2 * n, 0.5)
+    # |B - n| > eps n, with a tolerance for eps n landing on an integer in float arithmetic
+    far = np.abs(k - n) > epsilon * n + 1e-9
+    return float(np.exp(log_pmf[far]).sum())
