@@ -1,11 +1,11 @@
 """Validation and conditioning of the samples that distances compare (private).
 
-:mod:`hamgeo.transport`, :mod:`hamgeo.mmd` and :mod:`hamgeo.gaussian` all take two
+[`transport`][hamgeo.transport], [`mmd`][hamgeo.mmd] and [`gaussian`][hamgeo.gaussian] all take two
 samples, either codes ``[n, n_bits]`` or real vectors ``[n, d]``, and optionally
-weights. This leaf module checks them once, with the wording of :mod:`hamgeo._checks`,
+weights. This leaf module checks them once, with the wording of [`_checks`][hamgeo._checks],
 and conditions real samples so that float32 never overflows or cancels:
-:func:`center_scale` moves both samples by one common shift and scales them by one
-common power of two, which every distance here is equivariant to.
+[`center_scale`][hamgeo._samples.center_scale] moves both samples by one common shift
+and scales them by one common power of two, which every distance here is equivariant to.
 """
 
 from __future__ import annotations
@@ -83,7 +83,7 @@ def real_sample(x: Any, name: str) -> np.ndarray | jax.Array:
 
     Bool and integer arrays are accepted as real vectors. NumPy inputs stay NumPy (float64
     values are conditioned on the host before any cast to float32, see
-    :func:`center_scale`); JAX inputs stay JAX.
+    [`center_scale`][hamgeo._samples.center_scale]); JAX inputs stay JAX.
     """
     if isinstance(x, PackedCodes):
         raise TypeError(f"`{name}` must be a real array [n, d] for this cost, got PackedCodes")
@@ -139,12 +139,13 @@ def center_scale(x: Any, y: Any) -> tuple[jax.Array, jax.Array, Any]:
     shift = jax.lax.stop_gradient(jnp.mean(jnp.concatenate([x, y]), axis=0, keepdims=True))
     x, y = x - shift, y - shift
     top = jax.lax.stop_gradient(jnp.maximum(jnp.max(jnp.abs(x)), jnp.max(jnp.abs(y))))
-    scale = jnp.where(top > 0, jnp.exp2(jnp.floor(jnp.log2(jnp.where(top > 0, top, 1.0))) + 1), 1.0)
-    return x / scale, y / scale, scale
+    pow2 = jnp.exp2(jnp.floor(jnp.log2(jnp.where(top > 0, top, 1.0))) + 1)
+    traced_scale = jnp.where(top > 0, pow2, 1.0)
+    return x / traced_scale, y / traced_scale, traced_scale
 
 
 def host_center_scale(x: Any, y: Any) -> tuple[np.ndarray, np.ndarray, float]:
-    """:func:`center_scale` for concrete samples, in float64 NumPy arrays."""
+    """[`center_scale`][hamgeo._samples.center_scale] for concrete samples, in float64."""
     x64, y64 = np.asarray(x, np.float64), np.asarray(y, np.float64)
     # A first power-of-two scale keeps the sums below finite (coordinates up to 1e308).
     pre = _pow2_above(max(float(np.abs(x64).max()), float(np.abs(y64).max())))

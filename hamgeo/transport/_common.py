@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 import numpy as np
 
@@ -11,16 +11,17 @@ from hamgeo._checks import check_choice, check_float, is_tracer
 __all__ = ["DEGREE", "Cost", "check_common", "power"]
 
 Cost = Literal["hamming", "euclidean", "sqeuclidean"]
-_COSTS = ("hamming", "euclidean", "sqeuclidean")
+_COSTS: tuple[Cost, ...] = get_args(Cost)
+Kind = Literal["codes", "real"]
 #: How a real cost scales when the points are scaled by s: d -> s ** degree * d.
 DEGREE = {"euclidean": 1, "sqeuclidean": 2}
 
 
-def check_common(cost: Any, p: Any) -> tuple[str, str, float]:
+def check_common(cost: Any, p: Any) -> tuple[Kind, Cost, float]:
     """``(kind, cost, p)``: ``kind`` is ``"codes"`` for the Hamming cost, else ``"real"``."""
-    cost = check_choice("cost", cost, _COSTS)
-    p = check_float(p, "p", minimum=1.0)
-    return ("codes" if cost == "hamming" else "real"), cost, p
+    checked = check_choice("cost", cost, _COSTS)
+    kind: Kind = "codes" if checked == "hamming" else "real"
+    return kind, checked, check_float(p, "p", minimum=1.0)
 
 
 def power(d: Any, p: float) -> Any:

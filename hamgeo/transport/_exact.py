@@ -74,9 +74,9 @@ def exact_wasserstein(
     from scipy.spatial import distance
 
     check_not_traced("exact_wasserstein", x, y, a, b)
-    kind, cost, p = check_common(cost, p)
-    x, y = sample_pair(x, y, kind)
-    n, m = x.shape[0], y.shape[0]
+    kind, checked_cost, p = check_common(cost, p)
+    xs, ys = sample_pair(x, y, kind)
+    n, m = xs.shape[0], ys.shape[0]
     a = weights(a, n, "a", host=True)
     b = weights(b, m, "b", host=True)
     # The assignment shortcut holds for EXACTLY equal weights only: nearly uniform ones
@@ -94,14 +94,14 @@ def exact_wasserstein(
             f"{_EXACT_MAX_ASSIGNMENT} points per side); use wasserstein() instead"
         )
     if kind == "codes":
-        d = np.asarray(pairwise_hamming(x, y), np.float64)
+        d = np.asarray(pairwise_hamming(xs, ys), np.float64)
         unit = 1.0
     else:
         # Distances of the conditioned points; W_p scales by `unit` (a power of two).
-        x64, y64, scale = host_center_scale(x, y)
-        d = distance.cdist(x64, y64, cost)
+        x64, y64, scale = host_center_scale(xs, ys)
+        d = distance.cdist(x64, y64, checked_cost)
         with np.errstate(over="ignore"):
-            unit = float(np.float64(scale) ** DEGREE[cost])
+            unit = float(np.float64(scale) ** DEGREE[checked_cost])
     with np.errstate(over="ignore", under="ignore"):
         c = power(d, p)
     # Solve on costs scaled to [0, 1]: the optimum scales with them, HiGHS's tolerances don't.

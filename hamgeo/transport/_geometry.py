@@ -62,7 +62,7 @@ class HammingCost(costs.CostFn):
         d = d.astype(_float())
         return d if self.power == 1.0 else d**self.power
 
-    def __call__(self, x: jax.Array, y: jax.Array) -> jax.Array:
+    def __call__(self, x: jax.Array, y: jax.Array) -> jax.Array:  # type: ignore[override]
         """Cost between two codes ``uint32[W]``."""
         return self._pow(jnp.sum(jax.lax.population_count(x ^ y).astype(jnp.int32), axis=-1))
 
@@ -155,7 +155,8 @@ class HammingGeometry(pointcloud.PointCloud):
             xw, yw = cx.words, cy.words
         if batch_size is not None and not is_tracer(batch_size):
             batch_size = check_positive_int(batch_size, "batch_size")
-        super().__init__(xw, yw, cost_fn=cost_fn, batch_size=batch_size, **ott_kwargs)
+        super().__init__(xw, yw, cost_fn=cost_fn, batch_size=batch_size, **ott_kwargs)  # type: ignore[arg-type]
+        self.cost_fn: HammingCost = cost_fn
 
     @property
     def n_bits(self) -> int:
@@ -205,7 +206,7 @@ class HammingGeometry(pointcloud.PointCloud):
             words, *rest = args
             return fn(self._block_cost(words, cols), *rest)
 
-        return map_blocks(block, (rows, *row_args), block_size=int(self.batch_size))
+        return map_blocks(block, (rows, *row_args), block_size=int(self.batch_size or 1))
 
     @property
     def inv_scale_cost(self) -> Any:

@@ -35,7 +35,7 @@ _ABSORB_TAU = 30.0
 
 
 class KernelSinkhornOutput(NamedTuple):
-    """What :func:`kernel_sinkhorn` returns (all arrays)."""
+    """What [`kernel_sinkhorn`][hamgeo.transport._sinkhorn.kernel_sinkhorn] returns (all arrays)."""
 
     cost: jax.Array  # <P, C> of the final plan
     f: jax.Array  # [n] log-domain potentials, P = exp((f + g - C) / eps)
@@ -83,7 +83,7 @@ def kernel_sinkhorn(
         stage_iterations: iteration cap of an intermediate stage.
 
     Returns:
-        :class:`KernelSinkhornOutput`.
+        [`KernelSinkhornOutput`][hamgeo.transport._sinkhorn.KernelSinkhornOutput].
     """
     dtype = cost.dtype
     n, m = cost.shape

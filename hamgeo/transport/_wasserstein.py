@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import functools
 import math
-from typing import Any, Literal, NamedTuple
+from typing import Any, Literal, NamedTuple, get_args
 
 import jax
 import jax.numpy as jnp
@@ -61,7 +61,7 @@ _DENSE_MAX_ENTRIES = 2**26
 _ONLINE_BLOCK_ENTRIES = 2**21
 
 Method = Literal["auto", "kernel", "ott", "online"]
-_METHODS = ("auto", "kernel", "ott", "online")
+_METHODS: tuple[Method, ...] = get_args(Method)
 
 
 class TransportResult(NamedTuple):
@@ -139,6 +139,13 @@ def wasserstein(
     measured after the row update, is below ``threshold``. Non-convergence is
     never raised: ``converged=False`` comes back with the last iterate's value.
 
+    **Codes** are solved on a [`HammingGeometry`][hamgeo.transport.HammingGeometry]; every
+    solver is jitted once at module level (a repeated call compiles nothing).
+
+    Traceable: jit, vmap, grad
+
+    (Gradients flow for real inputs; under a trace the host-side range checks are skipped.)
+
     **Real vectors** are shifted by their pooled mean and scaled by a power of two
     before the cost is formed (the distance is invariant to the one and equivariant
     to the other), so float32 neither overflows nor cancels on data far from the
@@ -166,7 +173,8 @@ def wasserstein(
             64 MiB of cost per block).
 
     Returns:
-        :class:`TransportResult` ``(value, converged, n_iters, epsilon)``.
+        [`TransportResult`][hamgeo.transport.TransportResult]
+        ``(value, converged, n_iters, epsilon)``.
 
     Raises:
         ValueError: mismatched dimensions, empty samples, NaN / inf, bad
@@ -184,7 +192,7 @@ def wasserstein(
         >>> round(float(res.value), 3), bool(res.converged)
         (1.0, True)
     """
-    kind, cost, p = check_common(cost, p)
+    kind, checked_cost, p = check_common(cost, p)
     if epsilon is not None:
         epsilon = check_positive_float(epsilon, "epsilon")
         check_float32_range(epsilon, "epsilon")
@@ -195,10 +203,9 @@ def wasserstein(
     method = check_choice("method", method, _METHODS)
     if block_size is not None:
         block_size = check_positive_int(block_size, "block_size")
-    x, y = sample_pair(x, y, kind)
-    n, m = x.shape[0], y.shape[0]
-    a = weights(a, n, "a")
-    b = weights(b, m, "b")
+    xs, ys = sample_pair(x, y, kind)
+    n, m = xs.shape[0], ys.shape[0]
+    wa, wb = weights(a, n, "a"), weights(b, m, "b")
     if method == "auto":
         if kind == "codes" and n * m > _DENSE_MAX_ENTRIES:
             method = "online"
@@ -209,12 +216,12 @@ def wasserstein(
     if method == "online" and kind != "codes":
         raise ValueError("`method='online'` needs cost='hamming' (codes)")
     if not debiased:
-        x, a = _drop_zero_weights(x, a)
-        y, b = _drop_zero_weights(y, b)
-    solve = dict(p=p, threshold=threshold, max_iterations=max_iterations)
+        xs, wa = _drop_zero_weights(xs, wa)
+        ys, wb = _drop_zero_weights(ys, wb)
+    solve: dict[str, Any] = dict(p=p, threshold=threshold, max_iterations=max_iterations)
     if kind == "codes":
-        return _codes(x, y, a, b, epsilon, debiased, method, block_size, solve)
-    return _real(x, y, a, b, cost, epsilon, debiased, method, solve)
+        return _codes(xs, ys, wa, wb, epsilon, debiased, method, block_size, solve)
+    return _real(xs, ys, wa, wb, checked_cost, epsilon, debiased, method, solve)
 
 
 def _codes(x, y, a, b, epsilon, debiased, method, block_size, solve) -> TransportResult:
@@ -242,7 +249,7 @@ def _codes(x, y, a, b, epsilon, debiased, method, block_size, solve) -> Transpor
             eps,
             n_bits=geom.n_bits,
             power=geom.power,
-            block_size=int(geom.batch_size),
+            block_size=block_size,
             threshold=solve["threshold"],
             max_iterations=solve["max_iterations"],
             epsilon_init=jnp.asarray(float(x.n_bits) ** p / 20.0, a.dtype),
@@ -360,7 +367,8 @@ def _ott_dense(geom, a, b, *, p, threshold, max_iterations) -> TransportResult:
         out = _solver(threshold, max_iterations)(linear_problem.LinearProblem(geom, a=a, b=b))
         c, eps = geom.cost_matrix, geom.epsilon
         value = jnp.sum(jnp.exp((out.f[:, None] + out.g[None, :] - c) / eps) * c)
-    return TransportResult(_root(value, p), out.converged, out.n_iters, eps)
+    converged, n_iters = jnp.asarray(out.converged), jnp.asarray(out.n_iters)
+    return TransportResult(_root(value, p), converged, n_iters, eps)
 
 
 @functools.partial(jax.jit, static_argnames=_STATIC)
