@@ -283,8 +283,8 @@ def apply_overrides(
         seen.add(key)
         items.append((key, text.strip(), True, f"--set {key}"))
     overrides: dict[str, Any] = {}
-    for key, value, text, label in items:
-        config, typed = _replace(config, key.split("."), value, label, text=text)
+    for key, value, from_text, label in items:
+        config, typed = _replace(config, key.split("."), value, label, text=from_text)
         overrides[key] = typed
     return config, overrides
 
@@ -456,6 +456,9 @@ def _print_findings(result: Any) -> bool:
         return False
     if not findings or not hasattr(module, "format_findings"):
         return False
+    finding_type = getattr(module, "Finding", None)
+    if finding_type is not None and not all(isinstance(f, finding_type) for f in findings):
+        return False  # a study still on the old result layout: print its summary instead
     print()
     print(module.format_findings(findings))
     return True

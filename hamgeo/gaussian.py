@@ -5,9 +5,10 @@ Fréchet distance (Fréchet 1957; "fd" in its plots), the closed-form ``W_2``
 between the Gaussians with the samples' means and covariances (the FID formula,
 Heusel et al. 2017):
 
-.. math::
-    d_F^2 = |\mu_x - \mu_y|^2 + \operatorname{tr}\big(\Sigma_x + \Sigma_y
-            - 2 (\Sigma_x^{1/2} \Sigma_y \Sigma_x^{1/2})^{1/2}\big).
+$$
+d_F^2 = |\mu_x - \mu_y|^2 + \operatorname{tr}\big(\Sigma_x + \Sigma_y
+        - 2 (\Sigma_x^{1/2} \Sigma_y \Sigma_x^{1/2})^{1/2}\big).
+$$
 """
 
 from __future__ import annotations

@@ -341,3 +341,20 @@ def test_cifar_archive_reader(tmp_path, rng):
 def _member(archive, name):
     with tarfile.open(archive) as tar:
         return tar.extractfile(f"cifar-10-batches-bin/{name}").read()
+
+
+def test_jit_contract_of_the_data_functions(key, f32_tol):
+    # diagonal_probe traces (jit, vmap) and agrees with the plain call; the host-only
+    # ones say so in a hamgeo TypeError under a trace, never a raw tracer error.
+    t = jnp.array([0.0, 0.25, 1.5])
+    plain = data.diagonal_probe(t, dim=3, m=5, key=key)
+    jitted = jax.jit(lambda t, k: data.diagonal_probe(t, dim=3, m=5, key=k))(t, key)
+    mapped = jax.vmap(lambda s: data.diagonal_probe(s, dim=3, m=5, key=key))(t)
+    # start + t / sqrt(dim) + noise: a few roundings of values below 4 (XLA may fuse them)
+    tol = f32_tol(4, 4.0)
+    np.testing.assert_allclose(np.asarray(jitted), np.asarray(plain), rtol=0, atol=tol)
+    np.testing.assert_allclose(np.asarray(mapped), np.asarray(plain), rtol=0, atol=tol)
+    with pytest.raises(TypeError, match="`gaussian_grid` is host-only"):
+        jax.jit(lambda k: data.gaussian_grid(key=k, per_axis=2).x_train)(key)
+    with pytest.raises(TypeError, match="`Dataset` is host-only"):
+        jax.jit(lambda x: data.Dataset(x, [0, 1], x, [1, 0]).x_train)(jnp.zeros((2, 2)))

@@ -434,6 +434,18 @@ def test_download_false_names_folder_files_and_urls(tmp_path, monkeypatch):
     assert str(root / "cifar10" / CIFAR_FILE) in text
     assert "https://www.cs.toronto.edu/~kriz/cifar-10-binary.tar.gz" in text
     assert not (root / "cifar10").exists()  # nothing created
+    # Every folder searched is named, in order.
+    monkeypatch.setattr(_sources, "SYSTEM_ROOTS", (tmp_path / "system",))
+    monkeypatch.setenv("HAMGEO_DATA_PATH", str(tmp_path / "lab"))
+    with pytest.raises(FileNotFoundError) as err:
+        data.fashion_mnist(root=root, download=False)
+    text = str(err.value)
+    folders = [root / "fashion-mnist", tmp_path / "lab" / "fashion-mnist"]
+    folders.append(tmp_path / "system" / "fashion-mnist")
+    assert [text.index(f"  {f}\n") for f in folders] == sorted(
+        text.index(f"  {f}\n") for f in folders
+    )
+    assert "fashion-mnist.s3-website" in text
 
 
 def test_default_root_is_hamgeo_data_then_the_user_cache(tmp_path, monkeypatch):
@@ -550,6 +562,7 @@ def test_a_damaged_system_copy_is_skipped_with_a_warning(tmp_path, server, monke
     with pytest.warns(RuntimeWarning, match=str(system / name)):
         with pytest.raises(FileNotFoundError, match=name):
             data.fashion_mnist(root=root, download=False)
+    (system / name).write_bytes(b"\x1f\x8b" + b"not gzip")  # damaged beyond gunzip: skipped too
     with pytest.warns(RuntimeWarning, match="Skipping"):
         ds = data.fashion_mnist(root=root, progress=False)  # downloads only that file
     assert server.hits == [f"/m/{name}"] and ds.info["verified"]

@@ -1,6 +1,6 @@
 """Fuzz: generated bad and edge inputs against every public function of hamgeo.
 
-The contract (DESIGN.md, "Never silently wrong"): a call with one bad argument either
+The contract (CONTRIBUTING.md, "Errors": never silently wrong): a call with one bad argument either
 raises ``TypeError`` / ``ValueError`` whose message names that argument in backticks
 (``FileNotFoundError`` for a missing path), or returns a result equal to a NumPy
 reference. Never a raw backend error (``XlaRuntimeError``, a flax scope error,

@@ -1,4 +1,4 @@
-"""The :class:`Dataset` every loader returns."""
+"""The [`Dataset`][hamgeo.data.Dataset] every loader returns."""
 
 from __future__ import annotations
 
@@ -6,6 +6,8 @@ import dataclasses
 from typing import Any
 
 import numpy as np
+
+from hamgeo._checks import check_not_traced
 
 __all__ = ["Dataset"]
 
@@ -42,9 +44,12 @@ class Dataset:
         x_test: ``float32[n_test, ...]`` inputs (same trailing shape as ``x_train``).
         y_test: ``int32[n_test]`` labels.
         name: a short name, e.g. ``"digits"``.
-        info: extras (e.g. the Gaussian means of :func:`gaussian_grid`; for the data sets
+        info: extras (e.g. the Gaussian means of [`gaussian_grid`][hamgeo.data.gaussian_grid]; for
+            the data sets
             read from the cache, the source, each file's SHA-256 and whether it was
-            verified, see :func:`mnist`).
+            verified, see [`mnist`][hamgeo.data.mnist]).
+
+    Host-only: it holds NumPy arrays (a traced input raises ``TypeError``).
 
     Examples:
         >>> import numpy as np
@@ -61,6 +66,7 @@ class Dataset:
     info: dict[str, Any] = dataclasses.field(default_factory=dict)
 
     def __post_init__(self) -> None:
+        check_not_traced("Dataset", self.x_train, self.y_train, self.x_test, self.y_test)
         for split in ("train", "test"):
             x = np.asarray(getattr(self, f"x_{split}"), dtype=np.float32)
             y = np.asarray(getattr(self, f"y_{split}"))

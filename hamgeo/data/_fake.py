@@ -137,7 +137,8 @@ def write_fake(
 
     The files have the canonical names and formats (gzipped IDX for MNIST and
     Fashion-MNIST, ``cifar-10-binary.tar.gz`` for CIFAR-10) and go where
-    :func:`mnist` / :func:`fashion_mnist` / :func:`cifar10` look for them:
+    [`mnist`][hamgeo.data.mnist] / [`fashion_mnist`][hamgeo.data.fashion_mnist] /
+    [`cifar10`][hamgeo.data.cifar10] look for them:
     ``cache_dir(name, root=root)``. Each class is a template (digit-like strokes for
     the IDX sets, a colour pattern plus noise for CIFAR-10) shifted by up to 3 pixels,
     so a network learns them, and the labels are balanced. The same arguments write

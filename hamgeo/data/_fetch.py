@@ -6,7 +6,7 @@ folder, the SHA-256 check, and the move to the final name only when the hash mat
 what pooch leaves to its caller:
 
 * mirrors: each base URL in turn, every failure recorded for the error message;
-* bounded waits: :class:`_Downloader` (pooch's downloader hook) stops a transfer at an
+* bounded waits: ``_Downloader`` (pooch's downloader hook) stops a transfer at an
   overall deadline (not a per-read timeout: a server dripping a byte at a time ends
   there too) and at a size cap (the pinned size where known), both named in the error;
 * a folder lock (``hamgeo._io.folder_lock``), so two processes asking at once end with

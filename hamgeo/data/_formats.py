@@ -120,7 +120,8 @@ def load_mnist(path: str | os.PathLike[str], *, images: bool = False) -> Dataset
     Reads ``train-images-idx3-ubyte``, ``train-labels-idx1-ubyte``,
     ``t10k-images-idx3-ubyte`` and ``t10k-labels-idx1-ubyte`` (each optionally
     ``.gz``; the ``...-idx3.ubyte`` spelling is accepted too). Nothing is downloaded
-    and nothing is verified: :func:`mnist` and :func:`fashion_mnist` read the cache
+    and nothing is verified: [`mnist`][hamgeo.data.mnist] and
+    [`fashion_mnist`][hamgeo.data.fashion_mnist] read the cache
     and check the files' SHA-256.
 
     Args:
@@ -128,11 +129,13 @@ def load_mnist(path: str | os.PathLike[str], *, images: bool = False) -> Dataset
         images: return ``[n, 28, 28, 1]`` images instead of flat ``[n, 784]`` vectors.
 
     Returns:
-        A :class:`Dataset` with pixel values scaled to ``[0, 1]``.
+        A [`Dataset`][hamgeo.data.Dataset] with pixel values scaled to ``[0, 1]``.
 
     Raises:
         FileNotFoundError: the directory or a file is missing (the message names it).
         ValueError: a file is not a valid IDX file, or images and labels disagree.
+
+    Host-only: it reads files.
 
     Examples:
         >>> load_mnist("/nonexistent")
@@ -210,7 +213,7 @@ def load_cifar10(path: str | os.PathLike[str], *, images: bool = False) -> Datas
 
     Reads ``data_batch_1..5.bin`` and ``test_batch.bin``. Each file is a run of
     fixed-size records (one label byte, then 3072 pixel bytes in channel-major order);
-    nothing is unpickled, downloaded or verified (:func:`cifar10` reads the cached
+    nothing is unpickled, downloaded or verified ([`cifar10`][hamgeo.data.cifar10] reads the cached
     archive and checks its SHA-256). ``path`` may be the ``cifar-10-batches-bin``
     directory or its parent.
 
@@ -220,11 +223,13 @@ def load_cifar10(path: str | os.PathLike[str], *, images: bool = False) -> Datas
             (flattened from the ``[32, 32, 3]`` layout).
 
     Returns:
-        A :class:`Dataset` with pixel values scaled to ``[0, 1]``.
+        A [`Dataset`][hamgeo.data.Dataset] with pixel values scaled to ``[0, 1]``.
 
     Raises:
         FileNotFoundError: the directory or a file is missing (the message names it).
         ValueError: a file is not a run of CIFAR-10 records.
+
+    Host-only: it reads files.
 
     Examples:
         >>> load_cifar10("/nonexistent")

@@ -36,7 +36,8 @@ from hamgeo.data._sources import Copy, find_copy, search_folders
 __all__ = ["DATASETS", "cifar10", "fashion_mnist", "load", "mnist"]
 
 DATASETS: tuple[str, ...] = ("digits", "mnist1d", "mnist", "fashion-mnist", "cifar10")
-"""The names :func:`load` knows (``"fashion_mnist"`` is accepted for ``"fashion-mnist"``)."""
+"""The names [`load`][hamgeo.data.load] knows (``"fashion_mnist"`` is accepted for
+``"fashion-mnist"``)."""
 
 DatasetName = Literal["digits", "mnist1d", "mnist", "fashion-mnist", "cifar10", "fashion_mnist"]
 _NAMES: tuple[DatasetName, ...] = get_args(DatasetName)
@@ -307,7 +308,8 @@ def mnist(
 
     Args:
         root: the cache root (the data set's files are in its subfolder, see
-            :func:`cache_dir`); default ``$HAMGEO_DATA``, else the user cache folder.
+            [`cache_dir`][hamgeo.data.cache_dir]); default ``$HAMGEO_DATA``, else the user cache
+            folder.
         download: fetch missing files. ``True`` by default because calling this
             function is the request (as with TensorFlow Datasets); ``make demo`` and
             the tests never call it without a loopback server. With ``False`` a
@@ -322,7 +324,8 @@ def mnist(
             ``$HAMGEO_DATA_MIRRORS`` and the built-in ones; a file is fetched from
             ``<base>/<canonical file name>`` (``http``, ``https`` or ``file`` URLs).
         checksums: ``{file name: sha256}`` to expect instead of the pinned values
-            (for the stand-ins :func:`write_fake` writes); ``info["pinned"]`` is then
+            (for the stand-ins [`write_fake`][hamgeo.data.write_fake] writes); ``info["pinned"]``
+            is then
             ``False``.
         progress: show a progress bar while downloading (default: when standard
             error is a terminal).
@@ -333,7 +336,7 @@ def mnist(
             also stops at the file's pinned size (or 4 GiB with custom ``checksums``).
 
     Returns:
-        A :class:`Dataset` with pixel values in ``[0, 1]``; its ``info`` holds
+        A [`Dataset`][hamgeo.data.Dataset] with pixel values in ``[0, 1]``; its ``info`` holds
         ``source``, ``files`` (``{file name: sha256}``), ``verified``, ``pinned``,
         ``n_train``, ``n_test`` and ``path`` (the folder read), for an experiment's
         record of which data ran.
@@ -345,6 +348,8 @@ def mnist(
             its failure, and where to put the file by hand).
         ChecksumError: a cached file is not the expected one.
         PermissionError: the cache folder cannot be written (nothing partial is left).
+
+    Host-only: it reads (and may download) files.
 
     Examples:
         >>> import shutil, tempfile
@@ -379,7 +384,9 @@ def fashion_mnist(
     ``apt-get install dataset-fashion-mnist``), else downloaded if ``download`` is true.
     Each file is checked against its pinned SHA-256, of the archive or of its
     decompressed content (so Debian's recompressed copies verify). Takes the same
-    arguments, returns the same ``info`` and raises the same errors as :func:`mnist`.
+    arguments, returns the same ``info`` and raises the same errors as [`mnist`][hamgeo.data.mnist].
+
+    Host-only: it reads (and may download) files.
 
     Examples:
         >>> import shutil, tempfile
@@ -412,8 +419,10 @@ def cifar10(
     records, nothing unpickled), downloaded first if missing and ``download`` is true,
     checked against its pinned SHA-256. The six batches are read from the archive in
     one pass, without extracting it. Takes the same arguments, returns the same
-    ``info`` and raises the same errors as :func:`mnist`; ``images=True`` gives
+    ``info`` and raises the same errors as [`mnist`][hamgeo.data.mnist]; ``images=True`` gives
     ``[n, 32, 32, 3]`` images, else flat ``[n, 3072]`` vectors in that layout.
+
+    Host-only: it reads (and may download) files.
 
     Examples:
         >>> import shutil, tempfile
@@ -438,19 +447,22 @@ _LOADERS: dict[str, Callable[..., Dataset]] = {
 
 
 def load(name: DatasetName, **kwargs: Any) -> Dataset:
-    """A data set by name: one of :data:`DATASETS`, with its loader's keyword arguments.
+    """A data set by name: one of [`DATASETS`][hamgeo.data.DATASETS], with its loader's arguments.
 
     ``"digits"`` and ``"mnist1d"`` are made offline; ``"mnist"``, ``"fashion-mnist"``
     (or ``"fashion_mnist"``) and ``"cifar10"`` are read from the cache and downloaded
-    on request, see :func:`mnist`.
+    on request, see [`mnist`][hamgeo.data.mnist].
 
     Args:
         name: the data set's name.
-        **kwargs: passed to :func:`digits`, :func:`mnist1d`, :func:`mnist`,
-            :func:`fashion_mnist` or :func:`cifar10`.
+        **kwargs: passed to [`digits`][hamgeo.data.digits], [`mnist1d`][hamgeo.data.mnist1d],
+            [`mnist`][hamgeo.data.mnist],
+            [`fashion_mnist`][hamgeo.data.fashion_mnist] or [`cifar10`][hamgeo.data.cifar10].
 
     Returns:
-        The :class:`Dataset`.
+        The [`Dataset`][hamgeo.data.Dataset].
+
+    Host-only: it reads, generates or downloads a data set on the host.
 
     Examples:
         >>> load("digits", images=True).input_shape

@@ -39,12 +39,13 @@ __all__ = [
 T = TypeVar("T")
 
 #: A field check: ``check(value, name)`` returns the (normalized) value or raises
-#: ``TypeError`` / ``ValueError`` naming the field (the rules of :mod:`hamgeo._checks`).
+#: ``TypeError`` / ``ValueError`` naming the field (the rules of
+#: [`hamgeo._checks`][hamgeo._checks]).
 Check = Callable[[Any, str], Any]
 
 
 def checked(default: Any, check: Check) -> Any:
-    """A dataclass field with a declarative ``check``, run by :func:`validate_fields`.
+    """A dataclass field with a declarative ``check``, run by ``validate_fields``.
 
     Examples:
         >>> @dataclasses.dataclass(frozen=True)
@@ -61,7 +62,7 @@ def checked(default: Any, check: Check) -> Any:
 
 
 def validate_fields(obj: Any) -> None:
-    """Run every field's declarative check (see :func:`checked`), storing normalized values."""
+    """Run every field's declarative check (see ``checked``), storing normalized values."""
     for f in dataclasses.fields(obj):
         check = f.metadata.get("check")
         if check is not None:

@@ -16,7 +16,8 @@ The procedure of the paper's section 3:
    MMD with the kernel ``exp(-d_H)``, truncated Hamming ``min(d_H, theta)``), *activation*
    space (post-ReLU values: Fréchet and Wasserstein-1 with Euclidean cost) and *data* space
    (Fréchet, the paper's benchmark (1), and the Euclidean shift itself).
-4. Statistics that can fail (:mod:`._stats`): the saturation region of each code and
+4. Statistics that can fail ([`_stats`][hamgeo.experiments.discriminability._stats]): the saturation
+   region of each code and
    activation distance (the length of the diagonal within ``delta`` of the curve's final
    plateau), its difference between 3 and 10 layers with a verdict from the seed
    interval, and Spearman correlations with both Fréchet benchmarks, data space (1) and
@@ -117,7 +118,7 @@ __all__ = [
 
 
 def plot(result: Result, out_dir: str | Path) -> list[Path]:
-    """Draw the paper's figures from a :class:`Result` into ``out_dir``.
+    """Draw the paper's figures from a ``Result`` into ``out_dir``.
 
     Writes ``discriminability_setup.png`` (Fig. 2: data by group, the net's cells with the
     probe, distances vs shift), ``discriminability_depth.png`` (Fig. 3),
@@ -129,7 +130,7 @@ def plot(result: Result, out_dir: str | Path) -> list[Path]:
     Curves are the mean across seeds with their range over seeds as a band.
 
     Args:
-        result: what :func:`run` returned.
+        result: what [`run`][hamgeo.experiments.discriminability.run] returned.
         out_dir: the folder (created if missing).
 
     Returns:

@@ -1,6 +1,7 @@
 """Cell distances along the diagonal probe (the paper's Fig. 1 on a trained net).
 
-Private to :mod:`hamgeo.experiments.discriminability`: for 2-D inputs the Hamming distance
+Private to [`hamgeo.experiments.discriminability`][hamgeo.experiments.discriminability]: for 2-D
+inputs the Hamming distance
 ``d_H`` between the code of the start corner and the code of each probe point is set next
 to the tessellation distance ``d_T`` (fewest cell boundaries crossed), the boundary
 crossings on the straight segment and the facet-aware Hamming distance (flips of units
@@ -50,7 +51,7 @@ def cell_curves(
 
 
 def _facet_aware(model, variables, ends: np.ndarray, codes) -> np.ndarray:
-    """:func:`hamgeo.regions.facet_hamming` from ``ends[0]`` (the start) to each of ``ends``.
+    """``hamgeo.regions.facet_hamming`` from ``ends[0]`` (the start) to each of ``ends``.
 
     The same count (flipped units that bound the start cell or the end cell), with one facet
     linear program per distinct cell instead of two per pair: the probe meets the start cell

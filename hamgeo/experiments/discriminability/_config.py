@@ -1,6 +1,7 @@
 """Shared definitions of the discriminability reproduction: names, Config, the probe's plane.
 
-A leaf of :mod:`hamgeo.experiments.discriminability` (it imports no module of the
+A leaf of [`hamgeo.experiments.discriminability`][hamgeo.experiments.discriminability] (it imports
+no module of the
 package): the results, the measuring modules, the run and the figures import it.
 """
 
@@ -385,7 +386,7 @@ class Config:
 
 
 def net_name(depth: int, width: int, groups: int) -> str:
-    """``"L{depth}_w{width}_g{groups}"``, the name of a net in :class:`Result`."""
+    """``"L{depth}_w{width}_g{groups}"``, the name of a net in ``Result``."""
     return f"L{depth}_w{width}_g{groups}"
 
 
@@ -405,7 +406,7 @@ def plane(dim: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 
 def plane_extent(dim: int) -> tuple[float, float, float, float]:
-    """``(a_min, a_max, b_min, b_max)`` of the window of :func:`plane`."""
+    """``(a_min, a_max, b_min, b_max)`` of the window of ``plane``."""
     return (0.0, 1.0, 0.0, 1.0) if dim == 2 else (0.0, math.sqrt(dim), -0.5, 0.5)
 
 

@@ -1,9 +1,11 @@
 """The discriminability findings, judged by rule from the per-seed values, and the records.
 
-Private to :mod:`hamgeo.experiments.discriminability`: :func:`records` turns the seeds'
-tidy values into [`Record`][hamgeo.experiments._findings.Record] s; :func:`findings`
+Private to [`hamgeo.experiments.discriminability`][hamgeo.experiments.discriminability]:
+[`records`][hamgeo.experiments.discriminability._judge.records] turns the seeds'
+tidy values into [`Record`][hamgeo.experiments._findings.Record] s;
+[`findings`][hamgeo.experiments.discriminability._judge.findings]
 judges the paper's claims against their controls with the rules of
-:mod:`hamgeo.experiments._findings` (paired intervals over seeds).
+[`hamgeo.experiments._findings`][hamgeo.experiments._findings] (paired intervals over seeds).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import numpy as np
 from hamgeo.experiments._findings import (
     Estimate,
     Finding,
+    IntervalKind,
     Record,
     beats,
     estimate,
@@ -45,7 +48,7 @@ def records(seeds: list[SeedResult]) -> list[Record]:
         statistic, factors = k
         column = [s.values.get(k) for s in seeds]
         finite = [i for i, v in enumerate(column) if v is not None and math.isfinite(float(v))]
-        kind = (
+        kind: IntervalKind = (
             "proportion"
             if statistic in _PROPORTIONS
             else "count"
@@ -235,7 +238,8 @@ def _saturation_finding(config: Config, v: Any) -> Finding:
 
 
 def _counterexample_finding() -> Finding:
-    n, eps, d = COUNTEREXAMPLE["n"], COUNTEREXAMPLE["epsilon"], COUNTEREXAMPLE["diameter"]
+    n, eps = int(COUNTEREXAMPLE["n"]), float(COUNTEREXAMPLE["epsilon"])
+    d = int(COUNTEREXAMPLE["diameter"])
     tail = counterexample_tail(n, eps)
     bound = float(10 ** log10_bound(np.asarray([n]), eps, d)[0])
     return Finding(

@@ -1,15 +1,16 @@
 """Distance curves between a probe sample and its shifted copy, and the cell count.
 
-Private to :mod:`hamgeo.experiments.discriminability`: for one trained net, the codes and
+Private to [`hamgeo.experiments.discriminability`][hamgeo.experiments.discriminability]: for one
+trained net, the codes and
 post-ReLU activations of ``S1`` and of every shifted ``S2`` come from one jitted pass of
 the pre-activations; the distances between them are measured in code, activation and
-data space (:data:`~._config.DISTANCES`).
+data space ([`DISTANCES`][hamgeo.experiments.discriminability.DISTANCES]).
 """
 
 from __future__ import annotations
 
 import functools
-from typing import Any
+from typing import Any, Literal
 
 import jax
 import jax.numpy as jnp
@@ -99,7 +100,7 @@ def _all_equal(u, v) -> bool:
 def _sinkhorn_curves(c1, c2_all, a1, a2_all, m, epsilon, curves, converged) -> None:
     """Code and activation W1 of ``S1`` against each ``S2`` by Sinkhorn (clouds, ``m > 1``)."""
     for i in range(a2_all.shape[0]):
-        pairs = {
+        pairs: dict[str, tuple[Any, Any, Literal["hamming", "euclidean"]]] = {
             "code_wasserstein": (c1, c2_all[i * m : (i + 1) * m], "hamming"),
             "activ_wasserstein": (a1, a2_all[i], "euclidean"),
         }
@@ -165,9 +166,10 @@ def sample_curves(
 
 
 def count_cells(model, variables, config: Config) -> int:
-    """Cells of the net on the input plane's window (:func:`~._config.plane`).
+    """Cells of the net on the input plane's window (``plane``).
 
-    The exact count (:func:`hamgeo.regions.exact_slice_partition`) with
+    The exact count ([`hamgeo.regions.exact_slice_partition`][hamgeo.regions.exact_slice_partition])
+    with
     ``config.cells.exact_cells``, else the distinct codes of a ``grid_resolution``-square
     raster (a lower bound: cells thinner than a pixel are missed).
     """

@@ -1,7 +1,10 @@
 """Figures of the discriminability reproduction (the paper's Figs. 1-4, saturation, Theorem A.1).
 
-Private to :mod:`hamgeo.experiments.discriminability`; :func:`plot_all` is its ``plot``.
-Imports only the package's leaves (:mod:`._config`, :mod:`._result`, :mod:`._stats`), the
+Private to [`hamgeo.experiments.discriminability`][hamgeo.experiments.discriminability];
+[`plot_all`][hamgeo.experiments.discriminability._plots.plot_all] is its ``plot``.
+Imports only the package's leaves ([`_config`][hamgeo.experiments.discriminability._config],
+[`_result`][hamgeo.experiments.discriminability._result],
+[`_stats`][hamgeo.experiments.discriminability._stats]), the
 shared figure helpers and the analysis layers below the experiments. Curves are drawn as
 the mean across seeds of the min-max normalized curves with their range over seeds as a
 band; cells and the Fig. 1 picture are seed 0's.
@@ -9,6 +12,7 @@ band; cells and the Fig. 1 picture are seed 0's.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +33,7 @@ from hamgeo.regions import line_regions, plot_partition, slice_partition
 
 __all__ = ["draw_cells", "plot_all"]
 
-_STYLE = {
+_STYLE: dict[str, dict[str, Any]] = {
     "code_hamming": {"color": "C0", "ls": "-", "label": "code: Hamming"},
     "code_truncated_hamming": {"color": "C1", "ls": "-", "label": "code: truncated Hamming"},
     "code_wasserstein": {"color": "C2", "ls": "-", "lw": 2.4, "label": "code: Wasserstein-1"},
@@ -377,6 +381,7 @@ def _figure_fig1(result: Result, plt) -> Any:
         ax.plot([], [], color=colour, lw=8, alpha=0.55, label=label)
     # units crossed twice on the segment: same bit at both ends, two boundaries crossed
     lr = line_regions(model, variables, x, y)
+    assert not isinstance(lr, list)  # one segment in, one LineRegions out
     bits = np.asarray(lr.codes.unpack())
     flips = np.abs(np.diff(bits.astype(np.int8), axis=0)).sum(axis=0)
     twice = np.flatnonzero((flips >= 2) & (bits[0] == bits[-1]))
@@ -434,7 +439,7 @@ def plot_all(result: Result, out_dir: str | Path) -> list[Path]:
     """Draw every figure of ``result`` into ``out_dir``; returns the PNG paths."""
     out = Path(out_dir)
     cfg = result.config
-    figures = [
+    figures: list[tuple[str, Callable[[Result, Any], Any]]] = [
         ("discriminability_setup", _figure_setup),
         ("discriminability_depth", _figure_depth),
     ]

@@ -1,7 +1,8 @@
 """Results of the discriminability reproduction: per net, per seed, across seeds.
 
-A leaf of :mod:`hamgeo.experiments.discriminability` next to :mod:`._config` and
-:mod:`._stats` (it imports only those two of the package).
+A leaf of [`hamgeo.experiments.discriminability`][hamgeo.experiments.discriminability] next to
+[`_config`][hamgeo.experiments.discriminability._config] and
+[`_stats`][hamgeo.experiments.discriminability._stats] (it imports only those two of the package).
 """
 
 from __future__ import annotations
@@ -143,12 +144,12 @@ class SeedResult:
 
 @dataclasses.dataclass
 class Result:
-    """Everything :func:`~hamgeo.experiments.discriminability.run` measured.
+    """Everything [`run`][hamgeo.experiments.discriminability.run] measured.
 
     Attributes:
-        config: the :class:`Config` of the run.
+        config: the [`Config`][hamgeo.experiments.discriminability.Config] of the run.
         shifts: ``float32[n_shifts]`` the shifts ``t``.
-        seeds: one :class:`SeedResult` per seed.
+        seeds: one [`SeedResult`][hamgeo.experiments.discriminability.SeedResult] per seed.
         depth_nets: ``{depth: net name}`` of the depth sweep.
         sample_size_net: the net of the sample-size sweep.
         label_nets: ``{labels: net name}`` of the label sweep.
@@ -191,7 +192,7 @@ class Result:
         return None
 
     def band(self, net: str, m: int, distance: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """:func:`curve_band` of one distance curve of one net across seeds."""
+        """``curve_band`` of one distance curve of one net across seeds."""
         return curve_band(np.stack([s.nets[net].curves[m][distance] for s in self.seeds]))
 
     def to_dict(self) -> dict[str, Any]:

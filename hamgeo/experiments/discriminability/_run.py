@@ -1,6 +1,7 @@
 """The discriminability run: every seed trains its nets, probes them, measures statistics.
 
-Private to :mod:`hamgeo.experiments.discriminability`; :func:`run` is its ``run``.
+Private to [`hamgeo.experiments.discriminability`][hamgeo.experiments.discriminability];
+[`run`][hamgeo.experiments.discriminability.run] is its ``run``.
 """
 
 from __future__ import annotations
@@ -62,14 +63,14 @@ def run(config: Config, key: jax.Array) -> Result:
     distance; the cell statistics of the depth nets; the Theorem A.1 study's numbers.
     Across seeds they become [`Record`][hamgeo.experiments._findings.Record] s
     (``Result.summary``), and the findings are judged from them by rule
-    (:mod:`._findings`).
+    ([`_findings`][hamgeo.experiments._findings]).
 
     Args:
         config: the sizes.
         key: a ``jax.random.key``; the same key gives the same result.
 
     Returns:
-        A :class:`~._result.Result`.
+        A [`Result`][hamgeo.experiments.discriminability.Result].
 
     Examples:
         >>> cfg = Config(n_seeds=1).replace(**{
@@ -123,7 +124,6 @@ def _run_seed(
     shifts = config.shifts
     sweeps = plan(config)
     probes = probe_clouds(config, set().union(*sweeps.values()), probe_key)
-    grid_kwargs = {} if config.grid.spread is None else {"spread": config.grid.spread}
     depth_nets = [net_name(d, config.nets.width, config.grid.n_groups) for d in config.nets.depths]
     equal = {net_name(d, w, config.grid.n_groups) for d, w in config.nets.equal_units}
     datasets, nets, trained = {}, {}, {}
@@ -135,7 +135,7 @@ def _run_seed(
                 dim=config.grid.dim,
                 n_groups=groups,
                 n_per_gaussian=config.grid.n_per_gaussian,
-                **grid_kwargs,
+                spread=config.grid.spread,
             )
         data = datasets[groups]
         model = MLP(widths=(width,) * depth, n_classes=groups)
@@ -243,7 +243,7 @@ def _curve_values(
 
 
 def _seed_values(config: Config, seed: SeedResult) -> dict[tuple, Any]:
-    """The tidy values of one seed (see :func:`run`)."""
+    """The tidy values of one seed (see [`run`][hamgeo.experiments.discriminability.run])."""
     out: dict[tuple, Any] = {}
     for net in seed.nets.values():
         arch = {"depth": net.depth, "width": net.width, "labels": net.n_groups}

@@ -26,11 +26,13 @@ distance): the Spearman rank correlation of a curve with the benchmark's over a 
 window*, from ``t = 0`` up to the first shift where the benchmark's min-max normalized
 value reaches ``level`` (0.5 by default), and at least ``minimum`` shifts.
 
-**Verdicts** follow the seed interval of a statistic (:func:`verdict`).
+**Verdicts** follow the seed interval of a statistic
+([`verdict`][hamgeo.experiments.discriminability.verdict]).
 
 **Theorem A.1** of the paper bounds ``P(|W_p(mu1, mu2) - W_p(L_n, L_m)| > eps)`` by
-``(n + 1)^D exp(-eps n 2^{-(1+2p)/(2p)} / D)`` (:func:`log10_bound`,
-:func:`bound_useful_from`).
+``(n + 1)^D exp(-eps n 2^{-(1+2p)/(2p)} / D)``
+([`log10_bound`][hamgeo.experiments.discriminability.log10_bound],
+[`bound_useful_from`][hamgeo.experiments.discriminability.bound_useful_from]).
 """
 
 from __future__ import annotations
@@ -141,7 +143,7 @@ def saturation(
         tail: the plateau is the mean of the last ``tail`` values (``1 <= tail <= T``).
 
     Returns:
-        A :class:`Saturation`.
+        A [`Saturation`][hamgeo.experiments.discriminability.Saturation].
 
     Examples:
         A linear curve is near its plateau only at the end; a curve with an early
@@ -208,7 +210,8 @@ def spearman_window(a: ArrayLike, b: ArrayLike, n: int) -> float:
     Args:
         a: ``float[T]`` a curve.
         b: ``float[T]`` another curve over the same shifts (the benchmark).
-        n: the window length (e.g. from :func:`benchmark_window`).
+        n: the window length (e.g. from
+        [`benchmark_window`][hamgeo.experiments.discriminability.benchmark_window]).
 
     Returns:
         The correlation; NaN when either curve is constant over the window.

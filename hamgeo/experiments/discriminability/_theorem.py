@@ -14,7 +14,8 @@ drawn i.i.d. from those histograms ``theorem_draws`` times per size.
 
 The right-hand side is at least 1 (vacuous) until ``eps n 2^{-3/2} / D > D ln(n + 1)``
 (``p = 1``), which for a few tens of bits takes thousands to millions of points;
-:func:`~._stats.bound_useful_from` gives the first ``n`` where it is not.
+[`bound_useful_from`][hamgeo.experiments.discriminability.bound_useful_from] gives the first ``n``
+where it is not.
 """
 
 from __future__ import annotations
@@ -61,13 +62,13 @@ def theorem_study(model, variables, config: Config, key: jax.Array) -> TheoremRe
     """The empirical tail ``P(|W(mu1, mu2) - W(L_n, L_n)| > eps)`` for each size and ``eps``.
 
     Args:
-        model: a trained net of :mod:`hamgeo.nets`.
+        model: a trained net of [`hamgeo.nets`][hamgeo.nets].
         variables: its variables.
         config: the sizes (``theorem_*`` fields, ``probe_spread``, ``dim``).
         key: randomness of the clouds and of the draws.
 
     Returns:
-        A :class:`~._config.TheoremResult`.
+        A [`TheoremResult`][hamgeo.experiments.discriminability.TheoremResult].
     """
     check_int(config.theorem.reference, "theorem_reference", minimum=1)
     k1, k2, k_draw = jax.random.split(key, 3)
