@@ -119,8 +119,10 @@ class HammingGeometry(pointcloud.PointCloud):
         >>> from ott.solvers import linear
         >>> x = np.array([[0, 0, 0, 0], [1, 1, 0, 0]])
         >>> y = np.array([[0, 0, 0, 1], [1, 1, 1, 0]])
-        >>> out = linear.solve(HammingGeometry(x, y, epsilon=0.05))
-        >>> round(float(jnp.sum(out.matrix * HammingGeometry(x, y).cost_matrix)), 3)
+        >>> geom = HammingGeometry(x, y, epsilon=0.05)
+        >>> with jax.numpy_rank_promotion("allow"):  # OTT broadcasts internally
+        ...     plan = linear.solve(geom).matrix
+        >>> round(float(jnp.sum(plan * geom.cost_matrix)), 3)
         1.0
     """
 
