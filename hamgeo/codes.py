@@ -37,6 +37,7 @@ from hamgeo._checks import (
     check_nonnegative_int,
     check_not_traced,
     describe,
+    is_tracer,
 )
 
 __all__ = [
@@ -63,10 +64,6 @@ def n_words(n_bits: int) -> int:
         (1, 1, 2)
     """
     return -(-int(n_bits) // _WORD)
-
-
-def _is_tracer(x: Any) -> bool:
-    return isinstance(x, jax.core.Tracer)
 
 
 def _padding_mask(n_bits: int) -> np.ndarray | None:
@@ -235,7 +232,7 @@ def _check_index(index: tuple, shape: tuple[int, ...]) -> None:
             axis = len(shape) - rest
             continue
         used = _axes_used(item)
-        if used == 1 and not _is_tracer(item):
+        if used == 1 and not is_tracer(item):
             _check_integer_index(item, shape[axis], axis)
         axis += used
 
@@ -303,7 +300,7 @@ def pack_bits(bits: ArrayLike) -> PackedCodes:
         raise TypeError(f"`bits` must be a bool or {{0, 1}} integer array, got dtype {dtype}")
     if bits.ndim < 1:
         raise TypeError(f"`bits` must have at least one axis (the bits), got shape {bits.shape}")
-    if dtype != np.bool_ and not _is_tracer(bits):
+    if dtype != np.bool_ and not is_tracer(bits):
         host = np.asarray(bits)
         if host.size and ((host != 0) & (host != 1)).any():
             bad = host[(host != 0) & (host != 1)].ravel()[0]

@@ -174,7 +174,7 @@ class Finding:
         estimates: the trained arm first, then every control row.
         rule: the stated decision rule, in words.
         verdict: one of [`VERDICTS`][hamgeo.experiments._findings.VERDICTS], computed by the rule
-        ([`judge`][hamgeo.experiments._findings.judge]).
+            ([`judge`][hamgeo.experiments._findings.judge]).
         note: e.g. which knob carries it.
 
     Examples:

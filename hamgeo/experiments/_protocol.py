@@ -7,7 +7,7 @@ An experiment is a package under ``hamgeo.experiments`` whose ``__init__`` expos
   option fails before any work), with a ``quick()`` classmethod (minutes on a 2-core CPU),
   an ``n_seeds`` field (independent repetitions, each retraining its networks) and, where
   the study can run on several data sets, a ``data`` field naming one of
-  [`DATASETS`][hamgeo.data.DATASETS];
+  ``hamgeo.data.DATASETS``;
 * ``Result`` with
     * ``findings``: the paper's claims judged by rule against controls, a list of
       [`Finding`][hamgeo.experiments._findings.Finding];
@@ -118,7 +118,7 @@ def seed_interval(values: Iterable[float | None], *, confidence: float = 0.95) -
     """Mean and Student-t confidence interval of per-seed ``values``.
 
     ``None`` and non-finite values are kept in
-    [`Interval.values`][hamgeo.experiments._protocol.Interval.values] but left out of
+    ``Interval.values`` but left out of
     the statistics. With one finite value the interval is ``(None, None)``: one seed says
     nothing about the spread.
 

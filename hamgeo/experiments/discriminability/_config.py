@@ -301,7 +301,7 @@ class Config:
     ``exp(-d_H)``; the Fréchet benchmark in data and activation space.
 
     **hamgeo's choices** are named in each section's docstring; every field is checked
-    declaratively ([`checked`][hamgeo.experiments._common.checked]) and addressable as
+    declaratively (``hamgeo.experiments._common.checked``) and addressable as
     ``section.field`` (``hamgeo reproduce discriminability --set train.epochs=50``).
 
     Attributes:

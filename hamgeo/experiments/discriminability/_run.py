@@ -57,13 +57,13 @@ def run(config: Config, key: jax.Array) -> Result:
     docstring). The depth-sweep nets are also probed at initialization (same
     architecture, untrained) and through random-hyperplane codes of the inputs with the
     same number of bits: the controls. Per seed the statistics are tidy values keyed by
-    a statistic and its factors ([`key`][hamgeo.experiments.discriminability._result.key]):
+    a statistic and its factors ([`key`][hamgeo.experiments.discriminability.key]):
     ``accuracy``, ``n_cells`` and ``n_cells_init`` per net; ``saturation_region``,
     ``saturation_onset``, ``spearman`` and ``window_end`` per net, sample size, arm and
     distance; the cell statistics of the depth nets; the Theorem A.1 study's numbers.
     Across seeds they become [`Record`][hamgeo.experiments._findings.Record] s
     (``Result.summary``), and the findings are judged from them by rule
-    ([`_findings`][hamgeo.experiments._findings]).
+    ([`judge`][hamgeo.experiments._findings.judge]).
 
     Args:
         config: the sizes.

@@ -211,7 +211,7 @@ def spearman_window(a: ArrayLike, b: ArrayLike, n: int) -> float:
         a: ``float[T]`` a curve.
         b: ``float[T]`` another curve over the same shifts (the benchmark).
         n: the window length (e.g. from
-        [`benchmark_window`][hamgeo.experiments.discriminability.benchmark_window]).
+            [`benchmark_window`][hamgeo.experiments.discriminability.benchmark_window]).
 
     Returns:
         The correlation; NaN when either curve is constant over the window.
