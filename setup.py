@@ -1,4 +1,4 @@
-"""Build hamgeo's native CPU kernels (``hamgeo._hamming_ffi``).
+"""Build hamgeo's native CPU kernels (``hamgeo._hamming_ffi``) from ``hamgeo/csrc/*.cc``.
 
 The kernels are compiled against the XLA FFI headers that ship inside the ``jaxlib``
 wheel (the FFI API is header-only and versioned). ``jaxlib`` is a build requirement in
@@ -73,7 +73,9 @@ if include and sys.platform != "win32":
     ext_modules.append(
         Extension(
             "hamgeo._hamming_ffi",
-            sources=["hamgeo/csrc/hamming.cc"],
+            # One file per concern (isa, pool, ffi handlers + kernels, CPython module).
+            sources=sorted(str(p) for p in Path("hamgeo/csrc").glob("*.cc")),
+            depends=sorted(str(p) for p in Path("hamgeo/csrc").glob("*.h")),
             include_dirs=include,
             define_macros=[("HAMGEO_BUILD_JAXLIB", f'"{jaxlib_version}"')],
             language="c++",

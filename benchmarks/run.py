@@ -12,7 +12,6 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import importlib
-import json
 import os
 import pkgutil
 import platform
@@ -24,6 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks import suites  # noqa: E402
 from benchmarks.timing import Row  # noqa: E402
+from hamgeo._io import atomic_write_json  # noqa: E402
 
 
 def available_suites() -> list[str]:
@@ -72,7 +72,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--suite", action="append", choices=available_suites())
     parser.add_argument("--quick", action="store_true", help="small sizes (CI smoke run)")
     parser.add_argument("--json", default=None, help="write the rows to this JSON file")
+    parser.add_argument("--force", action="store_true", help="replace an existing --json file")
     args = parser.parse_args(argv)
+    if args.json and Path(args.json).exists() and not args.force:  # before minutes of timing
+        print(f"error: {args.json!r} exists; pass --force to replace it", file=sys.stderr)
+        return 2
 
     import jax
 
@@ -87,7 +91,7 @@ def main(argv: list[str] | None = None) -> int:
     print_table(rows)
     print(f"\ntotal {time.perf_counter() - start:.1f}s on {jax.default_backend()}")
     if args.json:
-        from hamgeo import _dispatch, _native
+        from hamgeo.hamming import _dispatch, _native
 
         meta = {
             "backend": jax.default_backend(),
@@ -105,7 +109,11 @@ def main(argv: list[str] | None = None) -> int:
             "meta": meta,
             "rows": [dataclasses.asdict(r) | {"throughput": r.throughput} for r in rows],
         }
-        Path(args.json).write_text(json.dumps(payload, indent=2) + "\n")
+        try:
+            atomic_write_json(args.json, payload, overwrite=args.force)
+        except FileExistsError as err:  # measured rows are the user's: never replaced unasked
+            print(f"error: {err} (or --force)", file=sys.stderr)
+            return 2
     return 0
 
 

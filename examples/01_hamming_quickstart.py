@@ -14,7 +14,7 @@ import jax
 import numpy as np
 
 import hamgeo
-from hamgeo import _dispatch, _native
+from hamgeo.hamming import _dispatch, _native
 
 
 def main() -> None:

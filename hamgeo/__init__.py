@@ -15,6 +15,8 @@ it names the same things as ``_EXPORTS``.
 from __future__ import annotations
 
 import importlib
+import sys
+import types
 from typing import TYPE_CHECKING, Any
 
 from hamgeo._version import __version__ as __version__
@@ -41,6 +43,7 @@ if TYPE_CHECKING:
     from hamgeo.mmd import TestResult as TestResult
     from hamgeo.mmd import mmd as mmd
     from hamgeo.mmd import mmd_test as mmd_test
+    from hamgeo.transport import HammingGeometry as HammingGeometry
     from hamgeo.transport import TransportResult as TransportResult
     from hamgeo.transport import exact_wasserstein as exact_wasserstein
     from hamgeo.transport import wasserstein as wasserstein
@@ -86,6 +89,7 @@ _EXPORTS = {
     "TestResult": "hamgeo.mmd",
     "mmd": "hamgeo.mmd",
     "mmd_test": "hamgeo.mmd",
+    "HammingGeometry": "hamgeo.transport",
     "TransportResult": "hamgeo.transport",
     "exact_wasserstein": "hamgeo.transport",
     "wasserstein": "hamgeo.transport",
@@ -130,3 +134,17 @@ def __getattr__(name: str) -> Any:
 
 def __dir__() -> list[str]:
     return sorted({*globals(), *_EXPORTS})
+
+
+class _Namespace(types.ModuleType):
+    """The package module: a submodule named like its function keeps the function visible."""
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        # importing hamgeo.mmd binds the module as hamgeo.mmd, over the function mmd; keep
+        # the function there, as the eager re-exports did
+        if isinstance(value, types.ModuleType) and _EXPORTS.get(name) == value.__name__:
+            value = getattr(value, name)
+        super().__setattr__(name, value)
+
+
+sys.modules[__name__].__class__ = _Namespace

@@ -283,8 +283,8 @@ def apply_overrides(
         seen.add(key)
         items.append((key, text.strip(), True, f"--set {key}"))
     overrides: dict[str, Any] = {}
-    for key, value, text, label in items:
-        config, typed = _replace(config, key.split("."), value, label, text=text)
+    for key, value, from_text, label in items:
+        config, typed = _replace(config, key.split("."), value, label, text=from_text)
         overrides[key] = typed
     return config, overrides
 
@@ -456,6 +456,9 @@ def _print_findings(result: Any) -> bool:
         return False
     if not findings or not hasattr(module, "format_findings"):
         return False
+    finding_type = getattr(module, "Finding", None)
+    if finding_type is not None and not all(isinstance(f, finding_type) for f in findings):
+        return False  # a study still on the old result layout: print its summary instead
     print()
     print(module.format_findings(findings))
     return True
@@ -530,7 +533,7 @@ def _cmd_info(args: argparse.Namespace) -> int:
 
     import jax
 
-    native = importlib.import_module("hamgeo._native")
+    native = importlib.import_module("hamgeo.hamming._native")
     print(f"hamgeo {__version__}")
     print(f"python {platform.python_version()} on {platform.platform()}")
     for dist in ("jax", "jaxlib", "flax", "optax", "ott-jax", "numpy", "scipy"):
@@ -539,7 +542,7 @@ def _cmd_info(args: argparse.Namespace) -> int:
         except md.PackageNotFoundError:
             print(f"{dist} not installed")
     print(f"native CPU kernels: {native.describe()}")
-    dispatch = importlib.import_module("hamgeo._dispatch")
+    dispatch = importlib.import_module("hamgeo.hamming._dispatch")
     if hasattr(dispatch, "info_lines"):
         for line in dispatch.info_lines():
             print(line)
@@ -552,7 +555,7 @@ def _cmd_info(args: argparse.Namespace) -> int:
 
 def _cmd_tune(args: argparse.Namespace) -> int:
     del args
-    dispatch = importlib.import_module("hamgeo._dispatch")
+    dispatch = importlib.import_module("hamgeo.hamming._dispatch")
     if not hasattr(dispatch, "tune"):
         return _error("this build has no measured dispatch")
     dispatch.tune()

@@ -6,17 +6,19 @@ word, little-endian within a word (bit ``i`` of a code is bit ``i % 32`` of word
 ``i // 32``).
 
 **The padding invariant.** The bits of the last word past ``n_bits`` are zero, so they
-never count: :class:`PackedCodes` *masks* them off when it is constructed (one AND on
-the words; a friendlier choice than rejecting words a shift or a bitwise NOT produced).
+never count: [`PackedCodes`][hamgeo.codes.PackedCodes] *masks* them off when it is
+constructed (one AND on the words; a friendlier choice than rejecting words a shift or a
+bitwise NOT produced).
 Every consumer can then rely on zero padding: the popcount kernels, the ±1 products,
-:func:`to_packbits`, the cell counts and the distances between samples. Only JAX's own
-pytree reconstruction (``tree_unflatten``, inside ``jit``, ``vmap``, ``scan``) skips the
-mask, because the leaves it passes back came from a valid ``PackedCodes``; words built
-by hand go through the constructor.
+[`to_packbits`][hamgeo.codes.to_packbits], the cell counts and the distances between
+samples. Only JAX's own pytree reconstruction (``tree_unflatten``, inside ``jit``,
+``vmap``, ``scan``) skips the mask, because the leaves it passes back came from a valid
+``PackedCodes``; words built by hand go through the constructor.
 
 Viewed as bytes on a little-endian machine this is exactly NumPy's
 ``np.packbits(bits, axis=-1, bitorder="little")`` layout, the layout faiss's
-binary indexes use; :func:`to_packbits` and :func:`from_packbits` convert.
+binary indexes use; [`to_packbits`][hamgeo.codes.to_packbits] and
+[`from_packbits`][hamgeo.codes.from_packbits] convert.
 """
 
 from __future__ import annotations
@@ -28,7 +30,15 @@ import jax.numpy as jnp
 import numpy as np
 from jax.typing import ArrayLike
 
-from hamgeo._checks import check_array, check_choice, check_int, check_nonnegative_int, describe
+from hamgeo._checks import (
+    check_array,
+    check_choice,
+    check_int,
+    check_nonnegative_int,
+    check_not_traced,
+    describe,
+    is_tracer,
+)
 
 __all__ = [
     "CodesLike",
@@ -56,10 +66,6 @@ def n_words(n_bits: int) -> int:
     return -(-int(n_bits) // _WORD)
 
 
-def _is_tracer(x: Any) -> bool:
-    return isinstance(x, jax.core.Tracer)
-
-
 def _padding_mask(n_bits: int) -> np.ndarray | None:
     """``uint32[W]``: all ones but the padding bits of the last word; None without padding."""
     if n_bits % _WORD == 0:
@@ -72,7 +78,8 @@ def _padding_mask(n_bits: int) -> np.ndarray | None:
 def _valid_words(words: Any, n_bits: int) -> Any:
     """``words`` with the padding bits past ``n_bits`` zeroed (see the module docstring).
 
-    Words of the wrong dtype or width are kept as they are: :func:`as_packed` rejects
+    Words of the wrong dtype or width are kept as they are: [`as_packed`][hamgeo.codes.as_packed]
+    rejects
     them where they are used, with the name of the argument they came in.
     """
     mask = _padding_mask(n_bits)
@@ -106,7 +113,8 @@ class PackedCodes:
     Raises:
         TypeError: ``n_bits`` is not an integer.
         ValueError: ``n_bits`` outside ``[0, 2**31 - 1]``. (Words of another dtype or
-            width are rejected where they are used, by :func:`as_packed`, naming the
+            width are rejected where they are used, by [`as_packed`][hamgeo.codes.as_packed],
+            naming the
             argument.)
 
     Examples:
@@ -197,12 +205,13 @@ class PackedCodes:
         return PackedCodes._trusted(self.words[(*index, Ellipsis, slice(None))], self.n_bits)
 
     def unpack(self) -> jax.Array:
-        """The bits as ``bool[..., n_bits]`` (see :func:`unpack_bits`)."""
+        """The bits as ``bool[..., n_bits]`` (see [`unpack_bits`][hamgeo.codes.unpack_bits])."""
         return unpack_bits(self)
 
 
 CodesLike = Union[PackedCodes, ArrayLike]  # noqa: UP007 (ArrayLike is itself a Union)
-"""Codes as hamgeo's functions accept them: :class:`PackedCodes`, or a bool / {0, 1}
+"""Codes as hamgeo's functions accept them: [`PackedCodes`][hamgeo.codes.PackedCodes], or a bool /
+{0, 1}
 integer array ``[..., n_bits]`` that they pack."""
 
 
@@ -223,7 +232,7 @@ def _check_index(index: tuple, shape: tuple[int, ...]) -> None:
             axis = len(shape) - rest
             continue
         used = _axes_used(item)
-        if used == 1 and not _is_tracer(item):
+        if used == 1 and not is_tracer(item):
             _check_integer_index(item, shape[axis], axis)
         axis += used
 
@@ -254,7 +263,7 @@ def _check_integer_index(item: Any, size: int, axis: int) -> None:
 
 
 def pack_bits(bits: ArrayLike) -> PackedCodes:
-    """Pack a bool / {0, 1} array ``[..., n_bits]`` into :class:`PackedCodes`.
+    """Pack a bool / {0, 1} array ``[..., n_bits]`` into [`PackedCodes`][hamgeo.codes.PackedCodes].
 
     Args:
         bits: ``bool`` or integer array ``[..., n_bits]`` with values in {0, 1}.
@@ -264,6 +273,8 @@ def pack_bits(bits: ArrayLike) -> PackedCodes:
 
     Returns:
         ``PackedCodes`` with ``words: uint32[..., ceil(n_bits / 32)]``.
+
+    Traceable: jit, vmap
 
     Raises:
         TypeError: ``bits`` is not boolean or integer, is a scalar, or is not a
@@ -289,7 +300,7 @@ def pack_bits(bits: ArrayLike) -> PackedCodes:
         raise TypeError(f"`bits` must be a bool or {{0, 1}} integer array, got dtype {dtype}")
     if bits.ndim < 1:
         raise TypeError(f"`bits` must have at least one axis (the bits), got shape {bits.shape}")
-    if dtype != np.bool_ and not _is_tracer(bits):
+    if dtype != np.bool_ and not is_tracer(bits):
         host = np.asarray(bits)
         if host.size and ((host != 0) & (host != 1)).any():
             bad = host[(host != 0) & (host != 1)].ravel()[0]
@@ -297,6 +308,7 @@ def pack_bits(bits: ArrayLike) -> PackedCodes:
     return _pack(jnp.asarray(bits))
 
 
+@jax.jit
 def _pack(bits: jax.Array) -> PackedCodes:
     n_bits = int(bits.shape[-1])
     w = n_words(n_bits)
@@ -312,13 +324,15 @@ def _pack(bits: jax.Array) -> PackedCodes:
 
 
 def unpack_bits(codes: PackedCodes) -> jax.Array:
-    """Unpack :class:`PackedCodes` into ``bool[..., n_bits]``.
+    """Unpack [`PackedCodes`][hamgeo.codes.PackedCodes] into ``bool[..., n_bits]``.
 
     Args:
         codes: packed codes.
 
     Returns:
-        ``bool[..., n_bits]``, the exact inverse of :func:`pack_bits`.
+        ``bool[..., n_bits]``, the exact inverse of [`pack_bits`][hamgeo.codes.pack_bits].
+
+    Traceable: jit, vmap
 
     Raises:
         TypeError: ``codes`` is not ``PackedCodes``.
@@ -330,6 +344,11 @@ def unpack_bits(codes: PackedCodes) -> jax.Array:
     """
     if not isinstance(codes, PackedCodes):
         raise TypeError(f"`codes` must be PackedCodes, got {type(codes).__name__}")
+    return _unpack(codes)
+
+
+@jax.jit
+def _unpack(codes: PackedCodes) -> jax.Array:
     shifts = jnp.arange(_WORD, dtype=jnp.uint32).reshape((1,) * codes.words.ndim + (_WORD,))
     bits = ((codes.words[..., None] >> shifts) & jnp.uint32(1)).astype(bool)
     bits = bits.reshape(*codes.words.shape[:-1], codes.n_words * _WORD)
@@ -377,7 +396,7 @@ def as_packed(x: CodesLike, name: str = "x") -> PackedCodes:
 
 
 def as_packed_batch(x: CodesLike, name: str = "x") -> PackedCodes:
-    """Like :func:`as_packed`, for a non-empty batch of codes ``[n, n_bits]``.
+    """Like [`as_packed`][hamgeo.codes.as_packed], for a non-empty batch of codes ``[n, n_bits]``.
 
     Args:
         x: ``PackedCodes`` with one batch axis, or a bool / {0, 1} array ``[n, n_bits]``.
@@ -419,6 +438,8 @@ def to_packbits(codes: CodesLike, bitorder: BitOrder = "little") -> np.ndarray:
     Returns:
         A host ``uint8`` array.
 
+    Host-only: it returns a NumPy array (a hamgeo ``TypeError`` under a trace).
+
     Raises:
         TypeError: ``codes`` are not codes.
         ValueError: an unknown ``bitorder``.
@@ -427,6 +448,7 @@ def to_packbits(codes: CodesLike, bitorder: BitOrder = "little") -> np.ndarray:
         >>> to_packbits(pack_bits([1, 0, 0, 0, 0, 0, 0, 0, 1])).tolist()
         [1, 1]
     """
+    check_not_traced("to_packbits", codes.words if isinstance(codes, PackedCodes) else codes)
     bitorder = check_choice("bitorder", bitorder, ("little", "big"))
     codes = as_packed(codes, "codes")
     words = np.asarray(codes.words).astype("<u4")
@@ -448,6 +470,8 @@ def from_packbits(data: ArrayLike, n_bits: int, bitorder: BitOrder = "little") -
     Returns:
         ``PackedCodes``.
 
+    Host-only: it reads NumPy bytes (a hamgeo ``TypeError`` under a trace).
+
     Raises:
         TypeError: ``data`` is not ``uint8``; ``n_bits`` is not an integer.
         TypeError: ``data`` is not a rectangular array (ragged nested lists).
@@ -461,6 +485,7 @@ def from_packbits(data: ArrayLike, n_bits: int, bitorder: BitOrder = "little") -
         >>> bool((from_packbits(packed, 10).unpack() == bits).all())
         True
     """
+    check_not_traced("from_packbits", data, n_bits)
     bitorder = check_choice("bitorder", bitorder, ("little", "big"))
     n_bits = check_nonnegative_int(n_bits, "n_bits")
     data = np.asarray(check_array(data, "data"))

@@ -6,9 +6,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import hamgeo
-from hamgeo import _native, regions, transport
+from hamgeo import regions, transport
 from hamgeo.codes import CodesLike, PackedCodes, as_packed, from_packbits, n_words, to_packbits
-from hamgeo.hamming import hamming_knn, pairwise_hamming
+from hamgeo.hamming import _native, hamming_knn, pairwise_hamming
 
 
 @pytest.mark.parametrize("n_bits", [1, 7, 8, 31, 32, 33, 63, 64, 65, 300])

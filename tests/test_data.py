@@ -22,10 +22,38 @@ def test_dataset_converts_and_validates():
         data.Dataset(np.zeros((3, 2)), [0, 1], np.zeros((1, 2)), [0])
     with pytest.raises(ValueError, match="trailing shape"):
         data.Dataset(np.zeros((3, 2)), [0, 1, 0], np.zeros((1, 3)), [0])
-    with pytest.raises(TypeError, match="integer labels"):
-        data.Dataset(np.zeros((2, 2)), [0.5, 1], np.zeros((1, 2)), [0])
-    with pytest.raises(ValueError, match="non-negative"):
+    with pytest.raises(ValueError, match=r"`y_train` \(labels\) must hold integers"):
         data.Dataset(np.zeros((2, 2)), [-1, 1], np.zeros((1, 2)), [0])
+    # Float labels that are whole numbers are accepted, exactly.
+    ds = data.Dataset(np.zeros((2, 2)), np.array([3.0, 1.0]), np.zeros((1, 2)), [0])
+    assert ds.y_train.tolist() == [3, 1]
+
+
+@pytest.mark.parametrize(
+    ("labels", "error", "shown"),
+    [
+        (np.array([2**32 + 1, 0], np.int64), ValueError, "4294967297"),  # would wrap to 1
+        (np.array([2**31, 0], np.int64), ValueError, "2147483648"),
+        (np.array([2**63, 0], np.uint64), ValueError, "9223372036854775808"),  # would wrap to 0
+        (np.array([np.inf, 0.0]), ValueError, "inf"),
+        (np.array([np.nan, 0.0]), ValueError, "nan"),
+        (np.array([1e10, 0.0]), ValueError, "10000000000.0"),
+        (np.array([0.5, 1.0], np.float32), ValueError, "0.5"),
+        (np.array([-1, 0], np.int8), ValueError, "-1"),
+        (np.array(["a", "b"]), TypeError, "<U1"),
+        (np.array([2**70, 0], dtype=object), TypeError, "object"),
+    ],
+)
+def test_dataset_labels_never_wrap_around(labels, error, shown):
+    for split in ("train", "test"):
+        x = {"x_train": np.zeros((2, 2)), "x_test": np.zeros((2, 2))}
+        y = {"y_train": [0, 1], "y_test": [1, 0], f"y_{split}": labels}
+        with pytest.raises(error, match=rf"`y_{split}` \(labels\)") as err:
+            data.Dataset(**x, **y)
+        assert shown in str(err.value)
+    # The largest int32 label is kept exactly, from any integer dtype.
+    top = np.array([2**31 - 1, 0], np.uint64)
+    assert data.Dataset(np.zeros((2, 1)), top, np.zeros((1, 1)), [0]).y_train[0] == 2**31 - 1
     with pytest.raises(ValueError, match=r"`x_train` must have shape \[n, ...\]"):
         data.Dataset(np.zeros(3), [0, 1, 0], np.zeros((1, 3)), [0])
 
@@ -313,3 +341,20 @@ def test_cifar_archive_reader(tmp_path, rng):
 def _member(archive, name):
     with tarfile.open(archive) as tar:
         return tar.extractfile(f"cifar-10-batches-bin/{name}").read()
+
+
+def test_jit_contract_of_the_data_functions(key, f32_tol):
+    # diagonal_probe traces (jit, vmap) and agrees with the plain call; the host-only
+    # ones say so in a hamgeo TypeError under a trace, never a raw tracer error.
+    t = jnp.array([0.0, 0.25, 1.5])
+    plain = data.diagonal_probe(t, dim=3, m=5, key=key)
+    jitted = jax.jit(lambda t, k: data.diagonal_probe(t, dim=3, m=5, key=k))(t, key)
+    mapped = jax.vmap(lambda s: data.diagonal_probe(s, dim=3, m=5, key=key))(t)
+    # start + t / sqrt(dim) + noise: a few roundings of values below 4 (XLA may fuse them)
+    tol = f32_tol(4, 4.0)
+    np.testing.assert_allclose(np.asarray(jitted), np.asarray(plain), rtol=0, atol=tol)
+    np.testing.assert_allclose(np.asarray(mapped), np.asarray(plain), rtol=0, atol=tol)
+    with pytest.raises(TypeError, match="`gaussian_grid` is host-only"):
+        jax.jit(lambda k: data.gaussian_grid(key=k, per_axis=2).x_train)(key)
+    with pytest.raises(TypeError, match="`Dataset` is host-only"):
+        jax.jit(lambda x: data.Dataset(x, [0, 1], x, [1, 0]).x_train)(jnp.zeros((2, 2)))

@@ -1,6 +1,7 @@
-"""The measured dispatch of ``method="auto"`` (hamgeo/_dispatch.py) and its candidates."""
+"""The measured dispatch of ``method="auto"`` (hamgeo/hamming/_dispatch.py) and its candidates."""
 
 import json
+import warnings
 
 import jax
 import jax.numpy as jnp
@@ -9,9 +10,18 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from hamgeo import _dispatch, _native
 from hamgeo.codes import pack_bits
-from hamgeo.hamming import _knn_compute, _pairwise_compute, hamming_knn, pairwise_hamming
+from hamgeo.hamming import _api, _dispatch, _native, hamming_knn, pairwise_hamming
+
+
+def _pairwise_compute(path, xw, yw, *, out_dtype, **statics):
+    """Distances on one ``path`` everywhere (the jitted entry point, no dispatch)."""
+    dtype = np.dtype(out_dtype)
+    return _api._pairwise_jit(xw, yw, paths=_api._uniform(path), out_dtype=dtype, **statics)
+
+
+def _knn_compute(path, qw, bw, offset, **statics):
+    return _api._knn_jit(qw, bw, offset, paths=_api._uniform(path), **statics)
 
 
 def ref_pairwise(x, y):
@@ -79,7 +89,7 @@ def test_measure_once_and_cache_round_trip(measured, monkeypatch, rng):
     want = ref_pairwise(x, x)
     np.testing.assert_array_equal(np.asarray(pairwise_hamming(x, x)), want)
     doc = json.loads(measured.read_text())
-    assert doc["format"] == 1
+    assert doc["format"] == 2
     entry = doc["entries"][_dispatch.device_key()]["pairwise/b<=256/small"]
     assert entry["choice"] in _dispatch.candidates("pairwise", 100)
     assert set(entry["seconds"]) <= set(_dispatch.candidates("pairwise", 100))
@@ -93,7 +103,7 @@ def test_measure_once_and_cache_round_trip(measured, monkeypatch, rng):
     # writes keep other devices' entries; the file never holds a partial document
     doc["entries"]["gpu: another"] = {"knn/b<=64/small": {"choice": "int8"}}
     measured.write_text(json.dumps(doc))
-    monkeypatch.setattr(_dispatch, "_time_candidates", lambda *a: {"xla": 1.0})
+    monkeypatch.setattr(_dispatch, "_time_candidates", lambda *a: {"xla": [1.0]})
     _dispatch.choose("knn", 40, 40, 100)
     doc = json.loads(measured.read_text())
     assert "gpu: another" in doc["entries"]
@@ -102,12 +112,28 @@ def test_measure_once_and_cache_round_trip(measured, monkeypatch, rng):
 
 
 @pytest.mark.parametrize(
-    "content", ["{not json", "[]", '{"format": 99}', '{"format": 1, "entries": 3}']
+    "content",
+    [
+        "{not json",
+        "[]",
+        '{"format": 99}',
+        '{"format": 2, "entries": 3}',
+        "[" * 100_000 + "]" * 100_000,  # deeply nested: never a RecursionError
+        '{"format": 2, "entries": ' + "[" * 5000 + "]" * 5000 + "}",
+        "\xff\xfe binary",
+    ],
 )
 def test_corrupt_cache_is_ignored_and_rewritten(measured, monkeypatch, content):
     measured.parent.mkdir(parents=True)
-    measured.write_text(content)
-    monkeypatch.setattr(_dispatch, "_time_candidates", lambda *a: {"xla": 2.0, "int8": 1.0})
+    measured.write_text(content, encoding="latin-1")
+    monkeypatch.setattr(_dispatch, "_warned_files", set())
+    with pytest.warns(RuntimeWarning, match="ignoring the dispatch cache .*dispatch.json") as rec:
+        _dispatch.table()
+    assert len(rec) == 1
+    monkeypatch.setattr(_dispatch, "_tables", {})
+    monkeypatch.setattr(
+        _dispatch, "_time_candidates", lambda *a: {"xla": [2.0] * 4, "int8": [1.0] * 4}
+    )
     assert _dispatch.choose("pairwise", 40, 40, 70) == "int8"
     doc = json.loads(measured.read_text())
     assert doc["entries"][_dispatch.device_key()]["pairwise/b<=256/small"]["choice"] == "int8"
@@ -130,10 +156,15 @@ def test_static_mode_never_times(measured, monkeypatch, rng):
     assert any("static rule" in line for line in _dispatch.info_lines())
 
 
-def test_bad_mode(monkeypatch):
+def test_bad_mode_warns_once_and_measures(monkeypatch):
     monkeypatch.setenv("HAMGEO_DISPATCH", "fastest")
-    with pytest.raises(ValueError, match="HAMGEO_DISPATCH must be 'static' or 'measure'"):
-        _dispatch.mode()
+    monkeypatch.setattr(_native, "_warned_env", set())
+    with pytest.warns(RuntimeWarning, match="HAMGEO_DISPATCH='fastest'.*'static', 'measure'"):
+        assert _dispatch.mode() == "measure"
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert _dispatch.mode() == "measure"  # once per process
+        assert any(line.startswith("dispatch: measured") for line in _dispatch.info_lines())
 
 
 def test_choice_under_jit_uses_cache_or_static_rule(measured, monkeypatch, rng):
@@ -158,7 +189,9 @@ def test_tune_measures_every_operation(measured, monkeypatch):
     table = _dispatch.tune()
     assert sorted(table) == ["knn/b<=64/small", "pairwise/b<=64/small", "truncated/b<=64/small"]
     for entry in table.values():
-        assert entry["choice"] == min(entry["seconds"], key=entry["seconds"].get)
+        fastest = min(entry["seconds"], key=entry["seconds"].get)
+        assert entry["choice"] == fastest or entry["rule"] == "static (within spread)"
+        assert set(entry["spread"]) == set(entry["seconds"])
     stored = json.loads(measured.read_text())["entries"][_dispatch.device_key()]
     assert sorted(stored) == sorted(table)
     with pytest.raises(ValueError, match="`ops` must be drawn from"):

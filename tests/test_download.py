@@ -29,6 +29,7 @@ import pytest
 
 from conftest import NetworkAccessBlocked
 from hamgeo import data
+from hamgeo._io import LOCK_NAME
 from hamgeo.data import _fetch, _remote, _sources
 
 MNIST_FILES = list(_remote.REMOTE["mnist"].files)
@@ -51,8 +52,27 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             time.sleep(server.delay)
         self.send_response(200)
         self.send_header("Content-Type", "application/octet-stream")
+        if mode == "endless":  # no Content-Length: the body ends when the connection does
+            self.end_headers()
+            try:
+                for _ in range(10_000):  # bounded: 10 000 x body at most
+                    self.wfile.write(body)
+            except OSError:  # the client hung up: what it should do
+                pass
+            self.close_connection = True
+            return
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
+        if mode == "drip":  # one byte every 0.5 s (bounded: 60 bytes, 30 s)
+            try:
+                for i in range(min(len(body), 60)):
+                    self.wfile.write(body[i : i + 1])
+                    self.wfile.flush()
+                    time.sleep(0.5)
+            except OSError:
+                pass
+            self.close_connection = True
+            return
         if mode == "truncate":  # announce everything, send half, hang up
             self.wfile.write(body[: len(body) // 2])
             self.wfile.flush()
@@ -129,8 +149,8 @@ def _assert_clean(folder: Path, files, sums=None):
     """No temporary file, and each final name absent or holding the verified file."""
     if not folder.exists():
         return
-    leftovers = [p.name for p in folder.iterdir() if p.name.endswith(".part")]
-    assert leftovers == [], leftovers
+    leftovers = [p.name for p in folder.iterdir() if p.name not in files and p.name != LOCK_NAME]
+    assert leftovers == [], leftovers  # no temporary file of pooch's or ours
     for f in files:
         path = folder / f
         if path.exists():
@@ -224,6 +244,45 @@ def test_wrong_announced_size_is_refused_before_reading(tmp_path, server, monkey
     _assert_clean(tmp_path / "cache" / "mnist", MNIST_FILES, sums)
 
 
+def test_a_dripping_server_ends_at_the_overall_deadline(tmp_path, server, monkeypatch):
+    files, sums = _fakes(tmp_path, "mnist")
+    slow = _serve(server, "slow", files, mode="drip")
+    good = _serve(server, "good", files)
+    _pin(monkeypatch, "mnist", files, [slow, good])
+    root = tmp_path / "cache"
+    start = time.monotonic()
+    with pytest.raises(data.DownloadError, match=r"deadline of 1\.5 s") as err:
+        data.mnist(root=root, progress=False, timeout=5.0, deadline=1.5, mirrors=[slow])
+    took = time.monotonic() - start
+    assert took < 1.5 + 1.0, took  # ended at the deadline, not at 60 x 0.5 s (nor per read)
+    assert "`deadline`" in str(err.value)
+    _assert_clean(root / "mnist", MNIST_FILES, sums)
+    # The next mirror is tried after a slow one.
+    assert data.mnist(root=root, progress=False, deadline=1.0).info["verified"]
+
+
+def test_a_stream_without_length_stops_at_the_size_cap(tmp_path, server, monkeypatch):
+    files, sums = _fakes(tmp_path, "mnist")
+    _pin(monkeypatch, "mnist", files, [_serve(server, "m", files, mode="endless")])
+    root = tmp_path / "cache"
+    name = "train-images-idx3-ubyte.gz"
+    start = time.monotonic()
+    with pytest.raises(data.DownloadError, match="size cap") as err:
+        data.mnist(root=root, progress=False)
+    assert time.monotonic() - start < 30
+    assert f"size cap of {len(files[name])} bytes" in str(err.value)  # the pinned size
+    _assert_clean(root / "mnist", MNIST_FILES, sums)
+
+
+def test_an_announced_size_over_the_cap_is_refused(tmp_path, server, monkeypatch):
+    files, sums = _fakes(tmp_path, "mnist")
+    _pin(monkeypatch, "mnist", files, [_serve(server, "m", files)])
+    monkeypatch.setattr(_fetch, "DEFAULT_CAP", 100)  # custom checksums: no pinned size
+    with pytest.raises(data.DownloadError, match="over the size cap"):
+        data.mnist(root=tmp_path / "cache", progress=False, checksums=sums)
+    _assert_clean(tmp_path / "cache" / "mnist", MNIST_FILES, sums)
+
+
 def test_server_down_names_urls_and_paths(tmp_path, monkeypatch):
     files, sums = _fakes(tmp_path, "mnist")
     down = f"http://127.0.0.1:{_closed_port()}/mnist/"
@@ -253,7 +312,7 @@ def test_interrupted_download_leaves_no_part_file(tmp_path, server, monkeypatch)
         def update(self, n):
             raise KeyboardInterrupt
 
-    monkeypatch.setattr(_fetch, "_progress_bar", lambda *a: Bar())
+    monkeypatch.setattr(_fetch, "progress", lambda **kw: Bar())
     root = tmp_path / "cache"
     with pytest.raises(KeyboardInterrupt):
         data.mnist(root=root, progress=False)
@@ -375,6 +434,18 @@ def test_download_false_names_folder_files_and_urls(tmp_path, monkeypatch):
     assert str(root / "cifar10" / CIFAR_FILE) in text
     assert "https://www.cs.toronto.edu/~kriz/cifar-10-binary.tar.gz" in text
     assert not (root / "cifar10").exists()  # nothing created
+    # Every folder searched is named, in order.
+    monkeypatch.setattr(_sources, "SYSTEM_ROOTS", (tmp_path / "system",))
+    monkeypatch.setenv("HAMGEO_DATA_PATH", str(tmp_path / "lab"))
+    with pytest.raises(FileNotFoundError) as err:
+        data.fashion_mnist(root=root, download=False)
+    text = str(err.value)
+    folders = [root / "fashion-mnist", tmp_path / "lab" / "fashion-mnist"]
+    folders.append(tmp_path / "system" / "fashion-mnist")
+    assert [text.index(f"  {f}\n") for f in folders] == sorted(
+        text.index(f"  {f}\n") for f in folders
+    )
+    assert "fashion-mnist.s3-website" in text
 
 
 def test_default_root_is_hamgeo_data_then_the_user_cache(tmp_path, monkeypatch):
@@ -460,6 +531,25 @@ def test_system_folders_are_read_before_any_download(tmp_path, server, monkeypat
     assert data.fashion_mnist(root=root, download=False).info["files"] == sums
 
 
+def test_write_fake_never_overwrites_without_being_asked(tmp_path):
+    folder = tmp_path / "fashion-mnist"
+    folder.mkdir()
+    real = folder / "t10k-labels-idx1-ubyte.gz"
+    real.write_bytes(b"the user's real file")
+    with pytest.raises(FileExistsError, match="overwrite=True") as err:
+        data.write_fake("fashion-mnist", tmp_path, n_train=5, n_test=5)
+    assert str(real) in str(err.value)
+    assert real.read_bytes() == b"the user's real file"
+    assert sorted(p.name for p in folder.iterdir()) == [real.name]  # nothing else written
+    sums = data.write_fake("fashion-mnist", tmp_path, n_train=5, n_test=5, overwrite=True)
+    assert _sha(real.read_bytes()) == sums[real.name]
+    with pytest.raises(FileExistsError):  # the CIFAR archive too
+        data.write_fake("cifar10", tmp_path, n_train=5, n_test=1)
+        data.write_fake("cifar10", tmp_path, n_train=5, n_test=1)
+    with pytest.raises(TypeError, match="`overwrite`"):
+        data.write_fake("mnist", tmp_path, n_train=5, n_test=5, overwrite="yes")
+
+
 def test_a_damaged_system_copy_is_skipped_with_a_warning(tmp_path, server, monkeypatch):
     files, sums = _fakes(tmp_path, "fashion-mnist")
     _pin(monkeypatch, "fashion-mnist", files, [_serve(server, "m", files)])
@@ -472,6 +562,7 @@ def test_a_damaged_system_copy_is_skipped_with_a_warning(tmp_path, server, monke
     with pytest.warns(RuntimeWarning, match=str(system / name)):
         with pytest.raises(FileNotFoundError, match=name):
             data.fashion_mnist(root=root, download=False)
+    (system / name).write_bytes(b"\x1f\x8b" + b"not gzip")  # damaged beyond gunzip: skipped too
     with pytest.warns(RuntimeWarning, match="Skipping"):
         ds = data.fashion_mnist(root=root, progress=False)  # downloads only that file
     assert server.hits == [f"/m/{name}"] and ds.info["verified"]
@@ -488,7 +579,7 @@ def test_a_hostile_checksums_json_is_never_read(tmp_path):
     for text in ("{" * 100_000, '{"x": [1, 2', "[]", '{"train-images-idx3-ubyte.gz": 5}'):
         stamp.write_text(text)
         assert data.mnist(root=root, checksums=sums).info["verified"]
-    other = data.write_fake("mnist", root, n_train=12, n_test=6, seed=1)
+    other = data.write_fake("mnist", root, n_train=12, n_test=6, seed=1, overwrite=True)
     lie = {f: {"key": [0, 0, 0], "sha256": sums[f]} for f in sums}  # claims the old hashes
     stamp.write_text(json.dumps(lie))
     with pytest.raises(data.ChecksumError):
@@ -525,6 +616,7 @@ def _extract(archive, dest):
         ({"checksums": "abc"}, TypeError, "`checksums`"),
         ({"download": 1}, TypeError, "`download`"),
         ({"timeout": 0}, ValueError, "`timeout`"),
+        ({"deadline": -1.0}, ValueError, "`deadline`"),
         ({"root": 5}, TypeError, "`root`"),
     ],
 )
@@ -573,7 +665,7 @@ def test_file_mirror_and_stale_part_cleanup(tmp_path, monkeypatch):
     _pin(monkeypatch, "mnist", files, [])
     folder = tmp_path / "cache" / "mnist"
     folder.mkdir(parents=True)
-    stale = folder / ".train-images-idx3-ubyte.gz.abc123.part"  # left by a killed download
+    stale = folder / "tmpabc123"  # pooch's temporary file, left by a killed download
     stale.write_bytes(b"partial")
     source = data.cache_dir("mnist", root=tmp_path / "source").as_uri() + "/"
     ds = data.mnist(root=tmp_path / "cache", mirrors=[source], progress=False)

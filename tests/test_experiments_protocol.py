@@ -25,8 +25,6 @@ LAYERS = {
     "hamgeo._io": 0,
     "hamgeo._blocks": 0,
     "hamgeo.codes": 1,
-    "hamgeo._native": 2,
-    "hamgeo._dispatch": 2,
     "hamgeo.hamming": 2,
     "hamgeo.data": 3,
     "hamgeo.nets": 3,

@@ -1,6 +1,6 @@
 """Fuzz: generated bad and edge inputs against every public function of hamgeo.
 
-The contract (DESIGN.md, "Never silently wrong"): a call with one bad argument either
+The contract (CONTRIBUTING.md, "Errors": never silently wrong): a call with one bad argument either
 raises ``TypeError`` / ``ValueError`` whose message names that argument in backticks
 (``FileNotFoundError`` for a missing path), or returns a result equal to a NumPy
 reference. Never a raw backend error (``XlaRuntimeError``, a flax scope error,
@@ -421,7 +421,7 @@ _CASES: dict[str, tuple[Callable[[], Callable], Callable[[], dict], dict[str, st
     ),
     "dot_product_preservation": (
         lambda: hamgeo.dot_product_preservation,
-        lambda: {"model": _fx().bmlp, "variables": _fx().bmlp_vars, "x": _fx().x},
+        lambda: {"model": _fx().bmlp, "variables": _fx().bmlp_vars, "x": _fx().x, "key": _fx().key},
         {"model": "model", "x": "real_array", "batch_size": "count", "n_keep": "count"},
     ),
     # encoding
@@ -616,7 +616,7 @@ _CASES: dict[str, tuple[Callable[[], Callable], Callable[[], dict], dict[str, st
     ),
     "binary_layer_io": (
         lambda: nets.binary_layer_io,
-        lambda: {"model": _fx().bmlp, "variables": _fx().bmlp_vars, "x": _fx().x},
+        lambda: {"model": _fx().bmlp, "variables": _fx().bmlp_vars, "x": _fx().x, "key": _fx().key},
         {"model": "model", "x": "real_array"},
     ),
     "train": (

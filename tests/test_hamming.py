@@ -1,3 +1,6 @@
+import os
+import subprocess
+import sys
 import warnings
 
 import jax
@@ -9,9 +12,8 @@ from hypothesis import strategies as st
 from jax.sharding import NamedSharding, PartitionSpec
 
 import hamgeo
-from hamgeo import _native, hamming
 from hamgeo.codes import PackedCodes, pack_bits
-from hamgeo.hamming import hamming_knn, pairwise_hamming
+from hamgeo.hamming import _api, _native, _xla, hamming_knn, pairwise_hamming
 
 METHODS = ["auto", "popcount", "xla", "matmul"] + (["native"] if _native.available() else [])
 
@@ -304,13 +306,15 @@ def test_knn_every_method(rng, method, exclude_self):
 @pytest.mark.parametrize("method", ["xla", "matmul"])
 def test_knn_query_blocks(rng, monkeypatch, method):
     """Small temporaries: queries in several blocks (lax.map), base in several blocks."""
-    monkeypatch.setattr(hamming, "_BLOCK_BYTES", 4096)
+    monkeypatch.setattr(_xla, "_BLOCK_BYTES", 4096)
+    _api._knn_jit.clear_cache()  # block sizes are chosen at trace time
     x = bits(rng, 29, 40)
     d, i = hamming_knn(x, x, 5, exclude_self=True, method=method, block_size=6)
     rd, ri = ref_knn(x, x, 5, True)
     np.testing.assert_array_equal(np.asarray(d), rd)
     np.testing.assert_array_equal(np.asarray(i), ri)
-    assert hamming._knn_blocks("int8", 29, 29, 2, 40, 5, 6)[0] < 29  # really blocked
+    assert _xla.knn_blocks("int8", 29, 29, 2, 40, 5, 6)[0] < 29  # really blocked
+    _api._knn_jit.clear_cache()
 
 
 @pytest.mark.parametrize("method", METHODS)
@@ -409,3 +413,77 @@ def test_missing_native_kernel_warns_once_at_the_caller(monkeypatch):
         warnings.simplefilter("error")
         assert not _native.available()  # disabling on purpose is not worth a warning
     _native._warn_missing.cache_clear()
+
+
+# ----------------------------------------------------------------------------- traced statics
+
+
+def test_traced_static_arguments_raise_a_hamgeo_type_error(rng):
+    x = pack_bits(bits(rng, 9, 33))
+    with pytest.raises(TypeError, match=r"`k` must be a static Python int.*static_argnames"):
+        jax.jit(lambda a, k: hamming_knn(a, a, k))(x, 3)
+    with pytest.raises(TypeError, match=r"`truncate` must be a static Python int"):
+        jax.jit(lambda a, t: pairwise_hamming(a, truncate=t))(x, 5)
+    with pytest.raises(TypeError, match=r"`block_size` must be a static Python int"):
+        jax.jit(lambda a, b: pairwise_hamming(a, block_size=b))(x, 4)
+    # marked static, the same calls work and agree with the eager ones
+    f = jax.jit(lambda a, k: hamming_knn(a, a, k), static_argnames="k")
+    np.testing.assert_array_equal(np.asarray(f(x, k=3)[1]), np.asarray(hamming_knn(x, x, 3)[1]))
+
+
+# ----------------------------------------------------------------------------- environment
+
+_ENV_SCRIPT = """
+import warnings
+warnings.simplefilter("always")
+with warnings.catch_warnings(record=True) as seen:
+    from hamgeo.hamming import _dispatch, _native
+    for _ in range(2):
+        status = _native.status()
+        mode = _dispatch.mode()
+print(repr(status))
+print(mode)
+for w in seen:
+    if issubclass(w.category, RuntimeWarning):
+        print("WARN", w.message)
+"""
+
+
+def test_bad_environment_values_warn_once_each():
+    """Untrusted environment: each bad value is ignored with one warning naming it."""
+    env = {
+        **os.environ,
+        "HAMGEO_DISABLE_NATIVE": "0",  # means enabled
+        "HAMGEO_NATIVE_ISA": "sse9",
+        "HAMGEO_NUM_THREADS": "2x",
+        "HAMGEO_NATIVE_POOL": "mine",
+        "HAMGEO_DISPATCH": "fastest",
+        "JAX_PLATFORMS": "cpu",
+    }
+    out = subprocess.run(
+        [sys.executable, "-c", _ENV_SCRIPT], env=env, capture_output=True, text=True, timeout=120
+    )
+    assert out.returncode == 0, out.stderr
+    lines = out.stdout.splitlines()
+    assert "disabled" not in lines[0]  # HAMGEO_DISABLE_NATIVE=0 does not disable
+    assert lines[1] == "measure"
+    warned = [line for line in lines if line.startswith("WARN")]
+    for name, value, accepted in [
+        ("HAMGEO_NATIVE_ISA", "sse9", "'avx512'"),
+        ("HAMGEO_NUM_THREADS", "2x", "positive integers"),
+        ("HAMGEO_NATIVE_POOL", "mine", "'own'"),
+        ("HAMGEO_DISPATCH", "fastest", "'static', 'measure'"),
+    ]:
+        hits = [w for w in warned if f"{name}={value!r}" in w]
+        if name != "HAMGEO_DISPATCH" and not _native.available():
+            continue  # the native variables are read only when the kernel loads
+        assert len(hits) == 1 and accepted in hits[0], (name, warned)
+
+
+@pytest.mark.parametrize(
+    "value,disabled", [("1", True), ("yes", True), ("0", False), ("no", False)]
+)
+def test_disable_native_values(monkeypatch, value, disabled):
+    monkeypatch.setenv("HAMGEO_DISABLE_NATIVE", value)
+    got = _native.env_choice("HAMGEO_DISABLE_NATIVE", _native._TRUE + _native._FALSE, "0")
+    assert (got in _native._TRUE) is disabled

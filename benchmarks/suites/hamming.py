@@ -1,11 +1,20 @@
 """Hamming kernels: full distance matrices and k-NN, hamgeo against its peers.
 
-hamgeo rows: ``auto`` (the measured dispatch, ``hamgeo/_dispatch.py``) and every exact
-candidate it chooses from (``native``, ``xla``, ``matmul`` = int8 ±1 product, ``bf16``
-±1 product), so each size shows ``auto``'s choice and its ratio to the best candidate;
-plus ``auto`` with a narrow ``out_dtype`` where the distances fit.
+hamgeo rows: ``auto`` (the measured dispatch, ``hamgeo/hamming/_dispatch.py``) and every
+exact candidate it chooses from on the backend it runs on (``native``, ``xla`` popcount,
+``int8`` ±1 product, ``bf16`` ±1 product), so each size shows ``auto``'s choice and its
+ratio to the best candidate; plus ``auto`` with a narrow ``out_dtype`` where the distances
+fit.
 
-Peers, each in its own process (no thread pool competing with XLA's, no import of
+On a GPU backend the suite times GPU sizes (65 536 x 65 536 pairs of 1024-bit codes, far
+past launch overhead; ``quick``: 8192) against what a GPU user would write by hand in
+PyTorch, in its own process: ``torch._int_mm`` on ±1 int8 (tensor cores, int32
+accumulation) and an fp16 ±1 matmul (exact: the sums are integers below 2048), both
+turned into ``int32`` distances, and for k-NN the same ``_int_mm`` per block of queries
+with ``torch.topk``. Rows record ``jax.devices()[0].device_kind`` and the fraction of the
+card's dense int8 peak (2 N M n_bits operations) where the card is known.
+
+CPU peers, each in its own process (no thread pool competing with XLA's, no import of
 jax): faiss ``hammings`` (full matrix; a single-threaded loop in faiss) and
 ``IndexBinaryFlat.search`` (k-NN, OpenMP), scipy ``cdist(metric="hamming")`` and a
 NumPy ``np.bitwise_count`` brute force. Peers too slow for the full size are timed on
@@ -30,9 +39,8 @@ import numpy as np
 
 import hamgeo
 from benchmarks.timing import Row, Stats, _block, timed_row
-from hamgeo import _dispatch, _native
 from hamgeo.codes import to_packbits
-from hamgeo.hamming import _pairwise_compute
+from hamgeo.hamming import _api, _dispatch, _native
 
 SUITE = "hamming"
 
@@ -83,7 +91,35 @@ _PEER_SCRIPT = textwrap.dedent(
 
 
 def _codes(rng, n, bits):
-    return hamgeo.pack_bits(rng.random((n, bits)) < 0.5)
+    """Random codes ``[n, bits]`` (uniform words, padding masked by ``PackedCodes``)."""
+    words = rng.integers(0, 2**32, (n, -(-bits // 32)), dtype=np.uint32)
+    return hamgeo.PackedCodes(jax.numpy.asarray(words), bits)
+
+
+def _on_gpu() -> bool:
+    return jax.default_backend() in ("gpu", "cuda", "rocm")
+
+
+def _path_call(op, path, x, y, k=10):
+    """One exact candidate ``path`` (``native``/``xla``/``int8``/``bf16``) on every platform."""
+    if op == "knn":
+        return _api._knn_jit(
+            x.words, y.words, 0, k=k, exclude_self=False, n_bits=x.n_bits,
+            paths=_api._uniform(path), block_size=None,
+        )  # fmt: skip
+    return _api._pairwise_jit(
+        x.words, y.words, n_bits=x.n_bits, truncate=None, paths=_api._uniform(path),
+        block_size=None, out_dtype=np.dtype(np.int32),
+    )  # fmt: skip
+
+
+def _call(op, method, x, k=10):
+    """``auto`` through the public API, a candidate path through :func:`_path_call`."""
+    if method == "auto":
+        if op == "knn":
+            return hamgeo.hamming_knn(x, x, k)
+        return hamgeo.pairwise_hamming(x, x)
+    return _path_call(op, method, x, x, k)
 
 
 def _peer_row(impl, xb_path, n, bits, rows, repeats, k=0, **row):
@@ -151,53 +187,45 @@ def _report_auto(rows, op, n, bits, call):
     )
 
 
+def _hamgeo_rows(op, x, k, repeats, common):
+    """``auto`` and every exact candidate of the backend, as rows; auto's ratio reported."""
+    rows = []
+    n, bits = x.shape[0], x.n_bits
+    for method in ("auto", *_dispatch.candidates(op, bits)):
+        # The XLA streaming top-k on CPU is the slow, GPU/TPU form: fewer repeats.
+        slow = op == "knn" and method in ("xla", "int8", "bf16") and not _on_gpu()
+        rows.append(
+            timed_row(
+                lambda m=method: _call(op, m, x, k),
+                repeats=3 if slow else repeats,
+                dtype="uint32 words",
+                impl=f"hamgeo[{method}]",
+                **common,
+            )
+        )
+    _report_auto(rows, op, n, bits, lambda m: _call(op, m, x, k))
+    return rows
+
+
 def _pairwise_rows(rng, n, bits, quick, tmp):
     x = _codes(rng, n, bits)
-    xb_path = os.path.join(tmp, f"pair-{n}-{bits}.npy")
-    np.save(xb_path, to_packbits(x))
     shape = f"N=M={n} bits={bits}"
     common = dict(suite=SUITE, op="pairwise", shape=shape, work=float(n) * n * bits)
     repeats = 3 if quick else 7
     rows = []
-    peers = [("faiss.hammings", n), ("numpy.bitwise_count", min(n, 256 if quick else 512))]
-    peers.append(("scipy.cdist", min(n, 64 if quick else 128)))
-    for impl, sub in peers:
-        dtype = "bool" if impl == "scipy.cdist" else "uint8 packbits"
-        r = _peer_row(impl, xb_path, n, bits, sub, 3 if sub < n else repeats, dtype=dtype,
-                      unit="bit-pairs", **common)  # fmt: skip
-        rows += [r] if r is not None else []
-    methods = ["auto", "xla", "matmul"] + (["native"] if _native.available() else [])
-    for method in methods:
-        rows.append(
-            timed_row(
-                lambda m=method: hamgeo.pairwise_hamming(x, x, method=m),
-                repeats=repeats,
-                dtype="uint32 words",
-                impl=f"hamgeo[{method}]",
-                unit="bit-pairs",
-                **common,
-            )
-        )
-    rows.append(
-        timed_row(
-            lambda: _pairwise_compute(
-                "bf16", x.words, x.words, n_bits=bits, truncate=None, out_dtype=np.int32,
-                block_size=None,
-            ),
-            repeats=repeats, dtype="uint32 words", impl="hamgeo[bf16]", unit="bit-pairs",
-            **common,
-        )
-    )  # fmt: skip
-
-    def call(m):
-        if m == "bf16":
-            return _pairwise_compute(
-                "bf16", x.words, x.words, n_bits=bits, truncate=None, out_dtype=np.int32,
-                block_size=None,
-            )  # fmt: skip
-        return hamgeo.pairwise_hamming(x, x, method=m)
-
-    _report_auto(rows, "pairwise", n, bits, call)
+    if _on_gpu():
+        rows += _gpu_peer_rows("pairwise", n, bits, repeats, common)
+    else:
+        xb_path = os.path.join(tmp, f"pair-{n}-{bits}.npy")
+        np.save(xb_path, to_packbits(x))
+        peers = [("faiss.hammings", n), ("numpy.bitwise_count", min(n, 256 if quick else 512))]
+        peers.append(("scipy.cdist", min(n, 64 if quick else 128)))
+        for impl, sub in peers:
+            dtype = "bool" if impl == "scipy.cdist" else "uint8 packbits"
+            r = _peer_row(impl, xb_path, n, bits, sub, 3 if sub < n else repeats, dtype=dtype,
+                          unit="bit-pairs", **common)  # fmt: skip
+            rows += [r] if r is not None else []
+    rows += _hamgeo_rows("pairwise", x, 0, repeats, dict(common, unit="bit-pairs"))
     narrow = "uint8" if bits <= 255 else ("uint16" if bits <= 65535 else None)
     if narrow:
         rows.append(
@@ -215,28 +243,126 @@ def _pairwise_rows(rng, n, bits, quick, tmp):
 
 def _knn_rows(rng, n, bits, quick, tmp, k=10):
     x = _codes(rng, n, bits)
-    xb_path = os.path.join(tmp, f"knn-{n}-{bits}.npy")
-    np.save(xb_path, to_packbits(x))
     shape = f"N=M={n} bits={bits} k={k}"
     common = dict(suite=SUITE, op="knn", shape=shape, work=float(n) * n * bits, unit="bit-pairs")
     repeats = 3 if quick else 7
     rows = []
-    r = _peer_row("faiss.IndexBinaryFlat", xb_path, n, bits, n, repeats, k=k,
-                  dtype="uint8 packbits", **common)  # fmt: skip
-    rows += [r] if r is not None else []
-    methods = ["auto", "xla", "matmul"] + (["native"] if _native.available() else [])
-    for method in methods:
-        slow = method in ("xla", "matmul")  # the XLA streaming top-k: the GPU/TPU form
-        rows.append(
-            timed_row(
-                lambda m=method: hamgeo.hamming_knn(x, x, k, method=m),
-                repeats=3 if slow else repeats,
-                dtype="uint32 words",
-                impl=f"hamgeo[{method}]",
-                **common,
-            )
+    if _on_gpu():
+        rows += _gpu_peer_rows("knn", n, bits, repeats, common, k=k)
+    else:
+        xb_path = os.path.join(tmp, f"knn-{n}-{bits}.npy")
+        np.save(xb_path, to_packbits(x))
+        r = _peer_row("faiss.IndexBinaryFlat", xb_path, n, bits, n, repeats, k=k,
+                      dtype="uint8 packbits", **common)  # fmt: skip
+        rows += [r] if r is not None else []
+    rows += _hamgeo_rows("knn", x, k, repeats, common)
+    return rows
+
+
+# --- GPU peers: PyTorch in its own process ----------------------------------------------
+
+_GPU_PEER_SCRIPT = textwrap.dedent(
+    """
+    import json, sys, time
+    op, n, bits, k, repeats = sys.argv[1], *map(int, sys.argv[2:])
+    try:
+        import torch
+        if not torch.cuda.is_available():
+            raise ImportError("torch has no CUDA device")
+    except ImportError as err:
+        print(json.dumps({"error": str(err)}))
+        sys.exit(0)
+    dev = torch.device("cuda")
+    g = torch.Generator(device=dev).manual_seed(0)
+    # +-1 codes as a GPU user holds them: one int8 (or fp16) per bit.
+    s = (torch.randint(0, 2, (n, bits), device=dev, generator=g, dtype=torch.int8) * 2 - 1)
+    sh = s.half()
+
+    def int_mm():  # int8 tensor cores, int32 sums -> int32 distances, in place
+        d = torch._int_mm(s, s.t())
+        return d.neg_().add_(bits).div_(2, rounding_mode="floor")
+
+    def fp16_mm():  # exact: every partial sum is an integer below 2048
+        return ((bits - (sh @ sh.t()).float()) * 0.5).to(torch.int32)
+
+    def knn_int_mm(block=8192):
+        out_d, out_i = [], []
+        for i in range(0, n, block):
+            sims = torch._int_mm(s[i:i + block], s.t())
+            v, idx = torch.topk(sims, k, dim=1)
+            out_d.append((bits - v) // 2)
+            out_i.append(idx)
+        return torch.cat(out_d), torch.cat(out_i)
+
+    impls = {"pairwise": {"torch._int_mm int8": int_mm, "torch fp16 matmul": fp16_mm},
+             "knn": {"torch._int_mm int8 + topk": knn_int_mm}}[op]
+    res = {"device": torch.cuda.get_device_name(0), "torch": torch.__version__, "impls": {}}
+    for name, fn in impls.items():
+        try:
+            torch.cuda.synchronize(); t0 = time.perf_counter(); fn(); torch.cuda.synchronize()
+            first = time.perf_counter() - t0
+            times = []
+            for _ in range(repeats):
+                t0 = time.perf_counter(); fn(); torch.cuda.synchronize()
+                times.append(time.perf_counter() - t0)
+            res["impls"][name] = {"times": times, "first": first}
+        except Exception as err:  # a peer that cannot run is reported, not fatal
+            res["impls"][name] = {"error": f"{type(err).__name__}: {err}"[:300]}
+        torch.cuda.empty_cache()
+    print(json.dumps(res))
+    """
+)
+
+# Dense int8 tensor-core peak (operations/s, no sparsity) of cards we know.
+_INT8_PEAK = {"H200": 1979e12, "H100": 1979e12, "A100": 624e12, "L40S": 733e12, "L4": 242e12}
+
+
+def _int8_peak(device_kind: str) -> float | None:
+    for name, peak in _INT8_PEAK.items():
+        if name.lower() in device_kind.lower():
+            return peak
+    return None
+
+
+def _gpu_extra(row: Row, n: int, bits: int) -> Row:
+    kind = jax.devices()[0].device_kind
+    row.extra["device_kind"] = kind
+    peak = _int8_peak(kind)
+    if peak is not None and row.seconds > 0:
+        row.extra["fraction_of_int8_peak"] = round(2.0 * n * n * bits / row.seconds / peak, 4)
+    return row
+
+
+def _gpu_peer_rows(op, n, bits, repeats, common, k=10):
+    """PyTorch peers in a fresh process (its own CUDA context and allocator)."""
+    try:
+        proc = subprocess.run(
+            [sys.executable, "-c", _GPU_PEER_SCRIPT, op, str(n), str(bits), str(k), str(repeats)],
+            capture_output=True, text=True, check=False, timeout=300,
+        )  # fmt: skip
+    except subprocess.TimeoutExpired:
+        print(f"  torch peers ({op}): timed out", flush=True)
+        return []
+    lines = proc.stdout.strip().splitlines()
+    if proc.returncode != 0 or not lines:
+        print(f"  torch peers ({op}): failed ({proc.stderr.strip().splitlines()[-1:]})", flush=True)
+        return []
+    out = json.loads(lines[-1])
+    if "error" in out:
+        print(f"  torch peers ({op}): not run ({out['error']})", flush=True)
+        return []
+    rows = []
+    for impl, res in out["impls"].items():
+        if "error" in res:
+            print(f"  {impl}: {res['error']}", flush=True)
+            continue
+        stats = Stats(res["times"], res["first"])
+        r = stats.fill(
+            Row(seconds=0.0, impl=impl, dtype="int8 +-1", **dict(common, unit="bit-pairs"))
         )
-    _report_auto(rows, "knn", n, bits, lambda m: hamgeo.hamming_knn(x, x, k, method=m))
+        r.compile_s = max(0.0, stats.first - r.seconds)
+        r.extra.update(process="own subprocess", torch=out["torch"])
+        rows.append(_gpu_extra(r, n, bits))
     return rows
 
 
@@ -289,12 +415,22 @@ def run(quick: bool) -> list[Row]:
 
     ``auto`` starts from an empty dispatch cache (a temporary ``HAMGEO_CACHE``), as on a
     fresh machine: each size class is measured on its first call (in ``compile_s``).
+    On a GPU backend the sizes are GPU sizes and the peers PyTorch's (module docstring).
     """
     rng = np.random.default_rng(0)
     print(f"  {_native.describe()}; backend {jax.default_backend()}", flush=True)
     rows: list[Row] = []
-    pair_sizes = [(1024, 256), (2048, 1024)] if quick else [(4096, 64), (4096, 256), (4096, 1024)]
-    knn_sizes = [(2048, 1024)] if quick else [(4096, 256), (4096, 1024)]
+    if _on_gpu():
+        print(f"  device kind: {jax.devices()[0].device_kind}", flush=True)
+        pair_sizes = [(8192, 1024)] if quick else [(65536, 1024), (32768, 256)]
+        knn_sizes = [(8192, 1024)] if quick else [(65536, 1024)]
+    elif os.environ.get("HAMGEO_BENCH_SMOKE"):  # accelerator.sh --cpu-smoke: the code paths only
+        pair_sizes, knn_sizes = [(256, 256)], [(256, 256)]
+    elif quick:
+        pair_sizes, knn_sizes = [(1024, 256), (2048, 1024)], [(2048, 1024)]
+    else:
+        pair_sizes = [(4096, 64), (4096, 256), (4096, 1024)]
+        knn_sizes = [(4096, 256), (4096, 1024)]
     old_cache = os.environ.get("HAMGEO_CACHE")
     with tempfile.TemporaryDirectory(prefix="hamgeo-bench-") as tmp:
         os.environ["HAMGEO_CACHE"] = os.path.join(tmp, "cache")
@@ -310,7 +446,13 @@ def run(quick: bool) -> list[Row]:
                 del os.environ["HAMGEO_CACHE"]
             else:
                 os.environ["HAMGEO_CACHE"] = old_cache
-    if not quick:
+    if _on_gpu():
+        for r in rows:
+            if r.impl.startswith("hamgeo"):
+                n = int(r.shape.split()[0].split("=")[-1])
+                bits = int(r.shape.split()[1].split("=")[-1])
+                _gpu_extra(r, n, bits)
+    elif not quick:  # host memory of a large k-NN (ru_maxrss means nothing for a GPU)
         rows.append(_peak_memory_row())
         print(f"  peak memory: {rows[-1].extra}", flush=True)
     return rows

@@ -1,23 +1,29 @@
-"""Data sets: made offline, or read from a cache and downloaded on request, verified.
+"""Data sets: made offline, or read from a cache or a system folder, downloaded on request.
 
 Offline (nothing ever downloaded):
 
-* :func:`gaussian_grid` and :func:`diagonal_probe`: the controlled set-up of the
-  discriminability paper ([Discriminability], section 3): Gaussians centred on an
-  evenly spaced grid in ``[0, 1]^dim``, grouped into labels by k-means, and probe data
-  on the cube's diagonal.
-* :func:`digits`: scikit-learn's bundled 8×8 digits.
-* :func:`mnist1d`: MNIST-1D, made by the ``mnist1d`` package's procedural generator.
-* :func:`load_mnist` and :func:`load_cifar10`: read files a user already has, in their
-  standard formats (IDX; CIFAR-10's binary version), unverified.
+* [`gaussian_grid`][hamgeo.data.gaussian_grid] and
+  [`diagonal_probe`][hamgeo.data.diagonal_probe]: the controlled set-up of the
+  discriminability paper ([Discriminability], section 3): Gaussians centred on an evenly
+  spaced grid in ``[0, 1]^dim``, grouped into labels by k-means, and probe data on the
+  cube's diagonal.
+* [`digits`][hamgeo.data.digits]: scikit-learn's bundled 8×8 digits.
+* [`mnist1d`][hamgeo.data.mnist1d]: MNIST-1D, made by the ``mnist1d`` package's
+  procedural generator.
+* [`load_mnist`][hamgeo.data.load_mnist] and [`load_cifar10`][hamgeo.data.load_cifar10]:
+  read files a user already has, in their standard formats (IDX; CIFAR-10's binary
+  version), unverified.
 
-On request (downloaded once into :func:`cache_dir`, verified by pinned SHA-256):
+Verified by pinned SHA-256 (of the archive, or of its decompressed content), read from
+the cache ([`cache_dir`][hamgeo.data.cache_dir]), from the read-only folders
+``$HAMGEO_DATA_PATH`` and ``/usr/share/datasets``, or downloaded on request (through
+pooch): [`mnist`][hamgeo.data.mnist], [`fashion_mnist`][hamgeo.data.fashion_mnist],
+[`cifar10`][hamgeo.data.cifar10], and [`load`][hamgeo.data.load] by name
+([`DATASETS`][hamgeo.data.DATASETS]). [`write_fake`][hamgeo.data.write_fake] writes
+format-exact stand-ins for tests.
 
-* :func:`mnist`, :func:`fashion_mnist`, :func:`cifar10`, and :func:`load` by name
-  (:data:`DATASETS`). :func:`write_fake` writes format-exact stand-ins for tests.
-
-Every loader returns a :class:`Dataset` of NumPy ``float32`` inputs and ``int32``
-labels. The bibliography keys refer to ``docs/references.md``.
+Every loader returns a [`Dataset`][hamgeo.data.Dataset] of NumPy ``float32`` inputs and
+``int32`` labels. The bibliography keys refer to ``docs/references.md``.
 """
 
 from hamgeo.data._bundled import digits as digits

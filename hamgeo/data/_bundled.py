@@ -27,7 +27,10 @@ def digits(*, images: bool = False, test_size: int = 360) -> Dataset:
             between 10 and 1787, so each split holds every label).
 
     Returns:
-        A :class:`Dataset` with 1797 − ``test_size`` training and ``test_size`` test images.
+        A [`Dataset`][hamgeo.data.Dataset] with 1797 − ``test_size`` training and ``test_size``
+        test images.
+
+    Host-only: it reads scikit-learn's bundled files.
 
     Examples:
         >>> ds = digits()
@@ -80,7 +83,9 @@ def mnist1d() -> Dataset:
     ``random`` and ``np.random`` is undone, so the caller's random state is untouched.
 
     Returns:
-        A :class:`Dataset` with ``x: float32[n, 40]`` and 10 classes.
+        A [`Dataset`][hamgeo.data.Dataset] with ``x: float32[n, 40]`` and 10 classes.
+
+    Host-only: it runs the ``mnist1d`` generator (NumPy).
 
     Examples:
         >>> ds = mnist1d()

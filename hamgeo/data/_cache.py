@@ -35,7 +35,7 @@ def cache_dir(name: str | None = None, *, root: str | os.PathLike[str] | None = 
     the platform's user cache folder (``$XDG_CACHE_HOME/hamgeo/data`` or
     ``~/.cache/hamgeo/data`` on Linux, ``~/Library/Caches/hamgeo/data`` on macOS,
     ``hamgeo/data`` under ``%LOCALAPPDATA%`` on Windows). Each data set has its own subfolder,
-    named as in :data:`DATASETS` (``mnist``, ``fashion-mnist``, ``cifar10``).
+    named as in [`DATASETS`][hamgeo.data.DATASETS] (``mnist``, ``fashion-mnist``, ``cifar10``).
 
     Args:
         name: a data set's name (``"fashion_mnist"`` is read as ``"fashion-mnist"``),
@@ -44,6 +44,8 @@ def cache_dir(name: str | None = None, *, root: str | os.PathLike[str] | None = 
 
     Returns:
         An absolute path.
+
+    Host-only: it resolves a path.
 
     Examples:
         >>> cache_dir("mnist", root="/data/cache").as_posix()

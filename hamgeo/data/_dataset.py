@@ -1,4 +1,4 @@
-"""The :class:`Dataset` every loader returns."""
+"""The [`Dataset`][hamgeo.data.Dataset] every loader returns."""
 
 from __future__ import annotations
 
@@ -7,7 +7,31 @@ from typing import Any
 
 import numpy as np
 
+from hamgeo._checks import check_not_traced
+
 __all__ = ["Dataset"]
+
+
+_INT32_MAX = np.iinfo(np.int32).max
+
+
+def _int32_labels(y: np.ndarray, name: str) -> np.ndarray:
+    """``y`` as ``int32`` labels, refusing every value the cast would change."""
+    what = f"`{name}` (labels) must hold integers in 0 .. {_INT32_MAX}"
+    if y.dtype == np.bool_:
+        return y.astype(np.int32)
+    if not (np.issubdtype(y.dtype, np.integer) or np.issubdtype(y.dtype, np.floating)):
+        raise TypeError(f"{what}, got dtype {y.dtype}")
+    if y.size == 0:
+        return y.astype(np.int32)
+    if np.issubdtype(y.dtype, np.floating):
+        bad = ~np.isfinite(y) | (y != np.round(y))
+        if bad.any():
+            raise ValueError(f"{what}, got {y[bad][0].item()} (dtype {y.dtype})")
+    low, high = y.min(), y.max()  # exact in the input's own dtype: nothing wraps
+    if low < 0 or high > _INT32_MAX:
+        raise ValueError(f"{what}, got {(low if low < 0 else high).item()} (dtype {y.dtype})")
+    return y.astype(np.int32)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -20,9 +44,12 @@ class Dataset:
         x_test: ``float32[n_test, ...]`` inputs (same trailing shape as ``x_train``).
         y_test: ``int32[n_test]`` labels.
         name: a short name, e.g. ``"digits"``.
-        info: extras (e.g. the Gaussian means of :func:`gaussian_grid`; for the data sets
+        info: extras (e.g. the Gaussian means of [`gaussian_grid`][hamgeo.data.gaussian_grid]; for
+            the data sets
             read from the cache, the source, each file's SHA-256 and whether it was
-            verified, see :func:`mnist`).
+            verified, see [`mnist`][hamgeo.data.mnist]).
+
+    Host-only: it holds NumPy arrays (a traced input raises ``TypeError``).
 
     Examples:
         >>> import numpy as np
@@ -39,6 +66,7 @@ class Dataset:
     info: dict[str, Any] = dataclasses.field(default_factory=dict)
 
     def __post_init__(self) -> None:
+        check_not_traced("Dataset", self.x_train, self.y_train, self.x_test, self.y_test)
         for split in ("train", "test"):
             x = np.asarray(getattr(self, f"x_{split}"), dtype=np.float32)
             y = np.asarray(getattr(self, f"y_{split}"))
@@ -49,12 +77,7 @@ class Dataset:
                     f"`y_{split}` must have shape [{x.shape[0]}] to match `x_{split}`, "
                     f"got {y.shape}"
                 )
-            if y.size and not np.issubdtype(y.dtype, np.integer):
-                if not np.all(y == np.round(y)):
-                    raise TypeError(f"`y_{split}` must hold integer labels, got dtype {y.dtype}")
-            y = y.astype(np.int32)
-            if y.size and y.min() < 0:
-                raise ValueError(f"`y_{split}` must be non-negative, got {y.min()}")
+            y = _int32_labels(y, f"y_{split}")
             object.__setattr__(self, f"x_{split}", x)
             object.__setattr__(self, f"y_{split}", y)
         if self.x_train.shape[1:] != self.x_test.shape[1:]:

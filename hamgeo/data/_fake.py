@@ -2,19 +2,18 @@
 
 from __future__ import annotations
 
-import contextlib
 import gzip
 import hashlib
 import io
 import os
 import struct
 import tarfile
-import tempfile
 from pathlib import Path
 
 import numpy as np
 
-from hamgeo._checks import check_choice, check_int, check_seed
+from hamgeo._checks import check_bool, check_choice, check_int, check_seed
+from hamgeo._io import atomic_write_bytes
 from hamgeo.data._cache import cache_dir
 from hamgeo.data._formats import CIFAR_MEMBERS
 
@@ -23,17 +22,17 @@ __all__ = ["write_fake"]
 _CIFAR_LABELS = "airplane automobile bird cat deer dog frog horse ship truck".split()
 
 
-def _atomic_write(path: Path, payload: bytes) -> str:
-    """Write ``payload`` to ``path`` through a temporary file; return its SHA-256."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(payload)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
+_IDX_FILES = tuple(
+    f"{split}-{kind}-idx{rank}-ubyte.gz"
+    for split in ("train", "t10k")
+    for kind, rank in (("images", 3), ("labels", 1))
+)
+_CIFAR_FILE = "cifar-10-binary.tar.gz"
+
+
+def _write(path: Path, payload: bytes) -> str:
+    """Write ``payload`` to ``path`` atomically (existing files were refused before)."""
+    atomic_write_bytes(path, payload, overwrite=True)
     return hashlib.sha256(payload).hexdigest()
 
 
@@ -89,7 +88,7 @@ def _write_idx_set(folder: Path, rng: np.random.Generator, n_train: int, n_test:
         for kind, arr, rank in (("images", pixels, 3), ("labels", labels, 1)):
             name = f"{split}-{kind}-idx{rank}-ubyte.gz"
             payload = gzip.compress(_idx(arr), compresslevel=6, mtime=0)
-            sums[name] = _atomic_write(folder / name, payload)
+            sums[name] = _write(folder / name, payload)
     return sums
 
 
@@ -122,7 +121,7 @@ def _write_cifar(folder: Path, rng: np.random.Generator, n_train: int, n_test: i
             records = np.concatenate([labels[:, None], pixels.reshape(n, -1)], axis=1)
             add(member, records.tobytes())
     payload = gzip.compress(raw.getvalue(), compresslevel=6, mtime=0)
-    return {"cifar-10-binary.tar.gz": _atomic_write(folder / "cifar-10-binary.tar.gz", payload)}
+    return {_CIFAR_FILE: _write(folder / _CIFAR_FILE, payload)}
 
 
 def write_fake(
@@ -132,16 +131,20 @@ def write_fake(
     n_train: int,
     n_test: int,
     seed: int = 0,
+    overwrite: bool = False,
 ) -> dict[str, str]:
     """Write format-exact stand-ins for a downloadable data set; return their checksums.
 
     The files have the canonical names and formats (gzipped IDX for MNIST and
     Fashion-MNIST, ``cifar-10-binary.tar.gz`` for CIFAR-10) and go where
-    :func:`mnist` / :func:`fashion_mnist` / :func:`cifar10` look for them:
+    [`mnist`][hamgeo.data.mnist] / [`fashion_mnist`][hamgeo.data.fashion_mnist] /
+    [`cifar10`][hamgeo.data.cifar10] look for them:
     ``cache_dir(name, root=root)``. Each class is a template (digit-like strokes for
     the IDX sets, a colour pattern plus noise for CIFAR-10) shifted by up to 3 pixels,
     so a network learns them, and the labels are balanced. The same arguments write
-    the same bytes. Files are written atomically; other files in the folder stay.
+    the same bytes. Files are written atomically; other files in the folder stay, and
+    an existing file of the same name (a real data set, say) is replaced only with
+    ``overwrite=True``: otherwise nothing is written.
 
     Use them to test code that takes ``--data mnist`` offline, or to time loading
     at the real size: ``load(name, root=root, checksums=write_fake(...))`` reads
@@ -154,9 +157,16 @@ def write_fake(
         n_train: training examples (``>= 5`` for CIFAR-10: one per training batch).
         n_test: test examples.
         seed: the NumPy seed of the content.
+        overwrite: replace files already there.
 
     Returns:
         ``{file name: sha256}`` of the files written.
+
+    Raises:
+        FileExistsError: a file to write exists and ``overwrite`` is false (the
+            message names it).
+
+    Host-only: it writes files.
 
     Examples:
         >>> import shutil, tempfile
@@ -172,6 +182,13 @@ def write_fake(
     n_train = check_int(n_train, "n_train", minimum=5 if name == "cifar10" else 1)
     n_test = check_int(n_test, "n_test", minimum=1)
     rng = np.random.default_rng(check_seed(seed))
+    overwrite = check_bool(overwrite, "overwrite")
+    names = (_CIFAR_FILE,) if name == "cifar10" else _IDX_FILES
+    there = [str(folder / f) for f in names if (folder / f).exists()]
+    if there and not overwrite:
+        raise FileExistsError(
+            f"write_fake would replace {', '.join(there)}; pass overwrite=True to replace them"
+        )
     folder.mkdir(parents=True, exist_ok=True)
     if name == "cifar10":
         return _write_cifar(folder, rng, n_train, n_test)

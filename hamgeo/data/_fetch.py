@@ -1,48 +1,44 @@
-"""Downloads that never leave a file that looks complete.
+"""Downloads through pooch, with mirrors, an overall deadline and a size cap on top.
 
-Each file is streamed into a uniquely named temporary file in the destination
-folder (``.<name>.<random>.part``), hashed on the way, checked against its expected
-size and SHA-256, flushed to disk and only then renamed to its final name with
-``os.replace`` (atomic on POSIX and Windows). Whatever goes wrong (a refused
-connection, a truncated transfer, a wrong checksum, Ctrl-C), the temporary file is
-removed. Downloads into one folder are serialized by an advisory lock
-(``fcntl.flock`` on ``<folder>/.lock``), so two processes asking at once end with one
-good copy: the second finds the first's file when it gets the lock. Where ``fcntl``
-does not exist (Windows), the unique temporary name, the check and the atomic rename
-still guarantee that the final name only ever holds a verified file.
+``pooch.retrieve`` does the download proper: a temporary file in the destination
+folder, the SHA-256 check, and the move to the final name only when the hash matches
+(the temporary file is removed whatever goes wrong, Ctrl-C included). hamgeo adds
+what pooch leaves to its caller:
+
+* mirrors: each base URL in turn, every failure recorded for the error message;
+* bounded waits: ``_Downloader`` (pooch's downloader hook) stops a transfer at an
+  overall deadline (not a per-read timeout: a server dripping a byte at a time ends
+  there too) and at a size cap (the pinned size where known), both named in the error;
+* a folder lock (``hamgeo._io.folder_lock``), so two processes asking at once end with
+  one good copy: the second finds the first's file when it gets the lock.
 """
 
 from __future__ import annotations
 
-import contextlib
-import glob
-import hashlib
 import http.client
 import os
-import sys
-import tempfile
+import socket
+import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import pooch
+
 from hamgeo._checks import describe
+from hamgeo._io import folder_lock, progress
 from hamgeo._version import __version__
 from hamgeo.data._cache import ENV_ROOT
-
-try:
-    import fcntl
-except ImportError:  # pragma: no cover - Windows
-    fcntl = None  # type: ignore[assignment]
 
 __all__ = ["DownloadError"]
 
 ENV_MIRRORS = "HAMGEO_DATA_MIRRORS"
 _SCHEMES = ("http", "https", "file")
 _CHUNK = 1 << 20
-LOCK = ".lock"
+DEFAULT_CAP = 1 << 32  # bytes, for a file without a pinned size (custom `checksums`)
 
 
 class DownloadError(OSError):
@@ -50,7 +46,7 @@ class DownloadError(OSError):
 
 
 class _MirrorFailed(Exception):
-    """One URL failed (unreachable, truncated, wrong checksum); try the next one."""
+    """One URL failed (unreachable, truncated, too slow, too big, wrong hash): try the next."""
 
 
 def _check_base(base: Any, where: str) -> str:
@@ -83,25 +79,6 @@ def url_for(base: str, filename: str) -> str:
     return base.rstrip("/") + "/" + filename
 
 
-@contextlib.contextmanager
-def folder_lock(folder: Path) -> Iterator[None]:
-    """Hold the folder's download lock (blocks while another process holds it)."""
-    if fcntl is None:  # pragma: no cover - Windows: rely on unique temp + atomic rename
-        yield
-        return
-    fd = os.open(folder / LOCK, os.O_RDWR | os.O_CREAT, 0o644)
-    try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            if sys.stderr.isatty():
-                print(f"waiting for another download into {folder} ...", file=sys.stderr)
-            fcntl.flock(fd, fcntl.LOCK_EX)
-        yield
-    finally:
-        os.close(fd)  # closing releases the lock
-
-
 def _describe_failure(err: BaseException) -> str:
     if isinstance(err, urllib.error.HTTPError):
         return f"HTTP {err.code} {err.reason}"
@@ -110,93 +87,80 @@ def _describe_failure(err: BaseException) -> str:
     return f"{type(err).__name__}: {err}" if str(err) else type(err).__name__
 
 
-def _progress_bar(total: int | None, filename: str, enabled: bool) -> Any:
-    from tqdm.auto import tqdm
-
-    return tqdm(
-        total=total,
-        desc=filename,
-        unit="B",
-        unit_scale=True,
-        unit_divisor=1024,
-        disable=not enabled,
-        file=sys.stderr,
-        leave=False,
-    )
+def _set_read_timeout(response: Any, seconds: float) -> None:
+    """Bound the next read of an HTTP(S) response (``file://`` ones never block)."""
+    sock = getattr(getattr(getattr(response, "fp", None), "raw", None), "_sock", None)
+    if sock is not None:
+        sock.settimeout(max(seconds, 1e-3))
 
 
-def _stream(
-    url: str,
-    out: Any,
-    *,
-    size: int | None,
-    timeout: float,
-    progress: bool,
-    filename: str,
-) -> str:
-    """Copy ``url`` into the open file ``out``; return the SHA-256 of what came.
+class _Downloader:
+    """pooch's downloader hook: one URL into pooch's temporary file, every wait bounded.
 
-    Remote failures raise :class:`_MirrorFailed`; a failing local write raises its
-    ``OSError`` unchanged (it is not the mirror's fault).
+    Reads return as soon as any bytes arrive (``read1``), each with a socket timeout of
+    at most the time left, so the transfer ends by ``deadline`` seconds after it began
+    however the server drips; more than ``cap`` bytes end it too.
     """
-    request = urllib.request.Request(url, headers={"User-Agent": f"hamgeo/{__version__}"})
-    try:
-        response = urllib.request.urlopen(request, timeout=timeout)  # noqa: S310 - schemes checked
-    except (OSError, http.client.HTTPException, ValueError) as err:
-        raise _MirrorFailed(_describe_failure(err)) from err
-    with response:
-        announced = response.headers.get("Content-Length")
-        total = int(announced) if announced and announced.isdigit() else None
-        if total is not None and size is not None and total != size:
-            raise _MirrorFailed(f"the server announces {total} bytes, expected {size}")
-        digest = hashlib.sha256()
+
+    def __init__(
+        self, name: str, *, size: int | None, timeout: float, deadline: float, progress: bool
+    ):
+        self.name, self.size, self.timeout = name, size, timeout
+        self.deadline, self.progress = deadline, progress
+        self.cap = size if size is not None else DEFAULT_CAP
+
+    def __call__(self, url: str, output_file: str, _pooch: Any) -> None:
+        stop = time.monotonic() + self.deadline
+        request = urllib.request.Request(url, headers={"User-Agent": f"hamgeo/{__version__}"})
+        try:
+            response = urllib.request.urlopen(  # noqa: S310 - schemes checked
+                request, timeout=min(self.timeout, self.deadline)
+            )
+        except (OSError, http.client.HTTPException, ValueError) as err:
+            raise _MirrorFailed(_describe_failure(err)) from err
+        with response, open(output_file, "wb") as out:
+            announced = response.headers.get("Content-Length")
+            total = int(announced) if announced and announced.isdigit() else None
+            if total is not None and self.size is not None and total != self.size:
+                raise _MirrorFailed(f"the server announces {total} bytes, expected {self.size}")
+            if total is not None and total > self.cap:
+                raise _MirrorFailed(f"the server announces {total} bytes, over the size cap")
+            received = self._copy(response, out, stop, total)
+        expected = total if total is not None else self.size
+        if expected is not None and received != expected:
+            raise _MirrorFailed(f"transfer truncated: received {received} of {expected} bytes")
+
+    def _copy(self, response: Any, out: Any, stop: float, total: int | None) -> int:
+        read = getattr(response, "read1", response.read)
         received = 0
-        with _progress_bar(total or size, filename, progress) as bar:
+        with progress(
+            total=total or self.size, desc=self.name, enabled=self.progress, unit="B"
+        ) as bar:
             while True:
+                left = stop - time.monotonic()
+                if left <= 0:
+                    raise _MirrorFailed(
+                        f"the overall deadline of {self.deadline:g} s (`deadline`) passed "
+                        f"after {received} bytes"
+                    )
+                _set_read_timeout(response, min(self.timeout, left))
                 try:
-                    chunk = response.read(_CHUNK)
+                    chunk = read(min(_CHUNK, self.cap + 1 - received))
                 except (OSError, http.client.HTTPException) as err:
+                    if isinstance(err, socket.timeout) and time.monotonic() >= stop:
+                        continue  # reported as the deadline above
                     raise _MirrorFailed(
                         f"transfer broken after {received} bytes: {_describe_failure(err)}"
                     ) from err
                 if not chunk:
-                    break
-                out.write(chunk)
-                digest.update(chunk)
+                    return received
                 received += len(chunk)
+                if received > self.cap:
+                    raise _MirrorFailed(
+                        f"stopped at the size cap of {self.cap} bytes: the server sent more"
+                    )
+                out.write(chunk)
                 bar.update(len(chunk))
-    expected_len = total if total is not None else size
-    if expected_len is not None and received != expected_len:
-        raise _MirrorFailed(f"transfer truncated: received {received} of {expected_len} bytes")
-    return digest.hexdigest()
-
-
-def download_file(
-    url: str,
-    folder: Path,
-    filename: str,
-    *,
-    sha256: str,
-    size: int | None,
-    timeout: float,
-    progress: bool,
-) -> None:
-    """Download ``url`` to ``folder / filename``, verified, atomically (see the module)."""
-    fd, tmp_name = tempfile.mkstemp(dir=folder, prefix=f".{filename}.", suffix=".part")
-    tmp = Path(tmp_name)
-    try:
-        with os.fdopen(fd, "wb") as out:
-            got = _stream(
-                url, out, size=size, timeout=timeout, progress=progress, filename=filename
-            )
-            if got != sha256:
-                raise _MirrorFailed(f"checksum mismatch: got sha256 {got}, expected {sha256}")
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(tmp, folder / filename)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
 
 
 def fetch(
@@ -208,6 +172,7 @@ def fetch(
     *,
     title: str,
     timeout: float,
+    deadline: float,
     progress: bool,
 ) -> None:
     """Download every file of ``missing`` into ``folder``, trying each base URL in turn.
@@ -219,27 +184,27 @@ def fetch(
     """
     try:
         folder.mkdir(parents=True, exist_ok=True)
-        with folder_lock(folder):
+        # Waiting for another process's download is bounded too.
+        with folder_lock(folder, timeout=deadline * len(missing)):
             for filename in missing:
                 if (folder / filename).is_file():  # another process got it meanwhile
                     continue
-                _remove_stale_parts(folder, filename)
+                _remove_stale_parts(folder)
                 failures = []
                 for base in bases:
                     url = url_for(base, filename)
+                    get = _Downloader(
+                        filename, size=sizes.get(filename), timeout=timeout, deadline=deadline,
+                        progress=progress,
+                    )  # fmt: skip
                     try:
-                        download_file(
-                            url,
-                            folder,
-                            filename,
-                            sha256=expected[filename],
-                            size=sizes.get(filename),
-                            timeout=timeout,
-                            progress=progress,
-                        )
+                        pooch.retrieve(url, f"sha256:{expected[filename]}", filename, folder,
+                                       downloader=get)  # fmt: skip
                         break
                     except _MirrorFailed as err:
                         failures.append(f"  {url}: {err}")
+                    except ValueError as err:  # pooch: the hash does not match
+                        failures.append(f"  {url}: checksum mismatch: {err}")
                 else:
                     raise DownloadError(
                         _no_copy_message(title, folder, filename, failures, missing)
@@ -255,12 +220,11 @@ def fetch(
         raise (PermissionError if isinstance(err, PermissionError) else OSError)(message) from err
 
 
-def _remove_stale_parts(folder: Path, filename: str) -> None:
-    """Delete temporary files left by a killed download (only while holding the lock)."""
-    if fcntl is None:  # pragma: no cover - without the lock another process may be writing
-        return
-    for stale in folder.glob(f".{glob.escape(filename)}.*.part"):
-        stale.unlink(missing_ok=True)
+def _remove_stale_parts(folder: Path) -> None:
+    """Delete pooch's temporary files left by a killed download (only under the lock)."""
+    for stale in folder.glob("tmp*"):
+        if stale.is_file():
+            stale.unlink(missing_ok=True)
 
 
 def _no_copy_message(

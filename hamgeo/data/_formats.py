@@ -12,6 +12,7 @@ import os
 import tarfile
 import zlib
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -20,8 +21,16 @@ from hamgeo.data._dataset import Dataset
 
 __all__ = ["load_cifar10", "load_mnist"]
 
-_IDX_DTYPES = {0x08: np.uint8, 0x09: np.int8, 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
+_IDX_DTYPES: dict[int, Any] = {
+    0x08: np.uint8,
+    0x09: np.int8,
+    0x0B: ">i2",
+    0x0C: ">i4",
+    0x0D: ">f4",
+    0x0E: ">f8",
+}
 _CIFAR_RECORD = 1 + 3 * 32 * 32
+Split = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]  # x_train, y_train, x_test, y_test
 CIFAR_MEMBERS = (
     *(f"cifar-10-batches-bin/data_batch_{i}.bin" for i in range(1, 6)),
     "cifar-10-batches-bin/test_batch.bin",
@@ -111,7 +120,8 @@ def load_mnist(path: str | os.PathLike[str], *, images: bool = False) -> Dataset
     Reads ``train-images-idx3-ubyte``, ``train-labels-idx1-ubyte``,
     ``t10k-images-idx3-ubyte`` and ``t10k-labels-idx1-ubyte`` (each optionally
     ``.gz``; the ``...-idx3.ubyte`` spelling is accepted too). Nothing is downloaded
-    and nothing is verified: :func:`mnist` and :func:`fashion_mnist` read the cache
+    and nothing is verified: [`mnist`][hamgeo.data.mnist] and
+    [`fashion_mnist`][hamgeo.data.fashion_mnist] read the cache
     and check the files' SHA-256.
 
     Args:
@@ -119,11 +129,13 @@ def load_mnist(path: str | os.PathLike[str], *, images: bool = False) -> Dataset
         images: return ``[n, 28, 28, 1]`` images instead of flat ``[n, 784]`` vectors.
 
     Returns:
-        A :class:`Dataset` with pixel values scaled to ``[0, 1]``.
+        A [`Dataset`][hamgeo.data.Dataset] with pixel values scaled to ``[0, 1]``.
 
     Raises:
         FileNotFoundError: the directory or a file is missing (the message names it).
         ValueError: a file is not a valid IDX file, or images and labels disagree.
+
+    Host-only: it reads files.
 
     Examples:
         >>> load_mnist("/nonexistent")
@@ -133,13 +145,14 @@ def load_mnist(path: str | os.PathLike[str], *, images: bool = False) -> Dataset
     """
     directory = check_existing_path(path, "path", kind="dir")
     images = check_bool(images, "images")
-    arrays = []
+    arrays: list[np.ndarray] = []
     for split in ("train", "t10k"):
         img_path = _find(directory, [f"{split}-images-idx3-ubyte", f"{split}-images.idx3-ubyte"])
         lab_path = _find(directory, [f"{split}-labels-idx1-ubyte", f"{split}-labels.idx1-ubyte"])
         arrays += mnist_split(img_path, lab_path, images=images)
-    info = {"path": str(directory), "n_train": len(arrays[1]), "n_test": len(arrays[3])}
-    return Dataset(*arrays, "mnist", info)
+    x_tr, y_tr, x_te, y_te = arrays
+    info = {"path": str(directory), "n_train": len(y_tr), "n_test": len(y_te)}
+    return Dataset(x_tr, y_tr, x_te, y_te, "mnist", info)
 
 
 def _parse_cifar_batch(raw: bytes | memoryview, where: Path | str) -> np.ndarray:
@@ -156,7 +169,7 @@ def _parse_cifar_batch(raw: bytes | memoryview, where: Path | str) -> np.ndarray
     return rec
 
 
-def _cifar_arrays(batches: list[np.ndarray], *, images: bool) -> tuple[np.ndarray, ...]:
+def _cifar_arrays(batches: list[np.ndarray], *, images: bool) -> Split:
     """Five training batches then the test batch, as ``(x_train, y_train, x_test, y_test)``."""
     out = []
     for parts in (batches[:5], batches[5:]):
@@ -166,10 +179,10 @@ def _cifar_arrays(batches: list[np.ndarray], *, images: bool) -> tuple[np.ndarra
         if not images:
             x = x.reshape(x.shape[0], -1)
         out += [x, rec[:, 0].astype(np.int32)]
-    return tuple(out)
+    return out[0], out[1], out[2], out[3]
 
 
-def cifar10_from_tar(raw: bytes, where: Path | str, *, images: bool) -> tuple[np.ndarray, ...]:
+def cifar10_from_tar(raw: bytes, where: Path | str, *, images: bool) -> Split:
     """The six batches of CIFAR-10's binary tar (already gunzipped), read in memory.
 
     Only the six regular members named in ``CIFAR_MEMBERS`` are parsed, as views of
@@ -200,7 +213,7 @@ def load_cifar10(path: str | os.PathLike[str], *, images: bool = False) -> Datas
 
     Reads ``data_batch_1..5.bin`` and ``test_batch.bin``. Each file is a run of
     fixed-size records (one label byte, then 3072 pixel bytes in channel-major order);
-    nothing is unpickled, downloaded or verified (:func:`cifar10` reads the cached
+    nothing is unpickled, downloaded or verified ([`cifar10`][hamgeo.data.cifar10] reads the cached
     archive and checks its SHA-256). ``path`` may be the ``cifar-10-batches-bin``
     directory or its parent.
 
@@ -210,11 +223,13 @@ def load_cifar10(path: str | os.PathLike[str], *, images: bool = False) -> Datas
             (flattened from the ``[32, 32, 3]`` layout).
 
     Returns:
-        A :class:`Dataset` with pixel values scaled to ``[0, 1]``.
+        A [`Dataset`][hamgeo.data.Dataset] with pixel values scaled to ``[0, 1]``.
 
     Raises:
         FileNotFoundError: the directory or a file is missing (the message names it).
         ValueError: a file is not a run of CIFAR-10 records.
+
+    Host-only: it reads files.
 
     Examples:
         >>> load_cifar10("/nonexistent")
@@ -232,6 +247,6 @@ def load_cifar10(path: str | os.PathLike[str], *, images: bool = False) -> Datas
         if not file.is_file():
             raise FileNotFoundError(f"{file} not found")
         batches.append(_parse_cifar_batch(_read_bytes(file), file))
-    arrays = _cifar_arrays(batches, images=images)
-    info = {"path": str(directory), "n_train": len(arrays[1]), "n_test": len(arrays[3])}
-    return Dataset(*arrays, "cifar10", info)
+    x_tr, y_tr, x_te, y_te = _cifar_arrays(batches, images=images)
+    info = {"path": str(directory), "n_train": len(y_tr), "n_test": len(y_te)}
+    return Dataset(x_tr, y_tr, x_te, y_te, "cifar10", info)

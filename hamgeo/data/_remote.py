@@ -21,7 +21,7 @@ import re
 import sys
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any, Literal, NamedTuple
+from typing import Any, Literal, NamedTuple, get_args
 
 import numpy as np
 
@@ -30,15 +30,17 @@ from hamgeo.data._bundled import digits, mnist1d
 from hamgeo.data._cache import cache_dir
 from hamgeo.data._dataset import Dataset
 from hamgeo.data._fetch import fetch, mirror_bases, url_for
-from hamgeo.data._formats import cifar10_from_tar, idx_split
+from hamgeo.data._formats import Split, cifar10_from_tar, idx_split
 from hamgeo.data._sources import Copy, find_copy, search_folders
 
 __all__ = ["DATASETS", "cifar10", "fashion_mnist", "load", "mnist"]
 
 DATASETS: tuple[str, ...] = ("digits", "mnist1d", "mnist", "fashion-mnist", "cifar10")
-"""The names :func:`load` knows (``"fashion_mnist"`` is accepted for ``"fashion-mnist"``)."""
+"""The names [`load`][hamgeo.data.load] knows (``"fashion_mnist"`` is accepted for
+``"fashion-mnist"``)."""
 
-DatasetName = Literal["digits", "mnist1d", "mnist", "fashion-mnist", "fashion_mnist", "cifar10"]
+DatasetName = Literal["digits", "mnist1d", "mnist", "fashion-mnist", "cifar10", "fashion_mnist"]
+_NAMES: tuple[DatasetName, ...] = get_args(DatasetName)
 
 _MNIST_FILES = (
     "train-images-idx3-ubyte.gz",
@@ -66,18 +68,18 @@ class _Remote:
     title: str
     files: dict[str, _File]  # canonical file name -> its pins
     mirrors: tuple[str, ...]  # base URLs, tried in order
-    read: Callable[[dict[str, Copy], bool], tuple[np.ndarray, ...]]
+    read: Callable[[dict[str, Copy], bool], Split]
 
 
-def _read_idx_set(copies: dict[str, Copy], images: bool) -> tuple[np.ndarray, ...]:
+def _read_idx_set(copies: dict[str, Copy], images: bool) -> Split:
     out: list[np.ndarray] = []
     for split in ("train", "t10k"):
         img, lab = copies[f"{split}-images-idx3-ubyte.gz"], copies[f"{split}-labels-idx1-ubyte.gz"]
         out += idx_split(img.content, lab.content, img.path, lab.path, images=images)
-    return tuple(out)
+    return out[0], out[1], out[2], out[3]
 
 
-def _read_cifar(copies: dict[str, Copy], images: bool) -> tuple[np.ndarray, ...]:
+def _read_cifar(copies: dict[str, Copy], images: bool) -> Split:
     copy = copies["cifar-10-binary.tar.gz"]
     return cifar10_from_tar(copy.content, copy.path, images=images)
 
@@ -227,6 +229,7 @@ def _load_remote(
     checksums: Mapping[str, str] | None,
     progress: bool | None,
     timeout: float,
+    deadline: float,
 ) -> Dataset:
     download = check_bool(download, "download")
     images = check_bool(images, "images")
@@ -234,13 +237,17 @@ def _load_remote(
     if progress is not None:
         progress = check_bool(progress, "progress")
     timeout = check_positive_float(timeout, "timeout")
+    deadline = check_positive_float(deadline, "deadline")
     given = _check_checksums(checksums, spec)
     folder = cache_dir(spec.name, root=root)
     bases = mirror_bases(mirrors, spec.mirrors)
     if given is not None:
         accepted = {f: {given[f]} for f in spec.files}
     else:
-        accepted = {f: {p.sha256, p.content_sha256} - {None} for f, p in spec.files.items()}
+        accepted = {
+            f: {p.sha256} | ({p.content_sha256} if p.content_sha256 else set())
+            for f, p in spec.files.items()
+        }
     folders = search_folders(spec.name, folder)
 
     def find(filename: str, where: list[Path]) -> Copy | None:
@@ -255,7 +262,7 @@ def _load_remote(
         expected = {f: given[f] if given else spec.files[f].sha256 for f in missing}
         sizes = {f: None if given else spec.files[f].size for f in missing}
         fetch(folder, missing, expected, sizes, bases, title=spec.title, timeout=timeout,
-              progress=show)  # fmt: skip
+              deadline=deadline, progress=show)  # fmt: skip
         copies.update({f: find(f, [folder]) for f in missing})
     found = {f: copy for f, copy in copies.items() if copy is not None}
     if len(found) < len(spec.files):  # pragma: no cover - a download is verified before use
@@ -286,6 +293,7 @@ def mnist(
     checksums: Mapping[str, str] | None = None,
     progress: bool | None = None,
     timeout: float = 60.0,
+    deadline: float = 900.0,
 ) -> Dataset:
     """MNIST ([MNIST], LeCun et al. 1998): 60 000 training and 10 000 test digits, 28×28.
 
@@ -300,7 +308,8 @@ def mnist(
 
     Args:
         root: the cache root (the data set's files are in its subfolder, see
-            :func:`cache_dir`); default ``$HAMGEO_DATA``, else the user cache folder.
+            [`cache_dir`][hamgeo.data.cache_dir]); default ``$HAMGEO_DATA``, else the user cache
+            folder.
         download: fetch missing files. ``True`` by default because calling this
             function is the request (as with TensorFlow Datasets); ``make demo`` and
             the tests never call it without a loopback server. With ``False`` a
@@ -315,14 +324,19 @@ def mnist(
             ``$HAMGEO_DATA_MIRRORS`` and the built-in ones; a file is fetched from
             ``<base>/<canonical file name>`` (``http``, ``https`` or ``file`` URLs).
         checksums: ``{file name: sha256}`` to expect instead of the pinned values
-            (for the stand-ins :func:`write_fake` writes); ``info["pinned"]`` is then
+            (for the stand-ins [`write_fake`][hamgeo.data.write_fake] writes); ``info["pinned"]``
+            is then
             ``False``.
         progress: show a progress bar while downloading (default: when standard
             error is a terminal).
-        timeout: seconds to wait for a server before trying the next URL.
+        timeout: seconds to wait for a server to answer or send more (each read)
+            before trying the next URL.
+        deadline: seconds one file's download may take in all, however the server
+            drips; past it the download stops and the next URL is tried. A download
+            also stops at the file's pinned size (or 4 GiB with custom ``checksums``).
 
     Returns:
-        A :class:`Dataset` with pixel values in ``[0, 1]``; its ``info`` holds
+        A [`Dataset`][hamgeo.data.Dataset] with pixel values in ``[0, 1]``; its ``info`` holds
         ``source``, ``files`` (``{file name: sha256}``), ``verified``, ``pinned``,
         ``n_train``, ``n_test`` and ``path`` (the folder read), for an experiment's
         record of which data ran.
@@ -334,6 +348,8 @@ def mnist(
             its failure, and where to put the file by hand).
         ChecksumError: a cached file is not the expected one.
         PermissionError: the cache folder cannot be written (nothing partial is left).
+
+    Host-only: it reads (and may download) files.
 
     Examples:
         >>> import shutil, tempfile
@@ -358,6 +374,7 @@ def fashion_mnist(
     checksums: Mapping[str, str] | None = None,
     progress: bool | None = None,
     timeout: float = 60.0,
+    deadline: float = 900.0,
 ) -> Dataset:
     """Fashion-MNIST ([Fashion-MNIST], Xiao et al. 2017): 60 000 + 10 000 clothes, 28×28.
 
@@ -367,7 +384,9 @@ def fashion_mnist(
     ``apt-get install dataset-fashion-mnist``), else downloaded if ``download`` is true.
     Each file is checked against its pinned SHA-256, of the archive or of its
     decompressed content (so Debian's recompressed copies verify). Takes the same
-    arguments, returns the same ``info`` and raises the same errors as :func:`mnist`.
+    arguments, returns the same ``info`` and raises the same errors as [`mnist`][hamgeo.data.mnist].
+
+    Host-only: it reads (and may download) files.
 
     Examples:
         >>> import shutil, tempfile
@@ -392,6 +411,7 @@ def cifar10(
     checksums: Mapping[str, str] | None = None,
     progress: bool | None = None,
     timeout: float = 60.0,
+    deadline: float = 900.0,
 ) -> Dataset:
     """CIFAR-10 ([CIFAR-10], Krizhevsky 2009): 50 000 training and 10 000 test images, 32×32×3.
 
@@ -399,8 +419,10 @@ def cifar10(
     records, nothing unpickled), downloaded first if missing and ``download`` is true,
     checked against its pinned SHA-256. The six batches are read from the archive in
     one pass, without extracting it. Takes the same arguments, returns the same
-    ``info`` and raises the same errors as :func:`mnist`; ``images=True`` gives
+    ``info`` and raises the same errors as [`mnist`][hamgeo.data.mnist]; ``images=True`` gives
     ``[n, 32, 32, 3]`` images, else flat ``[n, 3072]`` vectors in that layout.
+
+    Host-only: it reads (and may download) files.
 
     Examples:
         >>> import shutil, tempfile
@@ -425,19 +447,22 @@ _LOADERS: dict[str, Callable[..., Dataset]] = {
 
 
 def load(name: DatasetName, **kwargs: Any) -> Dataset:
-    """A data set by name: one of :data:`DATASETS`, with its loader's keyword arguments.
+    """A data set by name: one of [`DATASETS`][hamgeo.data.DATASETS], with its loader's arguments.
 
     ``"digits"`` and ``"mnist1d"`` are made offline; ``"mnist"``, ``"fashion-mnist"``
     (or ``"fashion_mnist"``) and ``"cifar10"`` are read from the cache and downloaded
-    on request, see :func:`mnist`.
+    on request, see [`mnist`][hamgeo.data.mnist].
 
     Args:
         name: the data set's name.
-        **kwargs: passed to :func:`digits`, :func:`mnist1d`, :func:`mnist`,
-            :func:`fashion_mnist` or :func:`cifar10`.
+        **kwargs: passed to [`digits`][hamgeo.data.digits], [`mnist1d`][hamgeo.data.mnist1d],
+            [`mnist`][hamgeo.data.mnist],
+            [`fashion_mnist`][hamgeo.data.fashion_mnist] or [`cifar10`][hamgeo.data.cifar10].
 
     Returns:
-        The :class:`Dataset`.
+        The [`Dataset`][hamgeo.data.Dataset].
+
+    Host-only: it reads, generates or downloads a data set on the host.
 
     Examples:
         >>> load("digits", images=True).input_shape
@@ -447,5 +472,5 @@ def load(name: DatasetName, **kwargs: Any) -> Dataset:
         ...
         ValueError: `name` must be one of 'digits', 'mnist1d', 'mnist', 'fashion-mnist', 'cifar10', 'fashion_mnist', got 'imagenet'
     """  # noqa: E501
-    name = check_choice("name", name, (*DATASETS, "fashion_mnist"))
+    name = check_choice("name", name, _NAMES)
     return _LOADERS[name.replace("_", "-")](**kwargs)

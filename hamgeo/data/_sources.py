@@ -64,19 +64,27 @@ def find_copy(
     """The first copy of ``filename`` in ``folders`` that verifies (any, if ``accepted`` is None).
 
     A copy in the cache (``folders[0]``) that does not verify raises
-    :class:`ChecksumError`: it is the user's to delete. One in a read-only folder is
+    [`ChecksumError`][hamgeo.data.ChecksumError]: it is the user's to delete. One in a read-only
+    folder is
     skipped with a warning naming it, so a damaged system copy never blocks the others.
     """
     for i, folder in enumerate(folders):
         path = folder / filename
         if not path.is_file():
             continue
-        copy = read_copy(path)
-        if accepted is None or {copy.sha256, copy.content_sha256} & accepted:
-            return copy
+        try:
+            copy = read_copy(path)
+        except ValueError as err:  # not gzip-readable: damaged, so never the expected file
+            if accepted is None:
+                raise
+            copy, problem = None, str(err)
+        if copy is not None:
+            if accepted is None or {copy.sha256, copy.content_sha256} & accepted:
+                return copy
+            problem = f"its SHA-256 is {copy.sha256} (content {copy.content_sha256})"
         message = (
-            f"{path} is not the expected {title} file: its SHA-256 is {copy.sha256} "
-            f"(content {copy.content_sha256}), expected one of {', '.join(sorted(accepted))}."
+            f"{path} is not the expected {title} file: {problem}, expected a SHA-256 in "
+            f"{', '.join(sorted(accepted or ()))}."
         )
         if i == 0:
             raise ChecksumError(

@@ -14,6 +14,7 @@ from hamgeo._checks import (
     check_float,
     check_int,
     check_key,
+    check_not_traced,
     check_positive_float,
     check_positive_int,
 )
@@ -22,7 +23,8 @@ from hamgeo.data._dataset import Dataset
 __all__ = ["diagonal_probe", "gaussian_grid"]
 
 _MAX_VALUES = 2**28
-"""Most float32 values :func:`gaussian_grid` makes (train and test inputs together)."""
+"""Most float32 values [`gaussian_grid`][hamgeo.data.gaussian_grid] makes (train and test inputs
+together)."""
 
 
 def _seed_from_key(key: jax.Array) -> int:
@@ -72,10 +74,13 @@ def gaussian_grid(
             the clusters do not overlap.
 
     Returns:
-        A :class:`Dataset` (``x: float32[n, dim]``, grouped by Gaussian then shuffled)
+        A [`Dataset`][hamgeo.data.Dataset] (``x: float32[n, dim]``, grouped by Gaussian then
+        shuffled)
         whose ``info`` holds ``means`` ``[per_axis**dim, dim]``, ``group_of_gaussian``
         ``[per_axis**dim]``, ``centres`` ``[n_groups, dim]`` (the k-means centres),
         ``gaussian_train`` / ``gaussian_test`` (each sample's Gaussian) and ``spread``.
+
+    Host-only: it groups the means with scikit-learn's KMeans and returns NumPy arrays.
 
     Examples:
         >>> import jax
@@ -85,6 +90,7 @@ def gaussian_grid(
         >>> sorted(set(ds.y_train.tolist()))
         [0, 1]
     """
+    check_not_traced("gaussian_grid", key)
     key = check_key(key)
     per_axis = check_int(per_axis, "per_axis", minimum=2)
     dim = check_positive_int(dim, "dim")
@@ -165,6 +171,8 @@ def diagonal_probe(
 
     Returns:
         ``float32[m, dim]`` for a scalar ``t``, ``float32[T, m, dim]`` for ``t: [T]``.
+
+    Traceable: jit, vmap
 
     Examples:
         >>> import jax

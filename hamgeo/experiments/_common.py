@@ -1,4 +1,4 @@
-"""Helpers shared by the reproductions: progress bars, JSON, figure style, atomic writes."""
+"""Helpers shared by the reproductions: config checks, progress, JSON, figures, writes."""
 
 from __future__ import annotations
 
@@ -8,15 +8,27 @@ import math
 import os
 import sys
 import tempfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
 import numpy as np
 
+from hamgeo._checks import check_bool, check_choice, check_float, check_int, describe
+
 __all__ = [
+    "Check",
     "atomic_path",
+    "boolean",
+    "checked",
+    "int_at_least",
+    "int_tuple",
+    "one_of",
+    "optional",
+    "real",
+    "real_tuple",
+    "validate_fields",
     "figure_style",
     "progress",
     "save_figure",
@@ -25,6 +37,96 @@ __all__ = [
 ]
 
 T = TypeVar("T")
+
+#: A field check: ``check(value, name)`` returns the (normalized) value or raises
+#: ``TypeError`` / ``ValueError`` naming the field (the rules of
+#: [`hamgeo._checks`][hamgeo._checks]).
+Check = Callable[[Any, str], Any]
+
+
+def checked(default: Any, check: Check) -> Any:
+    """A dataclass field with a declarative ``check``, run by ``validate_fields``.
+
+    Examples:
+        >>> @dataclasses.dataclass(frozen=True)
+        ... class Train:
+        ...     epochs: int = checked(10, int_at_least(1))
+        ...     def __post_init__(self):
+        ...         validate_fields(self)
+        >>> Train(epochs=0)
+        Traceback (most recent call last):
+        ...
+        ValueError: `epochs` must be an integer >= 1, got 0
+    """
+    return dataclasses.field(default=default, metadata={"check": check})
+
+
+def validate_fields(obj: Any) -> None:
+    """Run every field's declarative check (see ``checked``), storing normalized values."""
+    for f in dataclasses.fields(obj):
+        check = f.metadata.get("check")
+        if check is not None:
+            object.__setattr__(obj, f.name, check(getattr(obj, f.name), f.name))
+
+
+def int_at_least(minimum: int, maximum: int | None = None) -> Check:
+    """An integer in ``[minimum, maximum]``."""
+    return lambda v, n: check_int(v, n, minimum=minimum, maximum=maximum)
+
+
+def real(
+    minimum: float | None = None,
+    maximum: float | None = None,
+    *,
+    open_min: bool = False,
+    open_max: bool = False,
+) -> Check:
+    """A finite real number in the stated (half-)open or closed range."""
+    return lambda v, n: check_float(
+        v,
+        n,
+        minimum=minimum,
+        maximum=maximum,
+        exclusive_minimum=open_min,
+        exclusive_maximum=open_max,
+    )
+
+
+def boolean() -> Check:
+    """A bool (not an int)."""
+    return check_bool
+
+
+def one_of(options: Iterable[str]) -> Check:
+    """One of the string ``options``."""
+    opts = tuple(options)
+    return lambda v, n: check_choice(value=v, name=n, options=opts)
+
+
+def optional(check: Check) -> Check:
+    """``None`` or what ``check`` accepts."""
+    return lambda v, n: None if v is None else check(v, n)
+
+
+def _tuple_of(item: Check, what: str) -> Check:
+    def check(value: Any, name: str) -> tuple[Any, ...]:
+        if not isinstance(value, tuple):
+            raise TypeError(f"`{name}` must be a non-empty tuple of {what}, got {describe(value)}")
+        if not value:
+            raise ValueError(f"`{name}` must be a non-empty tuple of {what}, got ()")
+        return tuple(item(v, f"{name}[{i}]") for i, v in enumerate(value))
+
+    return check
+
+
+def int_tuple(minimum: int = 1) -> Check:
+    """A non-empty tuple of integers ``>= minimum``."""
+    return _tuple_of(int_at_least(minimum), "ints")
+
+
+def real_tuple(minimum: float | None = None, *, open_min: bool = False) -> Check:
+    """A non-empty tuple of real numbers above ``minimum``."""
+    return _tuple_of(real(minimum, open_min=open_min), "numbers")
 
 
 def progress(iterable: Iterable[T], desc: str, total: int | None = None) -> Iterator[T]:

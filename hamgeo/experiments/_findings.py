@@ -1,16 +1,23 @@
 """Findings computed by rule, tidy summary records, and the one ``results.json`` format.
 
 Every reproduction judges the papers' claims the same way (DESIGN.md, "Science that can
-fail, judged against controls"): a :class:`Finding` quotes the claim and its section,
-names the statistic, lists one :class:`Estimate` per arm (the trained arm first, then
+fail, judged against controls"): a [`Finding`][hamgeo.experiments._findings.Finding] quotes the
+claim and its section,
+names the statistic, lists one [`Estimate`][hamgeo.experiments._findings.Estimate] per arm (the
+trained arm first, then
 every control), states the decision rule and carries the verdict that rule computed
-(:func:`judge`, usually from :func:`beats`). Intervals come from :func:`interval` and
-:func:`paired_difference`. Summaries are tidy :class:`Record` s that
+([`judge`][hamgeo.experiments._findings.judge], usually from
+[`beats`][hamgeo.experiments._findings.beats]). Intervals come from
+[`interval`][hamgeo.experiments._findings.interval] and
+[`paired_difference`][hamgeo.experiments._findings.paired_difference]. Summaries are tidy
+[`Record`][hamgeo.experiments._findings.Record] s that
 ``pandas.DataFrame([r.to_dict() for r in records])`` reads.
 
-:func:`results_document` assembles ``results.json`` with the keys the shipped JSON Schema
-(``hamgeo/experiments/results.schema.json``, :func:`load_schema`) requires;
-:func:`validate_results` checks a document against it.
+[`results_document`][hamgeo.experiments._findings.results_document] assembles ``results.json`` with
+the keys the shipped JSON Schema
+(``hamgeo/experiments/results.schema.json``,
+[`load_schema`][hamgeo.experiments._findings.load_schema]) requires;
+[`validate_results`][hamgeo.experiments._findings.validate_results] checks a document against it.
 
 This module is a leaf inside ``hamgeo.experiments``: studies import it, it imports no study.
 """
@@ -135,7 +142,7 @@ class Estimate:
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> Estimate:
-        """Inverse of :meth:`to_dict` (``None`` reads back as NaN)."""
+        """Inverse of ``to_dict`` (``None`` reads back as NaN)."""
         return cls(
             label=d["label"],
             mean=_float_or_nan(d["mean"]),
@@ -166,7 +173,8 @@ class Finding:
         statistic: what was measured.
         estimates: the trained arm first, then every control row.
         rule: the stated decision rule, in words.
-        verdict: one of :data:`VERDICTS`, computed by the rule (:func:`judge`).
+        verdict: one of [`VERDICTS`][hamgeo.experiments._findings.VERDICTS], computed by the rule
+            ([`judge`][hamgeo.experiments._findings.judge]).
         note: e.g. which knob carries it.
 
     Examples:
@@ -215,7 +223,7 @@ class Finding:
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> Finding:
-        """Inverse of :meth:`to_dict`."""
+        """Inverse of [`to_dict`][hamgeo.experiments._findings.Finding.to_dict]."""
         return cls(
             key=d["key"],
             claim=d["claim"],
@@ -290,7 +298,7 @@ class Record:
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> Record:
-        """Inverse of :meth:`to_dict`."""
+        """Inverse of [`to_dict`][hamgeo.experiments._findings.Record.to_dict]."""
         return cls(
             statistic=d["statistic"],
             factors=dict(d["factors"]),

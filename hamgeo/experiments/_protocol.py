@@ -7,19 +7,29 @@ An experiment is a package under ``hamgeo.experiments`` whose ``__init__`` expos
   option fails before any work), with a ``quick()`` classmethod (minutes on a 2-core CPU),
   an ``n_seeds`` field (independent repetitions, each retraining its networks) and, where
   the study can run on several data sets, a ``data`` field naming one of
-  :data:`hamgeo.data.DATASETS`;
-* ``Result`` with a ``summary`` *property* of named values (floats, ``None``, or
-  :class:`Interval` across seeds) and ``to_dict()`` returning the JSON-able content of
-  ``results.json``, with the keys ``"experiment"`` (``NAME``), ``"config"`` and
-  ``"summary"``;
+  ``hamgeo.data.DATASETS``;
+* ``Result`` with
+    * ``findings``: the paper's claims judged by rule against controls, a list of
+      [`Finding`][hamgeo.experiments._findings.Finding];
+    * a ``summary`` *property*: every statistic across seeds as a list of tidy
+      [`Record`][hamgeo.experiments._findings.Record] s (statistic, factors, mean, 95 %
+      interval, number of seeds; ``pandas.DataFrame([r.to_dict() for r in summary])``
+      reads them). Studies not yet moved to records return a mapping of named values
+      (floats, ``None`` or [`Interval`][hamgeo.experiments._protocol.Interval]), which the
+      command line still prints;
+    * ``to_dict()``: the JSON-able content of ``results.json``, built by
+      [`results_document`][hamgeo.experiments._findings.results_document] (keys
+      ``"experiment"`` = ``NAME``, ``"config"``, ``"dataset"``, ``"seeds"``,
+      ``"findings"``, ``"summary"``, ... as the shipped schema requires);
 * ``run(config, key) -> Result`` and ``plot(result, out_dir) -> list[Path]``.
 
-:func:`check_experiment` checks a module against that contract (the test suite runs it
-over :data:`hamgeo.experiments.REGISTRY`).
+[`check_experiment`][hamgeo.experiments._protocol.check_experiment] checks a module
+against that contract (the test suite runs it over ``hamgeo.experiments.REGISTRY``).
 
 Seed 0 of a run with key ``key`` uses ``key`` itself and seed ``i > 0`` uses
-``jax.random.fold_in(key, i)`` (:func:`seed_keys`): adding seeds never changes the earlier
-ones, and a one-seed run gives the numbers it gave before seeds existed.
+``jax.random.fold_in(key, i)`` ([`seed_keys`][hamgeo.experiments._protocol.seed_keys]):
+adding seeds never changes the earlier ones, and a one-seed run gives the numbers it gave
+before seeds existed.
 """
 
 from __future__ import annotations
@@ -107,7 +117,8 @@ def _finite(value: Any) -> float | None:
 def seed_interval(values: Iterable[float | None], *, confidence: float = 0.95) -> Interval:
     """Mean and Student-t confidence interval of per-seed ``values``.
 
-    ``None`` and non-finite values are kept in :attr:`Interval.values` but left out of
+    ``None`` and non-finite values are kept in
+    ``Interval.values`` but left out of
     the statistics. With one finite value the interval is ``(None, None)``: one seed says
     nothing about the spread.
 
@@ -116,7 +127,7 @@ def seed_interval(values: Iterable[float | None], *, confidence: float = 0.95) -
         confidence: the two-sided level, in ``(0, 1)``.
 
     Returns:
-        The :class:`Interval`.
+        The [`Interval`][hamgeo.experiments._protocol.Interval].
 
     Examples:
         >>> seed_interval([0.5]).low is None
@@ -202,8 +213,8 @@ class ResultLike(Protocol):
     """What the command line needs of a ``Result``."""
 
     @property
-    def summary(self) -> Mapping[str, Any]:
-        """Named values (floats, None, :class:`Interval`)."""
+    def summary(self) -> Sequence[Any] | Mapping[str, Any]:
+        """Tidy records across seeds (a mapping of named values for older studies)."""
         ...
 
     def to_dict(self) -> dict[str, Any]:
@@ -229,7 +240,7 @@ class Experiment(Protocol):
 
 
 def check_experiment(module: ModuleType) -> None:
-    """Raise ``TypeError`` naming what ``module`` lacks of the :class:`Experiment` contract."""
+    """Raise ``TypeError`` naming what ``module`` lacks of the ``Experiment`` contract."""
     missing = [n for n in ("NAME", "Config", "Result", "run", "plot") if not hasattr(module, n)]
     if missing:
         raise TypeError(f"experiment {module.__name__} lacks {', '.join(missing)}")

@@ -174,7 +174,7 @@ def measure_angles(config: Config, key: jax.Array) -> dict[str, dict[int, tuple]
     for i, dist in enumerate(DISTRIBUTIONS):
         for dim in progress(config.dims, desc=f"angles ({dist})"):
             k = jax.random.fold_in(jax.random.fold_in(key, i), dim)
-            s, p = binarization_angles(k, dim=dim, n=config.n_angles, distribution=dist)
+            s, p = binarization_angles(key=k, dim=dim, n=config.n_angles, distribution=dist)
             angles[dist][dim] = (np.asarray(s), np.asarray(p))
     return angles
 

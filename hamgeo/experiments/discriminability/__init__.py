@@ -16,20 +16,28 @@ The procedure of the paper's section 3:
    MMD with the kernel ``exp(-d_H)``, truncated Hamming ``min(d_H, theta)``), *activation*
    space (post-ReLU values: Fréchet and Wasserstein-1 with Euclidean cost) and *data* space
    (Fréchet, the paper's benchmark (1), and the Euclidean shift itself).
-4. Statistics that can fail (:mod:`._stats`): the saturation region of each code and
+4. Statistics that can fail (``_stats``): the saturation region of each code and
    activation distance (the length of the diagonal within ``delta`` of the curve's final
-   plateau), its difference between 3 and 10 layers with a verdict from the seed
-   interval, and Spearman correlations with both Fréchet benchmarks, data space (1) and
+   plateau) and Spearman correlations with both Fréchet benchmarks, data space (1) and
    activation space (2), over a local window.
+5. Findings judged by rule (``_judge``, with the rules of
+   [`judge`][hamgeo.experiments._findings.judge] and
+   [`beats`][hamgeo.experiments._findings.beats]): local agreement against an untrained
+   net of the same architecture and random-hyperplane codes with the same number of bits;
+   cells vs depth at equal numbers of units (10 x 15, 3 x 50, 1 x 150), trained and at
+   initialization; the 3-vs-10-layer saturation difference over ``theta`` in
+   {N/4, N/2, none} and MMD bandwidth in {1, median}, with the number of seeds its interval
+   needs ([`seeds_needed`][hamgeo.experiments.discriminability.seeds_needed]); Theorem A.1
+   on an exact counterexample and, where its bound is below 1, on the trained nets.
 
-Every seed redraws the data and the probes and retrains every net; each summary number is
-an interval across seeds. The tessellation side of the paper (its Fig. 1: Hamming distance
-is not the number of cell boundaries between two cells) is measured along the same
-diagonal for 2-D inputs, and Theorem A.1 (concentration of the empirical Wasserstein
-distance between codes) is checked against the empirical tail on a trained net.
+Every seed redraws the data and the probes and retrains every net; every statistic is a
+tidy record with its interval across seeds (``Result.summary``). The tessellation side of
+the paper (its Fig. 1: Hamming distance is not the number of cell boundaries between two
+cells) is measured along the same diagonal for 2-D inputs.
 
-Layout: ``_stats`` (pure statistics) and ``_config`` (names, ``Config``, results) are the
-leaves; ``_measure``, ``_cells`` and ``_theorem`` measure; ``_run`` runs; ``_plots`` draws.
+Layout: ``_config`` (names, ``Config``) and ``_stats`` (pure statistics) are the leaves;
+``_result`` holds the results; ``_measure``, ``_cells`` and ``_theorem`` measure; ``_judge``
+judges; ``_run`` runs; ``_plots`` draws.
 """
 
 from __future__ import annotations
@@ -43,17 +51,33 @@ from hamgeo.experiments.discriminability._config import (
     CODE_DISTANCES,
     DATASETS,
     DISTANCES,
+    KNOBS,
     NAME,
     SATURATION_DISTANCES,
+    CellsConfig,
     Config,
+    GridConfig,
+    NetsConfig,
+    ProbeConfig,
+    StatsConfig,
+    TheoremConfig,
+    TrainConfig,
 )
+from hamgeo.experiments.discriminability._judge import COUNTEREXAMPLE, seeds_needed
 from hamgeo.experiments.discriminability._plots import plot_all
-from hamgeo.experiments.discriminability._result import NetResult, Result, SeedResult, TheoremResult
+from hamgeo.experiments.discriminability._result import (
+    NetResult,
+    Result,
+    SeedResult,
+    TheoremResult,
+    key,
+)
 from hamgeo.experiments.discriminability._run import run
 from hamgeo.experiments.discriminability._stats import (
     Saturation,
     benchmark_window,
     bound_useful_from,
+    counterexample_tail,
     log10_bound,
     normalize_curve,
     saturation,
@@ -66,30 +90,42 @@ __all__ = [
     "BENCHMARKS",
     "CELL_DISTANCES",
     "CODE_DISTANCES",
+    "COUNTEREXAMPLE",
     "DATASETS",
     "DISTANCES",
+    "KNOBS",
     "NAME",
     "SATURATION_DISTANCES",
+    "CellsConfig",
     "Config",
+    "GridConfig",
     "NetResult",
+    "NetsConfig",
+    "ProbeConfig",
     "Result",
     "Saturation",
     "SeedResult",
+    "StatsConfig",
+    "TheoremConfig",
     "TheoremResult",
+    "TrainConfig",
     "benchmark_window",
     "bound_useful_from",
+    "counterexample_tail",
+    "key",
     "log10_bound",
     "normalize_curve",
     "plot",
     "run",
     "saturation",
+    "seeds_needed",
     "spearman_window",
     "verdict",
 ]
 
 
 def plot(result: Result, out_dir: str | Path) -> list[Path]:
-    """Draw the paper's figures from a :class:`Result` into ``out_dir``.
+    """Draw the paper's figures from a ``Result`` into ``out_dir``.
 
     Writes ``discriminability_setup.png`` (Fig. 2: data by group, the net's cells with the
     probe, distances vs shift), ``discriminability_depth.png`` (Fig. 3),
@@ -101,7 +137,7 @@ def plot(result: Result, out_dir: str | Path) -> list[Path]:
     Curves are the mean across seeds with their range over seeds as a band.
 
     Args:
-        result: what :func:`run` returned.
+        result: what [`run`][hamgeo.experiments.discriminability.run] returned.
         out_dir: the folder (created if missing).
 
     Returns:

@@ -1,6 +1,7 @@
 """Cell distances along the diagonal probe (the paper's Fig. 1 on a trained net).
 
-Private to :mod:`hamgeo.experiments.discriminability`: for 2-D inputs the Hamming distance
+Private to [`hamgeo.experiments.discriminability`][hamgeo.experiments.discriminability]: for 2-D
+inputs the Hamming distance
 ``d_H`` between the code of the start corner and the code of each probe point is set next
 to the tessellation distance ``d_T`` (fewest cell boundaries crossed), the boundary
 crossings on the straight segment and the facet-aware Hamming distance (flips of units
@@ -50,7 +51,7 @@ def cell_curves(
 
 
 def _facet_aware(model, variables, ends: np.ndarray, codes) -> np.ndarray:
-    """:func:`hamgeo.regions.facet_hamming` from ``ends[0]`` (the start) to each of ``ends``.
+    """``hamgeo.regions.facet_hamming`` from ``ends[0]`` (the start) to each of ``ends``.
 
     The same count (flipped units that bound the start cell or the end cell), with one facet
     linear program per distinct cell instead of two per pair: the probe meets the start cell
@@ -63,7 +64,7 @@ def _facet_aware(model, variables, ends: np.ndarray, codes) -> np.ndarray:
     return (flipped & (facets | facets[:1])).sum(axis=1).astype(np.int64)
 
 
-def cell_stats(cells: dict[str, np.ndarray], suffix: str) -> dict[str, Any]:
+def cell_stats(cells: dict[str, np.ndarray]) -> dict[str, Any]:
     """``mean_dH_over_dT`` and ``frac_dH_lt_dT`` over probe points outside the start cell.
 
     Points whose d_T is unknown (``-1``: the cell graph did not connect them) are left out.
@@ -72,8 +73,8 @@ def cell_stats(cells: dict[str, np.ndarray], suffix: str) -> dict[str, Any]:
     d_t = np.asarray(cells["tessellation"], dtype=np.float64)
     away = d_t > 0
     if not away.any():
-        return {f"mean_dH_over_dT_{suffix}": None, f"frac_dH_lt_dT_{suffix}": None}
+        return {"mean_dH_over_dT": None, "frac_dH_lt_dT": None}
     return {
-        f"mean_dH_over_dT_{suffix}": float(np.mean(d_h[away] / d_t[away])),
-        f"frac_dH_lt_dT_{suffix}": float(np.mean(d_h[away] < d_t[away])),
+        "mean_dH_over_dT": float(np.mean(d_h[away] / d_t[away])),
+        "frac_dH_lt_dT": float(np.mean(d_h[away] < d_t[away])),
     }

@@ -1,7 +1,10 @@
 """Figures of the discriminability reproduction (the paper's Figs. 1-4, saturation, Theorem A.1).
 
-Private to :mod:`hamgeo.experiments.discriminability`; :func:`plot_all` is its ``plot``.
-Imports only the package's leaves (:mod:`._config`, :mod:`._result`, :mod:`._stats`), the
+Private to [`hamgeo.experiments.discriminability`][hamgeo.experiments.discriminability];
+[`plot_all`][hamgeo.experiments.discriminability._plots.plot_all] is its ``plot``.
+Imports only the package's leaves ([`_config`][hamgeo.experiments.discriminability._config],
+[`_result`][hamgeo.experiments.discriminability._result],
+[`_stats`][hamgeo.experiments.discriminability._stats]), the
 shared figure helpers and the analysis layers below the experiments. Curves are drawn as
 the mean across seeds of the min-max normalized curves with their range over seeds as a
 band; cells and the Fig. 1 picture are seed 0's.
@@ -9,6 +12,7 @@ band; cells and the Fig. 1 picture are seed 0's.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +33,7 @@ from hamgeo.regions import line_regions, plot_partition, slice_partition
 
 __all__ = ["draw_cells", "plot_all"]
 
-_STYLE = {
+_STYLE: dict[str, dict[str, Any]] = {
     "code_hamming": {"color": "C0", "ls": "-", "label": "code: Hamming"},
     "code_truncated_hamming": {"color": "C1", "ls": "-", "label": "code: truncated Hamming"},
     "code_wasserstein": {"color": "C2", "ls": "-", "lw": 2.4, "label": "code: Wasserstein-1"},
@@ -77,9 +81,9 @@ def _legend_below(fig, ax, ncol=4):
 
 def _figure_setup(result: Result, plt) -> Any:
     cfg = result.config
-    depth = cfg.depths[0]
+    depth = cfg.nets.depths[0]
     name = result.depth_nets[depth]
-    data = result.data["datasets"][cfg.n_groups]
+    data = result.data["datasets"][cfg.grid.n_groups]
     fig, axes = plt.subplots(1, 3, figsize=(15.5, 5.0))
     ax = axes[0]
     x, y = np.asarray(data.x_train), np.asarray(data.y_train)
@@ -91,7 +95,10 @@ def _figure_setup(result: Result, plt) -> Any:
         c="k",
         label="k-means centres",
     )
-    ax.set_title(f"(a) training data: {cfg.per_axis**cfg.dim} Gaussians, {cfg.n_groups} groups")
+    ax.set_title(
+        f"(a) training data: {cfg.grid.per_axis**cfg.grid.dim} Gaussians, "
+        f"{cfg.grid.n_groups} groups"
+    )
     ax.set_xlabel("$x_1$")
     ax.set_ylabel("$x_2$")
     ax.set_aspect("equal")
@@ -99,22 +106,24 @@ def _figure_setup(result: Result, plt) -> Any:
     ax = axes[1]
     model, variables = result.data["trained"][name]
     draw_cells(ax, model, variables, cfg)
-    m = cfg.depth_sample_size
+    m = cfg.probe.depth_sample_size
     probe = result.data["probes"][m]
     shifts = result.shifts
     picks = sorted({0, len(shifts) // 4, len(shifts) // 2, (3 * len(shifts)) // 4})
-    origin, u, v = plane(cfg.dim)
+    origin, u, v = plane(cfg.grid.dim)
     # probe points in the plane's coordinates (for 2-D inputs, x1 and x2 themselves)
-    ends = np.stack([np.zeros(cfg.dim), np.full(cfg.dim, shifts[-1] / np.sqrt(cfg.dim))])
+    ends = np.stack(
+        [np.zeros(cfg.grid.dim), np.full(cfg.grid.dim, shifts[-1] / np.sqrt(cfg.grid.dim))]
+    )
     ends = np.stack([(ends - origin) @ u, (ends - origin) @ v], axis=-1)
     ax.plot(ends[:, 0], ends[:, 1], color="k", lw=1.2, ls="--", label="diagonal")
     for j, k in enumerate(picks):
         pts = np.stack([(probe[k] - origin) @ u, (probe[k] - origin) @ v], axis=-1)
         label = "$S_1$ (t = 0)" if k == 0 else f"$S_2$, t = {shifts[k]:.2f}"
         ax.scatter(pts[:, 0], pts[:, 1], s=14, color=f"C{j}", edgecolor="k", lw=0.3, label=label)
-    ax.set_title(f"(b) cells of the {depth} x {cfg.width} net (seed 0), probe m = {m}")
-    ax.set_xlabel("$x_1$" if cfg.dim == 2 else "along the diagonal")
-    ax.set_ylabel("$x_2$" if cfg.dim == 2 else "along $(e_1 - e_2)/\\sqrt{2}$")
+    ax.set_title(f"(b) cells of the {depth} x {cfg.nets.width} net (seed 0), probe m = {m}")
+    ax.set_xlabel("$x_1$" if cfg.grid.dim == 2 else "along the diagonal")
+    ax.set_ylabel("$x_2$" if cfg.grid.dim == 2 else "along $(e_1 - e_2)/\\sqrt{2}$")
     ax.legend(loc="upper left", fontsize=8)
     _curves_panel(axes[2], result, name, m, f"(c) distances vs shift ({depth} layers, m = {m})")
     axes[2].set_ylabel(f"normalized distance ({_n_seeds(result)})")
@@ -138,22 +147,22 @@ def _figure_grid(result: Result, plt, panels, title) -> Any:
 
 def _figure_depth(result: Result, plt) -> Any:
     cfg = result.config
-    sizes = sorted({1, cfg.depth_sample_size})
+    sizes = sorted({1, cfg.probe.depth_sample_size})
     fig, axes = plt.subplots(
         len(sizes),
-        len(cfg.depths),
-        figsize=(4.8 * len(cfg.depths), 3.9 * len(sizes)),
+        len(cfg.nets.depths),
+        figsize=(4.8 * len(cfg.nets.depths), 3.9 * len(sizes)),
         sharey=True,
         squeeze=False,
     )
     for i, m in enumerate(sizes):
-        for j, depth in enumerate(cfg.depths):
+        for j, depth in enumerate(cfg.nets.depths):
             _curves_panel(
                 axes[i][j],
                 result,
                 result.depth_nets[depth],
                 m,
-                f"{depth} hidden layers x {cfg.width}, m = {m}",
+                f"{depth} hidden layers x {cfg.nets.width}, m = {m}",
             )
         axes[i][0].set_ylabel("normalized distance")
     fig.suptitle(f"Distances vs shift for varying depth (paper Fig. 3); {_n_seeds(result)}")
@@ -165,26 +174,31 @@ def _figure_depth(result: Result, plt) -> Any:
 def _figure_saturation(result: Result, plt) -> Any:
     """Saturation region per distance and depth: seeds as dots, mean and interval as bars."""
     cfg = result.config
-    stats = result.statistics
-    sizes = sorted({1, cfg.depth_sample_size})
+    sizes = sorted({1, cfg.probe.depth_sample_size})
     fig, axes = plt.subplots(1, len(sizes), figsize=(7.0 * len(sizes), 4.6), squeeze=False)
     xs = np.arange(len(SATURATION_DISTANCES))
-    width = 0.8 / len(cfg.depths)
+    width = 0.8 / len(cfg.nets.depths)
     for ax, m in zip(axes[0], sizes, strict=True):
-        for j, depth in enumerate(cfg.depths):
-            off = (j - (len(cfg.depths) - 1) / 2) * width
+        for j, depth in enumerate(cfg.nets.depths):
+            off = (j - (len(cfg.nets.depths) - 1) / 2) * width
             for i, dist in enumerate(SATURATION_DISTANCES):
-                iv = stats.get(f"saturation_region_{dist}_L{depth}_m{m}")
-                if iv is None or iv.mean is None:
+                factors = {
+                    "distance": dist,
+                    "depth": depth,
+                    "width": cfg.nets.width,
+                    "labels": cfg.grid.n_groups,
+                    "m": m,
+                    "arm": "trained",
+                }
+                rec = result.record("saturation_region", **factors)
+                if rec is None or not np.isfinite(rec.mean):
                     continue
-                vals = [v for v in iv.values if v is not None]
+                vals = [v for v in result.values("saturation_region", **factors) if v is not None]
                 ax.scatter(np.full(len(vals), xs[i] + off), vals, s=14, color=f"C{j}", alpha=0.6)
-                err = None
-                if iv.low is not None:
-                    err = [[iv.mean - iv.low], [iv.high - iv.mean]]
+                err = [[rec.mean - rec.low], [rec.high - rec.mean]]
                 ax.errorbar(
                     xs[i] + off,
-                    iv.mean,
+                    rec.mean,
                     yerr=err,
                     fmt="_",
                     ms=14,
@@ -192,18 +206,17 @@ def _figure_saturation(result: Result, plt) -> Any:
                     capsize=4,
                     label=f"{depth} hidden layers" if i == 0 else None,
                 )
-        labels = []
-        for dist in SATURATION_DISTANCES:
-            v = stats.get(f"verdict_saturation_{dist}_m{m}", "")
-            labels.append(f"{dist.replace('_', ' ')}\n{v}")
-        ax.set_xticks(xs, labels, fontsize=7, rotation=0)
+        labels = [
+            dist.replace("_", " ").replace(" hamming", "\nhamming") for dist in SATURATION_DISTANCES
+        ]
+        ax.set_xticks(xs, labels, fontsize=6, rotation=30)
         ax.set_ylabel("saturation region (length of the diagonal)")
-        ax.set_title(f"m = {m}: region within {cfg.saturation_delta:g} of the final plateau")
+        ax.set_title(f"m = {m}: region within {cfg.stats.saturation_delta:g} of the final plateau")
         ax.legend(fontsize=8)
     fig.suptitle(
-        f"Do {cfg.depths[0]} layers saturate over a larger region than {cfg.depths[-1]}? "
-        f"(paper Sec. 3.1; dots: {len(result.seeds)} seeds, bars: mean and 95% interval; "
-        f"under each distance the verdict on the difference)"
+        f"Do {cfg.nets.depths[0]} layers saturate over a larger region than {cfg.nets.depths[-1]}? "
+        f"(paper Sec. 3.1; dots: {len(result.seeds)} seeds, bars: mean and 95% interval, "
+        f"the range below 3 seeds)"
     )
     fig.tight_layout()
     return fig
@@ -259,9 +272,9 @@ def _figure_theorem(result: Result, plt) -> Any:
 
 def _figure_cells(result: Result, plt) -> Any:
     cfg = result.config
-    depths = [d for d in cfg.depths if result.nets[result.depth_nets[d]].cells]
+    depths = [d for d in cfg.nets.depths if result.nets[result.depth_nets[d]].cells]
     fig, axes = plt.subplots(1, len(depths), figsize=(5.2 * len(depths), 4.4), squeeze=False)
-    exact = result.statistics.get("cells_dT") == "exact"
+    exact = all(n.cells_exact for s in result.seeds for n in s.nets.values() if n.cells)
     for ax, depth in zip(axes[0], depths, strict=True):
         cells = result.nets[result.depth_nets[depth]].cells
         for name, style in _CELL_STYLE.items():
@@ -274,7 +287,7 @@ def _figure_cells(result: Result, plt) -> Any:
                         else "$d_T$ (upper bound: traced lines)"
                     )
                 ax.plot(result.shifts, cells[name], ms=4, **style)
-        ax.set_title(f"{depth} hidden layers x {cfg.width} (seed 0)")
+        ax.set_title(f"{depth} hidden layers x {cfg.nets.width} (seed 0)")
         ax.set_xlabel("shift $t$ from the start corner (Euclidean)")
         ax.set_ylabel("distance to the start cell")
     axes[0][0].legend(fontsize=8)
@@ -287,18 +300,18 @@ def _figure_cells(result: Result, plt) -> Any:
 
 def draw_cells(ax, model, variables, config) -> None:
     """The net's cells on the input plane of the experiment, drawn with ``plot_partition``."""
-    origin, u, v = plane(config.dim)
+    origin, u, v = plane(config.grid.dim)
     part = slice_partition(
         model,
         variables,
         origin,
         u,
         v,
-        extent=plane_extent(config.dim),
-        resolution=config.grid_resolution,
+        extent=plane_extent(config.grid.dim),
+        resolution=config.cells.grid_resolution,
     )
     plot_partition(part, ax=ax, boundary_color="0.3")
-    if config.dim == 2:
+    if config.grid.dim == 2:
         ax.set_aspect("equal")
 
 
@@ -329,7 +342,7 @@ def _figure_fig1(result: Result, plt) -> Any:
     boundaries). Right: ``d_H`` against ``d_T`` for every probe point of every depth.
     """
     cfg = result.config
-    depths = [d for d in cfg.depths if result.nets[result.depth_nets[d]].cells]
+    depths = [d for d in cfg.nets.depths if result.nets[result.depth_nets[d]].cells]
     depth, k = _fig1_pick(result, depths)
     name = result.depth_nets[depth]
     cells = result.nets[name].cells
@@ -339,7 +352,7 @@ def _figure_fig1(result: Result, plt) -> Any:
     lo = np.minimum(x, y) - 0.15
     hi = np.maximum(x, y) + 0.15
     extent = (lo[0], hi[0], lo[1], hi[1])
-    res = cfg.grid_resolution
+    res = cfg.cells.grid_resolution
     part = slice_partition(
         model, variables, np.zeros(2), np.eye(2)[0], np.eye(2)[1], extent=extent, resolution=res
     )
@@ -368,6 +381,7 @@ def _figure_fig1(result: Result, plt) -> Any:
         ax.plot([], [], color=colour, lw=8, alpha=0.55, label=label)
     # units crossed twice on the segment: same bit at both ends, two boundaries crossed
     lr = line_regions(model, variables, x, y)
+    assert not isinstance(lr, list)  # one segment in, one LineRegions out
     bits = np.asarray(lr.codes.unpack())
     flips = np.abs(np.diff(bits.astype(np.int8), axis=0)).sum(axis=0)
     twice = np.flatnonzero((flips >= 2) & (bits[0] == bits[-1]))
@@ -395,7 +409,7 @@ def _figure_fig1(result: Result, plt) -> Any:
     ax.plot(*x, "o", color="C0", mec="k", ms=7)
     ax.plot(*y, "s", color="C3", mec="k", ms=7)
     ax.set_title(
-        f"{depth} x {cfg.width} net: $d_H$ = {cells['hamming'][k]}, "
+        f"{depth} x {cfg.nets.width} net: $d_H$ = {cells['hamming'][k]}, "
         f"$d_T$ = {cells['tessellation'][k]}, crossings = {cells['crossings'][k]}"
     )
     ax.set_xlabel("$x_1$")
@@ -410,7 +424,7 @@ def _figure_fig1(result: Result, plt) -> Any:
         ax.scatter(dt, dh, s=22, color=f"C{j}", alpha=0.75, label=f"{d} hidden layers")
         top = max(top, int(dt.max(initial=0)), int(dh.max(initial=0)))
     ax.plot([0, top], [0, top], color="0.4", ls=":", label="$d_H = d_T$ (isometry)")
-    exact = result.statistics.get("cells_dT") == "exact"
+    exact = all(n.cells_exact for s in result.seeds for n in s.nets.values() if n.cells)
     ax.set_xlabel(
         "$d_T$: fewest boundaries crossed" + (" (exact, 2-D)" if exact else " (upper bound)")
     )
@@ -425,17 +439,21 @@ def plot_all(result: Result, out_dir: str | Path) -> list[Path]:
     """Draw every figure of ``result`` into ``out_dir``; returns the PNG paths."""
     out = Path(out_dir)
     cfg = result.config
-    figures = [
+    figures: list[tuple[str, Callable[[Result, Any], Any]]] = [
         ("discriminability_setup", _figure_setup),
         ("discriminability_depth", _figure_depth),
     ]
     sweep = result.sample_size_net
-    size_panels = [(sweep, m, f"m = {m}") for m in cfg.sample_sizes]
-    size_title = f"Sample size ({cfg.sweep_depth} hidden layers x {cfg.sweep_width}; paper Fig. 4)"
-    label_panels = [(n, cfg.label_sample_size, f"{g} labels") for g, n in result.label_nets.items()]
+    size_panels = [(sweep, m, f"m = {m}") for m in cfg.probe.sample_sizes]
+    size_title = (
+        f"Sample size ({cfg.nets.sweep_depth} hidden layers x {cfg.nets.sweep_width}; paper Fig. 4)"
+    )
+    label_panels = [
+        (n, cfg.probe.label_sample_size, f"{g} labels") for g, n in result.label_nets.items()
+    ]
     label_title = (
-        f"Number of labels ({cfg.sweep_depth} hidden layers x {cfg.sweep_width}, "
-        f"m = {cfg.label_sample_size}; paper Fig. 4)"
+        f"Number of labels ({cfg.nets.sweep_depth} hidden layers x {cfg.nets.sweep_width}, "
+        f"m = {cfg.probe.label_sample_size}; paper Fig. 4)"
     )
     figures += [
         ("discriminability_sample_size", lambda r, p: _figure_grid(r, p, size_panels, size_title)),

@@ -1,7 +1,8 @@
 """Results of the discriminability reproduction: per net, per seed, across seeds.
 
-A leaf of :mod:`hamgeo.experiments.discriminability` next to :mod:`._config` and
-:mod:`._stats` (it imports only those two of the package).
+A leaf of [`hamgeo.experiments.discriminability`][hamgeo.experiments.discriminability] next to
+[`_config`][hamgeo.experiments.discriminability._config] and
+[`_stats`][hamgeo.experiments.discriminability._stats] (it imports only those two of the package).
 """
 
 from __future__ import annotations
@@ -11,11 +12,26 @@ from typing import Any
 
 import numpy as np
 
-from hamgeo.experiments._protocol import seed_interval
+from hamgeo.experiments._findings import (
+    Finding,
+    Record,
+    dataset_info,
+    results_document,
+)
 from hamgeo.experiments.discriminability._config import NAME, Config, net_name
 from hamgeo.experiments.discriminability._stats import normalize_curve
 
-__all__ = ["NetResult", "Result", "SeedResult", "TheoremResult", "curve_band"]
+__all__ = ["NetResult", "Result", "SeedResult", "TheoremResult", "curve_band", "key"]
+
+
+def key(statistic: str, **factors: Any) -> tuple[str, tuple[tuple[str, Any], ...]]:
+    """The key of one tidy value: the statistic and its factors, sorted by name.
+
+    Examples:
+        >>> key("n_cells", width=15, depth=3)
+        ('n_cells', (('depth', 3), ('width', 15)))
+    """
+    return statistic, tuple(sorted(factors.items()))
 
 
 def curve_band(per_seed: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -56,6 +72,10 @@ class NetResult:
         cells: ``{distance: int64[n_shifts]}`` for ``CELL_DISTANCES`` (2-D inputs), else empty.
         cells_exact: whether ``cells["tessellation"]`` comes from the exact partition of
             the plane (else it is an upper bound from traced lines).
+        controls: ``{arm: {m: {distance: float[n_shifts]}}}`` for the depth-sweep nets:
+            ``"init"`` (the same architecture untrained) and ``"random codes"``
+            (random-hyperplane codes of the inputs with the same number of bits).
+        n_cells_init: cells of the same architecture at initialization (equal-unit nets).
     """
 
     depth: int
@@ -67,6 +87,8 @@ class NetResult:
     converged: dict[int, dict[str, list[bool]]]
     cells: dict[str, np.ndarray] = dataclasses.field(default_factory=dict)
     cells_exact: bool = False
+    controls: dict[str, dict[int, dict[str, np.ndarray]]] = dataclasses.field(default_factory=dict)
+    n_cells_init: int | None = None
 
     @property
     def name(self) -> str:
@@ -112,44 +134,27 @@ class SeedResult:
     Attributes:
         nets: ``{name: NetResult}``.
         theorem: the Theorem A.1 study (``None`` when switched off).
-        statistics: the seed's named scalars (see :func:`hamgeo.experiments.discriminability.run`).
+        values: the seed's tidy values, ``{key(statistic, **factors): value}``.
     """
 
     nets: dict[str, NetResult]
     theorem: TheoremResult | None
-    statistics: dict[str, Any]
-
-
-#: Prefixes of the statistics that :attr:`Result.summary` shows (the rest is in
-#: ``results.json`` under ``"statistics"``).
-_SUMMARY_PREFIXES = (
-    "accuracy_L",
-    "n_cells_",
-    "saturation_region_diff_",
-    "verdict_saturation_",
-    "verdict_n_cells_",
-    "mean_dH_over_dT_",
-    "frac_dH_lt_dT_",
-    "theorem_",
-    "sinkhorn_",
-    "cells_dT",
-)
+    values: dict[tuple, Any]
 
 
 @dataclasses.dataclass
 class Result:
-    """Everything :func:`~hamgeo.experiments.discriminability.run` measured.
+    """Everything [`run`][hamgeo.experiments.discriminability.run] measured.
 
     Attributes:
-        config: the :class:`Config` of the run.
+        config: the [`Config`][hamgeo.experiments.discriminability.Config] of the run.
         shifts: ``float32[n_shifts]`` the shifts ``t``.
-        seeds: one :class:`SeedResult` per seed.
+        seeds: one [`SeedResult`][hamgeo.experiments.discriminability.SeedResult] per seed.
         depth_nets: ``{depth: net name}`` of the depth sweep.
         sample_size_net: the net of the sample-size sweep.
         label_nets: ``{labels: net name}`` of the label sweep.
-        statistics: every statistic across seeds: an
-            :class:`~hamgeo.experiments._protocol.Interval` per number,
-            verdict strings, flags.
+        records: every tidy statistic across seeds.
+        findings: the paper's claims judged by rule against controls.
         data: seed 0's data, nets and probes, for the figures (not in the JSON).
     """
 
@@ -159,7 +164,8 @@ class Result:
     depth_nets: dict[int, str]
     sample_size_net: str
     label_nets: dict[int, str]
-    statistics: dict[str, Any]
+    records: list[Record]
+    findings: list[Finding]
     data: dict[str, Any] = dataclasses.field(default_factory=dict, repr=False)
 
     @property
@@ -168,47 +174,32 @@ class Result:
         return self.seeds[0].nets
 
     @property
-    def summary(self) -> dict[str, Any]:
-        """The headline statistics (intervals across seeds, verdicts).
+    def summary(self) -> list[Record]:
+        """Every statistic across seeds as tidy records (``pandas.DataFrame`` reads them)."""
+        return list(self.records)
 
-        Cell counts, accuracies; the saturation region of every code and activation
-        distance for each depth at ``m = 1`` and ``m = depth_sample_size``; its difference
-        between the first and the last depth with the verdict on the paper's claim;
-        Spearman correlations of the code Wasserstein and MMD curves with both
-        benchmarks over their local windows (at ``m = depth_sample_size``); the cell
-        statistics; the Theorem A.1 study's reference distance, diameter, number of
-        codes, tail at the smallest size and where the bound stops being vacuous.
-        """
-        cfg = self.config
-        keep = {}
-        tags = {f"_L{d}_m{m}" for d in cfg.depths for m in (1, cfg.depth_sample_size)}
-        first_tail = f"theorem_tail_n{min(cfg.theorem_sizes)}_"
-        for key, value in self.statistics.items():
-            if key.startswith(("theorem_tail_", "theorem_mean_abs_error_")):
-                if key.startswith(first_tail):
-                    keep[key] = value
-            elif key.startswith(_SUMMARY_PREFIXES):
-                keep[key] = value
-            elif key.startswith("saturation_region_") and key.endswith(tuple(tags)):
-                keep[key] = value
-            elif key.startswith(("spearman_code_wasserstein", "spearman_code_mmd")) and any(
-                key.endswith(f"_L{d}_m{cfg.depth_sample_size}") for d in cfg.depths
-            ):
-                keep[key] = value
-        return keep
+    def values(self, statistic: str, **factors: Any) -> list[Any]:
+        """The per-seed values of one statistic at one setting (``None`` where missing)."""
+        k = key(statistic, **factors)
+        return [s.values.get(k) for s in self.seeds]
+
+    def record(self, statistic: str, **factors: Any) -> Record | None:
+        """The record of one statistic at one setting, or ``None``."""
+        want = dict(factors)
+        for r in self.records:
+            if r.statistic == statistic and dict(r.factors) == want:
+                return r
+        return None
 
     def band(self, net: str, m: int, distance: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """:func:`curve_band` of one distance curve of one net across seeds."""
+        """``curve_band`` of one distance curve of one net across seeds."""
         return curve_band(np.stack([s.nets[net].curves[m][distance] for s in self.seeds]))
 
     def to_dict(self) -> dict[str, Any]:
-        """The JSON-able content of ``results.json``.
+        """The content of ``results.json`` (the shipped schema).
 
-        Keys: ``experiment``, ``config``, ``dataset`` (the data set's description),
-        ``shifts``, ``sweeps``, ``summary``, ``statistics`` (every statistic with its
-        interval), ``nets`` (per net: per-seed accuracies, cell counts, raw curves and cell
-        distances, and the normalized curves' mean and range over seeds) and ``theorem``
-        (per seed).
+        ``extra`` holds the shifts, the sweeps, the Theorem A.1 study per seed and, per
+        net, the raw curves of every seed and the normalized curves' mean and range.
         """
         nets = {}
         for name in self.nets:
@@ -218,8 +209,6 @@ class Result:
                 "depth": first.depth,
                 "width": first.width,
                 "n_groups": first.n_groups,
-                "accuracy": seed_interval([n.accuracy for n in per_seed]),
-                "n_cells": seed_interval([n.n_cells for n in per_seed]),
                 "curves": {
                     str(m): {
                         k: [np.asarray(n.curves[m][k], float).tolist() for n in per_seed] for k in c
@@ -239,19 +228,43 @@ class Result:
                 ],
                 "cells_exact": [n.cells_exact for n in per_seed],
             }
-        dataset = self.data.get("dataset_info", {"name": self.config.data})
-        return {
-            "experiment": NAME,
-            "config": dataclasses.asdict(self.config),
-            "dataset": dataset,
-            "shifts": np.asarray(self.shifts, dtype=float).tolist(),
-            "sweeps": {
-                "depth": {f"L{d}": n for d, n in self.depth_nets.items()},
-                "sample_size": self.sample_size_net,
-                "labels": {f"g{g}": n for g, n in self.label_nets.items()},
+        info = dict(self.data.get("dataset_info", {}))
+        flags = [
+            ok
+            for s in self.seeds
+            for n in s.nets.values()
+            for f in n.converged.values()
+            for r in f.values()
+            for ok in r
+        ]
+        return results_document(
+            experiment=NAME,
+            config=self.config,
+            dataset=dataset_info(
+                self.config.data,
+                source="generated",
+                checksum=info.get("checksum", "sha256:" + "0" * 64),
+                n_train=info.get("n_train", 0),
+                n_test=info.get("n_test"),
+                generator=info.get("generator", "hamgeo.data.gaussian_grid"),
+                parameters={
+                    **dataclasses.asdict(self.config.grid),
+                    "spread": info.get("spread"),
+                    "seed": "each seed draws its own grid; the checksum is seed 0's",
+                },
+            ),
+            seeds=list(range(len(self.seeds))),
+            findings=self.findings,
+            summary=self.records,
+            converged=bool(all(flags)) if flags else None,
+            extra={
+                "shifts": np.asarray(self.shifts, dtype=float).tolist(),
+                "sweeps": {
+                    "depth": {f"L{d}": n for d, n in self.depth_nets.items()},
+                    "sample_size": self.sample_size_net,
+                    "labels": {f"g{g}": n for g, n in self.label_nets.items()},
+                },
+                "nets": nets,
+                "theorem": [s.theorem for s in self.seeds],
             },
-            "summary": self.summary,
-            "statistics": dict(self.statistics),
-            "nets": nets,
-            "theorem": [None if s.theorem is None else s.theorem for s in self.seeds],
-        }
+        )

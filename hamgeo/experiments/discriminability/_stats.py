@@ -26,11 +26,13 @@ distance): the Spearman rank correlation of a curve with the benchmark's over a 
 window*, from ``t = 0`` up to the first shift where the benchmark's min-max normalized
 value reaches ``level`` (0.5 by default), and at least ``minimum`` shifts.
 
-**Verdicts** follow the seed interval of a statistic (:func:`verdict`).
+**Verdicts** follow the seed interval of a statistic
+([`verdict`][hamgeo.experiments.discriminability.verdict]).
 
 **Theorem A.1** of the paper bounds ``P(|W_p(mu1, mu2) - W_p(L_n, L_m)| > eps)`` by
-``(n + 1)^D exp(-eps n 2^{-(1+2p)/(2p)} / D)`` (:func:`log10_bound`,
-:func:`bound_useful_from`).
+``(n + 1)^D exp(-eps n 2^{-(1+2p)/(2p)} / D)``
+([`log10_bound`][hamgeo.experiments.discriminability.log10_bound],
+[`bound_useful_from`][hamgeo.experiments.discriminability.bound_useful_from]).
 """
 
 from __future__ import annotations
@@ -42,10 +44,11 @@ import numpy as np
 import scipy.stats
 from jax.typing import ArrayLike
 
-from hamgeo._checks import check_array, check_float, check_positive_int
+from hamgeo._checks import check_array, check_float, check_int, check_positive_int
 from hamgeo.experiments._protocol import Interval
 
 __all__ = [
+    "counterexample_tail",
     "Saturation",
     "benchmark_window",
     "bound_useful_from",
@@ -140,7 +143,7 @@ def saturation(
         tail: the plateau is the mean of the last ``tail`` values (``1 <= tail <= T``).
 
     Returns:
-        A :class:`Saturation`.
+        A [`Saturation`][hamgeo.experiments.discriminability.Saturation].
 
     Examples:
         A linear curve is near its plateau only at the end; a curve with an early
@@ -207,7 +210,8 @@ def spearman_window(a: ArrayLike, b: ArrayLike, n: int) -> float:
     Args:
         a: ``float[T]`` a curve.
         b: ``float[T]`` another curve over the same shifts (the benchmark).
-        n: the window length (e.g. from :func:`benchmark_window`).
+        n: the window length (e.g. from
+            [`benchmark_window`][hamgeo.experiments.discriminability.benchmark_window]).
 
     Returns:
         The correlation; NaN when either curve is constant over the window.
@@ -294,3 +298,25 @@ def bound_useful_from(epsilon: float, diameter: int, p: float = 1.0) -> int:
         else:
             hi = mid
     return hi
+
+
+def counterexample_tail(n: int, epsilon: float) -> float:
+    """Exact ``P(|W1(mu, mu) - W1(L_n, L_n')| > epsilon)`` for 1-bit codes, ``mu = Bernoulli(1/2)``.
+
+    With one bit and Hamming cost, ``W1`` between two empirical measures of ``n`` codes
+    is ``|K1 - K2| / n`` for their counts of ones ``K1, K2 ~ Binomial(n, 1/2)``, and
+    ``W1(mu, mu) = 0``; ``K1 + (n - K2) ~ Binomial(2n, 1/2)``, so the tail is
+    ``P(|B - n| > epsilon n)`` for ``B ~ Binomial(2n, 1/2)``, summed exactly.
+
+    Host-only: an exact sum on the host.
+
+    Examples:
+        >>> round(counterexample_tail(400, 0.1), 5)
+        0.00416
+    """
+    check_int(n, "n", minimum=1)
+    k = np.arange(2 * n + 1)
+    log_pmf = scipy.stats.binom.logpmf(k, 2 * n, 0.5)
+    # |B - n| > eps n, with a tolerance for eps n landing on an integer in float arithmetic
+    far = np.abs(k - n) > epsilon * n + 1e-9
+    return float(np.exp(log_pmf[far]).sum())

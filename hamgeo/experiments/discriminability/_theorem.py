@@ -14,7 +14,8 @@ drawn i.i.d. from those histograms ``theorem_draws`` times per size.
 
 The right-hand side is at least 1 (vacuous) until ``eps n 2^{-3/2} / D > D ln(n + 1)``
 (``p = 1``), which for a few tens of bits takes thousands to millions of points;
-:func:`~._stats.bound_useful_from` gives the first ``n`` where it is not.
+[`bound_useful_from`][hamgeo.experiments.discriminability.bound_useful_from] gives the first ``n``
+where it is not.
 """
 
 from __future__ import annotations
@@ -61,21 +62,21 @@ def theorem_study(model, variables, config: Config, key: jax.Array) -> TheoremRe
     """The empirical tail ``P(|W(mu1, mu2) - W(L_n, L_n)| > eps)`` for each size and ``eps``.
 
     Args:
-        model: a trained net of :mod:`hamgeo.nets`.
+        model: a trained net of [`hamgeo.nets`][hamgeo.nets].
         variables: its variables.
         config: the sizes (``theorem_*`` fields, ``probe_spread``, ``dim``).
         key: randomness of the clouds and of the draws.
 
     Returns:
-        A :class:`~._config.TheoremResult`.
+        A [`TheoremResult`][hamgeo.experiments.discriminability.TheoremResult].
     """
-    check_int(config.theorem_reference, "theorem_reference", minimum=1)
+    check_int(config.theorem.reference, "theorem_reference", minimum=1)
     k1, k2, k_draw = jax.random.split(key, 3)
-    shift = config.theorem_shift * config.max_shift * math.sqrt(config.dim)
-    spread = config.theorem_spread
-    n_ref = config.theorem_reference
+    shift = config.theorem.shift * config.probe.max_shift * math.sqrt(config.grid.dim)
+    spread = config.theorem.spread
+    n_ref = config.theorem.reference
     clouds = [
-        diagonal_probe(t, dim=config.dim, m=n_ref, key=k, spread=spread)
+        diagonal_probe(t, dim=config.grid.dim, m=n_ref, key=k, spread=spread)
         for t, k in ((0.0, k1), (shift, k2))
     ]
     (supp1, w1), (supp2, w2) = (_histogram(activation_codes(model, variables, c)) for c in clouds)
@@ -84,14 +85,14 @@ def theorem_study(model, variables, config: Config, key: jax.Array) -> TheoremRe
     diameter = max(1, int(np.asarray(pairwise_hamming(union)).max()))
     n_codes = len(np.unique(np.asarray(union.words), axis=0))
     rng = np.random.default_rng(np.asarray(jax.random.key_data(k_draw)).ravel())
-    sizes = np.asarray(config.theorem_sizes, np.int64)
-    eps = np.asarray(config.theorem_epsilons, np.float64)
+    sizes = np.asarray(config.theorem.sizes, np.int64)
+    eps = np.asarray(config.theorem.epsilons, np.float64)
     cost = np.asarray(pairwise_hamming(supp1, supp2), np.float64)
-    errors = np.zeros((sizes.size, config.theorem_draws))
+    errors = np.zeros((sizes.size, config.theorem.draws))
     for i, n in enumerate(sizes):
-        idx1 = rng.choice(w1.size, size=(config.theorem_draws, int(n)), p=w1)
-        idx2 = rng.choice(w2.size, size=(config.theorem_draws, int(n)), p=w2)
-        for j in range(config.theorem_draws):
+        idx1 = rng.choice(w1.size, size=(config.theorem.draws, int(n)), p=w1)
+        idx2 = rng.choice(w2.size, size=(config.theorem.draws, int(n)), p=w2)
+        for j in range(config.theorem.draws):
             errors[i, j] = abs(reference - _empirical_w(cost, idx1[j], idx2[j]))
     tail = (errors[:, :, None] > eps[None, None, :]).mean(axis=1)
     bound = np.stack([log10_bound(sizes, e, diameter) for e in eps], axis=-1)

@@ -1,20 +1,22 @@
 """The native CPU Hamming kernels, registered with XLA through ``jax.ffi``.
 
-``setup.py`` builds ``hamgeo/csrc/hamming.cc`` into ``hamgeo._hamming_ffi`` against the
+``setup.py`` builds ``hamgeo/csrc/*.cc`` into ``hamgeo._hamming_ffi`` against the
 XLA FFI headers that ship with jaxlib (a build requirement, so ``pip install .`` builds
 them). The module hands XLA two handlers (``hamgeo_pairwise``, ``hamgeo_knn``) that this
 file registers for the CPU platform and calls with ``jax.ffi.ffi_call``. They run on
 XLA's own intra-op thread pool, and pick an instruction-set path at run time: AVX-512
-VPOPCNTDQ, AVX2 or portable C++ (:func:`isa`).
+VPOPCNTDQ, AVX2 or portable C++ ([`isa`][hamgeo.hamming._native.isa]).
 
-If the module is missing or fails to load, :func:`available` is ``False`` (with a
+If the module is missing or fails to load, ``available`` is ``False`` (with a
 warning on first use when it was not built) and hamgeo runs its pure-XLA kernels;
-:func:`describe` says which path runs (``hamgeo info`` prints it).
+``describe`` says which path runs (``hamgeo info`` prints it).
 
-Environment: ``HAMGEO_DISABLE_NATIVE=1`` forces the XLA kernels;
-``HAMGEO_NATIVE_ISA=portable|avx2|avx512`` caps the instruction-set path (for tests and
-comparisons); ``HAMGEO_NUM_THREADS=n`` caps the threads of one call;
-``HAMGEO_NATIVE_POOL=own`` uses a private pool instead of XLA's.
+Environment (each read once; a value outside the accepted ones is ignored with one
+warning naming the variable, the value and what is accepted):
+``HAMGEO_DISABLE_NATIVE=1|true|yes|on`` forces the XLA kernels (``0|false|no|off`` or
+empty: enabled); ``HAMGEO_NATIVE_ISA=portable|avx2|avx512`` caps the instruction-set path
+(for tests and comparisons); ``HAMGEO_NUM_THREADS=n`` (a positive integer) caps the
+threads of one call; ``HAMGEO_NATIVE_POOL=own|xla`` uses a private pool instead of XLA's.
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ __all__ = [
     "available",
     "build_info",
     "describe",
+    "env_choice",
     "forced_isa",
     "isa",
     "knn",
@@ -57,10 +60,60 @@ class NativeKernelWarning(UserWarning):
     """The native CPU kernels are not built; hamgeo runs its (slower) XLA kernels."""
 
 
+_TRUE = ("1", "true", "yes", "on")
+_FALSE = ("", "0", "false", "no", "off")
+_warned_env: set[tuple[str, str]] = set()
+
+
+def env_choice(name: str, accepted: tuple[str, ...], default: str) -> str:
+    """``$name`` lower-cased if it is one of ``accepted`` (or unset / empty: ``default``).
+
+    Any other value is ignored with one warning per process naming the variable, the
+    value and the accepted values: the environment is untrusted input.
+
+    Examples:
+        >>> env_choice("HAMGEO_SOME_UNSET_VARIABLE", ("a", "b"), "a")
+        'a'
+    """
+    raw = os.environ.get(name)
+    value = "" if raw is None else raw.strip().lower()
+    if value == "":
+        return default
+    if value in accepted:
+        return value
+    if (name, raw) not in _warned_env:
+        _warned_env.add((name, raw))
+        warnings.warn(
+            f"ignoring {name}={raw!r}: accepted values are "
+            f"{', '.join(repr(a) for a in accepted if a)}; using {default!r}",
+            RuntimeWarning,
+            stacklevel=_user_stacklevel(),
+        )
+    return default
+
+
+def _check_env() -> None:
+    """Warn (once) about native-kernel variables the C++ side would ignore."""
+    env_choice("HAMGEO_NATIVE_ISA", ("portable", "avx2", "avx512"), "")
+    env_choice("HAMGEO_NATIVE_POOL", ("own", "xla"), "")
+    raw = os.environ.get("HAMGEO_NUM_THREADS", "").strip()
+    if raw and not (raw.isdigit() and 0 < int(raw) <= 2**31 - 1):
+        if ("HAMGEO_NUM_THREADS", raw) not in _warned_env:
+            _warned_env.add(("HAMGEO_NUM_THREADS", raw))
+            warnings.warn(
+                f"ignoring HAMGEO_NUM_THREADS={raw!r}: accepted values are positive integers; "
+                "using every usable CPU",
+                RuntimeWarning,
+                stacklevel=_user_stacklevel(),
+            )
+
+
 @functools.cache
 def _load() -> tuple[ModuleType | None, str]:
-    if os.environ.get("HAMGEO_DISABLE_NATIVE"):
+    disable = env_choice("HAMGEO_DISABLE_NATIVE", _TRUE + _FALSE, "0")
+    if disable in _TRUE:
         return None, "disabled by HAMGEO_DISABLE_NATIVE"
+    _check_env()
     try:
         from hamgeo import _hamming_ffi  # type: ignore[attr-defined]
     except ImportError as err:
@@ -99,7 +152,7 @@ def _warn_missing() -> None:
 def available() -> bool:
     """Whether the native CPU kernels are built and registered.
 
-    The first call warns (:class:`NativeKernelWarning`) if they were not built.
+    The first call warns (`NativeKernelWarning`) if they were not built.
 
     Examples:
         >>> isinstance(available(), bool)
@@ -128,11 +181,6 @@ def isa() -> Isa | None:
     """
     module = _load()[0]
     return None if module is None else module.isa()
-
-
-def _best_isa() -> Isa | None:
-    module = _load()[0]
-    return None if module is None else module.best_isa()
 
 
 @contextlib.contextmanager

@@ -4,7 +4,7 @@ The fastest exact formulation differs by backend *and by machine*: the native po
 kernel wins on a CPU with AVX-512 VPOPCNTDQ or AVX2, an int8 ±1 product wins where a
 matrix unit (AMX, tensor cores) makes one dot cheaper than the popcounts. So for each
 operation (``pairwise``, ``truncated``, ``knn``) and size class (an ``n_bits`` bucket x
-a rows bucket) :func:`choose` times every exact candidate in a few interleaved rounds
+a rows bucket) ``choose`` times every exact candidate in a few interleaved rounds
 on random codes of a capped probe size (about a second in all), keeps the fastest in
 memory and in a JSON file under the user cache directory (``$HAMGEO_CACHE``, else
 ``$XDG_CACHE_HOME/hamgeo``, else ``~/.cache/hamgeo``), keyed by the device (CPU model,
@@ -13,41 +13,55 @@ and hamgeo versions.
 
 Rules:
 
+* Candidates are timed in interleaved rounds (the order rotating each round); each
+  keeps its median and its spread (interquartile range). A candidate that beats the
+  static rule by less than the spread of the two does not replace it: noise never
+  decides. The spread is stored and ``hamgeo info`` shows it.
 * Tiny problems (fewer than 2^22 bit-pairs) and ``HAMGEO_DISPATCH=static`` use the
   static rule: on CPU the native kernel when built, else XLA popcount; on GPU the int8
   ±1 product (tensor cores), on TPU the bf16 one (MXU).
 * Under a trace (``jit``, ``vmap``) nothing is timed: the cached choice of the size
   class if there is one, else the static rule.
-* A corrupt or unreadable cache file is ignored and rewritten; writes are atomic
-  (temporary file + ``os.replace``).
+* The cache file is untrusted input: an unreadable, corrupt, deeply nested or wrongly
+  typed file is ignored with one warning naming it (and rewritten on the next
+  measurement), and so is any entry whose fields have the wrong types or whose choice is
+  not a candidate here. An unknown ``HAMGEO_DISPATCH`` value is ignored with one
+  warning. Writes are atomic (temporary file + ``os.replace``).
 
-``hamgeo info`` prints :func:`info_lines`, ``hamgeo tune`` runs :func:`tune`.
+``hamgeo info`` prints ``info_lines`` (``dispatch_rows`` gives the table as records),
+``hamgeo tune`` runs ``tune``.
 """
 
 from __future__ import annotations
 
-import json
+import math
 import os
 import platform
-import tempfile
+import statistics
 import threading
 import time
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import jax
 
-from hamgeo import _native
+from hamgeo._io import CorruptFileError, atomic_write_json, read_json
 from hamgeo._version import __version__
+from hamgeo.hamming import _native
 
 __all__ = [
+    "BF16_EXACT_BITS",
     "OPS",
+    "PATHS",
     "cache_path",
     "candidates",
     "choose",
     "cpu_info",
+    "decide",
     "device_key",
+    "dispatch_rows",
     "info_lines",
     "mode",
     "register_probe",
@@ -58,14 +72,15 @@ __all__ = [
 ]
 
 OPS = ("pairwise", "truncated", "knn")
-_FORMAT = 1
+PATHS = ("native", "xla", "int8", "bf16")
+_FORMAT = 2  # 2: medians with their spread (1: minima, no spread)
 # Size classes: n_bits buckets and rows buckets (by pairs N * M).
 _BITS = ((64, "b<=64"), (256, "b<=256"), (1024, "b<=1024"), (None, "b>1024"))
 # "large": int32 results over 32 MiB, which glibc maps afresh on every call (first-touch
 # page faults), where smaller ones are recycled: the two regimes rank paths differently.
 _ROWS = ((2**16, "small"), (2**23, "medium"), (None, "large"))
 _TINY_BIT_PAIRS = 2**22
-_BF16_EXACT_BITS = 2**24
+BF16_EXACT_BITS = 2**24
 # Probe sizes: at most this many rows each side and this many bit-pairs (the first side
 # halves until it fits): large classes of short codes probe a 64 MiB result, as they run.
 _PROBE_ROWS = (4096, 4096)
@@ -89,7 +104,12 @@ _CPU_FLAGS = (
     "amx_bf16",
 )
 
+# A cache file deeper than this is refused before it is parsed (no RecursionError).
+_MAX_DEPTH = 8
+_MAX_FILE_BYTES = 4 * 2**20
+
 _lock = threading.RLock()
+_warned_files: set[str] = set()
 _probe_factory: Callable[[str, str, int, int, int], Callable[[], Any]] | None = None
 _tables: dict[str, dict[str, dict]] = {}  # device key -> class key -> entry
 
@@ -113,10 +133,7 @@ def mode() -> str:
         >>> mode() in ("static", "measure")
         True
     """
-    value = os.environ.get("HAMGEO_DISPATCH", "measure").strip().lower() or "measure"
-    if value not in ("static", "measure"):
-        raise ValueError(f"HAMGEO_DISPATCH must be 'static' or 'measure', got {value!r}")
-    return value
+    return _native.env_choice("HAMGEO_DISPATCH", ("static", "measure"), "measure")
 
 
 def cache_path() -> Path:
@@ -201,7 +218,7 @@ def candidates(op: str, n_bits: int) -> tuple[str, ...]:
     if jax.default_backend() == "cpu" and _native.available():
         paths.append("native")
     paths += ["xla", "int8"]
-    if n_bits <= _BF16_EXACT_BITS:
+    if n_bits <= BF16_EXACT_BITS:
         paths.append("bf16")
     static = static_choice(n_bits)
     return (static, *[p for p in paths if p != static])
@@ -219,7 +236,7 @@ def static_choice(n_bits: int = 0) -> str:
     backend = jax.default_backend()
     if backend == "cpu":
         return "native" if _native.available() else "xla"
-    return "bf16" if backend == "tpu" and n_bits <= _BF16_EXACT_BITS else "int8"
+    return "bf16" if backend == "tpu" and n_bits <= BF16_EXACT_BITS else "int8"
 
 
 def _bucket(value: int, buckets) -> str:
@@ -253,38 +270,70 @@ def _probe_shape(n: int, m: int, n_bits: int) -> tuple[int, int]:
 # ----------------------------------------------------------------------------- cache file
 
 
-def _read_file() -> dict:
+def _warn_file(path: Path, why: str) -> None:
+    if str(path) not in _warned_files:
+        _warned_files.add(str(path))
+        warnings.warn(
+            f"ignoring the dispatch cache {path}: {why}; it is rewritten on the next measurement",
+            RuntimeWarning,
+            stacklevel=3,
+        )
+
+
+def _read_file(*, warn: bool = True) -> dict:
+    """The ``entries`` of the cache file, or ``{}`` (with one warning) if it is unusable."""
+    path = cache_path()
     try:
-        doc = json.loads(cache_path().read_text())
-    except (OSError, ValueError):
+        doc = read_json(path, max_depth=_MAX_DEPTH, max_bytes=_MAX_FILE_BYTES)
+    except FileNotFoundError:
         return {}
-    if not isinstance(doc, dict) or doc.get("format") != _FORMAT:
+    except (CorruptFileError, OSError) as err:
+        if warn:
+            _warn_file(path, str(err))
         return {}
-    entries = doc.get("entries")
-    return entries if isinstance(entries, dict) else {}
+    if not isinstance(doc.get("entries"), dict):
+        if warn:
+            _warn_file(path, "not a dispatch table (no `entries` object)")
+        return {}
+    if doc.get("format") != _FORMAT:
+        return {}  # an older format: re-measured quietly
+    return doc["entries"]
 
 
 def _write_file(key: str, table_: dict[str, dict]) -> None:
-    path = cache_path()
-    entries = _read_file()
+    entries = _read_file(warn=False)
     entries[key] = table_
-    doc = {"format": _FORMAT, "entries": entries}
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=".dispatch-", suffix=".json", dir=path.parent)
-        try:
-            with os.fdopen(fd, "w") as f:
-                json.dump(doc, f, indent=1, sort_keys=True)
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        atomic_write_json(cache_path(), {"format": _FORMAT, "entries": entries}, overwrite=True)
     except OSError:
         pass  # an unwritable cache only costs a re-measurement next time
 
 
+def _is_seconds(value: Any) -> bool:
+    return (
+        isinstance(value, int | float)
+        and not isinstance(value, bool)
+        and math.isfinite(value)
+        and value >= 0
+    )
+
+
 def _valid_entry(entry: Any) -> bool:
-    return isinstance(entry, dict) and isinstance(entry.get("choice"), str)
+    """An entry as ``_measure`` writes it, field by field (the file is untrusted)."""
+    if not isinstance(entry, dict) or entry.get("choice") not in PATHS:
+        return False
+    for field in ("seconds", "spread"):
+        times = entry.get(field, {})
+        if not isinstance(times, dict) or not all(
+            p in PATHS and _is_seconds(t) for p, t in times.items()
+        ):
+            return False
+    probe = entry.get("probe", [])
+    if not isinstance(probe, list) or not all(
+        isinstance(v, int) and not isinstance(v, bool) for v in probe
+    ):
+        return False
+    return all(isinstance(entry.get(f, ""), str) for f in ("when", "rule"))
 
 
 def table() -> dict[str, dict]:
@@ -299,22 +348,27 @@ def table() -> dict[str, dict]:
         if key not in _tables:
             stored = _read_file().get(key)
             stored = stored if isinstance(stored, dict) else {}
-            _tables[key] = {k: v for k, v in stored.items() if _valid_entry(v)}
+            valid = {k: v for k, v in stored.items() if isinstance(k, str) and _valid_entry(v)}
+            if len(valid) < len(stored):
+                _warn_file(cache_path(), f"{len(stored) - len(valid)} malformed entries")
+            _tables[key] = valid
         return _tables[key]
 
 
 # ----------------------------------------------------------------------------- measuring
 
 
-def _time_candidates(op: str, paths: tuple[str, ...], pn: int, pm: int, n_bits: int) -> dict:
-    """Fastest seconds per candidate, timed round-robin.
+def _time_candidates(
+    op: str, paths: tuple[str, ...], pn: int, pm: int, n_bits: int
+) -> dict[str, list[float]]:
+    """Seconds of every timed run per candidate, in interleaved rounds.
 
-    Rounds interleave the candidates, so a busy spell on the machine hits them alike, and
-    the minimum over rounds drops runs that were preempted. (A probe's results are either
-    at most 32 MiB, which the allocator recycles after the first calls, or over it, which
-    it maps afresh every time, as for the size class probed: all candidates run in the
-    same regime.) A candidate 8x slower than the best after one round, or 4x after two,
-    drops out.
+    Rounds interleave the candidates, in an order that rotates each round, so a busy
+    spell on the machine or a warm cache favours none of them. (A probe's results are
+    either at most 32 MiB, which the allocator recycles after the first calls, or over
+    it, which it maps afresh every time, as for the size class probed: all candidates
+    run in the same regime.) A candidate 8x slower than the best after one round, or 4x
+    after two (by the median), drops out.
     """
     calls = {}
     for path in paths:
@@ -323,6 +377,8 @@ def _time_candidates(op: str, paths: tuple[str, ...], pn: int, pm: int, n_bits: 
         except Exception:  # a path that fails here (memory, backend) is not a candidate
             continue
         calls[path] = call
+    for call in calls.values():  # one untimed run each: first-touch memory, caches
+        jax.block_until_ready(call())
     times: dict[str, list[float]] = {path: [] for path in calls}
     active = list(calls)
     spent, rounds = 0.0, 0
@@ -331,27 +387,59 @@ def _time_candidates(op: str, paths: tuple[str, ...], pn: int, pm: int, n_bits: 
         and rounds < _PROBE_ROUNDS[1]
         and (rounds < _PROBE_ROUNDS[0] or spent < _PROBE_SECONDS)
     ):
-        for path in active:
+        shift = rounds % len(active)
+        for path in active[shift:] + active[:shift]:
             t0 = time.perf_counter()
             jax.block_until_ready(calls[path]())
             times[path].append(time.perf_counter() - t0)
             spent += times[path][-1]
         rounds += 1
-        # Clearly slower candidates drop out early (8x after one round, 4x after two).
         limit = 8 if rounds == 1 else 4
-        best = min(min(times[p]) for p in active)
-        active = [p for p in active if min(times[p]) <= limit * best]
-    return {path: min(t) for path, t in times.items() if t}
+        best = min(statistics.median(times[p]) for p in active)
+        active = [p for p in active if statistics.median(times[p]) <= limit * best]
+    return {path: t for path, t in times.items() if t}
+
+
+def _spread(times: list[float]) -> float:
+    """The interquartile range of ``times`` (0 for fewer than 2)."""
+    if len(times) < 2:
+        return 0.0
+    q = statistics.quantiles(times, n=4, method="inclusive")
+    return q[2] - q[0]
+
+
+def decide(static: str, medians: dict[str, float], spreads: dict[str, float]) -> tuple[str, str]:
+    """``(choice, rule)``: the fastest median, unless within the spread of the static rule.
+
+    Examples:
+        >>> decide("native", {"native": 1.0, "xla": 0.95}, {"native": 0.1, "xla": 0.1})
+        ('native', 'static (within spread)')
+        >>> decide("native", {"native": 1.0, "xla": 0.5}, {"native": 0.1, "xla": 0.1})
+        ('xla', 'measured')
+    """
+    if not medians:
+        return static, "static (no candidate ran)"
+    best = min(medians, key=lambda p: medians[p])
+    if best == static or static not in medians:
+        return best, "measured"
+    noise = max(spreads.get(best, 0.0), spreads.get(static, 0.0))
+    if medians[static] - medians[best] <= noise:
+        return static, "static (within spread)"
+    return best, "measured"
 
 
 def _measure(op: str, n: int, m: int, n_bits: int, cls: str) -> dict:
     paths = candidates(op, n_bits)
     pn, pm = _probe_shape(n, m, n_bits)
-    seconds = _time_candidates(op, paths, pn, pm, n_bits)
-    choice = min(seconds, key=seconds.get) if seconds else static_choice(n_bits)
+    times = _time_candidates(op, paths, pn, pm, n_bits)
+    medians = {p: statistics.median(t) for p, t in times.items()}
+    spreads = {p: _spread(t) for p, t in times.items()}
+    choice, rule = decide(static_choice(n_bits), medians, spreads)
     return {
         "choice": choice,
-        "seconds": {p: float(f"{s:.4g}") for p, s in seconds.items()},
+        "rule": rule,
+        "seconds": {p: float(f"{s:.4g}") for p, s in medians.items()},
+        "spread": {p: float(f"{s:.4g}") for p, s in spreads.items()},
         "probe": [pn, pm, n_bits],
         "when": time.strftime("%Y-%m-%dT%H:%M:%S"),
     }
@@ -380,7 +468,7 @@ def choose(op: str, n: int, m: int, n_bits: int, *, traced: bool = False) -> str
     cls = size_class(n, m, n_bits)
     if cls is None or mode() == "static" or _probe_factory is None:
         return static
-    valid = candidates(op, n_bits)
+    valid = candidates(op, n_bits)  # a cached choice not runnable here is ignored
     cached = table().get(f"{op}/{cls}")
     if cached is not None and cached["choice"] in valid:
         return cached["choice"]
@@ -444,6 +532,32 @@ def _native_line() -> str:
     return line
 
 
+def dispatch_rows() -> list[dict[str, Any]]:
+    """The dispatch table of this device as records, for ``hamgeo info`` and reports.
+
+    One record per measured ``op/class``: ``name``, ``choice``, ``rule`` (``measured`` or
+    ``static (within spread)``), ``median_ms`` and ``spread_ms`` per candidate (the spread
+    is the interquartile range of the probe rounds), and ``probe`` (the probed size).
+
+    Examples:
+        >>> all("spread_ms" in row for row in dispatch_rows())
+        True
+    """
+    rows = []
+    for name, entry in sorted(table().items()):
+        rows.append(
+            {
+                "name": name,
+                "choice": entry["choice"],
+                "rule": entry.get("rule", "measured"),
+                "median_ms": {p: 1e3 * t for p, t in entry.get("seconds", {}).items()},
+                "spread_ms": {p: 1e3 * t for p, t in entry.get("spread", {}).items()},
+                "probe": list(entry.get("probe", [])),
+            }
+        )
+    return rows
+
+
 def info_lines() -> list[str]:
     """What ``hamgeo info`` prints about the Hamming paths: native kernels, dispatch table.
 
@@ -452,10 +566,7 @@ def info_lines() -> list[str]:
         True
     """
     lines = [_native_line()]
-    try:
-        how = mode()
-    except ValueError as err:
-        how = f"invalid ({err})"
+    how = mode()
     static = static_choice()
     if how == "static":
         lines.append(f"dispatch: static rule (HAMGEO_DISPATCH=static): every operation -> {static}")
@@ -463,15 +574,18 @@ def info_lines() -> list[str]:
     lines.append(f"dispatch: measured once per size class, cached in {cache_path()}")
     lines.append(f"device key: {device_key()}")
     lines.append(f"static rule (tiny sizes, under jit before a measurement): {static}")
-    entries = table()
-    if not entries:
+    rows = dispatch_rows()
+    if not rows:
         lines.append("no size class measured yet (run `hamgeo tune`, or call the kernels)")
-    for name in sorted(entries):
-        entry = entries[name]
+    for row in rows:
+        spread = row["spread_ms"]
         secs = ", ".join(
-            f"{p} {1e3 * s:.2f} ms"
-            for p, s in sorted(entry.get("seconds", {}).items(), key=lambda t: t[1])
+            f"{p} {t:.2f} ± {spread.get(p, 0.0):.2f} ms"
+            for p, t in sorted(row["median_ms"].items(), key=lambda item: item[1])
         )
-        probe = "x".join(str(v) for v in entry.get("probe", []))
-        lines.append(f"  {name:<26} -> {entry['choice']:<6} ({secs}; probe {probe})")
+        probe = "x".join(str(v) for v in row["probe"])
+        lines.append(
+            f"  {row['name']:<26} -> {row['choice']:<6} [{row['rule']}] "
+            f"(median ± IQR: {secs}; probe {probe})"
+        )
     return lines
