@@ -133,6 +133,38 @@ CASES: list[tuple[str, Callable[[], tuple[Callable, tuple, dict]]]] = [
             {"keys": jax.random.split(jax.random.key(1), 3), **_TRAIN},
         ),
     ),
+    # distances between samples
+    *[
+        (f"wasserstein[{m}]", lambda m=m: (hamgeo.wasserstein, (_X, _Y), {"method": m}))
+        for m in ("kernel", "ott", "online")
+    ],
+    (
+        "wasserstein[online,p=2]",
+        lambda: (hamgeo.wasserstein, (_X, _Y), {"p": 2, "method": "online"}),
+    ),
+    ("wasserstein[debiased]", lambda: (hamgeo.wasserstein, (_X, _Y), {"debiased": True})),
+    (
+        "wasserstein[sqeuclidean]",
+        lambda: (
+            hamgeo.wasserstein,
+            (_bits(9, 3) * 1.5, _bits(7, 3, 1) - 0.5),
+            {"cost": "sqeuclidean"},
+        ),
+    ),
+    ("exact_wasserstein", lambda: (hamgeo.exact_wasserstein, (_X, _Y), {})),
+    ("mmd", lambda: (hamgeo.mmd, (_X, _Y), {"bandwidth": 8.0})),
+    (
+        "mmd_test",
+        lambda: (
+            hamgeo.mmd_test,
+            (_X, _Y),
+            {"key": jax.random.key(0), "n_permutations": 19, "bandwidth": 8.0},
+        ),
+    ),
+    (
+        "frechet_distance",
+        lambda: (hamgeo.frechet_distance, (_bits(9, 3) * 1.0, _bits(7, 3, 1) * 2.0), {}),
+    ),
 ]
 
 
