@@ -1,7 +1,7 @@
 """The one blocked map: a function applied to row blocks, so temporaries stay bounded.
 
 Every blocked path in hamgeo (Hamming distances, k-NN query blocks, the streamed cost
-of the online transport geometry, ...) goes through :func:`map_blocks`: pad the rows to
+of the online transport geometry, ...) goes through ``map_blocks``: pad the rows to
 a whole number of blocks, map the function over the blocks, trim the padding. Each path
 has a test against its unblocked result.
 """

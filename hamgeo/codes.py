@@ -160,7 +160,7 @@ class PackedCodes:
         return (self.words,), self.n_bits
 
     def tree_flatten_with_keys(self):
-        """Like :meth:`tree_flatten`, with the leaf's key path ``.words``."""
+        """Like ``tree_flatten``, with the leaf's key path ``.words``."""
         return ((jax.tree_util.GetAttrKey("words"), self.words),), self.n_bits
 
     @classmethod
@@ -293,7 +293,7 @@ def pack_bits(bits: ArrayLike) -> PackedCodes:
     """
     if isinstance(bits, PackedCodes):
         return bits
-    if not hasattr(bits, "dtype"):
+    if not isinstance(bits, jax.Array | np.ndarray | np.generic):
         bits = check_array(bits, "bits")  # nested lists: a ragged one is refused by name
     dtype = np.dtype(bits.dtype)
     if dtype != np.bool_ and not np.issubdtype(dtype, np.integer):
@@ -525,6 +525,8 @@ def select_bits(codes: Any, start: int, stop: int) -> PackedCodes:
     Raises:
         TypeError: ``codes`` not binary, or ``start`` / ``stop`` not integers.
         ValueError: not ``0 <= start < stop <= n_bits``.
+
+    Traceable: jit, vmap (``start`` and ``stop`` static)
 
     Examples:
         >>> select_bits([[1, 0, 1, 1]], 1, 4).unpack().astype(int).tolist()

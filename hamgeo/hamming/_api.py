@@ -39,7 +39,7 @@ Method = Literal["auto", "popcount", "xla", "native", "matmul"]
 OutDtype = Literal["int32", "uint16", "uint8"]
 """``out_dtype`` of [`pairwise_hamming`][hamgeo.hamming.pairwise_hamming]."""
 
-_METHODS: tuple[str, ...] = get_args(Method)
+_METHODS: tuple[Method, ...] = get_args(Method)
 _OUT_DTYPES = {
     "int32": (jnp.int32, INT32_MAX),
     "uint16": (jnp.uint16, 65535),

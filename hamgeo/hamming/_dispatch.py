@@ -189,9 +189,10 @@ def device_key() -> str:
         True
     """
     backend = jax.default_backend()
+    native: str
     if backend == "cpu":
         device = _cpu_description()
-        native = _native.isa() if _native.available() else "none"
+        native = str(_native.isa()) if _native.available() else "none"
     else:
         devices = jax.devices()
         device = f"{devices[0].device_kind} x{len(devices)}"
@@ -370,10 +371,12 @@ def _time_candidates(
     run in the same regime.) A candidate 8x slower than the best after one round, or 4x
     after two (by the median), drops out.
     """
+    factory = _probe_factory
+    assert factory is not None, "the probe factory is registered when hamgeo.hamming loads"
     calls = {}
     for path in paths:
         try:
-            call = _probe_factory(op, path, pn, pm, n_bits)  # compiled ahead of time
+            call = factory(op, path, pn, pm, n_bits)  # compiled ahead of time
         except Exception:  # a path that fails here (memory, backend) is not a candidate
             continue
         calls[path] = call

@@ -27,7 +27,7 @@ import os
 import sys
 import warnings
 from collections.abc import Iterator
-from types import ModuleType
+from types import FrameType, ModuleType
 from typing import Literal
 
 import jax
@@ -62,7 +62,7 @@ class NativeKernelWarning(UserWarning):
 
 _TRUE = ("1", "true", "yes", "on")
 _FALSE = ("", "0", "false", "no", "off")
-_warned_env: set[tuple[str, str]] = set()
+_warned_env: set[tuple[str, str | None]] = set()
 
 
 def env_choice(name: str, accepted: tuple[str, ...], default: str) -> str:
@@ -115,7 +115,7 @@ def _load() -> tuple[ModuleType | None, str]:
         return None, "disabled by HAMGEO_DISABLE_NATIVE"
     _check_env()
     try:
-        from hamgeo import _hamming_ffi  # type: ignore[attr-defined]
+        from hamgeo import _hamming_ffi  # type: ignore[attr-defined, unused-ignore]
     except ImportError as err:
         return None, (f"not built ({err}); reinstall with a C++ compiler present: pip install .")
     try:
@@ -129,7 +129,8 @@ def _load() -> tuple[ModuleType | None, str]:
 def _user_stacklevel() -> int:
     """The ``stacklevel`` that points a warning at the first frame outside hamgeo and jax."""
     here = os.path.dirname(os.path.abspath(__file__))
-    frame, level = sys._getframe(1), 1
+    frame: FrameType | None = sys._getframe(1)
+    level = 1
     while frame is not None:
         name = os.path.abspath(frame.f_code.co_filename)
         if not name.startswith(here) and f"{os.sep}jax{os.sep}" not in name:
@@ -289,12 +290,11 @@ def knn(
     if not available():
         raise RuntimeError(f"the native Hamming kernel is not available: {describe()}")
     shape = jax.ShapeDtypeStruct((*qw.shape[:-1], k), jnp.int32)
-    return tuple(
-        jax.ffi.ffi_call("hamgeo_knn", (shape, shape), vmap_method="broadcast_all")(
-            qw,
-            bw,
-            jnp.asarray(offset, jnp.int32),
-            k=np.int32(k),
-            exclude_self=np.int32(bool(exclude_self)),
-        )
+    dist, idx = jax.ffi.ffi_call("hamgeo_knn", (shape, shape), vmap_method="broadcast_all")(
+        qw,
+        bw,
+        jnp.asarray(offset, jnp.int32),
+        k=np.int32(k),
+        exclude_self=np.int32(bool(exclude_self)),
     )
+    return dist, idx

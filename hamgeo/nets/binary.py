@@ -512,7 +512,8 @@ def clip_latent_weights(low: float = -1.0, high: float = 1.0) -> optax.GradientT
     adjusted by one float32 ulp where rounding would otherwise step past a bound, so
     ``optax.apply_updates`` lands inside ``[low, high]`` exactly.
 
-    Traceable: jit, vmap, grad
+    Traceable: jit, vmap (the transformation's ``update``; the bounds are static Python
+    numbers, and the one-ulp step, ``nextafter``, has no gradient)
 
     Args:
         low: lower bound (a real number; ``-inf`` leaves that side open).
