@@ -31,7 +31,7 @@ def main() -> None:
 
     print("dim   sign angle (theory)   random pair +- std (theory)   overlap (theory)")
     for dim in (2, 10, 100, 1000):
-        sign, pairs = hamgeo.binarization_angles(jax.random.fold_in(key, dim), dim=dim, n=4000)
+        sign, pairs = hamgeo.binarization_angles(key=jax.random.fold_in(key, dim), dim=dim, n=4000)
         sign, pairs = np.asarray(sign), np.asarray(pairs)
         t = angle_theory(dim)
         print(
@@ -51,7 +51,7 @@ def main() -> None:
         "layer  fan-in  pooled  per unit [q25, median, q75]  activations  "
         "random |r|  isotropic  shuffled"
     )
-    for r in hamgeo.dot_product_preservation(model, result.variables, ds.x_test):
+    for r in hamgeo.dot_product_preservation(model, result.variables, ds.x_test, key=key):
         print(
             f"{r.layer:<6} {r.input_dim:<7} {r.dot_corr:.3f}   "
             f"[{r.dot_corr_unit_q25:.3f}, {r.dot_corr_unit_median:.3f}, "

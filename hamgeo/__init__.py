@@ -43,6 +43,7 @@ if TYPE_CHECKING:
     from hamgeo.mmd import TestResult as TestResult
     from hamgeo.mmd import mmd as mmd
     from hamgeo.mmd import mmd_test as mmd_test
+    from hamgeo.transport import HammingGeometry as HammingGeometry
     from hamgeo.transport import TransportResult as TransportResult
     from hamgeo.transport import exact_wasserstein as exact_wasserstein
     from hamgeo.transport import wasserstein as wasserstein
@@ -88,6 +89,7 @@ _EXPORTS = {
     "TestResult": "hamgeo.mmd",
     "mmd": "hamgeo.mmd",
     "mmd_test": "hamgeo.mmd",
+    "HammingGeometry": "hamgeo.transport",
     "TransportResult": "hamgeo.transport",
     "exact_wasserstein": "hamgeo.transport",
     "wasserstein": "hamgeo.transport",

@@ -1,11 +1,11 @@
 """Validation and conditioning of the samples that distances compare (private).
 
-:mod:`hamgeo.transport`, :mod:`hamgeo.mmd` and :mod:`hamgeo.gaussian` all take two
+[`transport`][hamgeo.transport], [`mmd`][hamgeo.mmd] and [`gaussian`][hamgeo.gaussian] all take two
 samples, either codes ``[n, n_bits]`` or real vectors ``[n, d]``, and optionally
-weights. This leaf module checks them once, with the wording of :mod:`hamgeo._checks`,
+weights. This leaf module checks them once, with the wording of [`_checks`][hamgeo._checks],
 and conditions real samples so that float32 never overflows or cancels:
-:func:`center_scale` moves both samples by one common shift and scales them by one
-common power of two, which every distance here is equivariant to.
+[`center_scale`][hamgeo._samples.center_scale] moves both samples by one common shift
+and scales them by one common power of two, which every distance here is equivariant to.
 """
 
 from __future__ import annotations
@@ -17,30 +17,65 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from hamgeo._checks import check_array, check_finite_array, describe, is_tracer
+from hamgeo._checks import check_array, check_finite_array, describe, float_dtype, is_tracer
 from hamgeo.codes import PackedCodes, as_packed_batch
+from hamgeo.hamming import pairwise_hamming
 
 __all__ = [
+    "Distance",
     "center_scale",
-    "float_dtype",
+    "check_float32_range",
     "host_center_scale",
+    "pairwise_distances",
     "real_sample",
     "sample_pair",
     "weights",
 ]
 
 
-def float_dtype(*dtypes: Any) -> np.dtype:
-    """The floating dtype to compute in: the inputs' float dtype, at least the default float.
+#: The ground distances between samples: Hamming (optionally / n_bits) on codes,
+#: (squared) Euclidean on real vectors.
+Distance = Literal["hamming", "hamming_normalized", "euclidean", "sqeuclidean"]
 
-    float16 / bfloat16 inputs are computed in float32; float64 stays float64 only when
-    ``jax_enable_x64`` is on (else JAX's default float, float32).
+
+def pairwise_distances(x: Any, y: Any, distance: Distance) -> jax.Array:
+    """Dense ``[n, m]`` distances ``d(x_i, y_j)`` in the default float dtype (or ``x``'s).
+
+    The one distance helper of [`hamgeo.transport`][hamgeo.transport] and
+    [`hamgeo.mmd`][hamgeo.mmd]. Hamming distances go through
+    [`pairwise_hamming`][hamgeo.hamming.pairwise_hamming] (the dispatched kernels, native
+    on CPU and XLA elsewhere); real ones are ``|x|^2 + |y|^2 - 2 x.y`` clipped at 0 (on
+    conditioned samples, see [`center_scale`][hamgeo._samples.center_scale]), and the
+    Euclidean square root has a finite (zero) gradient at coincident points.
     """
-    out = np.dtype(np.float32)
-    for d in dtypes:
-        if np.dtype(d).kind == "f" and np.dtype(d).itemsize > out.itemsize:
-            out = np.dtype(d)
-    return np.dtype(jax.dtypes.canonicalize_dtype(out))
+    if distance in ("hamming", "hamming_normalized"):
+        d = pairwise_hamming(x, y).astype(jnp.zeros((), float).dtype)
+        return d / x.n_bits if distance == "hamming_normalized" else d
+    sq = jnp.sum(x * x, axis=1)[:, None] + jnp.sum(y * y, axis=1)[None, :] - 2.0 * (x @ y.T)
+    sq = jnp.maximum(sq, 0.0)
+    if distance == "sqeuclidean":
+        return sq
+    pos = sq > 0
+    return jnp.where(pos, jnp.sqrt(jnp.where(pos, sq, 1.0)), 0.0)
+
+
+def check_float32_range(x: Any, name: str) -> None:
+    """Refuse real inputs that are finite in float64 but not in float32 (when concrete).
+
+    For scalar options (``epsilon``, ``bandwidth``, ``threshold``) that hamgeo casts to
+    float32: 1e300 would become inf there and silently change the result.
+    """
+    if is_tracer(x):
+        return
+    values = np.asarray(x)
+    if values.dtype.kind != "f" or values.size == 0:
+        return
+    with np.errstate(over="ignore"):
+        if not np.all(np.isfinite(values.astype(np.float32))):
+            raise ValueError(
+                f"`{name}` must be finite in float32 (the precision hamgeo computes in), got a "
+                f"value of magnitude {float(np.abs(values).max()):.3g}; rescale it"
+            )
 
 
 def real_sample(x: Any, name: str) -> np.ndarray | jax.Array:
@@ -48,7 +83,7 @@ def real_sample(x: Any, name: str) -> np.ndarray | jax.Array:
 
     Bool and integer arrays are accepted as real vectors. NumPy inputs stay NumPy (float64
     values are conditioned on the host before any cast to float32, see
-    :func:`center_scale`); JAX inputs stay JAX.
+    [`center_scale`][hamgeo._samples.center_scale]); JAX inputs stay JAX.
     """
     if isinstance(x, PackedCodes):
         raise TypeError(f"`{name}` must be a real array [n, d] for this cost, got PackedCodes")
@@ -85,7 +120,8 @@ def center_scale(x: Any, y: Any) -> tuple[jax.Array, jax.Array, Any]:
 
     Returns ``(x', y', scale)`` with ``x = x' * scale + shift`` (same for ``y``), the
     largest ``|x'|`` in ``[0.5, 1)`` (``scale = 1`` when all points coincide), cast to
-    :func:`float_dtype`. Euclidean distances scale by ``scale`` exactly (a power of two),
+    [`float_dtype`][hamgeo._checks.float_dtype]. Euclidean distances scale by ``scale``
+    exactly (a power of two),
     and the shift removes the cancellation ``|x|^2 + |y|^2 - 2 x.y`` suffers far from the
     origin, so float32 neither overflows (coordinates of 1e20) nor underflows (1e-30).
 
@@ -103,12 +139,13 @@ def center_scale(x: Any, y: Any) -> tuple[jax.Array, jax.Array, Any]:
     shift = jax.lax.stop_gradient(jnp.mean(jnp.concatenate([x, y]), axis=0, keepdims=True))
     x, y = x - shift, y - shift
     top = jax.lax.stop_gradient(jnp.maximum(jnp.max(jnp.abs(x)), jnp.max(jnp.abs(y))))
-    scale = jnp.where(top > 0, jnp.exp2(jnp.floor(jnp.log2(jnp.where(top > 0, top, 1.0))) + 1), 1.0)
-    return x / scale, y / scale, scale
+    pow2 = jnp.exp2(jnp.floor(jnp.log2(jnp.where(top > 0, top, 1.0))) + 1)
+    traced_scale = jnp.where(top > 0, pow2, 1.0)
+    return x / traced_scale, y / traced_scale, traced_scale
 
 
 def host_center_scale(x: Any, y: Any) -> tuple[np.ndarray, np.ndarray, float]:
-    """:func:`center_scale` for concrete samples, in float64 NumPy arrays."""
+    """[`center_scale`][hamgeo._samples.center_scale] for concrete samples, in float64."""
     x64, y64 = np.asarray(x, np.float64), np.asarray(y, np.float64)
     # A first power-of-two scale keeps the sums below finite (coordinates up to 1e308).
     pre = _pow2_above(max(float(np.abs(x64).max()), float(np.abs(y64).max())))

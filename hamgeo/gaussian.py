@@ -71,6 +71,8 @@ def frechet_distance(x: CodesLike, y: CodesLike) -> jax.Array:
     distance that itself exceeds the result dtype's range raises ``ValueError``.
     Differentiable in ``x`` and ``y`` where the eigenvalues are distinct.
 
+    Traceable: jit, vmap, grad
+
     Args:
         x: ``[n, d]`` real sample (n >= 2), or codes (``PackedCodes`` /
             bool ``[n, n_bits]``, taken as {0, 1} vectors).
@@ -92,22 +94,21 @@ def frechet_distance(x: CodesLike, y: CodesLike) -> jax.Array:
         >>> round(float(frechet_distance(x * 1e20, (x + 3.0) * 1e20)) / 1e20, 4)
         4.2426
     """
-    x, y = (_as_real(z) for z in (x, y))
-    x, y = sample_pair(x, y, "real")
-    for name, z in (("x", x), ("y", y)):
+    xs, ys = sample_pair(_as_real(x), _as_real(y), "real")
+    for name, z in (("x", xs), ("y", ys)):
         if z.shape[0] < 2:
             raise ValueError(
                 f"`{name}` must hold at least 2 points to fit a covariance, "
                 f"got shape {tuple(z.shape)}"
             )
-    x, y, scale = center_scale(x, y)
-    mu_x, cov_x = _moments(x)
-    mu_y, cov_y = _moments(y)
+    xc, yc, scale = center_scale(xs, ys)
+    mu_x, cov_x = _moments(xc)
+    mu_y, cov_y = _moments(yc)
     sx, _ = _psd_sqrt(cov_x)
     _, w = _psd_sqrt(sx @ cov_y @ sx)
     diff = mu_x - mu_y
     sq = diff @ diff + jnp.trace(cov_x) + jnp.trace(cov_y) - 2.0 * jnp.sum(_safe_sqrt(w))
-    d = _safe_sqrt(jnp.maximum(sq, 0.0)) * jnp.asarray(scale, x.dtype)
+    d = _safe_sqrt(jnp.maximum(sq, 0.0)) * jnp.asarray(scale, xc.dtype)
     if not is_tracer(d) and not bool(jnp.isfinite(d)):
         raise ValueError(
             f"the Fréchet distance between `x` and `y` exceeds the {d.dtype} range "

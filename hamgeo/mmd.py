@@ -15,7 +15,7 @@ pairwise distances (``d_H``, ``d_H / n_bits`` or the Euclidean distance).
 float32 (``d_H > 87``) for almost every pair: the kernel matrix is the identity
 and the MMD only counts sample sizes. hamgeo checks this on the distances:
 when every off-diagonal entry underflows it raises ``ValueError``; when some do
-it warns with :class:`KernelUnderflowWarning`.
+it warns with [`KernelUnderflowWarning`][hamgeo.mmd.KernelUnderflowWarning].
 """
 
 from __future__ import annotations
@@ -37,9 +37,8 @@ from hamgeo._checks import (
     check_positive_int,
     is_tracer,
 )
-from hamgeo._samples import center_scale, sample_pair
+from hamgeo._samples import center_scale, check_float32_range, pairwise_distances, sample_pair
 from hamgeo.codes import CodesLike, PackedCodes
-from hamgeo.hamming import pairwise_hamming
 
 __all__ = ["KernelUnderflowWarning", "TestResult", "mmd", "mmd_test"]
 
@@ -58,7 +57,7 @@ class KernelUnderflowWarning(UserWarning):
 
 
 class TestResult(NamedTuple):
-    """Result of :func:`mmd_test`.
+    """Result of [`mmd_test`][hamgeo.mmd.mmd_test].
 
     Attributes:
         statistic: the MMD² of the observed split (unbiased unless asked otherwise).
@@ -66,11 +65,12 @@ class TestResult(NamedTuple):
         null: ``[n_permutations]`` statistics of the permuted splits.
     """
 
-    __test__ = False  # not a pytest test class
-
     statistic: jax.Array
     p_value: jax.Array
     null: jax.Array
+
+
+TestResult.__test__ = False  # type: ignore[attr-defined]  # not a pytest test class
 
 
 # ---------------------------------------------------------------------------
@@ -82,13 +82,9 @@ def _kind(kernel: Any) -> str:
     return "real" if kernel == "gaussian" else "codes"
 
 
-def _distances(x: Any, y: Any, kernel: str) -> jax.Array:
+def _distances(x: Any, y: Any, kernel: Any) -> jax.Array:
     """The distance the kernel is a function of: ``d_H``, ``d_H / n_bits`` or ``|x - y|^2``."""
-    if kernel == "gaussian":
-        sq = jnp.sum(x * x, 1)[:, None] + jnp.sum(y * y, 1)[None, :] - 2.0 * (x @ y.T)
-        return jnp.maximum(sq, 0.0)
-    d = pairwise_hamming(x, y).astype(jnp.zeros((), float).dtype)
-    return d / x.n_bits if kernel == "hamming_normalized" else d
+    return pairwise_distances(x, y, "sqeuclidean" if kernel == "gaussian" else kernel)
 
 
 def _from_distance(d: jax.Array, kernel: str, bandwidth: jax.Array) -> jax.Array:
@@ -154,15 +150,18 @@ def _check_underflow(d_off_min: float, d_off_max: float, kernel: str, bandwidth:
 
 
 def _prepare(x, y, kernel, bandwidth, unbiased, block_size):
-    """Validate everything :func:`mmd` and :func:`mmd_test` share; condition real samples.
+    """Validate what [`mmd`][hamgeo.mmd.mmd] and [`mmd_test`][hamgeo.mmd.mmd_test] share.
+
+    Real samples are conditioned too.
 
     Gaussian-kernel samples are shifted and scaled by a power of two (see
-    :func:`hamgeo._samples.center_scale`); a numeric bandwidth is scaled with them, so
+    [`center_scale`][hamgeo._samples.center_scale]); a numeric bandwidth is scaled with them, so
     the kernel values are those of the caller's units.
     """
     kind = _kind(kernel)
     if not isinstance(bandwidth, str):
         bandwidth = check_positive_float(bandwidth, "bandwidth")
+        check_float32_range(bandwidth, "bandwidth")
     unbiased = check_bool(unbiased, "unbiased")
     if block_size is not None:
         block_size = check_positive_int(block_size, "block_size")
@@ -262,7 +261,14 @@ def mmd(
     \frac{2}{nm}\sum k(x_i, y_j)`; the unbiased one (``unbiased=True``, the
     default) leaves out the diagonal terms and divides by :math:`n(n-1)` and
     :math:`m(m-1)` (it can be negative). The discriminability paper uses
-    ``kernel="hamming"`` with ``bandwidth=1``: ``k = exp(-d_H)``.
+    ``kernel="hamming"`` with ``bandwidth=1``: ``k = exp(-d_H)``
+    ([Discriminability]). Every kernel block goes through one module-level jitted
+    function: a repeated call compiles nothing.
+
+    Traceable: jit, vmap, grad
+
+    (With a numeric ``bandwidth``; under a trace the underflow check is skipped, and
+    ``bandwidth="median"`` needs concrete samples.)
 
     Args:
         x: first sample: codes ``[n, n_bits]`` (``PackedCodes`` or bool / {0, 1})
@@ -291,10 +297,10 @@ def mmd(
         >>> round(float(mmd(x, y, unbiased=False)), 4)
         1.1828
     """
-    x, y, bw, unbiased, block_size = _prepare(x, y, kernel, bandwidth, unbiased, block_size)
-    n, m = x.shape[0], y.shape[0]
+    xs, ys, bw, unbiased, block_size = _prepare(x, y, kernel, bandwidth, unbiased, block_size)
+    n, m = xs.shape[0], ys.shape[0]
     block = _block(n + m, block_size)
-    return _pooled_statistics(x, y, _labels(n, m), kernel, bw, block, unbiased)[0]
+    return _pooled_statistics(xs, ys, _labels(n, m), kernel, bw, block, unbiased)[0]
 
 
 def _block(n_pooled: int, block_size: int | None) -> int:
@@ -344,10 +350,13 @@ def mmd_test(
     indicators. Pooled samples above 8192 points are streamed: ``K0`` is
     computed one row block at a time and multiplied by ``S`` at once.
 
-    The p-value is ``(1 + #{T_perm >= T}) / (1 + P)``, valid at every level.
+    The p-value is ``(1 + #{T_perm >= T}) / (1 + P)``, valid at every level
+    ([Discriminability]).
+
+    Host-only: the permutations are drawn on the host (a hamgeo TypeError under a trace).
 
     Args:
-        x: first sample (as for :func:`mmd`).
+        x: first sample (as for [`mmd`][hamgeo.mmd.mmd]).
         y: second sample.
         key: a ``jax.random`` key for the permutations.
         n_permutations: number of random permutations ``P`` (>= 1).
@@ -357,12 +366,12 @@ def mmd_test(
         block_size: rows of the pooled kernel per streamed block.
 
     Returns:
-        :class:`TestResult` ``(statistic, p_value, null)``.
+        [`TestResult`][hamgeo.mmd.TestResult] ``(statistic, p_value, null)``.
 
     Raises:
-        ValueError: as :func:`mmd`, ``n_permutations < 1``, or more permutations
+        ValueError: as [`mmd`][hamgeo.mmd.mmd], ``n_permutations < 1``, or more permutations
             times points than fit in memory (``(n + m) (P + 1) > 2**28``).
-        TypeError: as :func:`mmd`; a ``key`` that is not a JAX PRNG key (``key=0``:
+        TypeError: as [`mmd`][hamgeo.mmd.mmd]; a ``key`` that is not a JAX PRNG key (``key=0``:
             write ``key=jax.random.key(0)``); a non-integer ``n_permutations``; traced
             inputs (the splits are drawn on the host: call it outside ``jax.jit``).
 
@@ -376,9 +385,9 @@ def mmd_test(
     """
     key = check_key(key)
     n_perm = check_positive_int(n_permutations, "n_permutations")
-    x, y, bw, unbiased, block_size = _prepare(x, y, kernel, bandwidth, unbiased, block_size)
-    n, m = x.shape[0], y.shape[0]
-    if any(is_tracer(v) for v in (key, getattr(x, "words", x), getattr(y, "words", y))):
+    xs, ys, bw, unbiased, block_size = _prepare(x, y, kernel, bandwidth, unbiased, block_size)
+    n, m = xs.shape[0], ys.shape[0]
+    if any(is_tracer(v) for v in (key, getattr(xs, "words", xs), getattr(ys, "words", ys))):
         raise TypeError(
             "mmd_test draws its permutations on the host: call it outside jax.jit / vmap "
             "(`x`, `y` and `key` must be concrete)"
@@ -393,7 +402,7 @@ def mmd_test(
     dtype = jnp.zeros((), float).dtype
     s = _split_matrix(key, n, big_n, n_perm, dtype)
     s = jnp.concatenate([_labels(n, m), s], axis=1)  # column 0: the observed split
-    stats = _pooled_statistics(x, y, s, kernel, bw, _block(big_n, block_size), unbiased)
+    stats = _pooled_statistics(xs, ys, s, kernel, bw, _block(big_n, block_size), unbiased)
     t_obs, null = stats[0], stats[1:]
     p_value = (1.0 + jnp.sum(null >= t_obs)) / (1.0 + n_perm)
     return TestResult(t_obs, p_value, null)

@@ -132,7 +132,7 @@ def test_widths_train_narrow_mlps_inside_a_wide_one(grid, keys, f32_tol):
         learning_rate=1e-2,
         widths=widths,
     )
-    start = init_many(MLP((9,), 3), keys, grid.x_train, widths=widths)
+    start = init_many(MLP((9,), 3), grid.x_train, keys=keys, widths=widths)
     for i, w in enumerate(widths):
         p = _model(wide.variables, i)["params"]
         # Dead units stay exactly zero: no gradient ever reaches them.
@@ -194,7 +194,7 @@ def test_make_epoch_vmapped_over_learning_rates(grid, keys, many, f32_tol):
     )
     k_epochs = jax.vmap(lambda k: jax.random.split(k, 3)[2])(keys)
     epoch_keys = jax.vmap(lambda k: jax.random.split(k, EPOCHS))(k_epochs)
-    variables = init_many(model, keys, grid.x_train)
+    variables = init_many(model, grid.x_train, keys=keys)
     epoch, tx = make_epoch(
         model, variables, optax.inject_hyperparams(optax.adam)(0.0), batch_size=BATCH
     )
@@ -254,10 +254,10 @@ def test_train_many_rejects_bad_data_or_variables_before_training(grid, keys):
         train_many(MLP((4,), 3), bad, **kw)
     with pytest.raises(ValueError, match=r"`data.y_train` must be < n_classes = 2"):
         train_many(MLP((4,), 2), grid, **kw)
-    two = init_many(MLP((4,), 3), keys[:2], grid.x_train)  # 2 models, 3 keys
+    two = init_many(MLP((4,), 3), grid.x_train, keys=keys[:2])  # 2 models, 3 keys
     with pytest.raises(ValueError, match=r"`variables` \(stacked, 3 models\) do not match"):
         train_many(MLP((4,), 3), grid, variables=two, **kw)
-    three = init_many(MLP((4,), 3), keys, grid.x_train)
+    three = init_many(MLP((4,), 3), grid.x_train, keys=keys)
     with pytest.raises(ValueError, match="`widths` narrows fresh initializations"):
         train_many(MLP((4,), 3), grid, variables=three, widths=[1, 2, 3], **kw)
     with pytest.raises(ValueError, match="`widths` needs an MLP"):

@@ -1,6 +1,8 @@
+import inspect
 import math
 
 import jax
+import jax.numpy as jnp
 import numpy as np
 import pytest
 from scipy import stats
@@ -45,7 +47,7 @@ def _assert_angles_close(got, ref, dim):
 
 @pytest.mark.parametrize("distribution", ["uniform", "gaussian"])
 def test_angles_match_numpy_reference(key, distribution):
-    sign, pairs = binarization_angles(key, dim=33, n=7, distribution=distribution, batch_size=3)
+    sign, pairs = binarization_angles(key=key, dim=33, n=7, distribution=distribution, batch_size=3)
     ref_sign, ref_pairs = _numpy_angles(key, 33, 7, distribution)
     _assert_angles_close(sign, ref_sign, 33)
     _assert_angles_close(pairs, ref_pairs, 33)
@@ -54,16 +56,16 @@ def test_angles_match_numpy_reference(key, distribution):
 def test_batching_jit_and_vmap_do_not_change_results(key):
     # Other batch shapes, jit and vmap compile other programs (XLA may vectorize the
     # 29-term sums differently): equal up to float32 rounding, not bit for bit.
-    full = binarization_angles(key, dim=29, n=17, batch_size=17)
+    full = binarization_angles(key=key, dim=29, n=17, batch_size=17)
     for batch_size in (1, None):
-        got = binarization_angles(key, dim=29, n=17, batch_size=batch_size)
+        got = binarization_angles(key=key, dim=29, n=17, batch_size=batch_size)
         _assert_angles_close(got.sign, full.sign, 29)
         _assert_angles_close(got.pairs, full.pairs, 29)
     keys = jax.random.split(key, 2)
-    vm = jax.vmap(lambda k: binarization_angles(k, dim=29, n=17, batch_size=17))(keys)
-    jitted = jax.jit(lambda k: binarization_angles(k, dim=29, n=17, batch_size=17))
+    vm = jax.vmap(lambda k: binarization_angles(key=k, dim=29, n=17, batch_size=17))(keys)
+    jitted = jax.jit(lambda k: binarization_angles(key=k, dim=29, n=17, batch_size=17))
     for i in range(2):
-        one = binarization_angles(keys[i], dim=29, n=17, batch_size=17)
+        one = binarization_angles(key=keys[i], dim=29, n=17, batch_size=17)
         _assert_angles_close(jitted(keys[i]).sign, one.sign, 29)
         _assert_angles_close(vm.sign[i], one.sign, 29)
         _assert_angles_close(vm.pairs[i], one.pairs, 29)
@@ -79,7 +81,7 @@ def test_limit_angles():
 @pytest.mark.parametrize("distribution", ["uniform", "gaussian"])
 def test_angles_match_theory_at_moderate_dim(key, distribution):
     dim, n = 257, 2000
-    sign, pairs = binarization_angles(key, dim=dim, n=n, distribution=distribution)
+    sign, pairs = binarization_angles(key=key, dim=dim, n=n, distribution=distribution)
     sign, pairs = np.asarray(sign, np.float64), np.asarray(pairs, np.float64)
     t = angle_theory(dim, distribution)
     # CLT: the sample mean is off by sigma / sqrt(n); allow 5 standard errors
@@ -110,13 +112,13 @@ def test_overlap_shrinks_with_dim_and_matches_samples(key):
     assert overlaps[-1] < 1e-10
     # histogram overlap of 20000-sample histograms: noise ~ sqrt(overlap / n) ~ 1e-3
     for distribution in ("uniform", "gaussian"):
-        sign, pairs = binarization_angles(key, dim=10, n=20000, distribution=distribution)
+        sign, pairs = binarization_angles(key=key, dim=10, n=20000, distribution=distribution)
         emp = angle_overlap(sign, pairs)
         assert emp == pytest.approx(angle_theory(10, distribution).overlap, abs=0.006)
 
 
 def test_dim_one_edge_case(key):
-    sign, pairs = binarization_angles(key, dim=1, n=200)
+    sign, pairs = binarization_angles(key=key, dim=1, n=200)
     np.testing.assert_allclose(np.asarray(sign), 0.0, atol=1e-6)
     assert set(np.round(np.asarray(pairs)).tolist()) <= {0.0, 180.0}
     t = angle_theory(1)
@@ -148,7 +150,7 @@ def test_angles_reexported():
 )
 def test_angles_bad_input(key, kwargs, err, match):
     with pytest.raises(err, match=match):
-        binarization_angles(key, **kwargs)
+        binarization_angles(key=key, **kwargs)
 
 
 def test_theory_bad_input():
@@ -156,8 +158,37 @@ def test_theory_bad_input():
         angle_theory(10, "laplace")
     with pytest.raises(ValueError, match="`dim`"):
         angle_theory(0)
-    with pytest.raises(ValueError, match="`a` and `b` must be non-empty"):
+    with pytest.raises(ValueError, match="`a` must hold at least one angle"):
         angle_overlap([], [1.0])
+
+
+@pytest.mark.parametrize(
+    ("a", "b", "kwargs", "match"),
+    [
+        ([np.nan, 1.0], [1.0], {}, "`a`"),
+        ([1.0], [2.0, np.inf], {}, "`b`"),
+        ([1.0, 200.0], [1.0], {}, r"`a` must be angles in `range_deg` \[0.0, 180.0\]"),
+        ([1.0], [-0.5], {}, "`b` must be angles in `range_deg`"),
+        ([5.0], [5.0], {"range_deg": (10.0, 5.0)}, "`range_deg` must be"),
+        ([5.0], [5.0], {"range_deg": (0.0, np.nan)}, "`range_deg"),
+        ([5.0], [5.0], {"range_deg": (0.0, 1.0, 2.0)}, "`range_deg"),
+    ],
+)
+def test_angle_overlap_refuses_what_it_would_drop(a, b, kwargs, match):
+    # np.histogram silently drops NaN and out-of-range values: refused, naming the argument.
+    with pytest.raises(ValueError, match=match):
+        angle_overlap(a, b, **kwargs)
+    assert angle_overlap([0.0, 180.0], [180.0], bins=2) == pytest.approx(0.5)  # ends count
+
+
+def test_keys_keyword_only_and_never_defaulted(key):
+    for fn in (binarization_angles, dot_product_preservation):
+        p = inspect.signature(fn).parameters["key"]
+        assert p.kind is inspect.Parameter.KEYWORD_ONLY and p.default is inspect.Parameter.empty
+    with pytest.raises(TypeError):
+        binarization_angles(key, dim=3, n=2)  # positional key: refused by the signature
+    with pytest.raises(TypeError, match="host-only"):
+        jax.jit(lambda t: angle_overlap(t, [1.0]))(jnp.ones(3))
 
 
 # ----------------------------------------------------------------------------- dot products
@@ -200,7 +231,9 @@ def _check_dense_layers_against_numpy(model, variables, ds):
     from hamgeo.nets import binary_layer_io
 
     x = ds.x_test[:101]
-    got = dot_product_preservation(model, variables, x, batch_size=29, n_keep=50)
+    got = dot_product_preservation(
+        model, variables, x, batch_size=29, n_keep=50, key=jax.random.key(0)
+    )
     ios = binary_layer_io(model, variables, x)
     assert [r.input_dim for r in got] == [64, 96, 96]
     for r, io in zip(got, ios, strict=True):
@@ -251,7 +284,9 @@ def _check_dense_layers_against_numpy(model, variables, ds):
 
 
 def _check_trained_bnn_preserves_dot_products(model, variables, ds):
-    layers = dot_product_preservation(model, variables, ds.x_test, batch_size=29)
+    layers = dot_product_preservation(
+        model, variables, ds.x_test, batch_size=29, key=jax.random.key(0)
+    )
     first, deeper = layers[0], layers[1:]
     for r in deeper:
         # the paper's Fig. 3: high correlation once the fan-in is ~100 (0.90-0.95 for
@@ -269,8 +304,10 @@ def _check_trained_bnn_preserves_dot_products(model, variables, ds):
 
 def _check_streaming_does_not_depend_on_batch_size(model, variables, ds):
     x = ds.x_test[:60]
-    a = dot_product_preservation(model, variables, x, batch_size=60)
-    b = dot_product_preservation(model, variables, x, batch_size=29)  # 29 + 29 + 2 (padded)
+    a = dot_product_preservation(model, variables, x, batch_size=60, key=jax.random.key(0))
+    b = dot_product_preservation(
+        model, variables, x, batch_size=29, key=jax.random.key(0)
+    )  # 29 + 29 + 2 (padded)
     for ra, rb in zip(a, b, strict=True):
         # The products are float32 dot products of input_dim terms (|a|, |w| <= 1 after
         # layer 1; digits pixels <= 1) whose XLA summation order may change with the batch
@@ -307,7 +344,7 @@ def test_conv_layers_against_numpy_conv(key, image):
     x = jax.random.normal(key, shape)
     variables = jax.jit(model.init)(jax.random.key(1), x)
     # every output position sampled: the statistics are those of the full conv outputs
-    got = dot_product_preservation(model, variables, x, positions_per_example=1000)
+    got = dot_product_preservation(model, variables, x, positions_per_example=1000, key=key)
     layer_arrays = jax.jit(
         lambda v, x: [
             (io.inputs, io.inputs_continuous, io.latent_kernel, io.preactivations)
@@ -340,14 +377,14 @@ def test_dot_product_preservation_bad_input(key):
     model = nets.BinaryMLP((5,), 3)
     variables = jax.jit(model.init)(key, ds.x_test[:1])
     with pytest.raises(ValueError, match="`batch_size`"):
-        dot_product_preservation(model, variables, ds.x_test, batch_size=0)
+        dot_product_preservation(model, variables, ds.x_test, batch_size=0, key=key)
     with pytest.raises(ValueError, match="`positions_per_example`"):
-        dot_product_preservation(model, variables, ds.x_test, positions_per_example=0)
+        dot_product_preservation(model, variables, ds.x_test, positions_per_example=0, key=key)
     with pytest.raises(ValueError, match="`x` must be a non-empty batch"):
-        dot_product_preservation(model, variables, ds.x_test[:0])
+        dot_product_preservation(model, variables, ds.x_test[:0], key=key)
     relu = nets.MLP((4,), 2)
     with pytest.raises(TypeError, match="`model` must be a BinaryMLP or BinaryCNN"):
-        dot_product_preservation(relu, relu.init(key, ds.x_test[:1]), ds.x_test[:3])
+        dot_product_preservation(relu, relu.init(key, ds.x_test[:1]), ds.x_test[:3], key=key)
     with pytest.raises(TypeError, match="`key`"):
         dot_product_preservation(model, variables, ds.x_test, key=0)
 
@@ -362,7 +399,7 @@ def test_isotropic_inputs_match_the_angle_prediction_and_random_baseline(key):
     model = nets.BinaryMLP((units,), 2)
     x = jax.random.normal(key, (n, d))
     variables = jax.jit(model.init)(jax.random.key(1), x[:1])
-    first = dot_product_preservation(model, variables, x, batch_size=1000)[0]
+    first = dot_product_preservation(model, variables, x, batch_size=1000, key=key)[0]
     rho = first.isotropic_corr_units
     # sample correlation: standard error (1 - rho^2) / sqrt(n); 5 of them, per unit
     np.testing.assert_array_less(np.abs(first.dot_corr_units - rho), 5 * (1 - rho**2) / n**0.5)
@@ -381,6 +418,6 @@ def test_random_baseline_fails_on_rank_one_inputs(key):
     x = s_[0] * u
     model = nets.BinaryMLP((33,), 2)
     variables = jax.jit(model.init)(jax.random.key(1), x[:1])
-    first = dot_product_preservation(model, variables, x)[0]
+    first = dot_product_preservation(model, variables, x, key=key)[0]
     assert first.random_abs_corr_unit_median == pytest.approx(1.0, abs=1e-4)
     assert first.dot_corr_unit_median == pytest.approx(1.0, abs=1e-4)

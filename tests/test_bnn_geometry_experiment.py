@@ -8,7 +8,8 @@ import pytest
 from hamgeo import data, nets
 from hamgeo.experiments import bnn_geometry as exp
 from hamgeo.experiments._common import to_jsonable
-from hamgeo.experiments._protocol import Interval, check_experiment
+from hamgeo.experiments._findings import validate_results
+from hamgeo.experiments._protocol import check_experiment
 
 TINY = dataclasses.replace(
     exp.Config.quick(),
@@ -18,6 +19,8 @@ TINY = dataclasses.replace(
     mlp_epochs=2,
     mnist1d=False,
     cnn=False,  # the CNN path runs in the CIFAR test
+    fanin_widths=(8, 16, 32),
+    fanin_next=16,
 )
 
 
@@ -35,41 +38,33 @@ def test_package_meets_the_experiment_contract():
 def test_tiny_end_to_end_schema_seeds_determinism_and_figures(tmp_path):
     result = exp.run(dataclasses.replace(TINY, n_seeds=2), jax.random.key(0))
     payload = json.loads(_json(result.to_dict()))
-    assert set(payload) >= {"experiment", "config", "summary", "angles", "models"}
-    assert payload["experiment"] == "bnn-geometry"
+    validate_results(payload)
+    assert payload["experiment"] == "bnn-geometry" and payload["dataset"]["name"] == "digits"
     assert payload["config"]["norm"] == "no-mean" and payload["config"]["data"] == "digits"
-    assert payload["config"]["datasets"]["digits"]["source"] == "digits"
-    summary = result.summary
-    n_layers = len(TINY.mlp_widths) + 1
-    expected = {"test_accuracy"}
-    for d in TINY.dims:
-        expected |= {
-            f"angle_sign_uniform_deg_d{d}",
-            f"angle_sign_gaussian_deg_d{d}",
-            f"angle_random_pairs_deg_d{d}",
-            f"angle_overlap_uniform_d{d}",
-        }
-    for k in range(1, n_layers + 1):
-        expected |= {f"{s}_layer{k}" for s in exp._config.LAYER_SCALARS}
-    assert set(summary) == expected
-    for key, value in summary.items():  # every summary scalar is an interval over 2 seeds
-        assert isinstance(value, Interval), key
-        assert len(value.values) == 2, key
-    assert summary["act_corr_layer1"].mean is None  # layer 1 reads the real data
-    assert summary["dot_corr_layer2"].n == 2 and summary["dot_corr_layer2"].low is not None
+    records = payload["summary"]
+    for r in records:  # intervals stay in range: correlations in [-1, 1], angles in [0, 180]
+        if "corr" in r["statistic"] and r["low"] is not None:
+            assert -1.0 <= r["low"] <= r["mean"] <= r["high"] <= 1.0, r
+        if r["statistic"].startswith("angle_") and "deg" not in r["statistic"]:
+            assert r["low"] >= 0.0, r
+    states = {r["factors"].get("state") for r in records if r["statistic"] == "dot_corr"}
+    assert states == {"trained", "init"}  # the untrained control per layer
+    keys = {f["key"] for f in payload["findings"]}
+    assert {"dot_products_layer1", "layer1_weaker", "layer1_explained_by_dimension"} <= keys
+    for f in payload["findings"]:
+        assert any(e["is_control"] for e in f["estimates"]), f["key"]
     # angle means: 300 samples at dim 64, 5 standard errors (std 2.3 and 7.2 degrees)
-    for v in summary["angle_sign_uniform_deg_d64"].values:
-        assert abs(v - 29.85) < 5 * 2.3 / 300**0.5
-    for v in summary["angle_random_pairs_deg_d64"].values:
-        assert abs(v - 90.0) < 5 * 7.2 / 300**0.5
-    assert [m["name"] for m in payload["models"]] == ["mlp_digits"]
-    assert [r["input_dim"] for r in payload["models"][0]["seeds"][0]["layers"]] == [64, 32, 32]
+    for t in (result.angle_stats(s) for s in result.seeds):
+        assert abs(t["uniform"]["64"]["sign_mean"] - 29.85) < 5 * 2.3 / 300**0.5
+        assert abs(t["uniform"]["64"]["pair_mean"] - 90.0) < 5 * 7.2 / 300**0.5
+    assert [m["name"] for m in payload["extra"]["models"]] == ["mlp_digits"]
+    layers = payload["extra"]["models"][0]["seeds"][0]["layers"]
+    assert [r["input_dim"] for r in layers] == [64, 32, 32]
     # seed 0 of a 2-seed run is the 1-seed run with the same key, to the bit
     one = exp.run(dataclasses.replace(TINY, n_seeds=1), jax.random.key(0))
-    assert _json(one.seed_summary(0)) == _json(result.seed_summary(0))
     assert _json(one.seeds[0].models[0].to_dict()) == _json(result.seeds[0].models[0].to_dict())
     paths = exp.plot(result, tmp_path)
-    assert len(paths) == 5
+    assert len(paths) == 6  # angles, theory, dots, activations, corr vs dim, fan-in
     for p in paths:
         with open(p, "rb") as f:
             assert f.read(8) == b"\x89PNG\r\n\x1a\n"
@@ -158,7 +153,7 @@ def test_mnist_mlp_is_wired_to_hamgeo_data(tmp_path, monkeypatch):
     ds = exp.load_dataset(job.dataset, cfg, images=job.images)
     assert ds.x_train.shape == (50, 784) and ds.x_test.shape == (12, 784)
     assert set(ds.info["files"]) == set(sums)
-    res = exp._measure.train_and_measure(job, ds, key=jax.random.key(1), config=cfg)
+    res = exp._run.train_and_measure(job, ds, key=jax.random.key(1), config=cfg)
     assert res.name == "mlp_mnist" and "784-d" in res.description
     assert [r.input_dim for r in res.layers] == [784, 32, 32]
     # without the files and without download: a clear error before any training
@@ -186,7 +181,7 @@ def test_cifar_cnn_trains_and_measures_on_fake_cifar_files(tmp_path, monkeypatch
     job = exp.jobs(cfg)[0]
     ds = exp.load_dataset(job.dataset, cfg, images=job.images)
     assert ds.x_train.shape == (60, 32, 32, 3) and ds.x_test.shape == (5, 32, 32, 3)
-    cifar = exp._measure.train_and_measure(job, ds, key=jax.random.key(1), config=cfg)
+    cifar = exp._run.train_and_measure(job, ds, key=jax.random.key(1), config=cfg)
     assert cifar.name == "cnn_cifar10" and "2C3-2C3-MP-4FC-10" in cifar.description
     assert [r.input_dim for r in cifar.layers] == [27, 18, 16 * 16 * 2, 4]
     # conv layers: 4 sampled positions per example, not all 1024

@@ -159,7 +159,7 @@ def test_save_refuses_directories_and_leaves_no_temporary_file(tmp_path, key):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a_directory"]  # no stray .tmp
     with pytest.raises(FileNotFoundError, match="does not exist"):
         save(tmp_path / "no" / "such" / "m.ckpt", model, v)
-    with pytest.raises(ValueError, match="must be a file, got the directory"):
+    with pytest.raises(ValueError, match="must be a checkpoint file, got the directory"):
         load(folder)
     with pytest.raises(TypeError, match="`path` must be a path"):
         save(None, model, v)
@@ -181,3 +181,28 @@ def test_config_with_odd_class_entries_raises_value_error():
     for config in ({"class": ["MLP"]}, {"class": None}, {"class": "MLP", "widths": "ab"}, []):
         with pytest.raises(ValueError, match="`config`"):
             model_from_config(config)
+
+
+def test_save_through_a_symlink_writes_its_target(tmp_path, key):
+    model = MLP((3,), 2)
+    old, new = model.init(key, jnp.ones((1, 2))), model.init(jax.random.key(7), jnp.ones((1, 2)))
+    target = save(tmp_path / "target.ckpt", model, old)
+    link = tmp_path / "link.ckpt"
+    link.symlink_to(target)
+    with pytest.raises(FileExistsError, match="overwrite=True"):
+        save(link, model, new)
+    save(link, model, new, overwrite=True)
+    assert link.is_symlink() and link.resolve() == target.resolve()  # still a link
+    _same_tree(new, load(target)[1])  # and the target holds the new variables
+    _same_tree(new, load(link)[1])
+
+
+def test_load_and_save_refuse_files_that_are_not_regular(tmp_path, key):
+    model = MLP((3,), 2)
+    v = model.init(key, jnp.ones((1, 2)))
+    with pytest.raises(ValueError, match="`path` must be a checkpoint file.*not a regular file"):
+        load("/dev/null")
+    with pytest.raises(ValueError, match="not a regular file"):
+        save("/dev/null", model, v, overwrite=True)
+    with pytest.raises(ValueError, match="directory"):
+        load(tmp_path)

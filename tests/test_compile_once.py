@@ -10,6 +10,7 @@ function, append a row to ``CASES``.
 from __future__ import annotations
 
 import contextlib
+import types
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -19,7 +20,7 @@ import pytest
 from jax.sharding import NamedSharding, PartitionSpec
 
 import hamgeo
-from hamgeo import codes
+from hamgeo import codes, nets
 
 _COMPILE_EVENT = "/jax/core/compile/backend_compile_duration"
 
@@ -57,6 +58,22 @@ _X = hamgeo.pack_bits(_bits(29, 70))
 _Y = hamgeo.pack_bits(_bits(17, 70, seed=1))
 _PACKED_BYTES = codes.to_packbits(_X)
 
+_MLP, _BNN = nets.MLP((5,), 3), nets.BinaryMLP((5,), 3)
+_INPUTS = np.random.default_rng(2).normal(size=(29, 4)).astype(np.float32)
+_NET_DATA = types.SimpleNamespace(  # a Dataset-like: 29 training, 17 test rows
+    x_train=_INPUTS, y_train=np.arange(29) % 3, x_test=_INPUTS[:17], y_test=np.arange(17) % 3
+)
+_TRAIN = {"epochs": 2, "batch_size": 8, "learning_rate": 1e-2, "progress": False}
+
+
+def _net(model: Any) -> tuple[Any, Any]:
+    return model, model.init(jax.random.key(0), _INPUTS[:1])
+
+
+def _stacked(model: Any) -> tuple[Any, Any]:
+    return model, nets.init_many(model, _INPUTS, keys=jax.random.split(jax.random.key(0), 2))
+
+
 # (name, make() -> (callable, args, kwargs)); others append their public functions.
 CASES: list[tuple[str, Callable[[], tuple[Callable, tuple, dict]]]] = [
     ("pack_bits", lambda: (hamgeo.pack_bits, (_bits(29, 70),), {})),
@@ -85,6 +102,69 @@ CASES: list[tuple[str, Callable[[], tuple[Callable, tuple, dict]]]] = [
     ),
     ("pairwise_hamming[sharded]", lambda: (hamgeo.pairwise_hamming, (_sharded_codes(),), {})),
     ("hamming_knn[sharded]", lambda: (hamgeo.hamming_knn, (_sharded_codes(), _Y, 2), {})),
+    # nets: extraction, evaluation and the training loop's compiled epoch
+    *[
+        (f"{fn.__name__}[{m.__class__.__name__}]", lambda fn=fn, m=m: (fn, (*_net(m), _INPUTS), {}))
+        for fn in (nets.preactivations, nets.activation_codes)
+        for m in (_MLP, _BNN)
+    ],
+    (
+        "activation_codes[batched]",
+        lambda: (nets.activation_codes, (*_net(_MLP), _INPUTS), {"batch_size": 8}),
+    ),
+    ("accuracy", lambda: (nets.accuracy, (*_net(_MLP), _INPUTS, np.arange(29) % 3), {})),
+    ("activation_codes_many", lambda: (nets.activation_codes_many, (*_stacked(_BNN), _INPUTS), {})),
+    (
+        "accuracy_many",
+        lambda: (nets.accuracy_many, (*_stacked(_MLP), _INPUTS, np.arange(29) % 3), {}),
+    ),
+    *[
+        (
+            f"train[{m.__class__.__name__}]",
+            lambda m=m: (nets.train, (m, _NET_DATA), {"key": jax.random.key(1), **_TRAIN}),
+        )
+        for m in (_MLP, _BNN)
+    ],
+    (
+        "train_many",
+        lambda: (
+            nets.train_many,
+            (_MLP, _NET_DATA),
+            {"keys": jax.random.split(jax.random.key(1), 3), **_TRAIN},
+        ),
+    ),
+    # distances between samples
+    *[
+        (f"wasserstein[{m}]", lambda m=m: (hamgeo.wasserstein, (_X, _Y), {"method": m}))
+        for m in ("kernel", "ott", "online")
+    ],
+    (
+        "wasserstein[online,p=2]",
+        lambda: (hamgeo.wasserstein, (_X, _Y), {"p": 2, "method": "online"}),
+    ),
+    ("wasserstein[debiased]", lambda: (hamgeo.wasserstein, (_X, _Y), {"debiased": True})),
+    (
+        "wasserstein[sqeuclidean]",
+        lambda: (
+            hamgeo.wasserstein,
+            (_bits(9, 3) * 1.5, _bits(7, 3, 1) - 0.5),
+            {"cost": "sqeuclidean"},
+        ),
+    ),
+    ("exact_wasserstein", lambda: (hamgeo.exact_wasserstein, (_X, _Y), {})),
+    ("mmd", lambda: (hamgeo.mmd, (_X, _Y), {"bandwidth": 8.0})),
+    (
+        "mmd_test",
+        lambda: (
+            hamgeo.mmd_test,
+            (_X, _Y),
+            {"key": jax.random.key(0), "n_permutations": 19, "bandwidth": 8.0},
+        ),
+    ),
+    (
+        "frechet_distance",
+        lambda: (hamgeo.frechet_distance, (_bits(9, 3) * 1.0, _bits(7, 3, 1) * 2.0), {}),
+    ),
 ]
 
 
@@ -102,3 +182,13 @@ def test_the_counter_sees_a_compilation():
     with count_compiles() as seen:
         jax.jit(lambda v: v * 3 + 1)(np.arange(7.0))
     assert seen
+
+
+def test_train_with_other_hyperparameters_compiles_nothing():
+    """Learning rate, weight decay and label noise are traced: a sweep compiles once."""
+    run = {"key": jax.random.key(1), **_TRAIN}
+    jax.block_until_ready(nets.train(_MLP, _NET_DATA, **run).variables)
+    with count_compiles() as seen:
+        other = run | {"learning_rate": 3e-3, "label_noise": 0.2}
+        jax.block_until_ready(nets.train(_MLP, _NET_DATA, **other).variables)
+    assert not seen, f"another learning rate compiled {len(seen)} time(s)"

@@ -63,6 +63,25 @@ CASES: list[tuple[str, Callable[[], tuple[Callable, tuple]]]] = [
     ("activation_codes", _mlp_case),
     ("mmd", lambda: (lambda a, b: hamgeo.mmd(_codes(a), _codes(b)), (X, Y))),
     ("wasserstein", lambda: (lambda a, b: hamgeo.wasserstein(_codes(a), _codes(b)).value, (X, Y))),
+    *[
+        (
+            f"wasserstein[{m}]",
+            lambda m=m: (
+                lambda a, b: hamgeo.wasserstein(_codes(a), _codes(b), epsilon=1.0, method=m).value,
+                (X, Y),
+            ),
+        )
+        for m in ("ott", "online")
+    ],
+    (
+        "HammingGeometry[online]",
+        lambda: (
+            lambda a, b: hamgeo.HammingGeometry(_codes(a), _codes(b), batch_size=5).apply_cost(
+                jnp.ones(29)
+            ),
+            (X, Y),
+        ),
+    ),
 ]
 
 

@@ -211,3 +211,31 @@ def test_mlp_dense_layers_refuse_other_models_and_gaps(key):
     bad = {"params": {**v["params"], "hidden_1": {"kernel": jnp.ones((3, 5)), "bias": jnp.ones(5)}}}
     with pytest.raises(ValueError, match="hidden_1 takes 3 inputs but the previous layer has 4"):
         mlp_dense_layers(bad)
+
+
+@pytest.mark.parametrize(
+    ("model", "shape"),
+    [(MLP((5,), 2), (3,)), (CNN((2,), (3,), 2), (6, 6, 1))],
+    ids=["mlp", "cnn"],
+)
+def test_zero_rows_give_empty_preactivations(key, model, shape):
+    # Issue 23: a ZeroDivisionError before (reshape(0, -1)).
+    v = model.init(key, jnp.ones((1, *shape)))
+    full = preactivations(model, v, jnp.ones((2, *shape)))
+    empty = preactivations(model, v, jnp.ones((0, *shape)))
+    assert [p.shape for p in empty] == [(0, p.shape[1]) for p in full]
+    assert activation_codes(model, v, jnp.ones((0, *shape))).shape == (0,)
+
+
+def test_bfloat16_inputs_are_numeric(key, rng):
+    # Issue 23: bfloat16 was "not a numeric array". The models compute in float32, so a
+    # bfloat16 input gives exactly the float32 result of the same (rounded) values.
+    model = MLP((7,), 3)
+    v = model.init(key, jnp.ones((1, 4)))
+    x = jnp.asarray(rng.normal(size=(9, 4)), jnp.bfloat16)
+    got = preactivations(model, v, x)
+    want = preactivations(model, v, x.astype(jnp.float32))
+    np.testing.assert_array_equal(got[0], want[0])
+    np.testing.assert_array_equal(
+        activation_codes(model, v, x).words, activation_codes(model, v, x.astype(jnp.float32)).words
+    )

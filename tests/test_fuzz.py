@@ -273,7 +273,7 @@ def _fx() -> types.SimpleNamespace:
         plane=(np.zeros(2), np.array([1.0, 0.0]), np.array([0.0, 1.0])),
     )
     ns.partition = hamgeo.slice_partition(None, region_vars, *ns.plane, resolution=4)
-    ns.stacked = nets.init_many(mlp, jax.random.split(key, 2), x)
+    ns.stacked = nets.init_many(mlp, x, keys=jax.random.split(key, 2))
     return ns
 
 
@@ -421,7 +421,7 @@ _CASES: dict[str, tuple[Callable[[], Callable], Callable[[], dict], dict[str, st
     ),
     "dot_product_preservation": (
         lambda: hamgeo.dot_product_preservation,
-        lambda: {"model": _fx().bmlp, "variables": _fx().bmlp_vars, "x": _fx().x},
+        lambda: {"model": _fx().bmlp, "variables": _fx().bmlp_vars, "x": _fx().x, "key": _fx().key},
         {"model": "model", "x": "real_array", "batch_size": "count", "n_keep": "count"},
     ),
     # encoding
@@ -616,7 +616,7 @@ _CASES: dict[str, tuple[Callable[[], Callable], Callable[[], dict], dict[str, st
     ),
     "binary_layer_io": (
         lambda: nets.binary_layer_io,
-        lambda: {"model": _fx().bmlp, "variables": _fx().bmlp_vars, "x": _fx().x},
+        lambda: {"model": _fx().bmlp, "variables": _fx().bmlp_vars, "x": _fx().x, "key": _fx().key},
         {"model": "model", "x": "real_array"},
     ),
     "train": (

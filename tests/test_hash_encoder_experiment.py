@@ -12,8 +12,16 @@ from hamgeo.codes import unpack_bits
 from hamgeo.data import digits
 from hamgeo.experiments import hash_encoder as he
 from hamgeo.experiments._common import to_jsonable
-from hamgeo.experiments._protocol import Interval, check_experiment
-from hamgeo.experiments.hash_encoder import _regimes, _summary, _sweeps, _train
+from hamgeo.experiments._findings import validate_results
+from hamgeo.experiments._protocol import check_experiment
+from hamgeo.experiments.hash_encoder import (
+    _analysis,
+    _controls,
+    _regimes,
+    _sweeps,
+    _train,
+    _verdicts,
+)
 from hamgeo.nets import MLP, activation_codes
 
 
@@ -123,67 +131,114 @@ def test_spearman_matches_scipy_and_handles_constants(rng):
     assert _regimes.spearman([1, 2, 3], [0.5, 0.5, 0.5]) == (None, 1.0)
 
 
-def test_regimes_follow_the_papers_definition():
-    # Redundancy falls steadily (significant in every window), then is 0 and flat.
+def test_regimes_follow_the_papers_definition_by_effect_size():
+    # Redundancy falls steadily (a change in every window), then is 0 and flat.
     red = [[0.9, 0.85, 0.8], [0.6, 0.55, 0.5], [0.3, 0.25, 0.2], [0.1, 0.05, 0.08]]
     red += [[0.0, 0.0, 0.0]] * 4
     acc = [[0.2, 0.25, 0.3], [0.5, 0.45, 0.4], [0.7, 0.65, 0.6], [0.8, 0.85, 0.82]]
     acc += [[0.9, 0.9, 0.9]] * 4
     rows = _regimes.sweep_regimes(list(range(8)), red, acc, factor="width")
     got = [r["regime"] for r in rows]
-    assert got[:4] == ["under"] * 4  # above 0.01 and changing significantly
+    assert got[:4] == ["under"] * 4  # above 0.01 and changing by >= EFFECT_SIZE
     assert got[4] == "critical"  # at 0 but its window still sees the fall
     assert got[5:] == ["sufficient"] * 3  # at 0 and flat
-    # Above zero but no significant trend (noise): critical, never under.
-    noisy = [[0.5, 0.2, 0.4], [0.3, 0.5, 0.2], [0.4, 0.3, 0.5]]
-    assert {r["regime"] for r in _regimes.sweep_regimes([1, 2, 3], noisy, noisy, factor="x")} == {
+    # Above zero, level means within EFFECT_SIZE of each other: critical, never under.
+    flat = [[0.5, 0.2, 0.4], [0.3, 0.5, 0.3], [0.4, 0.3, 0.4]]  # means 0.367, 0.367, 0.367
+    assert {r["regime"] for r in _regimes.sweep_regimes([1, 2, 3], flat, flat, factor="x")} == {
         "critical"
     }
 
 
+@pytest.mark.parametrize("copies", [1, 2, 5, 20])
+def test_regime_labels_do_not_change_with_the_number_of_seeds(copies):
+    # The same per-seed values repeated: a p-value would fall with every copy, the
+    # effect-size label must not move (issue 20).
+    red = [[0.8, 0.6], [0.45, 0.5], [0.2, 0.3], [0.02, 0.0], [0.0, 0.0], [0.0, 0.01]]
+    acc = [[0.3, 0.4], [0.6, 0.62], [0.8, 0.78], [0.9, 0.91], [0.91, 0.9], [0.905, 0.905]]
+    base = [r["regime"] for r in _regimes.sweep_regimes(range(6), red, acc, factor="w")]
+    more = [r["regime"] for r in _regimes.sweep_regimes(
+        range(6), [v * copies for v in red], [v * copies for v in acc], factor="w")]  # fmt: skip
+    assert more == base == ["under", "under", "under", "critical", "sufficient", "sufficient"]
+    grid = [[v * copies for v in red[:3]], [v * copies for v in red[3:]]]
+    labels = [c["regime"] for c in _regimes.grid_regimes(
+        [1, 2], [1, 2, 3], grid, grid, row_factor="w", col_factor="e")]  # fmt: skip
+    assert labels == ["under", "under", "under", "critical", "critical", "critical"]
+
+
 def test_grid_regimes_use_either_axis():
-    # Rows: redundancy falls with width (significant along the column axis); within a
+    # Rows: redundancy falls with width (a change along the column axis); within a
     # row it is flat over epochs.
     widths, epochs = [1, 2, 4], [1, 2, 3]
-    red = [[[v + 0.01 * s for s in range(3)] for _ in epochs] for v in (0.9, 0.5, 0.1)]
+    red = [[[v + 0.001 * s for s in range(3)] for _ in epochs] for v in (0.9, 0.5, 0.1)]
     acc = [[[0.5, 0.5, 0.5] for _ in epochs] for _ in widths]
     cells = _regimes.grid_regimes(widths, epochs, red, acc, row_factor="width", col_factor="epoch")
     assert len(cells) == 9
     assert all(c["regime"] == "under" for c in cells)
-    assert all(c["p_width"] < he.SIGNIFICANCE and c["p_epoch"] == 1.0 for c in cells)
+    assert all(c["effect_width"] >= he.EFFECT_SIZE and c["effect_epoch"] == 0.0 for c in cells)
 
 
-def test_verdicts_follow_the_intervals():
-    def iv(*values):
-        from hamgeo.experiments._protocol import seed_interval
+def _rows(values_by_state, **fields):
+    return [
+        {"seed": s, "state": state, **fields, **{k: v[s] for k, v in cols.items()}}
+        for state, cols in values_by_state.items()
+        for s in range(3)
+    ]
 
-        return seed_interval(values)
 
-    summary = {
-        "redundancy_train": iv(0.0, 0.001, 0.002),
-        "knn_gap": iv(0.01, 0.02, 0.03),
-        "kmeans_gap": iv(0.3, 0.35, 0.4),
-        "logreg_gap": iv(-0.2, 0.1, 0.3),
-    }
-    base = {
-        "width": [
+def test_categorization_is_supported_only_when_every_control_is_beaten():
+    cfg = dataclasses.replace(he.Config.quick(), main_width=8, n_seeds=3)
+
+    def tables(init_knn):
+        trained = {"knn_test_accuracy": [0.90, 0.91, 0.92], "network_test_accuracy": [0.92] * 3,
+                   "redundancy_train": [0.0, 0.0, 0.0]}  # fmt: skip
+        init = {"knn_test_accuracy": init_knn, "network_test_accuracy": [0.1] * 3,
+                "redundancy_train": [0.5, 0.52, 0.51]}  # fmt: skip
+        width = _rows({"trained": trained, "init": init}, width=8)
+        return {"width": width, "sample_size": [{"n_train": 100}]}
+
+    controls = {
+        "random_hyperplanes": [
             {
+                "seed": s,
                 "width": 8,
-                "redundancy_init": iv(0.9, 0.9),
-                "redundancy_drop": iv(-0.1, -0.12, -0.11),
-            },
-            {"width": 64, "redundancy_init": iv(0.4, 0.5), "redundancy_drop": iv(0.3, 0.35, 0.32)},
-            {"width": 512, "redundancy_init": iv(0.0, 0.0), "redundancy_drop": iv(0.0, 0.0)},
-        ]
+                "n_train": 100,
+                "knn_test_accuracy": 0.5,
+                "redundancy_train": 0.3,
+            }
+            for s in range(3)
+        ],  # fmt: skip
+        "raw_inputs": [
+            {"seed": s, "knn_test_accuracy": 0.6, "redundancy_train": 0.0} for s in range(3)
+        ],  # fmt: skip
     }
-    out = _summary.verdicts(summary, base)
-    assert out["verdict_determinism"] == "reproduced"
-    assert out["verdict_knn_comparable"] == "reproduced"
-    assert out["verdict_kmeans_comparable"] == "not reproduced"
-    assert out["verdict_logreg_comparable"] == "inconclusive"
-    assert out["training_lowers_redundancy_at_widths"] == [64]
-    assert out["training_raises_redundancy_at_widths"] == [8]
-    assert out["untrained_already_near_zero_at_widths"] == [512]
+    beaten = _verdicts._categorization(tables([0.5, 0.52, 0.49]), controls, cfg, [0, 1, 2], "knn")
+    assert beaten.verdict == "supported"
+    assert [e.is_control for e in beaten.estimates] == [False, False, False, True, True, True]
+    # The same trained numbers, but the untrained net scores as high: not supported.
+    tied = _verdicts._categorization(tables([0.9, 0.92, 0.91]), controls, cfg, [0, 1, 2], "knn")
+    assert tied.verdict == "inconclusive"
+    # Determinism: trained 0, but the raw inputs have no duplicates either -> inconclusive.
+    det = _verdicts._determinism(tables([0.5] * 3), controls, cfg, [0, 1, 2])
+    assert det.verdict == "inconclusive"
+    assert det.estimates[0].high <= he.REDUNDANCY_NEAR_ZERO
+
+
+def test_seed_rho_and_hyperplane_codes_against_numpy(rng):
+    from scipy import stats
+
+    x, y = rng.normal(size=17), rng.normal(size=17)
+    assert _verdicts.seed_rho(x, y) == pytest.approx(stats.spearmanr(x, y).statistic, abs=1e-12)
+    assert _verdicts.seed_rho([1, 2, 3], [0.2, None, 0.3]) is None
+    data = _small_digits()
+    tr, te = _controls.hyperplane_codes(data.x_train, data.x_test, 33, key=jax.random.key(1))
+    bits = np.asarray(unpack_bits(tr))
+    assert bits.shape == (97, 33) and np.asarray(unpack_bits(te)).shape == (31, 33)
+    # each hyperplane passes through a training example: every bit splits the data
+    assert 0 < bits.mean() < 1 and np.all(bits.sum(0) < 97)
+    padded = _controls.padded(tr)
+    assert padded.n_bits == 64 and np.array_equal(
+        np.asarray(unpack_bits(_analysis.unpadded(padded, 33))), bits
+    )
 
 
 # ---------------------------------------------------------------------------- training
@@ -252,15 +307,21 @@ def test_tiny_run_schema_seeds_and_baselines(tmp_path):
     one = he.run(_tiny(), jax.random.key(3))
     two = he.run(_tiny(n_seeds=2), jax.random.key(3))
     a, b = to_jsonable(one.to_dict()), to_jsonable(two.to_dict())
+    a, b = {**a, **a["extra"]}, {**b, **b["extra"]}
     assert a["experiment"] == "hash-encoder" and a["dataset"]["name"] == "digits"
     # Seed 0 of a two-seed run is the one-seed run, row for row (same key, same nets).
     for factor, rows in a["tables"].items():
         seed0 = [r for r in b["tables"][factor] if r["seed"] == 0]
         assert json.dumps(rows, sort_keys=True) == json.dumps(seed0, sort_keys=True), factor
-    s = two.summary
-    assert isinstance(s["redundancy_train"], Interval) and s["redundancy_train"].n == 2
-    for name in ("knn_test_accuracy", "kmeans_train_accuracy", "logreg_test_accuracy"):
-        assert 0.0 <= s[name].mean <= 1.0, name
+    validate_results(json.loads(json.dumps(b)))
+    records = [r.to_dict() for r in two.summary]
+    assert all(0.0 <= r["low"] <= r["mean"] <= r["high"] <= 1.0 for r in records
+               if r["factors"]["state"] != "trained - init")  # fmt: skip
+    assert {f["key"] for f in b["findings"]} >= {"determinism", "categorization_knn"}
+    for f in b["findings"]:  # every finding shows its control rows
+        assert any(e["is_control"] for e in f["estimates"]), f["key"]
+        if f["verdict"] == "supported":
+            assert f["estimates"][0]["n"] == 2
     # Width 1 has two possible codes: redundancy (n - m) / n with m <= 2.
     n = 1437
     width1 = [r for r in b["tables"]["width"] if r["width"] == 1]
@@ -275,19 +336,18 @@ def test_tiny_run_schema_seeds_and_baselines(tmp_path):
     assert {r["label_noise"] for r in b["tables"]["label_noise"]} == {0.0, 0.5}
     assert {r["n_train"] for r in b["tables"]["sample_size"]} == {144, 1437}
     assert {r["widths"] == [4, 4] for r in b["tables"]["depth"] if r["depth"] == 2} == {True}
-    # Baselines: trained vs init per width, as intervals; regimes and correlations.
-    entry = b["baselines"]["width"][0]
-    assert {"redundancy_trained", "redundancy_init", "redundancy_drop"} <= set(entry)
     assert {r["regime"] for r in b["regimes"]["width"]} <= {"under", "critical", "sufficient"}
     assert any(c["factor"] == "label_noise" for c in b["correlations"])
-    assert b["summary"]["verdict_determinism"] in {
-        "reproduced",
-        "not reproduced",
-        "inconclusive",
-    }
+    hyper = b["controls"]["random_hyperplanes"]
+    assert {(r["width"], r["n_train"]) for r in hyper if r["seed"] == 1} == {
+        (1, 1437), (8, 1437), (8, 144)}  # fmt: skip
     figures = he.plot(two, tmp_path)
     names = {p.name for p in figures}
-    assert {"hash_encoder_phase.png", "hash_encoder_width.png", "hash_encoder_depth.png"} <= names
+    assert {
+        "hash_encoder_phase.png",
+        "hash_encoder_width.png",
+        "hash_encoder_controls.png",
+    } <= names
     assert all(p.exists() for p in figures)
 
 
@@ -345,5 +405,5 @@ def test_every_factor_runs_on_a_downloadable_data_set(
     assert flat.x_train.shape == (60, flat_dim) and images.x_train.shape == (60, *image_shape)
     result = he.run(cfg, jax.random.key(0))
     record = to_jsonable(result.to_dict())
-    assert record["dataset"]["name"] == name and record["dataset"]["files"] == sums
+    assert record["dataset"]["name"] == name and record["dataset"]["info"]["files"] == sums
     assert {f for f in he.FACTORS if result.tables[f]} == set(he.FACTORS)

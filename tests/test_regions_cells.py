@@ -40,16 +40,22 @@ def test_line_regions_batched_matches_single(rng):
     v = mlp(rng, 3, [1, 17, 3])
     x0, x1 = rng.standard_normal((4, 3)), rng.standard_normal((4, 3))
     x1[2] = x0[2]  # a zero-length segment: one piece
-    many = regions.line_regions(None, v, x0, x1)
-    assert len(many) == 4 and many[2].breakpoints.size == 0 and many[2].codes.shape == (1,)
+    lr = regions.line_regions(None, v, x0, x1)
+    assert isinstance(lr, regions.LineRegions) and lr.n_segments == 4  # one type, no list
+    many = [lr.segment(k) for k in range(4)]
+    assert many[2].breakpoints.size == 0 and many[2].codes.shape == (1,)
+    assert lr.codes.shape == (lr.breakpoints.size + 4,)
     for k in range(4):
         one = regions.line_regions(None, v, x0[k], x1[k])
+        assert one.n_segments == 1 and one.offsets.tolist() == [0, one.breakpoints.size]
         np.testing.assert_allclose(many[k].breakpoints, one.breakpoints, rtol=0, atol=1e-12)
         assert np.array_equal(np.asarray(many[k].codes.words), np.asarray(one.codes.words))
         # endpoints' codes from the reference forward pass
         ends = preactivations(v, np.stack([x0[k], x1[k]])) > 0
         got = np.asarray(one.codes.unpack())
         assert np.array_equal(got[0], ends[0]) and np.array_equal(got[-1], ends[1])
+    with pytest.raises(ValueError, match="`i`"):
+        lr.segment(4)
     d = regions.crossing_distance(None, v, x0, x1)
     assert d.tolist() == [
         int(np.abs(np.diff(np.asarray(r.codes.unpack()).astype(int), axis=0)).sum()) for r in many
@@ -73,6 +79,25 @@ def test_line_regions_bad_inputs(rng):
         regions.line_regions(None, v, np.full(3, np.nan), np.ones(3))
     with pytest.raises(TypeError, match="`x1`"):
         regions.line_regions(None, v, np.zeros(3), np.array(["a", "b", "c"]))
+
+
+def test_model_none_refuses_other_models_and_gaps(rng, key):
+    # A CNN's variables (conv layers before its dense ones) and hidden_0, hidden_2 without
+    # hidden_1 used to be read as an MLP, silently dropping layers.
+    cnn = nets.CNN((2,), (3,), 2)
+    cnn_vars = cnn.init(key, np.zeros((1, 5, 5, 1), np.float32))
+    v = mlp(rng, 3, [4, 5, 2])
+    gap = {"params": {k: w for k, w in v["params"].items() if k != "hidden_1"}}
+    origin, u, w = np.zeros(3), np.eye(3)[0], np.eye(3)[1]
+    for bad, match in ((cnn_vars, "another model"), (gap, "hidden_1")):
+        with pytest.raises(ValueError, match=match):
+            regions.line_regions(None, bad, np.zeros(3), np.ones(3))
+        with pytest.raises(ValueError, match=match):
+            regions.exact_slice_partition(None, bad, origin, u, w)
+        with pytest.raises(ValueError, match=match):
+            regions.crossing_distance(None, bad, np.zeros(3), np.ones(3))
+        with pytest.raises(ValueError, match=match):
+            regions.mlp_layers(bad)
 
 
 def test_slice_partition_against_reference_and_finer_raster(rng, f32_tol):
@@ -252,3 +277,22 @@ def test_codes_of_pieces_are_packed(rng):
     bits = np.asarray(lr.codes.unpack())
     assert lr.codes.n_bits == 33
     assert np.array_equal(np.asarray(pack_bits(bits).words), np.asarray(lr.codes.words))
+
+
+def test_slice_partition_of_a_binary_mlp(key):
+    # Binary nets jit with closed-over variables (sign_ste's check at trace time), so the
+    # raster works for them: each pixel's code is its pre-activations' signs. The
+    # plane is tilted and shifted so that no pixel sits exactly on a +-1 weight's boundary.
+    model = nets.BinaryMLP((6, 5), 3)
+    variables = jax.jit(model.init)(key, np.zeros((1, 2), np.float32))
+    o = np.array([0.1234567, -0.7654321], np.float32)
+    u, v = np.array([0.8, 0.6], np.float32), np.array([-0.6, 0.8], np.float32)
+    part = regions.slice_partition(model, variables, o, u, v, extent=2.0, resolution=9)
+    a = np.linspace(-2.0, 2.0, 9, dtype=np.float32)
+    ab = np.stack(np.meshgrid(a, a, indexing="xy"), axis=-1).reshape(-1, 2)
+    pts = o[None] + ab[:, :1] * u[None] + ab[:, 1:] * v[None]
+    _, pre = model.apply(variables, pts, train=False, return_preactivations=True)
+    want = np.concatenate([np.asarray(p) > 0 for p in pre], axis=1)
+    got = np.asarray(part.codes.unpack())[part.ids.reshape(-1)]
+    np.testing.assert_array_equal(got, want)  # exact: bits
+    assert part.n_cells == len(np.unique(want, axis=0)) > 1

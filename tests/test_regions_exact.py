@@ -340,3 +340,62 @@ def test_plot_exact_partition():
     with pytest.raises(TypeError, match="`partition`"):
         regions.plot_partition(part.polygons)
     plt.close(fig)
+
+
+def _line_layer(seed=1, units=6):
+    rng = np.random.default_rng(seed)
+    return rng.standard_normal((2, units)), rng.standard_normal(units)
+
+
+def test_exact_precision_at_large_windows_and_scales():
+    # Issue 23: a 6-unit layer (at most 1 + 6 + 15 = 22 cells) counted 12 at extent 1e20
+    # without a word, inf areas at 1e300, and x1e300 weights miscounted.
+    w, b = _line_layer()
+    v = {"params": {"hidden_0": {"kernel": w, "bias": b}}}
+    want = regions.exact_slice_partition(None, v, *PLANE, extent=1e6)
+    assert want.n_cells == 22  # every intersection inside: the arrangement's bound
+    assert regions.exact_slice_partition(None, v, *PLANE, extent=1e3).n_cells == 22
+    with pytest.warns(RuntimeWarning, match="`extent`.*`tol`"):
+        merged = regions.exact_slice_partition(None, v, *PLANE, extent=1e20)
+    assert merged.n_cells < 22  # what was merged, now said
+    with pytest.raises(ValueError, match="`extent`"):
+        regions.exact_slice_partition(None, v, *PLANE, extent=1e300)
+    for tol in (0.0, 1e-15):
+        with pytest.raises(ValueError, match="`tol` must be >= 1e-13"):
+            regions.exact_slice_partition(None, v, *PLANE, extent=1e6, tol=tol)
+    # The same lines from weights x1e300 (or x1e-300): the same cells, codes and areas.
+    for c in (1e300, 1e-300, 3.0):
+        s = {"params": {"hidden_0": {"kernel": w * c, "bias": b * c}}}
+        got = regions.exact_slice_partition(None, s, *PLANE, extent=1e6)
+        assert got.n_cells == want.n_cells
+        _same_cells(got, want)
+
+
+def _same_cells(a, b):
+    """Same codes (as sets) and the same area per code, relative 1e-9 (float64 clipping)."""
+    wa, wb = np.asarray(a.codes.words), np.asarray(b.codes.words)
+    ka, kb = np.lexsort(wa.T[::-1]), np.lexsort(wb.T[::-1])
+    np.testing.assert_array_equal(wa[ka], wb[kb])
+    scale = float(np.sum(b.areas))
+    np.testing.assert_allclose(a.areas[ka], b.areas[kb], rtol=0, atol=1e-9 * scale)
+
+
+def test_exact_is_invariant_to_per_unit_rescaling(rng):
+    # Unit j of layer 0 times c_j > 0 and row j of layer 1 times 1 / c_j: the same
+    # function, so the same cells, even with c_j = 1e300 (the weights then span 1e600).
+    v = mlp(rng, 2, [5, 4])
+    p = v["params"]
+    c = np.array([1e300, 1.0, 1e-300, 7.0, 1e150])
+    scaled = {
+        "params": {
+            "hidden_0": {"kernel": p["hidden_0"]["kernel"] * c, "bias": p["hidden_0"]["bias"] * c},
+            "hidden_1": {
+                "kernel": p["hidden_1"]["kernel"] / c[:, None],
+                "bias": p["hidden_1"]["bias"],
+            },
+        }
+    }
+    want = regions.exact_slice_partition(None, v, *PLANE, extent=2.0)
+    got = regions.exact_slice_partition(None, scaled, *PLANE, extent=2.0)
+    assert got.n_cells == want.n_cells
+    _same_cells(got, want)

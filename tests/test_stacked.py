@@ -18,7 +18,7 @@ def _model(tree, i):
 
 def test_init_many_is_the_init_train_starts_from(inputs, f32_tol):
     model, keys = MLP((6, 5), 4), jax.random.split(jax.random.key(2), 3)
-    stacked = init_many(model, keys, inputs)
+    stacked = init_many(model, inputs, keys=keys)
     for i in range(3):
         k_init = jax.random.split(keys[i], 3)[0]  # `train` splits (init, noise, epochs)
         single = model.init(k_init, jnp.asarray(inputs[:1]), train=False)
@@ -80,7 +80,7 @@ def test_mask_mlp_widths_rejects_bad_widths_and_non_mlps():
 @pytest.mark.parametrize("model", [MLP((7,), 3), BinaryMLP((6, 5), 3)], ids=["mlp", "bnn"])
 def test_codes_and_accuracy_of_stacked_models_equal_single_ones(model, inputs, f32_tol):
     keys = jax.random.split(jax.random.key(4), 3)
-    stacked = init_many(model, keys, inputs)
+    stacked = init_many(model, inputs, keys=keys)
     labels = np.arange(29) % 3
     codes = activation_codes_many(model, stacked, inputs, batch_size=8)
     assert codes.shape == (3, 29)
@@ -109,15 +109,15 @@ def test_codes_and_accuracy_of_stacked_models_equal_single_ones(model, inputs, f
 
 def test_stacked_helpers_reject_bad_arguments(inputs):
     model, keys = MLP((4,), 3), jax.random.split(jax.random.key(0), 2)
-    stacked = init_many(model, keys, inputs)
+    stacked = init_many(model, inputs, keys=keys)
     with pytest.raises(TypeError, match="`keys`"):
-        init_many(model, jax.random.key(0), inputs)
+        init_many(model, inputs, keys=jax.random.key(0))
     with pytest.raises(ValueError, match="`widths` needs an MLP"):
-        init_many(CNN((2,), (), 3), keys, inputs[:, :, None], widths=[1, 2])
+        init_many(CNN((2,), (), 3), inputs[:, :, None], keys=keys, widths=[1, 2])
     with pytest.raises(ValueError, match=r"`widths` must have shape \[2\]"):
-        init_many(model, keys, inputs, widths=[1, 2, 3])
+        init_many(model, inputs, keys=keys, widths=[1, 2, 3])
     with pytest.raises(ValueError, match="`x` must be finite"):
-        init_many(model, keys, np.full((2, 3), np.nan))
+        init_many(model, np.full((2, 3), np.nan), keys=keys)
     with pytest.raises(ValueError, match=r"`y` must have shape \[29\] or \[2, 29\]"):
         accuracy_many(model, stacked, inputs, np.zeros(28, int))
     unstacked = {"params": {"a": jnp.ones(3), "b": jnp.ones((2, 2))}}
@@ -134,7 +134,7 @@ def test_accuracy_many_mask_counts_only_masked_rows():
     x = rng.normal(size=(17, 3)).astype(np.float32)
     y = rng.integers(0, 3, size=17)
     model = MLP((5,), 3)
-    v = init_many(model, jax.random.split(jax.random.key(1), 2), jnp.asarray(x))
+    v = init_many(model, jnp.asarray(x), keys=jax.random.split(jax.random.key(1), 2))
     mask = rng.random((2, 17)) < 0.5
     got = accuracy_many(model, v, x, y, mask=mask)
     for i in range(2):
@@ -143,3 +143,25 @@ def test_accuracy_many_mask_counts_only_masked_rows():
         assert got[i] == (pred == y)[mask[i]].mean()  # exact: a ratio of two counts
     with pytest.raises(ValueError, match="mask"):
         accuracy_many(model, v, x, y, mask=np.ones(5, bool))
+
+
+def test_stacked_functions_refuse_nan_variables(inputs):
+    # Issue 23 item 6: NaN variables gave all-zero codes and numbers before.
+    model, keys = MLP((4,), 3), jax.random.split(jax.random.key(0), 2)
+    stacked = init_many(model, inputs, keys=keys)
+    bad = jax.tree.map(lambda a: a.at[1].set(jnp.nan), stacked)  # model 1 only
+    with pytest.raises(ValueError, match="`variables` must be finite"):
+        activation_codes_many(model, bad, inputs)
+    with pytest.raises(ValueError, match="`variables` must be finite"):
+        accuracy_many(model, bad, inputs, np.arange(29) % 3)
+
+
+def test_stacked_inputs_and_labels_are_checked(inputs):
+    model, keys = MLP((4,), 3), jax.random.split(jax.random.key(0), 2)
+    with pytest.raises(ValueError, match=r"`x` must have shape \[n, \.\.\.\]"):
+        init_many(model, inputs[0], keys=keys)  # 1-D: would build 1-feature models
+    stacked = init_many(model, inputs, keys=keys)
+    with pytest.raises(ValueError, match="`y` must be < n_classes = 3"):
+        accuracy_many(model, stacked, inputs, np.full(29, 3))
+    with pytest.raises(TypeError):
+        init_many(model, keys, inputs)  # keys are keyword-only

@@ -1,4 +1,6 @@
-"""Tests for hamgeo.transport and the Sinkhorn engines in hamgeo._sinkhorn."""
+"""Tests for hamgeo.transport: HammingGeometry, the Sinkhorn engines, exact transport."""
+
+import warnings
 
 import jax
 import jax.numpy as jnp
@@ -6,8 +8,7 @@ import numpy as np
 import ot
 import pytest
 
-from hamgeo import exact_wasserstein, pack_bits, wasserstein
-from hamgeo._sinkhorn import OnlineHammingGeometry
+from hamgeo import HammingGeometry, exact_wasserstein, pack_bits, wasserstein
 from hamgeo.transport import DEFAULT_RELATIVE_EPSILON
 
 
@@ -142,9 +143,7 @@ def test_online_geometry_matches_dense(rng, f32_tol):
     px, py = pack_bits(x), pack_bits(y)
     c64 = _hamming(x, y) ** 2
     c = jnp.asarray(c64, jnp.float32)
-    online = OnlineHammingGeometry(
-        px.words, py.words, n_bits=70, power=2.0, block_size=8, epsilon=5.0
-    )
+    online = HammingGeometry(px, py, power=2.0, batch_size=8, epsilon=5.0)
     from ott.geometry import geometry
 
     dense = geometry.Geometry(cost_matrix=c, epsilon=5.0)
@@ -170,7 +169,8 @@ def test_online_geometry_matches_dense(rng, f32_tol):
     # exp turns the rounding of its argument (|f + g - C| / eps) into a relative error,
     # then a sum of 37 * 29 positive terms
     rel = f32_tol(4, z.max() / 5.0) + f32_tol(37 * 29)
-    np.testing.assert_allclose(online.primal_cost(f, g), jnp.sum(plan * c), rtol=rel)
+    got = jnp.sum(online.transport_from_potentials(f, g) * online.cost_matrix)
+    np.testing.assert_allclose(got, jnp.sum(plan * c), rtol=rel)
 
 
 def test_online_wasserstein_matches_dense(rng):
@@ -353,3 +353,126 @@ def test_coincident_samples_give_zero(rng):
     res = wasserstein(x, y, b=[1.0, 0.0])
     assert float(res.value) == 0.0 and bool(res.converged) and float(res.epsilon) > 0
     assert exact_wasserstein(x, y, b=[1.0, 0.0]) == 0.0
+
+
+# --------------------------------------------------------------------------- HammingGeometry
+
+
+@pytest.mark.parametrize("batch_size", [None, 5])
+def test_hamming_geometry_with_ott_solve_matches_pot(rng, batch_size):
+    from ott.solvers import linear
+
+    x, y = _bits(rng, 17, 33), _bits(rng, 29, 33, 0.7)
+    a, b = _weights(rng, 17), _weights(rng, 29)
+    c = _hamming(x, y)
+    eps = 2.0
+    geom = HammingGeometry(x, y, batch_size=batch_size, epsilon=eps)
+    assert geom.is_online == (batch_size is not None)
+    with jax.numpy_rank_promotion("allow"):  # OTT broadcasts internally
+        out = linear.solve(geom, a=a, b=b, threshold=1e-6, max_iterations=5000)
+        plan = np.asarray(geom.transport_from_potentials(out.f, out.g))
+    ref = ot.sinkhorn(a, b, c, eps, method="sinkhorn_log", stopThr=1e-10, numItermax=100_000)
+    assert bool(out.converged)
+    # float32 potentials of |f + g - C| <= 2 * 33: plan entries carry a relative error of
+    # f32_tol-size on exp's argument, plus OTT's stopping threshold 1e-6 on the marginals
+    np.testing.assert_allclose(plan, ref, rtol=0, atol=1e-5)
+    np.testing.assert_allclose(np.sum(plan * c), np.sum(ref * c), rtol=1e-4)
+
+
+def test_hamming_geometry_dense_cost_and_scale_cost(rng):
+    x, y = _bits(rng, 13, 65), _bits(rng, 11, 65, 0.3)
+    c = _hamming(x, y)
+    np.testing.assert_array_equal(HammingGeometry(x, y, power=2).cost_matrix, c**2)  # exact
+    for batch in (None, 4):
+        g = HammingGeometry(pack_bits(x), pack_bits(y), scale_cost="mean", batch_size=batch)
+        # a mean of 13 * 11 integer costs in float32
+        assert float(g.inv_scale_cost) == pytest.approx(1 / c.mean(), rel=1e-6)
+        g = HammingGeometry(x, y, scale_cost="max_cost", batch_size=batch)
+        # 1 / max in float32: one rounding
+        assert float(g.inv_scale_cost) == pytest.approx(
+            1 / c.max(), rel=float(np.finfo(np.float32).eps)
+        )
+    # a pytree: through jit with its static options intact
+    geom = HammingGeometry(x, y, power=2, epsilon=0.5)
+    got = jax.jit(lambda g: g.cost_matrix)(geom)
+    np.testing.assert_array_equal(got, c**2)
+
+
+def test_hamming_geometry_unbalanced_matches_pot(rng):
+    from ott.problems.linear import linear_problem
+    from ott.solvers.linear import sinkhorn
+
+    x, y = _bits(rng, 15, 31), _bits(rng, 19, 31, 0.6)
+    a, b = _weights(rng, 15) * 1.3, _weights(rng, 19)
+    c = _hamming(x, y)
+    eps, tau = 3.0, 0.8
+    rho = eps * tau / (1 - tau)  # OTT's tau = rho / (rho + eps)
+    for batch in (None, 4):
+        geom = HammingGeometry(x, y, epsilon=eps, batch_size=batch)
+        prob = linear_problem.LinearProblem(geom, a=a, b=b, tau_a=tau, tau_b=tau)
+        with jax.numpy_rank_promotion("allow"):
+            out = sinkhorn.Sinkhorn(threshold=1e-7, max_iterations=10_000)(prob)
+            plan = np.asarray(geom.transport_from_potentials(out.f, out.g))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)  # POT: "c is overwritten" (intended)
+            ref = ot.unbalanced.sinkhorn_unbalanced(
+                a, b, c, eps, rho, reg_type="entropy", stopThr=1e-12, numItermax=100_000
+            )
+        # both solve min <P,C> - eps H(P) + rho KL(P1|a) + rho KL(P^T1|b)
+        np.testing.assert_allclose(plan, ref, rtol=0, atol=2e-5 * ref.max())
+
+
+def test_hamming_geometry_bad_input():
+    with pytest.raises(ValueError, match="same number of bits"):
+        HammingGeometry([[0, 1]], [[0, 1, 1]])
+    with pytest.raises(ValueError, match="`power`"):
+        HammingGeometry([[0, 1]], power=0)
+    with pytest.raises(ValueError, match="`batch_size`"):
+        HammingGeometry([[0, 1]], batch_size=0)
+    with pytest.raises(TypeError, match="`x`"):
+        HammingGeometry([[0.5, 1.0]])
+
+
+# --------------------------------------------------------------------------- online solver
+
+
+@pytest.mark.parametrize("p", [1, 2])
+def test_online_kernel_solver_matches_dense_kernel(rng, p):
+    x = _clustered_codes(rng, 43, 37, 0.0)
+    y = _clustered_codes(np.random.default_rng(7), 31, 37, 0.6)
+    a, b = _weights(rng, 43, zero=True), _weights(rng, 31)
+    for eps in (None, 0.5 * 37**p / 37):
+        dense = wasserstein(x, y, a=a, b=b, p=p, epsilon=eps, method="kernel", threshold=1e-4)
+        online = wasserstein(
+            x, y, a=a, b=b, p=p, epsilon=eps, method="online", block_size=7, threshold=1e-4
+        )
+        assert bool(online.converged) and bool(dense.converged)
+        assert float(online.epsilon) == pytest.approx(float(dense.epsilon), rel=1e-5)
+        # One algorithm, two float32 summation orders: each stops once its L1 marginal error
+        # is below 1e-4, so the plans' costs differ by at most ~2 * 1e-4 * max cost.
+        tol = 2 * 1e-4 * 37**p
+        assert float(online.value) ** p == pytest.approx(float(dense.value) ** p, abs=tol)
+
+
+# --------------------------------------------------------------------------- exact edge cases
+
+
+def test_exact_nearly_uniform_weights_take_the_linear_program():
+    # issue 23: allclose(a, 1/n) sent these to the assignment solver, which returned 0.0
+    x = np.array([[0] * 1000, [1] * 1000])
+    a = np.array([0.5 + 4e-6, 0.5 - 4e-6])
+    b = np.full(2, 0.5)
+    ref = ot.emd2(a, b, _hamming(x, x))
+    assert ref == pytest.approx(0.004, rel=1e-9)
+    assert exact_wasserstein(x, x, a=a) == pytest.approx(ref, rel=1e-9)  # float64 LP
+
+
+def test_exact_and_entropic_extreme_inputs_raise_naming_them():
+    x = np.array([[0.0], [1.0]])
+    with pytest.raises(ValueError, match="`x` and `y`.*float64"):  # not OverflowError
+        exact_wasserstein(x * 1e300, (x + 3.0) * 1e300, cost="sqeuclidean")
+    for kwargs in ({"epsilon": 1e300}, {"threshold": 1e300}):
+        with pytest.raises(ValueError, match=f"`{next(iter(kwargs))}` must be finite in float32"):
+            wasserstein([[0, 1]], [[1, 1]], **kwargs)
+    with pytest.raises(TypeError, match="host-only"):
+        jax.jit(lambda z: exact_wasserstein(z, z))(jnp.zeros((2, 3), bool))

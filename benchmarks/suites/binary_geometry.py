@@ -75,7 +75,7 @@ def run(quick: bool) -> list[Row]:
         )
         rows.append(
             timed_row(
-                lambda n=n, dim=dim: hamgeo.binarization_angles(key, dim=dim, n=n),
+                lambda n=n, dim=dim: hamgeo.binarization_angles(key=key, dim=dim, n=n),
                 repeats=3,
                 dtype="float32",
                 impl="hamgeo[binarization_angles]",

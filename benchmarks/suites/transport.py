@@ -9,8 +9,17 @@
   dense cost (``method="ott"``). Values, iterations and convergence are in ``extra``.
 * ``exact``: ``hamgeo.exact_wasserstein`` (``linear_sum_assignment``, cost included)
   against ``ot.emd2`` on the precomputed cost.
-* ``online`` (full run only): ``method="online"`` on 30 000 vs 30 000 codes of 256
-  bits in a subprocess; ``extra["peak_rss_gib"]`` is its peak resident memory.
+* ``online``: ``method="online"`` (the streamed kernel-mode Sinkhorn: one pass per
+  iteration, Hamming block + exp + both marginals) on 30 000 vs 30 000 codes of 256
+  bits (quick: 4 000) in a subprocess; ``extra["peak_rss_gib"]`` is its peak resident
+  memory. OTT-JAX's own online ``PointCloud`` is no peer here: OTT 0.6's
+  ``batched_vmap`` fails on JAX 0.10 (``batching.is_vmappable`` was removed).
+* ``repeat_call``: the "repeat-call latency" table (issue 21): each function in a fresh
+  subprocess, called 5 times with the same shapes; ``seconds`` is the 2nd call,
+  ``extra`` holds the 1st call, the compute time (median of calls 3-5) and
+  ``ratio = 2nd / compute`` (1 means the 2nd call compiles nothing). POT's
+  ``sinkhorn2`` and OTT's ``linear.solve`` (called as a user would, unjitted) are the
+  peers.
 
 Throughput is in cost entries (code pairs) per second.
 """
@@ -200,11 +209,95 @@ def _online_row(n, bits, eps):
     return [r]
 
 
+_REPEAT = textwrap.dedent(
+    """
+    import json, statistics, sys, time
+    import jax, numpy as np
+    import hamgeo
+    name = sys.argv[1]
+    rng = np.random.default_rng(6)
+    x = hamgeo.pack_bits(rng.random((500, 256)) < 0.4)
+    y = hamgeo.pack_bits(rng.random((400, 256)) < 0.5)
+    xr, yr = rng.normal(size=(500, 64)), rng.normal(size=(400, 64)) + 0.1
+    key = jax.random.key(0)
+
+    def pot():
+        import ot
+        c = np.asarray(hamgeo.pairwise_hamming(x, y), np.float64)
+        return ot.sinkhorn2(np.full(500, 1 / 500), np.full(400, 1 / 400), c, 0.5,
+                            method="sinkhorn_log", stopThr=1e-3)
+
+    def ott_solve():
+        from ott.geometry import geometry
+        from ott.solvers import linear
+        c = hamgeo.pairwise_hamming(x, y).astype(np.float32)
+        with jax.numpy_rank_promotion("allow"):
+            return linear.solve(geometry.Geometry(c, epsilon=0.5), threshold=1e-3).f
+
+    cases = {
+        "wasserstein[kernel]": lambda: hamgeo.wasserstein(x, y, method="kernel").value,
+        "wasserstein[ott]": lambda: hamgeo.wasserstein(x, y, method="ott").value,
+        "wasserstein[online]": lambda: hamgeo.wasserstein(x, y, method="online").value,
+        "exact_wasserstein": lambda: hamgeo.exact_wasserstein(x, y),
+        "mmd": lambda: hamgeo.mmd(x, y, bandwidth=16.0),
+        "mmd_test": lambda: hamgeo.mmd_test(x, y, key=key, n_permutations=200,
+                                            bandwidth=16.0).p_value,
+        "frechet_distance": lambda: hamgeo.frechet_distance(xr, yr),
+        "POT.sinkhorn2": pot,
+        "ott.linear.solve": ott_solve,
+    }
+    fn = cases[name]
+    times = []
+    for _ in range(5):
+        t = time.perf_counter()
+        jax.block_until_ready(fn())
+        times.append(time.perf_counter() - t)
+    print(json.dumps(dict(first=times[0], second=times[1],
+                          compute=statistics.median(times[2:]))))
+    """
+)
+_REPEAT_CASES = (
+    "wasserstein[kernel]",
+    "wasserstein[ott]",
+    "wasserstein[online]",
+    "exact_wasserstein",
+    "mmd",
+    "mmd_test",
+    "frechet_distance",
+    "POT.sinkhorn2",
+    "ott.linear.solve",
+)
+
+
+def _repeat_rows() -> list[Row]:
+    rows = []
+    for name in _REPEAT_CASES:
+        out = subprocess.run(
+            [sys.executable, "-c", _REPEAT, name], capture_output=True, text=True, check=True
+        )
+        info = json.loads(out.stdout.strip().splitlines()[-1])
+        r = Row(
+            suite=SUITE,
+            op="repeat_call",
+            shape="N=500 M=400 bits=256 (frechet: d=64)",
+            dtype="uint32 packed",
+            impl=name if "." in name else f"hamgeo.{name}",
+            seconds=info["second"],
+            work=1.0,
+            unit="calls",
+        )
+        r.extra.update(info, ratio=info["second"] / info["compute"])
+        rows.append(r)
+    return rows
+
+
 def run(quick: bool) -> list[Row]:
     if quick:
-        return _sinkhorn_rows(512, 256, quick) + _exact_rows(512, 256) + _accuracy_row(512, 256)
+        rows = _sinkhorn_rows(512, 256, quick) + _exact_rows(512, 256) + _accuracy_row(512, 256)
+        return rows + _online_row(4000, 256, 2.0) + _repeat_rows()
     rows = _sinkhorn_rows(2048, 1024, quick)
     rows += _exact_rows(2048, 1024)
     rows += _accuracy_row(1024, 1024)
     rows += _online_row(30_000, 256, 2.0)
+    rows += _repeat_rows()
     return rows

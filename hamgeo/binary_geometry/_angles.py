@@ -10,7 +10,15 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from hamgeo._checks import check_choice, check_key, check_positive_int
+from hamgeo._checks import (
+    check_choice,
+    check_finite_array,
+    check_float,
+    check_key,
+    check_positive_int,
+    check_tuple,
+    is_tracer,
+)
 
 __all__ = [
     "AngleTheory",
@@ -110,8 +118,8 @@ def _binarization_angles(key, *, dim, n, distribution, batch_size):
 
 
 def binarization_angles(
-    key: jax.Array,
     *,
+    key: jax.Array,
     dim: int,
     n: int,
     distribution: str = "uniform",
@@ -146,7 +154,7 @@ def binarization_angles(
 
     Examples:
         >>> import jax
-        >>> sign, pairs = binarization_angles(jax.random.key(0), dim=1000, n=64)
+        >>> sign, pairs = binarization_angles(key=jax.random.key(0), dim=1000, n=64)
         >>> sign.shape, pairs.shape
         ((64,), (64,))
         >>> bool(abs(float(sign.mean()) - 30.0) < 1.0), bool(abs(float(pairs.mean()) - 90) < 1)
@@ -267,7 +275,27 @@ def angle_theory(dim: int, distribution: str = "uniform") -> AngleTheory:
     )
 
 
-def angle_overlap(a: Any, b: Any, *, bins: int = 90, range_deg: tuple = (0.0, 180.0)) -> float:
+def _angles(x: Any, name: str, lo: float, hi: float) -> np.ndarray:
+    """Finite angles in ``[lo, hi]``, flattened, non-empty (none dropped silently)."""
+    if is_tracer(x):
+        raise TypeError(
+            f"`{name}` must be a concrete array, got a tracer: angle_overlap is host-only "
+            "(NumPy histograms); call it outside jax.jit / vmap"
+        )
+    arr = np.asarray(check_finite_array(x, name, kind="fiu"), np.float64).ravel()
+    if arr.size == 0:
+        raise ValueError(f"`{name}` must hold at least one angle, got an empty array")
+    if arr.min() < lo or arr.max() > hi:
+        raise ValueError(
+            f"`{name}` must be angles in `range_deg` [{lo}, {hi}] degrees, "
+            f"got values in [{arr.min()}, {arr.max()}]"
+        )
+    return arr
+
+
+def angle_overlap(
+    a: Any, b: Any, *, bins: int = 90, range_deg: tuple[float, float] = (0.0, 180.0)
+) -> float:
     """Overlap coefficient ``sum_k min(p_a[k], p_b[k])`` of two samples' histograms.
 
     1 for identical histograms, 0 for disjoint supports: the measured counterpart of
@@ -277,20 +305,29 @@ def angle_overlap(a: Any, b: Any, *, bins: int = 90, range_deg: tuple = (0.0, 18
         a: ``[n]`` angles in degrees.
         b: ``[m]`` angles in degrees.
         bins: number of equal bins over ``range_deg``.
-        range_deg: the histogram range.
+        range_deg: the histogram range; every angle must lie in it.
 
     Returns:
         The overlap, in ``[0, 1]``.
+
+    Raises:
+        ValueError: NaN or infinite angles, angles outside ``range_deg``, an empty
+            sample, a bad ``range_deg`` or ``bins``.
+        TypeError: non-numeric angles.
+
+    Host-only: NumPy histograms; under a trace it raises hamgeo's ``TypeError``.
 
     Examples:
         >>> angle_overlap([10.0, 20.0], [10.5, 100.0], bins=18)
         0.5
     """
     bins = check_positive_int(bins, "bins")
-    a = np.asarray(a, np.float64).ravel()
-    b = np.asarray(b, np.float64).ravel()
-    if a.size == 0 or b.size == 0:
-        raise ValueError(f"`a` and `b` must be non-empty, got sizes {a.size} and {b.size}")
-    ha, edges = np.histogram(a, bins=bins, range=range_deg)
+    if isinstance(range_deg, list):
+        range_deg = tuple(range_deg)
+    lo, hi = check_tuple(range_deg, "range_deg", check_float, min_length=2, max_length=2)
+    if not lo < hi:
+        raise ValueError(f"`range_deg` must be (low, high) with low < high, got {range_deg!r}")
+    a, b = _angles(a, "a", lo, hi), _angles(b, "b", lo, hi)
+    ha, edges = np.histogram(a, bins=bins, range=(lo, hi))
     hb, _ = np.histogram(b, bins=edges)
     return float(np.minimum(ha / a.size, hb / b.size).sum())

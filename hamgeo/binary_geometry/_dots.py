@@ -127,17 +127,23 @@ class _Moments:
     def n_pairs(self) -> int:
         return 0 if self.sums is None else self.n * self.sums.shape[1]
 
+    def _filled(self) -> np.ndarray:
+        if self.sums is None:
+            raise ValueError("no rows were added to these moments")
+        return self.sums
+
     def corr(self) -> float:
         """The pooled correlation over all (row, unit) pairs."""
-        return float(self._corr(self.sums.sum(1, keepdims=True), self.n_pairs)[0])
+        return float(self._corr(self._filled().sum(1, keepdims=True), self.n_pairs)[0])
 
     def unit_corr(self) -> np.ndarray:
         """``[units]`` correlations over the rows of each unit."""
-        return self._corr(self.sums, self.n)
+        return self._corr(self._filled(), self.n)
 
     def slope(self) -> float:
         """Least-squares ``s`` in ``x ~ s * y`` over all pairs."""
-        syy, sxy = self.sums[3].sum(), self.sums[4].sum()
+        sums = self._filled()
+        syy, sxy = sums[3].sum(), sums[4].sum()
         return float(sxy / syy) if syy > 0 else float("nan")
 
 
@@ -294,7 +300,7 @@ def dot_product_preservation(
     variables: Any,
     x: Any,
     *,
-    key: jax.Array | None = None,
+    key: jax.Array,
     batch_size: int = 256,
     positions_per_example: int = 64,
     n_keep: int = 4096,
@@ -327,8 +333,8 @@ def dot_product_preservation(
         variables: its trained variables.
         x: ``[n, ...]`` inputs.
         key: PRNG key for the conv positions, the histogram subsample, the random
-            baseline weights and the shuffled control; default ``jax.random.key(0)``,
-            so that the result is a fixed function of the arguments.
+            baseline weights and the shuffled control (required, keyword-only: no hidden
+            seed).
         batch_size: examples per forward pass.
         positions_per_example: conv output positions sampled per example.
         n_keep: pairs per layer kept in the result for plotting.
@@ -350,7 +356,7 @@ def dot_product_preservation(
         >>> model = nets.BinaryMLP((64, 64), 3)
         >>> x = jax.random.normal(jax.random.key(0), (50, 10))
         >>> variables = jax.jit(model.init)(jax.random.key(1), x)  # jit: one compilation
-        >>> layers = dot_product_preservation(model, variables, x)
+        >>> layers = dot_product_preservation(model, variables, x, key=jax.random.key(0))
         >>> [(r.layer, r.input_dim, r.dot_corr_units.shape) for r in layers]
         [(1, 10, (64,)), (2, 64, (64,)), (3, 64, (3,))]
         >>> bool(layers[1].dot_corr > 0.5), bool(abs(layers[1].control_corr) < 0.1)
@@ -363,7 +369,7 @@ def dot_product_preservation(
     batch_size = check_positive_int(batch_size, "batch_size")
     positions_per_example = check_positive_int(positions_per_example, "positions_per_example")
     n_keep = check_positive_int(n_keep, "n_keep")
-    key = jax.random.key(0) if key is None else check_key(key)
+    key = check_key(key)
     x = jnp.asarray(check_finite_array(x, "x"), jnp.float32)
     if x.ndim < 2 or x.shape[0] == 0:
         raise ValueError(f"`x` must be a non-empty batch [n, ...], got shape {tuple(x.shape)}")

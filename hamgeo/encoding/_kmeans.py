@@ -6,7 +6,7 @@ import jax
 import numpy as np
 from jax.typing import ArrayLike
 
-from hamgeo._checks import check_key, check_positive_float, check_positive_int
+from hamgeo._checks import check_key, check_not_traced, check_positive_float, check_positive_int
 from hamgeo.codes import PackedCodes, as_packed_batch
 from hamgeo.encoding._common import (
     EncodingResult,
@@ -95,6 +95,7 @@ def kmeans_accuracy(
     from sklearn.cluster import KMeans
     from sklearn.metrics import normalized_mutual_info_score
 
+    check_not_traced("kmeans_accuracy", train_codes, train_labels, test_codes, test_labels)
     train = as_packed_batch(train_codes, "train_codes")
     test = as_packed_batch(test_codes, "test_codes")
     _same_bits(train, test, "train_codes", "test_codes")

@@ -11,7 +11,7 @@ import jax.numpy as jnp
 import numpy as np
 from jax.typing import ArrayLike
 
-from hamgeo._checks import check_bool, check_choice, check_positive_int
+from hamgeo._checks import check_bool, check_choice, check_not_traced, check_positive_int
 from hamgeo.codes import PackedCodes, as_packed_batch
 from hamgeo.encoding._common import (
     _HOST_BLOCK_ELEMENTS,
@@ -182,6 +182,7 @@ def knn_classify(
         >>> knn_classify(train, y, [[0, 0]], k=2, ties="nearest").tolist()
         [1]
     """
+    check_not_traced("knn_classify", train_codes, train_labels, test_codes)
     train = as_packed_batch(train_codes, "train_codes")
     test = as_packed_batch(test_codes, "test_codes")
     _same_bits(train, test, "train_codes", "test_codes")
@@ -210,9 +211,9 @@ def knn_classify(
             idx = _sklearn_neighbours(test, train, k, exclude_self, block_size)
             pred = _vote_lowest(compact[idx], classes.size)
         return jnp.asarray(classes[pred], jnp.int32)
-    _, idx = hamming_knn(test, train, k, exclude_self=exclude_self, block_size=block_size)
-    pred = np.asarray(_vote_nearest(jnp.asarray(compact)[idx], classes.size))
-    return jnp.asarray(classes[pred], jnp.int32)
+    _, knn_idx = hamming_knn(test, train, k, exclude_self=exclude_self, block_size=block_size)
+    nearest = np.asarray(_vote_nearest(jnp.asarray(compact)[knn_idx], classes.size))
+    return jnp.asarray(classes[nearest], jnp.int32)
 
 
 def knn_accuracy(
@@ -259,17 +260,19 @@ def knn_accuracy(
         >>> res.train_accuracy, res.test_accuracy
         (1.0, 1.0)
     """
+    check_not_traced("knn_accuracy", train_codes, train_labels, test_codes, test_labels)
     m = as_packed_batch(test_codes, "test_codes").shape[0]
     n = as_packed_batch(train_codes, "train_codes").shape[0]
     n_classes = _n_classes(n_classes)
     y_train = _labels(train_labels, "train_labels", n, n_classes)
     y_test = _labels(test_labels, "test_labels", m, n_classes)
     score_train = check_bool(score_train, "score_train")
-    options = dict(k=k, ties=ties, block_size=block_size)
-    pred = knn_classify(train_codes, y_train, test_codes, **options)
+    pred = knn_classify(train_codes, y_train, test_codes, k=k, ties=ties, block_size=block_size)
     train_accuracy = math.nan
     if score_train:
-        pred_train = knn_classify(train_codes, y_train, train_codes, **options)
+        pred_train = knn_classify(
+            train_codes, y_train, train_codes, k=k, ties=ties, block_size=block_size
+        )
         train_accuracy = float(np.mean(np.asarray(pred_train) == y_train))
     return EncodingResult(
         train_accuracy=train_accuracy,

@@ -7,9 +7,15 @@ import warnings
 import numpy as np
 from jax.typing import ArrayLike
 
-from hamgeo._checks import check_float, check_positive_float, check_positive_int
+from hamgeo._checks import check_float, check_not_traced, check_positive_float, check_positive_int
 from hamgeo.codes import PackedCodes, as_packed_batch
-from hamgeo.encoding._common import EncodingResult, _host_bits, _labels, _n_classes, _same_bits
+from hamgeo.encoding._common import (
+    EncodingResult,
+    _host_bits,
+    _labels,
+    _n_classes,
+    _same_bits,
+)
 
 __all__ = ["logreg_accuracy"]
 
@@ -67,6 +73,7 @@ def logreg_accuracy(
     from sklearn.exceptions import ConvergenceWarning
     from sklearn.linear_model import LogisticRegression
 
+    check_not_traced("logreg_accuracy", train_codes, train_labels, test_codes, test_labels)
     train = as_packed_batch(train_codes, "train_codes")
     test = as_packed_batch(test_codes, "test_codes")
     _same_bits(train, test, "train_codes", "test_codes")

@@ -1,16 +1,26 @@
 """Networks whose activation codes hamgeo studies: ReLU nets and binarized nets.
 
-* :mod:`hamgeo.nets.relu`: :class:`MLP`, :class:`CNN`, :class:`ResidualCNN`.
-* :mod:`hamgeo.nets.binary`: :func:`sign_ste`, :class:`BinaryDense`, :class:`BinaryConv`,
-  :class:`BinaryMLP`, :class:`BinaryCNN`, :func:`clip_latent_weights`,
-  :func:`binary_layer_io`.
-* :mod:`hamgeo.nets.extract`: :func:`preactivations`, :func:`activation_codes`,
-  :func:`layer_slices`.
-* :mod:`hamgeo.nets.train`: :func:`train`, :func:`accuracy`, :func:`label_noise`.
-* :mod:`hamgeo.nets.batched`: :func:`train_many` (many same-shaped models at once),
-  :func:`make_epoch`; :mod:`hamgeo.nets.stacked`: :func:`init_many`,
-  :func:`mask_mlp_widths`, :func:`accuracy_many`, :func:`activation_codes_many`.
-* :mod:`hamgeo.nets.checkpoint`: :func:`save`, :func:`load` (msgpack + checksum, no pickle).
+* [`hamgeo.nets.relu`][hamgeo.nets.relu]: [`MLP`][hamgeo.nets.relu.MLP],
+  [`CNN`][hamgeo.nets.relu.CNN], [`ResidualCNN`][hamgeo.nets.relu.ResidualCNN].
+* [`hamgeo.nets.binary`][hamgeo.nets.binary]: [`sign_ste`][hamgeo.nets.binary.sign_ste],
+  [`BinaryDense`][hamgeo.nets.binary.BinaryDense], [`BinaryConv`][hamgeo.nets.binary.BinaryConv],
+  [`BinaryMLP`][hamgeo.nets.binary.BinaryMLP], [`BinaryCNN`][hamgeo.nets.binary.BinaryCNN],
+  [`clip_latent_weights`][hamgeo.nets.binary.clip_latent_weights],
+  [`binary_layer_io`][hamgeo.nets.binary.binary_layer_io].
+* [`hamgeo.nets.extract`][hamgeo.nets.extract]:
+  [`preactivations`][hamgeo.nets.extract.preactivations],
+  [`activation_codes`][hamgeo.nets.extract.activation_codes],
+  [`layer_slices`][hamgeo.nets.extract.layer_slices].
+* [`hamgeo.nets.train`][hamgeo.nets.train]: [`train`][hamgeo.nets.train.train],
+  [`accuracy`][hamgeo.nets.train.accuracy], [`label_noise`][hamgeo.nets.train.label_noise].
+* [`hamgeo.nets.batched`][hamgeo.nets.batched]: [`train_many`][hamgeo.nets.batched.train_many] (many
+  same-shaped models at once), [`make_epoch`][hamgeo.nets.batched.make_epoch];
+  [`hamgeo.nets.stacked`][hamgeo.nets.stacked]: [`init_many`][hamgeo.nets.stacked.init_many],
+  [`mask_mlp_widths`][hamgeo.nets.stacked.mask_mlp_widths],
+  [`accuracy_many`][hamgeo.nets.stacked.accuracy_many],
+  [`activation_codes_many`][hamgeo.nets.stacked.activation_codes_many].
+* [`hamgeo.nets.checkpoint`][hamgeo.nets.checkpoint]: [`save`][hamgeo.nets.checkpoint.save],
+  [`load`][hamgeo.nets.checkpoint.load] (msgpack + checksum, no pickle).
 """
 
 from hamgeo.nets.batched import ManyTrainResult as ManyTrainResult

@@ -1,18 +1,16 @@
-"""The pieces :mod:`hamgeo.nets.train` and :mod:`hamgeo.nets.batched` share (private leaf).
+"""The pieces ``hamgeo.nets.train`` and ``hamgeo.nets.batched`` share (private leaf).
 
 One optimizer step, one epoch (a ``lax.scan`` over shuffled mini-batches), the default
 optimizer and its weight decay, the label-noise draw, evaluation counts, and the checks
 of a dataset and of a model against it. Everything here is written for one model;
-:mod:`hamgeo.nets.batched` maps it over many with ``jax.vmap``.
+[`hamgeo.nets.batched`][hamgeo.nets.batched] maps it over many with ``jax.vmap``.
 """
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import inspect
-import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Mapping
 from typing import Any, NamedTuple
 
 import flax.linen as nn
@@ -20,7 +18,6 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import optax
-from tqdm.auto import tqdm
 
 from hamgeo._checks import (
     check_finite_array,
@@ -38,7 +35,6 @@ __all__ = [
     "check_callables",
     "check_data",
     "check_hyperparameters",
-    "check_keys",
     "check_model",
     "check_module",
     "count_correct",
@@ -51,7 +47,6 @@ __all__ = [
     "n_noisy_labels",
     "noisy_labels",
     "per_model",
-    "progress_bar",
     "split_keys",
     "with_clipping",
 ]
@@ -66,7 +61,7 @@ def default_optimizer(learning_rate: Any, weight_decay: Any, decay: bool) -> Any
     Decoupled weight decay as in AdamW: each step moves every parameter by
     ``-learning_rate * (adam_update + weight_decay * p)``. ``decay`` is static (the
     hyper-parameters themselves may be traced); without it the optimizer is plain Adam,
-    which keeps :func:`hamgeo.nets.train`'s results for ``weight_decay=0`` unchanged.
+    which keeps [`train`][hamgeo.nets.train.train]'s results for ``weight_decay=0`` unchanged.
     """
     if decay:
         return optax.adamw(learning_rate, weight_decay=weight_decay)
@@ -74,7 +69,7 @@ def default_optimizer(learning_rate: Any, weight_decay: Any, decay: bool) -> Any
 
 
 def with_clipping(tx: Any, params: Any) -> Any:
-    """``tx`` with :func:`clip_latent_weights` appended when ``params`` has latent weights."""
+    """``tx`` with ``clip_latent_weights`` appended when ``params`` has latent weights."""
     return optax.chain(tx, clip_latent_weights()) if has_latent_weights(params) else tx
 
 
@@ -190,7 +185,7 @@ def n_noisy_labels(fraction: float, n: int) -> int:
 @functools.partial(jax.jit, static_argnames="model")
 def n_correct(model: nn.Module, variables: Any, x: jax.Array, y: jax.Array) -> jax.Array:
     """How many of ``x`` the model classifies as ``y``; rows with ``y < 0`` do not count."""
-    logits = model.apply(variables, x.astype(jnp.float32), train=False)
+    logits: Any = model.apply(variables, x.astype(jnp.float32), train=False)
     valid = y >= 0  # padding rows carry label -1
     return jnp.sum((jnp.argmax(logits, axis=-1) == y) & valid)
 
@@ -236,7 +231,7 @@ class TrainData(NamedTuple):
 
 
 def check_data(data: Any, name: str = "data") -> TrainData:
-    """Validate a :class:`hamgeo.data.Dataset`-like object before any training.
+    """Validate a [`Dataset`][hamgeo.data.Dataset]-like object before any training.
 
     Inputs must be real and finite, ``[n, ...]`` with ``n >= 1`` training rows and the
     same per-example shape in both splits; labels integer, ``[n]``, non-negative.
@@ -269,11 +264,12 @@ def _path_name(path: tuple) -> str:
 def check_module(model: Any) -> nn.Module:
     """``model`` must be a ``flax.linen`` module whose ``__call__`` takes ``train``.
 
-    Every model of :mod:`hamgeo.nets` does; a plain flax layer (``nn.Dense``) does not,
+    Every model of [`hamgeo.nets`][hamgeo.nets] does; a plain flax layer (``nn.Dense``) does not,
     and would fail inside ``model.apply`` with a message that names no argument.
     """
     if not isinstance(model, nn.Module):
         raise TypeError(f"`model` must be a flax.linen Module, got {describe(model)}")
+    params: Mapping[str, inspect.Parameter]
     try:
         params = inspect.signature(type(model).__call__).parameters
     except (TypeError, ValueError):  # no signature to inspect
@@ -390,44 +386,11 @@ def check_hyperparameters(
     return lr, wd, noise
 
 
-# ------------------------------------------------------------------------------ progress
-
-
-@contextlib.contextmanager
-def progress_bar(enabled: bool | None, total: int, desc: str) -> Iterator[Any]:
-    """A tqdm bar (or ``None``); by default only when stderr is a terminal."""
-    if enabled is None:
-        enabled = sys.stderr.isatty()
-    if not enabled:
-        yield None
-        return
-    bar = tqdm(total=total, desc=desc, leave=False)
-    try:
-        yield bar
-    finally:
-        bar.close()
-
-
 # ---------------------------------------------------------------------- many models
 
 
-def check_keys(keys: Any) -> jax.Array:
-    """A batch of PRNG keys: typed ``key[k]`` or raw ``uint32[k, 2]``, ``k >= 1``."""
-    if isinstance(keys, jax.Array):
-        typed = jax.dtypes.issubdtype(keys.dtype, jax.dtypes.prng_key)
-        if typed and keys.ndim == 1 and keys.shape[0] >= 1:
-            return keys
-        if not typed and keys.dtype == np.uint32 and keys.ndim == 2 and keys.shape[1] == 2:
-            if keys.shape[0] >= 1:
-                return keys
-    raise TypeError(
-        "`keys` must be a 1-D array of JAX PRNG keys, one per model "
-        f"(jax.random.split(jax.random.key(seed), k)), got {describe(keys)}"
-    )
-
-
 def split_keys(keys: jax.Array) -> tuple[jax.Array, jax.Array, jax.Array]:
-    """Per model ``(k_init, k_noise, k_epochs)``, split as :func:`train` splits its key."""
+    """Per model ``(k_init, k_noise, k_epochs)``, split as ``train`` splits its key."""
     split = jax.vmap(lambda k: jax.random.split(k, 3))(keys)
     return split[:, 0], split[:, 1], split[:, 2]
 

@@ -1,11 +1,11 @@
 """Do these variables fit this model? One check for extraction and checkpoints (private).
 
-A model of :mod:`hamgeo.nets` is rebuilt from its config, but its variables come from
-the caller or from a file: a tree whose shapes do not fit would fail deep inside flax
-(a raw ``ScopeParamShapeError``, sometimes only after an epoch) or, worse, run. Here
-the variables are compared, leaf by leaf, with the shapes ``model.init`` would make
-for the same input (``jax.eval_shape``: no computation), and refused with a message
-that names ``variables`` (and ``x``), the leaf, the expected and the actual shape.
+A model of [`hamgeo.nets`][hamgeo.nets] is rebuilt from its config, but its variables come from the
+caller or from a file: a tree whose shapes do not fit would fail deep inside flax (a raw
+``ScopeParamShapeError``, sometimes only after an epoch) or, worse, run. Here the variables are
+compared, leaf by leaf, with the shapes ``model.init`` would make for the same input
+(``jax.eval_shape``: no computation), and refused with a message that names ``variables`` (and
+``x``), the leaf, the expected and the actual shape.
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ __all__ = [
     "expected_variables",
     "leaves",
     "mlp_dense_layers",
+    "n_outputs",
 ]
 
 
@@ -56,6 +57,20 @@ def expected_variables(model: nn.Module, example_shape: tuple[int, ...]) -> dict
             f"model.apply(variables, x, return_preactivations=True)), got "
             f"{type(model).__name__}: {err}"
         ) from None
+
+
+@functools.lru_cache(maxsize=256)
+def _n_outputs(model: nn.Module, example_shape: tuple[int, ...]) -> int:
+    probe = jax.ShapeDtypeStruct((1, *example_shape), jnp.float32)
+    shapes = jax.eval_shape(model.init, jax.random.key(0), probe)
+    logits = jax.eval_shape(lambda v, x: model.apply(v, x, train=False), shapes, probe)
+    return int(logits.shape[-1])
+
+
+def n_outputs(model: nn.Module, example_shape: tuple[int, ...]) -> int:
+    """The number of logits (classes) of ``model`` on inputs ``[n, *example_shape]``."""
+    expected_variables(model, example_shape)  # a hamgeo model, or a TypeError that says so
+    return _n_outputs(model, tuple(int(s) for s in example_shape))
 
 
 def check_variables(
@@ -134,7 +149,9 @@ def check_finite_variables(flat: dict[str, Any]) -> None:
     arrays = list(flat.values())
     if not arrays or any(is_tracer(a) for a in arrays):
         return
-    ok = np.asarray(_finite_per_leaf([jnp.asarray(a) for a in arrays]))
+    # Concrete variables closed over by a jitted function: evaluate now, not as a tracer.
+    with jax.ensure_compile_time_eval():
+        ok = np.asarray(_finite_per_leaf([jnp.asarray(a) for a in arrays]))
     if not ok.all():
         bad = [path for path, good in zip(flat, ok, strict=True) if not good]
         raise ValueError(f"`variables` must be finite, got NaN or inf in {bad}")
@@ -159,13 +176,12 @@ def _mlp_params(variables: Any) -> Mapping:
 def mlp_dense_layers(variables: Any, *, head: bool = False) -> list[tuple[Any, Any]]:
     """The ``(kernel [in, out], bias [out])`` leaves of a ReLU MLP's dense layers, checked.
 
-    Reads the layout of :class:`hamgeo.nets.MLP` from ``variables`` alone (for
-    functions that take ``model=None``): ``params`` holds ``hidden_0 ... hidden_{L-1}``
-    (numbered without a gap) and optionally ``head``, each with exactly ``kernel`` and
-    ``bias``, kernels chaining. Anything else — a convolutional network's ``conv_i``, a
-    binary network's ``latent_kernel`` or batch norms, a missing ``hidden_1`` between
-    ``hidden_0`` and ``hidden_2`` — would be silently dropped by a reader that only
-    follows ``hidden_0, hidden_1, ...``, so it is refused here.
+    Reads the layout of [`MLP`][hamgeo.nets.relu.MLP] from ``variables`` alone (for functions that
+    take ``model=None``): ``params`` holds ``hidden_0 ... hidden_{L-1}`` (numbered without a gap)
+    and optionally ``head``, each with exactly ``kernel`` and ``bias``, kernels chaining. Anything
+    else — a convolutional network's ``conv_i``, a binary network's ``latent_kernel`` or batch
+    norms, a missing ``hidden_1`` between ``hidden_0`` and ``hidden_2`` — would be silently dropped
+    by a reader that only follows ``hidden_0, hidden_1, ...``, so it is refused here.
 
     Args:
         variables: ``{"params": {...}}`` of an MLP, or its params.

@@ -5,13 +5,16 @@ The recipe as the BNN-geometry paper (``bnn_geometry.txt``, Fig. 1) describes it
 * every binary layer keeps **latent real weights** ``W_c`` and uses ``W_b = sign(W_c)``
   in the forward pass; gradients flow to ``W_c`` straight through the sign;
 * the **activations** are binarized the same way, ``sign(x)`` forward and the
-  straight-through estimator ``g·1{|x| ≤ 1}`` backward (:func:`sign_ste`);
+  straight-through estimator ``g·1{|x| ≤ 1}`` backward ([`sign_ste`][hamgeo.nets.binary.sign_ste]);
 * **batch norm** follows every binary layer; the first layer takes the real input. The
   BNN-geometry paper (Sec. 5.1) uses "batch norm without subtracting the mean": the
-  default ``norm="no-mean"`` of :class:`BinaryMLP` / :class:`BinaryCNN` is
-  :class:`NoMeanBatchNorm`; ``norm="standard"`` is flax's centred ``BatchNorm``;
+  default ``norm="no-mean"`` of [`BinaryMLP`][hamgeo.nets.binary.BinaryMLP] /
+  [`BinaryCNN`][hamgeo.nets.binary.BinaryCNN] is
+  [`NoMeanBatchNorm`][hamgeo.nets.binary.NoMeanBatchNorm]; ``norm="standard"`` is flax's centred
+  ``BatchNorm``;
 * after every update the latent weights are **clipped** to ``[-1, 1]``
-  (:func:`clip_latent_weights`, which :func:`hamgeo.nets.train` appends for you).
+  ([`clip_latent_weights`][hamgeo.nets.binary.clip_latent_weights], which
+  [`train`][hamgeo.nets.train.train] appends for you).
 
 ``sign(0) = +1`` throughout. The activation code of a BNN is its binarized
 activations (bit 1 where the activation is +1).
@@ -28,7 +31,7 @@ import jax.numpy as jnp
 import optax
 
 from hamgeo._checks import check_choice, check_finite_array, check_float, check_positive_int
-from hamgeo.nets.relu import _as_widths, check_fields, flatten, maybe_pool, spatial_input
+from hamgeo.nets._layers import as_widths, check_fields, flatten, maybe_pool, spatial_input
 
 __all__ = [
     "BinaryCNN",
@@ -61,6 +64,8 @@ def sign_ste(x: jax.Array) -> jax.Array:
     estimator of BinaryNet: the gradient passes unchanged where ``|x| ≤ 1`` and is
     cancelled elsewhere.
 
+    Traceable: jit, vmap, grad
+
     Args:
         x: a real array (outside ``jax.jit``, finite: NaN has no sign).
 
@@ -82,13 +87,13 @@ def sign_ste(x: jax.Array) -> jax.Array:
     # A concrete array closed over by a jitted function is still concrete: check its
     # values at trace time (compile-time evaluation) rather than build a traced bool.
     with jax.ensure_compile_time_eval():
-        x = check_finite_array(x, "x", kind="fiu")
-    return _sign_ste(x if isinstance(x, jax.Array) else jnp.asarray(x))
+        arr = check_finite_array(x, "x", kind="fiu")
+    return _sign_ste(arr if isinstance(arr, jax.Array) else jnp.asarray(arr))
 
 
 @jax.custom_vjp
 def _sign_ste(x: jax.Array) -> jax.Array:
-    """:func:`sign_ste` on a checked array (the custom-VJP core)."""
+    """[`sign_ste`][hamgeo.nets.binary.sign_ste] on a checked array (the custom-VJP core)."""
     return _sign(x)
 
 
@@ -160,7 +165,7 @@ class BinaryConv(nn.Module):
 
     def __post_init__(self) -> None:
         check_positive_int(self.features, "features")
-        object.__setattr__(self, "kernel_size", _as_widths(self.kernel_size, "kernel_size"))
+        object.__setattr__(self, "kernel_size", as_widths(self.kernel_size, "kernel_size"))
         super().__post_init__()
 
     @nn.compact
@@ -282,7 +287,7 @@ def _batch_norm(norm: str, train: bool, name: str) -> nn.Module:
 
 def _io(kind: str, layer: nn.Module, x: jax.Array, xc: jax.Array, z: jax.Array) -> BinaryLayerIO:
     w = layer.variables["params"][LATENT]
-    return BinaryLayerIO(kind, x, xc, w, _sign(w), z, layer.name)
+    return BinaryLayerIO(kind, x, xc, w, _sign(w), z, layer.name or "")
 
 
 def _binary_dense_head(
@@ -315,18 +320,19 @@ def _binary_dense_head(
 class BinaryMLP(nn.Module):
     """A BinaryNet multilayer perceptron.
 
-    ``hidden_i``: :class:`BinaryDense` → batch norm (``bn_i``) → :func:`sign_ste`;
-    ``head``: :class:`BinaryDense` → batch norm (``bn_head``) → logits. The first
-    layer takes the real (flattened) input; later layers take ``±1`` activations.
-    Pre-activations (:func:`hamgeo.preactivations`) are the batch-norm outputs whose
-    signs are the binarized activations.
+    ``hidden_i``: [`BinaryDense`][hamgeo.nets.binary.BinaryDense] → batch norm (``bn_i``) →
+    [`sign_ste`][hamgeo.nets.binary.sign_ste]; ``head``:
+    [`BinaryDense`][hamgeo.nets.binary.BinaryDense] → batch norm (``bn_head``) → logits. The first
+    layer takes the real (flattened) input; later layers take ``±1`` activations. Pre-activations
+    ([`preactivations`][hamgeo.nets.extract.preactivations]) are the batch-norm outputs whose signs
+    are the binarized activations.
 
     Attributes:
         widths: hidden layer widths, e.g. ``(512, 512, 512)``.
         n_classes: number of output logits.
-        norm: ``"no-mean"`` (:class:`NoMeanBatchNorm`, the BNN-geometry paper's batch
-            norm without mean subtraction; the default) or ``"standard"`` (flax's
-            centred ``BatchNorm``, the BinaryNet paper's).
+        norm: ``"no-mean"`` ([`NoMeanBatchNorm`][hamgeo.nets.binary.NoMeanBatchNorm], the
+            BNN-geometry paper's batch norm without mean subtraction; the default) or ``"standard"``
+            (flax's centred ``BatchNorm``, the BinaryNet paper's).
 
     Examples:
         >>> import jax, jax.numpy as jnp
@@ -372,19 +378,21 @@ class BinaryMLP(nn.Module):
 class BinaryCNN(nn.Module):
     """A BinaryNet convolutional network (images ``[n, H, W, C]`` or signals ``[n, L(, C)]``).
 
-    ``conv_i``: :class:`BinaryConv` (3×3, or width 3 for signals) → 2-wide max-pool
-    after every ``pool_every`` convolutions → batch norm → :func:`sign_ste`; then
-    ``hidden_i``: :class:`BinaryDense` → batch norm → sign; ``head``:
-    :class:`BinaryDense` → batch norm → logits (the layout of the BNN-geometry
-    paper's CIFAR-10 network, at any size). Pre-activations are the batch-norm
-    outputs, convolutional maps flattened per example.
+    ``conv_i``: [`BinaryConv`][hamgeo.nets.binary.BinaryConv] (3×3, or width 3 for signals) → 2-wide
+    max-pool after every ``pool_every`` convolutions → batch norm →
+    [`sign_ste`][hamgeo.nets.binary.sign_ste]; then ``hidden_i``:
+    [`BinaryDense`][hamgeo.nets.binary.BinaryDense] → batch norm → sign; ``head``:
+    [`BinaryDense`][hamgeo.nets.binary.BinaryDense] → batch norm → logits (the layout of the
+    BNN-geometry paper's CIFAR-10 network, at any size). Pre-activations are the batch-norm outputs,
+    convolutional maps flattened per example.
 
     Attributes:
         channels: output channels of the binary convolutions.
         dense: widths of the binary dense layers.
         n_classes: number of output logits.
         pool_every: max-pool after every this many convolutions.
-        norm: ``"no-mean"`` (the default, :class:`NoMeanBatchNorm`) or ``"standard"``.
+        norm: ``"no-mean"`` (the default, [`NoMeanBatchNorm`][hamgeo.nets.binary.NoMeanBatchNorm])
+            or ``"standard"``.
 
     Examples:
         >>> import jax, jax.numpy as jnp
@@ -445,14 +453,17 @@ def binary_layer_io(model: nn.Module, variables: Any, x: Any) -> list[BinaryLaye
     layer ([BNN-Geometry], Fig. 3, see ``docs/references.md``) and the activation
     variant ``W_b · x_b`` vs ``W_b · x_c``. Evaluation mode (running batch statistics).
 
+    Traceable: jit, vmap, grad
+
     Args:
-        model: a :class:`BinaryMLP` or :class:`BinaryCNN`.
+        model: a [`BinaryMLP`][hamgeo.nets.binary.BinaryMLP] or
+            [`BinaryCNN`][hamgeo.nets.binary.BinaryCNN].
         variables: its variables.
         x: inputs ``[n, ...]``, finite real numbers.
 
     Returns:
-        One :class:`BinaryLayerIO` per binary layer in order (convolutions, hidden
-        dense layers, then ``head``).
+        One [`BinaryLayerIO`][hamgeo.nets.binary.BinaryLayerIO] per binary layer in order
+        (convolutions, hidden dense layers, then ``head``).
 
     Raises:
         TypeError: ``model`` is not a binary network; ``x`` is not a real array.
@@ -471,8 +482,8 @@ def binary_layer_io(model: nn.Module, variables: Any, x: Any) -> list[BinaryLaye
     x = jnp.asarray(check_finite_array(x, "x"), jnp.float32)
     if x.ndim < 2:
         raise ValueError(f"`x` must have shape [n, ...], got {x.shape}")
-    _, ios = model.apply(variables, x, train=False, return_layer_io=True)
-    return ios
+    out: Any = model.apply(variables, x, train=False, return_layer_io=True)
+    return list(out[1])
 
 
 def _is_latent(path: tuple[Any, ...]) -> bool:
@@ -481,6 +492,8 @@ def _is_latent(path: tuple[Any, ...]) -> bool:
 
 def has_latent_weights(params: Any) -> bool:
     """Whether a parameter tree holds latent binary weights (``latent_kernel`` leaves).
+
+    Traceable: jit, vmap
 
     Examples:
         >>> has_latent_weights({"hidden_0": {"latent_kernel": 0.0}})
@@ -498,6 +511,8 @@ def clip_latent_weights(low: float = -1.0, high: float = 1.0) -> optax.GradientT
     weights after every update); other parameters pass through. The update is
     adjusted by one float32 ulp where rounding would otherwise step past a bound, so
     ``optax.apply_updates`` lands inside ``[low, high]`` exactly.
+
+    Traceable: jit, vmap, grad
 
     Args:
         low: lower bound (a real number; ``-inf`` leaves that side open).

@@ -5,13 +5,14 @@ then a msgpack document (``flax.serialization``) holding the format version, the
 model's config (its class name and constructor fields: plain numbers, strings and
 tuples) and the variables as arrays. Loading checks the magic, the digest and the
 config before building anything, and rebuilds the model from the config through a
-fixed table of classes (:func:`model_from_config`), never by unpickling or importing
-a name found in the file. The variables are then compared with the shapes
-``model.init`` makes (:mod:`hamgeo.nets._variables`): a forged or mismatched tree is
-refused at load, not at first use.
+fixed table of classes ([`model_from_config`][hamgeo.nets.checkpoint.model_from_config]), never by
+unpickling or importing a name found in the file. The variables are then compared with the shapes
+``model.init`` makes (``hamgeo.nets._variables``): a forged or mismatched tree is refused at load,
+not at first use.
 
-Files are written atomically: a temporary file in the same folder, flushed to disk,
-then renamed over ``path``; the temporary file is removed whatever happens.
+Files are written through [`hamgeo._io`][hamgeo._io]: atomically (a temporary file in the same
+folder, flushed, then moved into place), never over an existing file unless ``overwrite=True``, and
+through a symlink to its target.
 """
 
 from __future__ import annotations
@@ -19,7 +20,6 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import os
-import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -29,7 +29,8 @@ import flax.serialization
 import jax
 import numpy as np
 
-from hamgeo._checks import check_bool, check_existing_path, describe
+from hamgeo._checks import check_bool, check_existing_path, check_not_traced, describe
+from hamgeo._io import atomic_write_bytes
 from hamgeo.nets._variables import check_finite_variables, check_variables, leaves
 from hamgeo.nets.binary import BinaryCNN, BinaryMLP
 from hamgeo.nets.relu import CNN, MLP, ResidualCNN
@@ -50,8 +51,10 @@ def _fields(cls: type[nn.Module]) -> list[str]:
 def model_config(model: nn.Module) -> dict[str, Any]:
     """The model's class name and constructor fields, as plain JSON-able values.
 
+    Host-only: it returns plain Python values.
+
     Args:
-        model: a model of :mod:`hamgeo.nets` (``MLP``, ``CNN``, ``ResidualCNN``,
+        model: a model of [`hamgeo.nets`][hamgeo.nets] (``MLP``, ``CNN``, ``ResidualCNN``,
             ``BinaryMLP``, ``BinaryCNN``).
 
     Returns:
@@ -75,7 +78,9 @@ def model_config(model: nn.Module) -> dict[str, Any]:
 
 
 def model_from_config(config: dict[str, Any]) -> nn.Module:
-    """Rebuild a model from :func:`model_config`'s output (a fixed table of classes).
+    """Rebuild a model from ``model_config``'s output (a fixed table of classes).
+
+    Host-only: it builds a module from plain Python values.
 
     Args:
         config: ``{"class": name, field: value, ...}``.
@@ -174,9 +179,11 @@ def save(
 ) -> Path:
     """Save ``model`` and ``variables`` to a checkpoint file, atomically.
 
+    Host-only: it writes a file.
+
     Args:
         path: the file to write (its folder must exist; not a directory).
-        model: a model of :mod:`hamgeo.nets`.
+        model: a model of [`hamgeo.nets`][hamgeo.nets].
         variables: its variables (``{"params": ..., ["batch_stats": ...]}``), finite,
             with the shapes ``model.init`` makes.
         overwrite: replace an existing file; by default an existing file is an error.
@@ -187,8 +194,8 @@ def save(
     Raises:
         FileExistsError: ``path`` exists and ``overwrite`` is false.
         FileNotFoundError: the folder of ``path`` does not exist.
-        TypeError: ``model`` is not a savable model of :mod:`hamgeo.nets`; ``path`` is
-            not a path; ``overwrite`` is not a bool.
+        TypeError: ``model`` is not a savable model of [`hamgeo.nets`][hamgeo.nets]; ``path`` is not
+            a path; ``overwrite`` is not a bool.
         ValueError: ``path`` is a directory; ``variables`` do not fit ``model`` or hold
             NaN / inf.
 
@@ -207,11 +214,14 @@ def save(
         raise TypeError(f"`path` must be a path (str or os.PathLike), got {describe(path)}")
     path = Path(path).expanduser()
     overwrite = check_bool(overwrite, "overwrite")
+    check_not_traced("save", variables)
     config = model_config(model)
     if path.is_dir():
         raise ValueError(f"`path` must be a file, got the directory {str(path)!r}")
-    if path.exists() and not overwrite:
-        raise FileExistsError(f"{path} exists; pass overwrite=True to replace it")
+    if path.exists() and not path.is_file():
+        raise ValueError(f"`path` must be a checkpoint file, got {str(path)!r}: not a regular file")
+    if path.exists() and not overwrite:  # refused before any work (and again on writing)
+        raise FileExistsError(f"{str(path)!r} exists; pass overwrite=True to replace it")
     if not path.parent.is_dir():
         raise FileNotFoundError(f"`path`: the folder {str(path.parent)!r} does not exist")
     host = _to_host(variables)
@@ -220,21 +230,15 @@ def save(
         {"format": FORMAT_VERSION, "config": config, "variables": host}
     )
     blob = MAGIC + hashlib.sha256(payload).digest() + payload
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(blob)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)  # never leave a half-written checkpoint under `path`
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-    return path
+    # Atomic, never replaces a file unless asked, and writes a symlink's target (the
+    # link stays a link to the new content).
+    return atomic_write_bytes(path, blob, overwrite=overwrite)
 
 
 def load(path: str | os.PathLike[str]) -> tuple[nn.Module, Any]:
-    """Load a checkpoint written by :func:`save`.
+    """Load a checkpoint written by [`save`][hamgeo.nets.checkpoint.save].
+
+    Host-only: it reads a file.
 
     Args:
         path: the checkpoint file.
@@ -256,7 +260,11 @@ def load(path: str | os.PathLike[str]) -> tuple[nn.Module, Any]:
         ...
         FileNotFoundError: `path`: no such file or directory: '/nonexistent.ckpt'
     """
-    path = check_existing_path(path, "path", kind="file")
+    path = check_existing_path(path, "path")
+    if path.is_dir():
+        raise ValueError(f"`path` must be a checkpoint file, got the directory {str(path)!r}")
+    if not path.is_file():  # a device, a FIFO or a socket: reading could block or never end
+        raise ValueError(f"`path` must be a checkpoint file, got {str(path)!r}: not a regular file")
     blob = path.read_bytes()
     if len(blob) < len(MAGIC) + 32 or blob[: len(MAGIC)] != MAGIC:
         raise ValueError(f"{path} is not a hamgeo checkpoint (bad magic bytes)")
@@ -271,7 +279,7 @@ def load(path: str | os.PathLike[str]) -> tuple[nn.Module, Any]:
         found = doc.get("format") if isinstance(doc, dict) else type(doc).__name__
         raise ValueError(f"{path} has an unknown checkpoint format {found!r}")
     try:
-        model = model_from_config(doc.get("config"))
+        model = model_from_config(doc.get("config"))  # type: ignore[arg-type]  # checked there
     except ValueError as err:
         raise ValueError(f"{path}: {err}") from None
     variables = doc.get("variables")

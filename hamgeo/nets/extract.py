@@ -1,4 +1,4 @@
-"""Pre-activations and activation codes of any model in :mod:`hamgeo.nets`.
+"""Pre-activations and activation codes of any model in [`hamgeo.nets`][hamgeo.nets].
 
 The activation code of an input is one bit per hidden unit, in layer order: 1 where
 the unit's pre-activation is positive (the side of the unit's hyperplane the input
@@ -20,8 +20,9 @@ import jax.numpy as jnp
 import numpy as np
 from jax.typing import ArrayLike
 
-from hamgeo._checks import check_array, check_positive_int, describe, is_tracer
+from hamgeo._checks import check_not_traced, check_positive_int
 from hamgeo.codes import PackedCodes, n_words, pack_bits
+from hamgeo.nets._layers import check_inputs
 from hamgeo.nets._variables import check_finite_variables, check_variables
 
 __all__ = ["activation_codes", "layer_slices", "preactivations"]
@@ -41,33 +42,10 @@ def _check_model(model: Any) -> None:
         )
 
 
-def _check_x(x: Any) -> np.ndarray | jax.Array:
-    """A batch of real inputs ``[n, ...]``, finite once cast to float32."""
-    if isinstance(x, PackedCodes):
-        raise TypeError(f"`x` must be a real array of inputs [n, ...], got {describe(x)}")
-    x = check_array(x, "x")
-    if np.dtype(x.dtype).kind not in "fiub":
-        raise TypeError(f"`x` must be a real array of inputs, got dtype {x.dtype}")
-    if x.ndim < 2:
-        raise ValueError(
-            f"`x` must have shape [n, ...] (a batch of inputs), got shape {tuple(x.shape)}"
-        )
-    if np.dtype(x.dtype).kind == "f" and not is_tracer(x) and x.size:
-        # The model computes in float32: a float64 1e300 is inf there.
-        finite = (
-            jnp.isfinite(x.astype(jnp.float32)).all()
-            if isinstance(x, jax.Array)
-            else np.isfinite(x.astype(np.float32, copy=False)).all()
-        )
-        if not bool(finite):
-            raise ValueError("`x` must be finite in float32, got NaN, inf or |x| > 3.4e38")
-    return x
-
-
 def _check_inputs(model: Any, variables: Any, x: Any) -> np.ndarray | jax.Array:
     """Validate ``model``, ``x`` and that ``variables`` fit both; return ``x``."""
     _check_model(model)
-    x = _check_x(x)
+    x = check_inputs(x)
     example = tuple(int(s) for s in x.shape[1:])
     flat = check_variables(
         model,
@@ -81,8 +59,10 @@ def _check_inputs(model: Any, variables: Any, x: Any) -> np.ndarray | jax.Array:
 
 @functools.partial(jax.jit, static_argnames="model")
 def _forward(model: nn.Module, variables: Any, x: jax.Array) -> list[jax.Array]:
-    _, pres = model.apply(variables, x.astype(jnp.float32), train=False, return_preactivations=True)
-    return pres
+    out: Any = model.apply(
+        variables, x.astype(jnp.float32), train=False, return_preactivations=True
+    )
+    return list(out[1])
 
 
 @functools.partial(jax.jit, static_argnames="model")
@@ -101,8 +81,10 @@ def preactivations(model: nn.Module, variables: Any, x: ArrayLike) -> list[jax.A
     l-th binarized activation (after batch norm). Evaluation mode (running batch
     statistics).
 
+    Traceable: jit, vmap, grad
+
     Args:
-        model: any model of :mod:`hamgeo.nets`.
+        model: any model of [`hamgeo.nets`][hamgeo.nets].
         variables: its variables (``{"params": ..., ["batch_stats": ...]}``).
         x: inputs ``[n, ...]``.
 
@@ -128,12 +110,14 @@ def preactivations(model: nn.Module, variables: Any, x: ArrayLike) -> list[jax.A
 
 
 def layer_slices(model: nn.Module, variables: Any, x: ArrayLike) -> list[slice]:
-    """Which bits of :func:`activation_codes` belong to which layer.
+    """Which bits of ``activation_codes`` belong to which layer.
 
     Computed from shapes only (``jax.eval_shape``), so it costs no forward pass.
 
+    Host-only: it returns Python slices (from shapes only; no computation).
+
     Args:
-        model: any model of :mod:`hamgeo.nets`.
+        model: any model of [`hamgeo.nets`][hamgeo.nets].
         variables: its variables.
         x: inputs ``[n, ...]`` of the shape the codes are taken on (only
             ``x[:1]``'s shape matters, which fixes the size of convolutional maps).
@@ -149,6 +133,7 @@ def layer_slices(model: nn.Module, variables: Any, x: ArrayLike) -> list[slice]:
         >>> layer_slices(model, variables, jnp.ones((1, 4)))
         [slice(0, 5, None), slice(5, 8, None)]
     """
+    check_not_traced("layer_slices", variables, x)
     return _slices(model, variables, _check_inputs(model, variables, x))
 
 
@@ -168,15 +153,16 @@ def activation_codes(
     """Activation codes of ``model`` on ``x``: one bit per hidden unit, packed.
 
     Bit ``j`` of a code is 1 where hidden unit ``j``'s pre-activation is positive
-    (units in layer order, see :func:`layer_slices`); for binarized networks it is
-    the unit's binarized activation (``sign = +1``). Inputs go through a jit-compiled
-    function in batches of ``batch_size`` that returns packed ``uint32`` words, so
-    only one batch of float activations exists at a time (100 000 inputs of a wide
-    network stay within memory). The last batch is padded, so every batch reuses
-    one compilation.
+    (units in layer order, see [`layer_slices`][hamgeo.nets.extract.layer_slices]); for binarized
+    networks it is the unit's binarized activation (``sign = +1``). Inputs go through a jit-compiled
+    function in batches of ``batch_size`` that returns packed ``uint32`` words, so only one batch of
+    float activations exists at a time (100 000 inputs of a wide network stay within memory). The
+    last batch is padded, so every batch reuses one compilation.
+
+    Traceable: jit, vmap
 
     Args:
-        model: any model of :mod:`hamgeo.nets`.
+        model: any model of [`hamgeo.nets`][hamgeo.nets].
         variables: its variables.
         x: inputs ``[n, ...]``.
         batch_size: inputs per compiled batch.
@@ -185,8 +171,10 @@ def activation_codes(
         ``PackedCodes`` of shape ``[n]`` with ``n_bits`` = total hidden units.
 
     Raises:
-        TypeError: as :func:`preactivations`, or a non-integer ``batch_size``.
-        ValueError: as :func:`preactivations`, or ``batch_size < 1``.
+        TypeError: as [`preactivations`][hamgeo.nets.extract.preactivations], or a non-integer
+            ``batch_size``.
+        ValueError: as [`preactivations`][hamgeo.nets.extract.preactivations], or ``batch_size <
+            1``.
 
     Examples:
         >>> import jax, jax.numpy as jnp

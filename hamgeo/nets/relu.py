@@ -22,28 +22,9 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
-from hamgeo._checks import check_positive_int, describe
+from hamgeo.nets._layers import check_fields, flatten, maybe_pool, spatial_input
 
 __all__ = ["CNN", "MLP", "ResidualCNN"]
-
-
-def _as_widths(value: Any, name: str, *, allow_empty: bool = True) -> tuple[int, ...]:
-    """Validate a sequence of layer sizes and return it as a hashable tuple."""
-    if isinstance(value, str | bytes) or not isinstance(value, Sequence):
-        raise TypeError(f"`{name}` must be a sequence of positive integers, got {describe(value)}")
-    out = tuple(check_positive_int(w, f"{name}[{i}]") for i, w in enumerate(value))
-    if not out and not allow_empty:
-        raise ValueError(f"`{name}` must not be empty, got {value!r}")
-    return out
-
-
-def check_fields(module: nn.Module, *sequences: str, pool: bool = False) -> None:
-    """Validate a model's constructor fields; store sequences as hashable tuples."""
-    for name in sequences:
-        object.__setattr__(module, name, _as_widths(getattr(module, name), name))
-    check_positive_int(module.n_classes, "n_classes")
-    if pool:
-        check_positive_int(module.pool_every, "pool_every")
 
 
 def _relu_dense_head(
@@ -55,35 +36,6 @@ def _relu_dense_head(
         pres.append(z)
         x = nn.relu(z)
     return nn.Dense(n_classes, name="head")(x)
-
-
-def flatten(x: jax.Array) -> jax.Array:
-    """``[n, ...]`` → ``[n, prod(...)]`` (one row per example)."""
-    return x.reshape(x.shape[0], -1)
-
-
-def spatial_input(x: jax.Array) -> jax.Array:
-    """Bring a CNN input to channels-last form with at least one spatial axis.
-
-    ``[n, L]`` (a 1-D signal) becomes ``[n, L, 1]``; ``[n, L, C]`` and
-    ``[n, H, W, C]`` pass through.
-    """
-    if x.ndim == 2:
-        return x[..., None]
-    if x.ndim in (3, 4):
-        return x
-    raise ValueError(
-        "`x` must be [n, L] or [n, L, C] signals or [n, H, W, C] images, got shape "
-        f"{tuple(x.shape)}"
-    )
-
-
-def maybe_pool(x: jax.Array) -> jax.Array:
-    """2-wide max-pool over every spatial axis that is at least 2 long."""
-    window = tuple(2 if s >= 2 else 1 for s in x.shape[1:-1])
-    if all(w == 1 for w in window):
-        return x
-    return nn.max_pool(x, window, strides=window, padding="VALID")
 
 
 class MLP(nn.Module):

@@ -1,17 +1,19 @@
 """Stacked models: initialization, narrower MLPs, accuracy and codes of ``k`` at once.
 
 Stacked variables hold ``k`` same-shaped models, each leaf with a leading model axis
-(what :func:`hamgeo.nets.batched.train_many` returns). The functions here map the
-single-model ones of :mod:`hamgeo.nets` over that axis with ``jax.vmap``:
+(what [`train_many`][hamgeo.nets.batched.train_many] returns). The functions here map the
+single-model ones of [`hamgeo.nets`][hamgeo.nets] over that axis with ``jax.vmap``:
 
-* :func:`init_many`: the initial variables :func:`~hamgeo.nets.batched.train_many`
-  starts from (the same key splits as :func:`hamgeo.nets.train.train`);
-* :func:`mask_mlp_widths`: a narrower MLP embedded in a wide one with exact zeros,
-  so models of several widths share one shape and one compilation;
-* :func:`accuracy_many`, :func:`activation_codes_many`: accuracy and activation codes
-  of every model (codes through :func:`hamgeo.nets.extract.activation_codes` under
-  ``vmap``, so the threshold convention, ``codes_at_zero`` included, is that of a
-  single model).
+* [`init_many`][hamgeo.nets.stacked.init_many]: the initial variables
+  [`train_many`][hamgeo.nets.batched.train_many] starts from (the same key splits as
+  [`train`][hamgeo.nets.train.train]);
+* [`mask_mlp_widths`][hamgeo.nets.stacked.mask_mlp_widths]: a narrower MLP embedded in a wide one
+  with exact zeros, so models of several widths share one shape and one compilation;
+* [`accuracy_many`][hamgeo.nets.stacked.accuracy_many],
+  [`activation_codes_many`][hamgeo.nets.stacked.activation_codes_many]: accuracy and activation
+  codes of every model (codes through [`activation_codes`][hamgeo.nets.extract.activation_codes]
+  under ``vmap``, so the threshold convention, ``codes_at_zero`` included, is that of a single
+  model).
 """
 
 from __future__ import annotations
@@ -29,7 +31,8 @@ from jax.typing import ArrayLike
 from hamgeo import _checks
 from hamgeo.codes import PackedCodes
 from hamgeo.nets import _loop
-from hamgeo.nets._variables import mlp_dense_layers
+from hamgeo.nets._layers import check_inputs
+from hamgeo.nets._variables import check_finite_variables, leaves, mlp_dense_layers, n_outputs
 from hamgeo.nets.extract import activation_codes
 from hamgeo.nets.relu import MLP
 
@@ -38,18 +41,19 @@ __all__ = ["accuracy_many", "activation_codes_many", "init_many", "mask_mlp_widt
 
 def _check_stacked(variables: Any, name: str = "variables") -> int:
     """The number of stacked models (the shared leading axis of every leaf)."""
-    leaves = jax.tree.leaves(variables)
-    sizes = {int(np.shape(leaf)[0]) if np.ndim(leaf) else -1 for leaf in leaves}
-    if not leaves or len(sizes) != 1 or -1 in sizes:
+    flat = jax.tree.leaves(variables)
+    sizes = {int(np.shape(leaf)[0]) if np.ndim(leaf) else -1 for leaf in flat}
+    if not flat or len(sizes) != 1 or -1 in sizes:
         raise ValueError(
             f"`{name}` must be stacked models (every leaf with the same leading model axis), "
             f"got leading sizes {sorted(sizes)}"
         )
+    check_finite_variables(leaves(variables))
     return sizes.pop()
 
 
 def _check_widths(widths: Any, model: nn.Module, k: int) -> np.ndarray:
-    """Per-model hidden widths ``int32[k, L]`` within an :class:`MLP`'s widths."""
+    """Per-model hidden widths ``int32[k, L]`` within an [`MLP`][hamgeo.nets.relu.MLP]'s widths."""
     if not isinstance(model, MLP) or not model.widths:
         raise ValueError(f"`widths` needs an MLP `model` with hidden layers, got {model!r}")
     full = tuple(model.widths)
@@ -67,20 +71,22 @@ def _check_widths(widths: Any, model: nn.Module, k: int) -> np.ndarray:
 def mask_mlp_widths(variables: Any, widths: ArrayLike, *, rescale: bool = True) -> Any:
     """Embed a narrower MLP in a wider one with exact zeros: only the first units live.
 
-    For an :class:`~hamgeo.nets.MLP` with hidden widths ``(W_1, ..., W_L)``, keep units
-    ``j < widths[l]`` of hidden layer ``l``: their incoming weights and biases stay, the
-    other units' are set to 0, and so are the rows of the next layer that read them.
-    A dead unit's pre-activation is then exactly 0, its ReLU gradient 0, and no
-    optimizer step (Adam, AdamW, SGD) moves it: the wide net trains as the narrow one,
-    and its activation code is the narrow net's followed by zero bits (which add
-    nothing to a Hamming distance or a count of distinct codes). So models of several
-    widths share one shape, one compilation and one :func:`train_many` call.
+    For an [`MLP`][hamgeo.nets.relu.MLP] with hidden widths ``(W_1, ..., W_L)``, keep units ``j <
+    widths[l]`` of hidden layer ``l``: their incoming weights and biases stay, the other units' are
+    set to 0, and so are the rows of the next layer that read them. A dead unit's pre-activation is
+    then exactly 0, its ReLU gradient 0, and no optimizer step (Adam, AdamW, SGD) moves it: the wide
+    net trains as the narrow one, and its activation code is the narrow net's followed by zero bits
+    (which add nothing to a Hamming distance or a count of distinct codes). So models of several
+    widths share one shape, one compilation and one [`train_many`][hamgeo.nets.batched.train_many]
+    call.
 
     With ``rescale`` (for a fresh initialization) the kept rows of each layer after a
     narrowed one are multiplied by ``sqrt(W_l / widths[l])``: flax's default LeCun
     normal initializer has a standard deviation proportional to ``1/sqrt(fan_in)``, so
     the narrow net is distributed exactly as a freshly initialized width-``widths`` MLP
     (biases start at 0 either way). Jit-compatible; ``jax.vmap`` it over stacked models.
+
+    Traceable: jit, vmap, grad
 
     Args:
         variables: one MLP's variables (``{"params": {"hidden_0": ..., "head": ...}}``).
@@ -116,7 +122,7 @@ def mask_mlp_widths(variables: Any, widths: ArrayLike, *, rescale: bool = True) 
             )
     w = jnp.broadcast_to(jnp.asarray(widths, jnp.int32), (n_layers,))
     out = dict(params)
-    rows = None  # multiplier of the next kernel's rows (the previous layer's live units)
+    rows: Any = None  # multiplier of the next kernel's rows (the previous layer's live units)
     for i, name in enumerate(names):
         kernel, bias = params[name]["kernel"], params[name]["bias"]
         big = kernel.shape[-1]
@@ -139,18 +145,21 @@ def _init_fn(model: nn.Module, masked: bool) -> Callable[..., Any]:
 
 
 def init_many(
-    model: nn.Module, keys: jax.Array, x: ArrayLike, *, widths: ArrayLike | None = None
+    model: nn.Module, x: ArrayLike, *, keys: jax.Array, widths: ArrayLike | None = None
 ) -> Any:
-    """The stacked initial variables :func:`train_many` starts from, for the same ``keys``.
+    """The stacked initial variables ``train_many`` starts from, for the same ``keys``.
 
-    Model ``i`` is ``model.init`` with the initialization key :func:`train` derives from
-    ``keys[i]``; with ``widths``, narrowed by :func:`mask_mlp_widths` (rescaled). Use it
-    for a baseline "the same net before training".
+    Model ``i`` is ``model.init`` with the initialization key [`train`][hamgeo.nets.train.train]
+    derives from ``keys[i]``; with ``widths``, narrowed by
+    [`mask_mlp_widths`][hamgeo.nets.stacked.mask_mlp_widths] (rescaled). Use it for a baseline "the
+    same net before training".
+
+    Host-only: it checks `widths` and `x` on the host.
 
     Args:
-        model: any model of :mod:`hamgeo.nets` (an MLP with ``widths``).
-        keys: one ``jax.random`` key per model, ``[k]``.
+        model: any model of [`hamgeo.nets`][hamgeo.nets] (an MLP with ``widths``).
         x: example inputs ``[n, ...]`` (only ``x[:1]`` is used, for shapes).
+        keys: one ``jax.random`` key per model, ``[k]``.
         widths: per-model hidden widths ``int[k]`` or ``int[k, L]``.
 
     Returns:
@@ -160,13 +169,14 @@ def init_many(
         >>> import jax, jax.numpy as jnp
         >>> from hamgeo.nets import MLP
         >>> keys = jax.random.split(jax.random.key(0), 3)
-        >>> v = init_many(MLP((8,), 2), keys, jnp.ones((1, 5)), widths=jnp.array([1, 4, 8]))
+        >>> v = init_many(MLP((8,), 2), jnp.ones((1, 5)), keys=keys, widths=jnp.array([1, 4, 8]))
         >>> v["params"]["hidden_0"]["kernel"].shape
         (3, 5, 8)
     """
+    _checks.check_not_traced("init_many", x, keys, widths)
     _loop.check_module(model)
-    keys = _loop.check_keys(keys)
-    x = _checks.check_finite_array(x, "x", min_rows=1)
+    keys = _checks.check_key_batch(keys)
+    x = check_inputs(x, min_rows=1)
     k_init = _loop.split_keys(keys)[0]
     w = None if widths is None else jnp.asarray(_check_widths(widths, model, keys.shape[0]))
     return _init_fn(model, w is not None)(k_init, jnp.asarray(x[:1], jnp.float32), w)
@@ -181,10 +191,12 @@ def accuracy_many(
     mask: ArrayLike | None = None,
     batch_size: int = 1024,
 ) -> np.ndarray:
-    """:func:`~hamgeo.nets.train.accuracy` of each of ``k`` stacked models, vmapped.
+    """[`accuracy`][hamgeo.nets.train.accuracy] of each of ``k`` stacked models, vmapped.
+
+    Host-only: it counts on the host and returns NumPy arrays.
 
     Args:
-        model: any model of :mod:`hamgeo.nets`.
+        model: any model of [`hamgeo.nets`][hamgeo.nets].
         variables: stacked variables, each leaf ``[k, ...]``.
         x: inputs ``[n, ...]``.
         y: integer labels ``[n]``, or ``[k, n]`` (one row per model).
@@ -199,20 +211,20 @@ def accuracy_many(
         >>> import jax, jax.numpy as jnp
         >>> from hamgeo.nets import MLP
         >>> model = MLP((4,), 3)
-        >>> v = init_many(model, jax.random.split(jax.random.key(0), 2), jnp.ones((1, 2)))
+        >>> v = init_many(model, jnp.ones((1, 2)), keys=jax.random.split(jax.random.key(0), 2))
         >>> accuracy_many(model, v, jnp.ones((5, 2)), jnp.array([0, 1, 2, 0, 1])).shape
         (2,)
     """
+    _checks.check_not_traced("accuracy_many", variables, x, y, mask)
     _loop.check_module(model)
     k = _check_stacked(variables)
-    x = _checks.check_finite_array(x, "x", min_rows=1)
-    if x.ndim < 2:
-        raise ValueError(f"`x` must have shape [n, ...], got {tuple(x.shape)}")
+    x = check_inputs(x, min_rows=1)
     n = int(x.shape[0])
     y = np.asarray(_checks.check_array(y, "y", ndim=(1, 2), kind="iu"))
     if y.shape not in ((n,), (k, n)):
         raise ValueError(f"`y` must have shape [{n}] or [{k}, {n}] to match `x`, got {y.shape}")
-    y = _checks.check_labels(y.reshape(-1), "y").reshape(y.shape)  # >= 0, within int32
+    n_classes = n_outputs(model, tuple(x.shape[1:]))
+    y = _checks.check_labels(y.reshape(-1), "y", n_classes=n_classes).reshape(y.shape)
     batch_size = _checks.check_positive_int(batch_size, "batch_size")
     if mask is None:
         return _loop.count_many(model, variables, x, y, batch_size) / n
@@ -230,12 +242,14 @@ def activation_codes_many(
 ) -> PackedCodes:
     """Activation codes of ``k`` stacked models on the same inputs: ``PackedCodes [k, n]``.
 
-    :func:`hamgeo.nets.extract.activation_codes` mapped over the models with
+    [`activation_codes`][hamgeo.nets.extract.activation_codes] mapped over the models with
     ``jax.vmap``: the same bits (pre-activation ``> 0``, or ``>= 0`` for models with
     ``codes_at_zero`` such as binarized networks), the same batching, one compilation.
 
+    Traceable: jit, vmap
+
     Args:
-        model: any model of :mod:`hamgeo.nets`.
+        model: any model of [`hamgeo.nets`][hamgeo.nets].
         variables: stacked variables, each leaf ``[k, ...]``.
         x: inputs ``[n, ...]``.
         batch_size: inputs per compiled batch.
@@ -247,7 +261,7 @@ def activation_codes_many(
         >>> import jax, jax.numpy as jnp
         >>> from hamgeo.nets import MLP
         >>> model = MLP((5,), 2)
-        >>> v = init_many(model, jax.random.split(jax.random.key(0), 3), jnp.ones((1, 4)))
+        >>> v = init_many(model, jnp.ones((1, 4)), keys=jax.random.split(jax.random.key(0), 3))
         >>> codes = activation_codes_many(model, v, jnp.ones((6, 4)))
         >>> codes.shape, codes.n_bits
         ((3, 6), 5)
@@ -255,5 +269,5 @@ def activation_codes_many(
     _loop.check_module(model)
     _check_stacked(variables)
     batch_size = _checks.check_positive_int(batch_size, "batch_size")
-    x = _checks.check_array(x, "x", kind="fiub")
+    x = check_inputs(x)
     return jax.vmap(lambda v: activation_codes(model, v, x, batch_size=batch_size))(variables)

@@ -15,11 +15,13 @@ from jax.typing import ArrayLike, DTypeLike
 from hamgeo._checks import (
     check_finite_array,
     check_int,
+    check_not_traced,
     check_positive_float,
     describe,
 )
 from hamgeo.codes import n_words
 from hamgeo.nets import MLP
+from hamgeo.nets._variables import mlp_dense_layers
 
 __all__ = [
     "MAX_RESOLUTION",
@@ -67,8 +69,8 @@ def mlp_layers(
 
     Raises:
         TypeError: ``variables`` is not a mapping, or holds non-numeric arrays.
-        ValueError: no ``hidden_0`` dense layer, non-finite weights, or shapes that
-            do not chain.
+        ValueError: no ``hidden_0`` dense layer, non-finite weights, shapes that do not
+            chain, another model's layers (a CNN's ``conv_i``) or a gap in ``hidden_i``.
 
     Examples:
         >>> import numpy as np
@@ -76,35 +78,13 @@ def mlp_layers(
         >>> [w.shape for w, _ in mlp_layers({"params": params})]
         [(2, 3)]
     """
-    if not isinstance(variables, Mapping):
-        raise TypeError(f"`variables` must be a dict of parameters, got {describe(variables)}")
-    params = variables.get("params", variables)
-    if not isinstance(params, Mapping):
-        raise TypeError(f"`variables['params']` must be a dict, got {describe(params)}")
-    layers: list[tuple[np.ndarray, np.ndarray]] = []
-    while f"hidden_{len(layers)}" in params:
-        name = f"hidden_{len(layers)}"
-        layer = params[name]
-        if not isinstance(layer, Mapping) or "kernel" not in layer or "bias" not in layer:
-            raise ValueError(f"`variables` layer {name} must hold kernel and bias")
-        w = np.asarray(check_finite_array(layer["kernel"], f"variables {name} kernel"), dtype)
-        b = np.asarray(check_finite_array(layer["bias"], f"variables {name} bias"), dtype)
-        if w.ndim != 2 or b.shape != (w.shape[1],):
-            raise ValueError(
-                f"`variables` {name} must be dense (kernel [in, out], bias [out]), "
-                f"got kernel {w.shape} and bias {b.shape}"
-            )
-        if layers and layers[-1][0].shape[1] != w.shape[0]:
-            raise ValueError(
-                f"`variables` {name} takes {w.shape[0]} inputs but the previous "
-                f"layer has {layers[-1][0].shape[1]} units"
-            )
+    # The nets' own reader refuses other models' variables (a CNN's conv_i, a binary
+    # net's latent kernels) and gaps in hidden_i instead of silently dropping them.
+    layers = []
+    for i, (kernel, bias) in enumerate(mlp_dense_layers(variables)):
+        w = np.asarray(check_finite_array(kernel, f"variables hidden_{i} kernel"), dtype)
+        b = np.asarray(check_finite_array(bias, f"variables hidden_{i} bias"), dtype)
         layers.append((w, b))
-    if not layers:
-        raise ValueError(
-            "`variables` must be those of a ReLU MLP with dense layers 'hidden_0', 'hidden_1', "
-            f"... (hamgeo.nets.MLP), got keys {sorted(map(str, params))}"
-        )
     return layers
 
 
@@ -119,6 +99,7 @@ def check_mlp_model(model: Any) -> None:
 
 def segment_points(x: ArrayLike, d_in: int, name: str) -> tuple[np.ndarray, bool]:
     """``x`` as float64 ``[m, d_in]`` and whether it came as a batch (finite, real)."""
+    check_not_traced("this hamgeo.regions function", x)
     a = np.asarray(check_finite_array(x, name, kind="fiu"))
     if a.ndim == 2 and a.shape[1] == d_in:
         return a.astype(np.float64), True
@@ -141,7 +122,7 @@ def as_extent(extent: Extent) -> tuple[float, float, float, float]:
                 "`extent` must be a positive half-width or (a_min, a_max, b_min, b_max) with "
                 f"a_min < a_max and b_min < b_max, got {extent!r}"
             )
-        return tuple(float(t) for t in e)
+        return (float(e[0]), float(e[1]), float(e[2]), float(e[3]))
     half = check_positive_float(extent, "extent")
     return (-half, half, -half, half)
 
@@ -149,10 +130,10 @@ def as_extent(extent: Extent) -> tuple[float, float, float, float]:
 def as_resolution(resolution: Resolution) -> tuple[int, int]:
     """``(cols, rows)`` from one int or a pair, each in ``[2, MAX_RESOLUTION]``."""
     if isinstance(resolution, Sequence | np.ndarray) and np.ndim(resolution) > 0:
-        r = list(np.asarray(resolution).ravel())
-        if len(r) != 2:
+        pair = list(np.asarray(resolution).ravel())
+        if len(pair) != 2:
             raise ValueError(f"`resolution` must be an int >= 2 or (cols, rows), got {resolution}")
-        cols, rows = (check_int(t, "resolution", minimum=2, maximum=MAX_RESOLUTION) for t in r)
+        cols, rows = (check_int(t, "resolution", minimum=2, maximum=MAX_RESOLUTION) for t in pair)
         return cols, rows
     r = check_int(resolution, "resolution", minimum=2, maximum=MAX_RESOLUTION)
     return r, r
@@ -162,6 +143,7 @@ def plane_vectors(
     origin: ArrayLike, u: ArrayLike, v: ArrayLike
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """``origin``, ``u``, ``v`` as finite float64 arrays of one shape."""
+    check_not_traced("this hamgeo.regions function", origin, u, v)
     o, uu, vv = (
         np.asarray(check_finite_array(t, name, kind="fiu"), np.float64)
         for t, name in ((origin, "origin"), (u, "u"), (v, "v"))

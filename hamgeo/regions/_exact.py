@@ -11,13 +11,14 @@ two sides of a boundary are found by matching the edges of each seam (see
 
 from __future__ import annotations
 
+import warnings
 from typing import NamedTuple
 
 import jax.numpy as jnp
 import numpy as np
 from jax.typing import ArrayLike
 
-from hamgeo._checks import check_float
+from hamgeo._checks import check_float, check_not_traced
 from hamgeo.codes import PackedCodes
 from hamgeo.nets import MLP
 from hamgeo.regions._common import (
@@ -187,6 +188,11 @@ def _partition(layers, plane: np.ndarray, tol: float) -> tuple[_Polygons, np.nda
     for w, b in layers:
         z = affine @ w  # [n, 3, n_out] for the polygons at the layer's start
         z[:, 2, :] += b
+        if not np.all(np.isfinite(z)):
+            raise ValueError(
+                "`extent` makes a window whose pre-activations overflow float64 (with these "
+                "`origin`, `u`, `v`); use a smaller window"
+            )
         src = np.arange(p.n)  # the polygon at the layer's start each polygon lies in
         layer_bits = np.zeros((p.n, w.shape[1]), bool)
         for j in range(w.shape[1]):
@@ -246,6 +252,79 @@ def _adjacency(
     return pairs, seam_unit[seam[ok]], length[ok] * stretch
 
 
+#: Smallest ``tol``: below it, float64 rounding of vertices in the normalized window
+#: (about ``1e-16``) would split cells into slivers that do not exist.
+MIN_TOL = 1e-13
+# A first-layer vertex is "distinct" from another when their distance exceeds this many
+# float64 roundings of the vertices (concurrent lines stay one vertex).
+_NOISE = 64.0
+
+
+def _times_exp2(x: np.ndarray, e: np.ndarray) -> np.ndarray:
+    """``x * 2**e`` without intermediate overflow or underflow (``ldexp`` of the integer part)."""
+    k = np.floor(e)
+    return np.ldexp(x * np.exp2(e - k), k.astype(np.int64))
+
+
+def _normalized_layers(layers: list[tuple[np.ndarray, np.ndarray]]) -> list:
+    """The same cells from weights scaled per unit to max ``|w|, |b|`` = 1 (no overflow).
+
+    ReLU is positively homogeneous: dividing unit ``j`` by ``s_j > 0`` changes no sign,
+    and multiplying the next layer's row ``j`` by ``s_j`` keeps its pre-activations. The
+    scales are carried as ``log2`` so that weights near 1e300 (or 1e-300) neither
+    overflow nor vanish: the cells of a net and of the net times ``c > 0`` agree.
+    """
+    out = []
+    log_s = None  # log2 of the previous layer's per-unit scales
+    for w, b in layers:
+        if log_s is not None:
+            top = float(log_s.max())
+            w = _times_exp2(w, (log_s - top)[:, None])
+            b = _times_exp2(b, np.full(b.shape, -top))
+        m = np.maximum(np.abs(w).max(axis=0), np.abs(b))
+        m = np.where(m > 0, m, 1.0)  # a zero unit stays zero (never on)
+        out.append((w / m, b / m))
+        log_s = (0.0 if log_s is None else float(log_s.max())) + np.log2(m)
+    return out
+
+
+def _merged_vertices(
+    w: np.ndarray, b: np.ndarray, plane: np.ndarray, tol: float, max_units: int = 64
+) -> int:
+    """Pairs of first-layer vertices closer than ``tol`` but distinct (a merge), counted.
+
+    In the normalized window ``[-1, 1]^2`` the first layer's lines are exact; two of
+    their intersection points that lie within ``tol`` of each other without being the
+    same point (further apart than float64 rounding of each) are cells that ``tol``
+    merges. The check takes the first ``max_units`` units (bounded work).
+    """
+    from scipy.spatial import cKDTree
+
+    z = plane @ w[:, :max_units]
+    z[2] += b[:max_units]
+    a, c = z[:2].T, z[2]  # line j: a_j . p + c_j = 0
+    norm = np.hypot(a[:, 0], a[:, 1])
+    live = norm > 0
+    a, c = a[live] / norm[live, None], c[live] / norm[live]
+    i, j = np.triu_indices(a.shape[0], 1)
+    det = a[i, 0] * a[j, 1] - a[i, 1] * a[j, 0]
+    ok = np.abs(det) > 1e-12
+    i, j, det = i[ok], j[ok], det[ok]
+    px = (-c[i] * a[j, 1] + c[j] * a[i, 1]) / det
+    py = (-a[i, 0] * c[j] + a[j, 0] * c[i]) / det
+    inside = (np.abs(px) <= 1.0 + tol) & (np.abs(py) <= 1.0 + tol)
+    pts = np.stack([px, py], axis=1)[inside]
+    scale = (np.abs(c[i]) + np.abs(c[j]) + np.hypot(px, py))[inside]
+    noise = _NOISE * np.finfo(np.float64).eps * scale / np.abs(det[inside])
+    if pts.shape[0] < 2:
+        return 0
+    pairs = cKDTree(pts).query_pairs(tol, output_type="ndarray")
+    if pairs.size == 0:
+        return 0
+    dist = np.hypot(*(pts[pairs[:, 0]] - pts[pairs[:, 1]]).T)
+    return int(np.sum(dist > noise[pairs[:, 0]] + noise[pairs[:, 1]]))
+
+
 def exact_slice_partition(
     model: MLP | None,
     variables: Variables,
@@ -282,6 +361,15 @@ def exact_slice_partition(
     created, lines through a vertex within ``tol`` pass through it, and shared
     edges shorter than ``tol`` are not adjacencies. All in float64.
 
+    Precision: each unit's weights are rescaled to unit size first (ReLU is positively
+    homogeneous), so a net and the same net times ``c > 0`` give the same cells, even
+    at ``c = 1e300``. A window so large that the cells near its centre are thinner than
+    ``tol`` times its width would merge them: when two distinct vertices of the first
+    layer's lines fall within ``tol`` of each other, a ``RuntimeWarning`` names
+    ``extent`` and ``tol``. A window whose area or corners overflow float64 is refused.
+
+    Host-only: NumPy in float64; traced arguments raise hamgeo's ``TypeError``.
+
     Args:
         model: a ReLU MLP (``hamgeo.nets.MLP``) or ``None``; only ``variables`` are
             read. (Other models, e.g. CNNs with max-pooling, are not supported:
@@ -291,7 +379,8 @@ def exact_slice_partition(
         u: first direction, same shape.
         v: second direction, same shape.
         extent: half-width ``e`` (the square ``[-e, e]^2``) or ``(a_min, a_max, b_min, b_max)``.
-        tol: the tolerance above, relative to the window's half-widths, in ``[0, 1e-3]``.
+        tol: the tolerance above, relative to the window's half-widths, in
+            ``[1e-13, 1e-3]`` (below ``1e-13`` float64 rounding makes slivers).
 
     Returns:
         An [`ExactPartition`][hamgeo.regions.ExactPartition].
@@ -299,7 +388,10 @@ def exact_slice_partition(
     Raises:
         TypeError: a model other than an MLP, or non-numeric arguments.
         ValueError: shapes that do not match the net, non-finite points, a bad
-            ``extent`` or ``tol``.
+            ``extent`` (or one whose window overflows float64) or ``tol``.
+
+    Warns:
+        RuntimeWarning: ``tol`` merges distinct cells at this ``extent``.
 
     Examples:
         >>> import numpy as np
@@ -311,18 +403,37 @@ def exact_slice_partition(
         >>> part.n_cells, float(part.areas.sum()), part.adjacency.shape
         (7, 4.0, (9, 2))
     """
+    check_not_traced("exact_slice_partition", origin, u, v)
     check_mlp_model(model)
-    layers = mlp_layers(variables, np.float64)
+    layers = _normalized_layers(mlp_layers(variables, np.float64))
     o, uu, vv = (t.reshape(-1) for t in plane_vectors(origin, u, v))
     d_in = layers[0][0].shape[0]
     if o.size != d_in:
         raise ValueError(f"`origin` must have {d_in} values (the net's input), got {o.size}")
     ext = as_extent(extent)
-    tol = check_float(tol, "tol", minimum=0.0, maximum=1e-3)
+    tol = check_float(tol, "tol", minimum=MIN_TOL, maximum=1e-3)
     ca, cb = (ext[0] + ext[1]) / 2, (ext[2] + ext[3]) / 2
-    ha, hb = (ext[1] - ext[0]) / 2, (ext[3] - ext[2]) / 2
-    plane = np.stack([ha * uu, hb * vv, o + ca * uu + cb * vv])
-    p, bits = _partition(layers, plane, tol)
+    ha, hb = ext[1] / 2 - ext[0] / 2, ext[3] / 2 - ext[2] / 2
+    with np.errstate(over="ignore", invalid="ignore"):
+        plane = np.stack([ha * uu, hb * vv, o + ca * uu + cb * vv])
+        fits = np.isfinite(4.0 * ha * hb) and np.all(np.isfinite(plane))
+        if fits:
+            p, bits = _partition(layers, plane, tol)
+            fits = np.all(np.isfinite(p.xy))
+    if not fits:
+        raise ValueError(
+            f"`extent` {ext} makes a window whose area or points overflow float64 (with "
+            "these `origin`, `u`, `v`); use a smaller window"
+        )
+    merged = _merged_vertices(layers[0][0], layers[0][1], plane, tol)
+    if merged:
+        warnings.warn(
+            f"exact_slice_partition: {merged} pairs of distinct vertices lie within `tol` = "
+            f"{tol} (relative to the window) of each other at `extent` = {extent!r}: cells "
+            "thinner than that were merged; use a smaller `extent` (or a smaller `tol`)",
+            RuntimeWarning,
+            stacklevel=2,
+        )
     # back to plane coordinates
     xy = p.xy * np.array([ha, hb]) + np.array([ca, cb])
     nxt, counts = _next_vertex(p.poly, p.n)

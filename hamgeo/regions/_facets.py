@@ -8,7 +8,7 @@ import numpy as np
 from jax.typing import ArrayLike
 from scipy.optimize import linprog
 
-from hamgeo._checks import check_float
+from hamgeo._checks import check_float, check_not_traced
 from hamgeo.nets import MLP
 from hamgeo.regions._common import Variables, check_mlp_model, mlp_layers, segment_points
 
@@ -94,6 +94,8 @@ def cell_facets(
     leaves for later work:
     a unit whose hyperplane misses the cell (its Fig. 1) is not among the facets.
 
+    Host-only: NumPy / SciPy in float64 on the host; traced points raise hamgeo's ``TypeError``.
+
     Args:
         model: a ReLU MLP (only ``variables`` are read).
         variables: its variables.
@@ -115,6 +117,7 @@ def cell_facets(
         >>> cell_facets(None, {"params": params}, np.array([[1.0, 1.0], [-1.0, -1.0]])).tolist()
         [[True, True, True], [True, True, False]]
     """
+    check_not_traced("cell_facets", x)
     check_mlp_model(model)
     layers = mlp_layers(variables, np.float64)
     d_in = layers[0][0].shape[0]
@@ -156,6 +159,8 @@ def facet_hamming(
     would give back d_H: every flipped unit is crossed on the segment, and where it
     is crossed it bounds the cells on both sides.)
 
+    Host-only: NumPy / SciPy in float64 on the host; traced points raise hamgeo's ``TypeError``.
+
     Args:
         model: a ReLU MLP (only ``variables`` are read).
         variables: its variables.
@@ -176,6 +181,7 @@ def facet_hamming(
         ...                   np.array([4.0, 4.0])))
         3
     """
+    check_not_traced("facet_hamming", x, y)
     check_mlp_model(model)
     layers = mlp_layers(variables, np.float64)
     d_in = layers[0][0].shape[0]

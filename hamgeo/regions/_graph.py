@@ -14,7 +14,7 @@ from jax.typing import ArrayLike
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import shortest_path
 
-from hamgeo._checks import check_float, check_int, describe
+from hamgeo._checks import check_float, check_int, check_not_traced, describe
 from hamgeo.codes import PackedCodes
 from hamgeo.nets import MLP
 from hamgeo.regions._common import (
@@ -87,6 +87,8 @@ def cell_graph(
     distances are **upper bounds** on the exact graph's, tightening as
     ``resolution`` grows.
 
+    Host-only: NumPy / SciPy in float64 on the host; traced points raise hamgeo's ``TypeError``.
+
     Args:
         model: a ReLU MLP (only ``variables`` are read).
         variables: its variables.
@@ -112,6 +114,7 @@ def cell_graph(
         ...            resolution=4, exact=False).edges.shape
         (4, 2)
     """
+    check_not_traced("cell_graph", origin, u, v)
     check_mlp_model(model)
     check_int(resolution, "resolution", minimum=2, maximum=MAX_RESOLUTION)
     if _check_exact(exact):
@@ -138,10 +141,10 @@ def _traced_graph(variables, origin, u, v, extent, resolution, segments):
         starts.append(segment_points(s0, d_in, "segments")[0])
         ends.append(segment_points(s1, d_in, "segments")[0])
     pieces = line_regions(None, variables, np.concatenate(starts), np.concatenate(ends))
-    words = np.concatenate([np.asarray(p.codes.words) for p in pieces])
-    n_bits = pieces[0].codes.n_bits
+    words = np.asarray(pieces.codes.words)
+    n_bits = pieces.codes.n_bits
     count, ids = host_unique_ids(words)
-    sizes = np.array([p.codes.words.shape[0] for p in pieces])
+    sizes = np.diff(pieces.offsets) + 1  # pieces per segment
     last = np.cumsum(sizes) - 1
     step = np.ones(ids.shape[0] - 1, dtype=bool)
     step[last[:-1]] = False  # no step from one line to the next
@@ -210,6 +213,8 @@ def tessellation_distance(
     ``resolution`` to check). Either way ``d_H <= d_T <= crossings`` for each pair
     ([`crossing_distance`][hamgeo.regions.crossing_distance]), and exact ``<=`` traced.
 
+    Host-only: NumPy / SciPy in float64 on the host; traced points raise hamgeo's ``TypeError``.
+
     Args:
         model: a ReLU MLP with 2-D input (only ``variables`` are read).
         variables: its variables.
@@ -237,6 +242,7 @@ def tessellation_distance(
         ...                           resolution=8))
         2
     """
+    check_not_traced("tessellation_distance", x, y)
     check_mlp_model(model)
     exact = _check_exact(exact)
     check_int(resolution, "resolution", minimum=2, maximum=MAX_RESOLUTION)

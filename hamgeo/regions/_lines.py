@@ -8,6 +8,7 @@ import jax.numpy as jnp
 import numpy as np
 from jax.typing import ArrayLike, DTypeLike
 
+from hamgeo._checks import check_int, check_not_traced
 from hamgeo.codes import PackedCodes
 from hamgeo.nets import MLP
 from hamgeo.regions._common import (
@@ -24,17 +25,38 @@ __all__ = ["LineRegions", "crossing_distance", "line_regions"]
 
 
 class LineRegions(NamedTuple):
-    """The cells a straight segment ``x(t) = x0 + t (x1 - x0)``, ``t in [0, 1]``, crosses.
+    """The cells straight segments ``x(t) = x0 + t (x1 - x0)``, ``t in [0, 1]``, cross.
+
+    One type for one segment and for ``m`` of them, stored like a CSR matrix: segment
+    ``i`` has the breakpoints ``breakpoints[offsets[i]:offsets[i + 1]]`` and the codes
+    ``codes[offsets[i] + i : offsets[i + 1] + i + 1]`` (one more piece than
+    breakpoints). For one segment (``m = 1``) ``breakpoints`` and ``codes`` are simply
+    its own; ``segment(i)`` cuts out segment ``i``.
 
     Attributes:
-        breakpoints: ``float[k]``, increasing, in ``(0, 1)``: every ``t`` where some
-            hidden unit's pre-activation changes sign.
-        codes: ``PackedCodes [k + 1]``: the activation code of each piece
-            ``[0, t_1], [t_1, t_2], ..., [t_k, 1]``, in order.
+        breakpoints: ``float[k]``, increasing within each segment, in ``(0, 1)``: every
+            ``t`` where some hidden unit's pre-activation changes sign.
+        codes: ``PackedCodes [k + m]``: the activation code of each piece
+            ``[0, t_1], [t_1, t_2], ..., [t_k, 1]``, in order, segment after segment.
+        offsets: ``int64[m + 1]``: where each segment's breakpoints start (``offsets[0]
+            = 0``, ``offsets[m] = k``).
     """
 
     breakpoints: np.ndarray
     codes: PackedCodes
+    offsets: np.ndarray
+
+    @property
+    def n_segments(self) -> int:
+        """The number of segments ``m``."""
+        return int(self.offsets.shape[0]) - 1
+
+    def segment(self, i: int) -> LineRegions:
+        """The breakpoints and codes of segment ``i`` alone (a one-segment ``LineRegions``)."""
+        i = check_int(i, "i", minimum=0, maximum=self.n_segments - 1)
+        lo, hi = int(self.offsets[i]), int(self.offsets[i + 1])
+        codes = PackedCodes(self.codes.words[lo + i : hi + i + 1], self.codes.n_bits)
+        return LineRegions(self.breakpoints[lo:hi], codes, np.array([0, hi - lo], np.int64))
 
 
 def _line_pieces(layers, x0: np.ndarray, x1: np.ndarray):
@@ -73,7 +95,7 @@ def line_regions(
     x1: ArrayLike,
     *,
     dtype: DTypeLike = np.float64,
-) -> LineRegions | list[LineRegions]:
+) -> LineRegions:
     """Every cell a straight segment crosses, exactly, for a ReLU MLP.
 
     On the segment ``x(t) = x0 + t (x1 - x0)`` every pre-activation is piecewise
@@ -95,8 +117,10 @@ def line_regions(
         dtype: host float dtype of the computation.
 
     Returns:
-        A [`LineRegions`][hamgeo.regions.LineRegions], or a list of ``m`` of them for ``[m, d]``
-        inputs.
+        A [`LineRegions`][hamgeo.regions.LineRegions] of the ``m`` segments (``m = 1``
+        for ``[d]`` inputs).
+
+    Host-only: NumPy in ``dtype`` on the host; traced arguments raise hamgeo's ``TypeError``.
 
     Raises:
         TypeError: a model other than an MLP, non-numeric points, variables that are
@@ -112,17 +136,17 @@ def line_regions(
         >>> lr.codes.unpack().astype(int).tolist()
         [[0, 0], [0, 1], [1, 1]]
     """
-    out, batched = _segment_regions(model, variables, x0, x1, float_dtype(dtype), ("x0", "x1"))
-    return out if batched else out[0]
+    return _segment_regions(model, variables, x0, x1, float_dtype(dtype), ("x0", "x1"))[0]
 
 
 def _segment_regions(
     model: Any, variables: Variables, x0: Any, x1: Any, dtype: Any, names: tuple[str, str]
-) -> tuple[list[LineRegions], bool]:
+) -> tuple[LineRegions, bool]:
     """``line_regions`` of every segment, and whether they came as a batch.
 
     ``names`` are the caller's names of ``x0`` and ``x1``, for error messages.
     """
+    check_not_traced("line_regions", x0, x1)
     check_mlp_model(model)  # then the variables say everything about its cells
     layers = mlp_layers(variables, dtype)
     d_in = layers[0][0].shape[0]
@@ -142,14 +166,14 @@ def _segment_regions(
         bits.append(ib[idx[starts]])
     all_bits = np.concatenate(bits, axis=1)
     words = host_words(all_bits)
-    piece_seg = seg[starts]
-    bounds = np.searchsorted(piece_seg, np.arange(a.shape[0] + 1))
-    out = []
-    for s in range(a.shape[0]):
-        lo, hi = bounds[s], bounds[s + 1]
-        codes = PackedCodes(jnp.asarray(words[lo:hi]), all_bits.shape[1])
-        out.append(LineRegions(t[starts[lo + 1 : hi]], codes))
-    return out, batched
+    # pieces of segment s: bounds[s] .. bounds[s + 1]; its breakpoints start every piece
+    # but its first, so they number bounds[s + 1] - bounds[s] - 1
+    bounds = np.searchsorted(seg[starts], np.arange(a.shape[0] + 1))
+    first = np.zeros(starts.size, bool)
+    first[bounds[:-1]] = True
+    offsets = (bounds - np.arange(a.shape[0] + 1)).astype(np.int64)
+    codes = PackedCodes(jnp.asarray(words), all_bits.shape[1])
+    return LineRegions(t[starts[~first]], codes, offsets), batched
 
 
 def crossing_distance(
@@ -162,6 +186,8 @@ def crossing_distance(
     there). A path
     through the tessellation, so an upper bound on the tessellation distance d_T
     of the discriminability paper: ``d_H <= d_T <= crossings``.
+
+    Host-only: NumPy / SciPy in float64 on the host; traced points raise hamgeo's ``TypeError``.
 
     Args:
         model: a ReLU MLP (only ``variables`` are read).
@@ -182,7 +208,10 @@ def crossing_distance(
         >>> int(crossing_distance(None, {"params": params}, np.zeros(2), np.ones(2)))
         2
     """
-    out, many = _segment_regions(model, variables, x, y, np.float64, ("x", "y"))
-    words = [np.asarray(r.codes.words) for r in out]
-    counts = np.array([popcount_rows(w[1:] ^ w[:-1]).sum() for w in words], dtype=np.int64)
+    lr, many = _segment_regions(model, variables, x, y, np.float64, ("x", "y"))
+    words = np.asarray(lr.codes.words)
+    flips = np.concatenate([popcount_rows(words[1:] ^ words[:-1]), [0]]).astype(np.int64)
+    piece0 = lr.offsets[:-1] + np.arange(lr.n_segments)  # each segment's first piece
+    flips[piece0[1:] - 1] = 0  # no step from one segment to the next
+    counts = np.add.reduceat(flips, piece0)
     return counts if many else counts[0]

@@ -151,8 +151,8 @@ def slice_partition(
     args = (src_model, src_vars, o.shape, o.ravel(), uu.ravel(), vv.ravel())
     words = map_blocks(partial(_plane_words, *args), jnp.asarray(ab), block_size=bs, unroll=True)
     words = words[:n]
-    count, ids = bucketed_unique_ids(words)
-    ids = np.asarray(ids)
+    count, device_ids = bucketed_unique_ids(words)
+    ids = np.asarray(device_ids)
     n_cells = int(count)
     first = np.zeros(n_cells, dtype=np.int64)
     first[ids[::-1]] = np.arange(n)[::-1]  # any representative pixel of each cell

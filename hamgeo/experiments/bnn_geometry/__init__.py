@@ -24,31 +24,37 @@ them:
    :class:`~hamgeo.nets.BinaryCNN` on digits beside it.
 
 Every seed redraws the angles and retrains every network; every summary number is an
-interval across seeds.
+interval across seeds. Every trained net is measured again at initialization (the same
+weights before training, the same pairs): the control its claims must beat. A fan-in
+sweep (BinaryMLPs ``(w, fanin_next)``, layer 2 read at fan-in ``w``, its input always
+binary activations) tests the paper's explanation of layer 1 apart from the observation.
 
-Layout: ``_config`` (names, ``Config``, results; the leaf), ``_measure`` (data, training,
-measurements, :func:`run`), ``_plots`` (figures).
+Layout: ``_config`` (names, ``Config``; the leaf), ``_result`` (the Result and its
+records), ``_verdicts`` (the findings), ``_run`` (data, training, measurements,
+``run``), ``_plots`` (``plot``).
 """
 
 from hamgeo.experiments.bnn_geometry._config import (
     DATASETS,
+    HIGHLY_CORRELATED,
     NAME,
     Config,
-    ModelResult,
-    Result,
-    SeedResult,
 )
-from hamgeo.experiments.bnn_geometry._measure import Job, jobs, load_dataset, run
 from hamgeo.experiments.bnn_geometry._plots import plot
+from hamgeo.experiments.bnn_geometry._result import FaninResult, ModelResult, Result, SeedResult
+from hamgeo.experiments.bnn_geometry._run import Job, fanin_jobs, jobs, load_dataset, run
 
 __all__ = [
     "DATASETS",
+    "HIGHLY_CORRELATED",
     "NAME",
     "Config",
+    "FaninResult",
     "Job",
     "ModelResult",
     "Result",
     "SeedResult",
+    "fanin_jobs",
     "jobs",
     "load_dataset",
     "plot",

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import math
 from typing import Any, Literal
 
 import numpy as np
@@ -14,16 +13,16 @@ from hamgeo._checks import (
     check_positive_float,
     check_positive_int,
 )
-from hamgeo.binary_geometry import LayerPreservation, angle_overlap
-from hamgeo.experiments._protocol import Interval, summarize_seeds
 
-__all__ = ["DATASETS", "DISTRIBUTIONS", "NAME", "Config", "ModelResult", "Result", "SeedResult"]
+__all__ = ["DATASETS", "DISTRIBUTIONS", "HIGHLY_CORRELATED", "LAYER_SCALARS", "NAME", "Config"]
 
 NAME = "bnn-geometry"
 DISTRIBUTIONS = ("uniform", "gaussian")
 #: Data sets the main model can be trained on (``Config.data``).
 DATASETS = ("digits", "mnist1d", "mnist", "fashion-mnist", "cifar10")
 _NORMS = ("no-mean", "standard")
+#: hamgeo's line for the paper's "highly correlated" (the paper gives no number).
+HIGHLY_CORRELATED = 0.9
 
 # Per-layer statistics of LayerPreservation that go into results.json (arrays stay out).
 LAYER_SCALARS = (
@@ -98,6 +97,11 @@ class Config:
             CIFAR-10 (``None``: all).
         eval_limit: test examples of those data sets used for the dot-product analysis
             and the accuracy (``None``: all).
+        fanin_widths: the fan-in sweep that tests the paper's explanation of layer 1
+            (hamgeo's): BinaryMLPs ``(w, fanin_next)`` on ``data``, their layer 2 read at
+            fan-in ``w`` with the same input type (binary activations) at every ``w``.
+            Empty: no sweep.
+        fanin_next: the width of layer 2 of those nets.
     """
 
     dims: tuple[int, ...] = (2, 5, 10, 30, 100, 300, 1000, 3000)
@@ -125,6 +129,8 @@ class Config:
     cifar_learning_rate: float = 1e-3
     train_limit: int | None = None
     eval_limit: int | None = 1000
+    fanin_widths: tuple[int, ...] = (16, 32, 64, 128, 256, 512, 1024)
+    fanin_next: int = 256
 
     def __post_init__(self) -> None:
         fix = object.__setattr__
@@ -148,6 +154,10 @@ class Config:
         fix(self, "cnn_dense", _check_widths(self.cnn_dense, "cnn_dense", allow_empty=True))
         fix(self, "cifar_channels", _check_widths(self.cifar_channels, "cifar_channels"))
         fix(self, "cifar_dense", _check_widths(self.cifar_dense, "cifar_dense", allow_empty=True))
+        fix(
+            self, "fanin_widths", _check_widths(self.fanin_widths, "fanin_widths", allow_empty=True)
+        )
+        check_positive_int(self.fanin_next, "fanin_next")
         check_positive_float(self.learning_rate, "learning_rate")
         check_positive_float(self.cifar_learning_rate, "cifar_learning_rate")
         for name in ("train_limit", "eval_limit"):
@@ -171,159 +181,6 @@ class Config:
             cifar_epochs=2,
             train_limit=2000,
             eval_limit=200,
+            fanin_widths=(16, 64, 256),
+            fanin_next=128,
         )
-
-
-@dataclasses.dataclass
-class ModelResult:
-    """One trained BNN (one seed) and its per-layer dot-product preservation.
-
-    Attributes:
-        name: short name (``mlp_digits``, ``mlp_mnist``, ``mlp_mnist1d``, ``cnn_digits``,
-            ``cnn_cifar10``, ...).
-        description: architecture and data in words.
-        test_accuracy: accuracy on the (limited) test split.
-        layers: one :class:`~hamgeo.binary_geometry.LayerPreservation` per binary layer.
-    """
-
-    name: str
-    description: str
-    test_accuracy: float
-    layers: list[LayerPreservation]
-
-    def layer_summary(self) -> dict[str, float | None]:
-        """``{stat_layer{k}: value}`` and ``test_accuracy`` (non-finite values as None)."""
-        out: dict[str, float | None] = {"test_accuracy": self.test_accuracy}
-        for r in self.layers:
-            for stat in LAYER_SCALARS:
-                value = float(getattr(r, stat))
-                out[f"{stat}_layer{r.layer}"] = value if math.isfinite(value) else None
-        return out
-
-    def to_dict(self) -> dict[str, Any]:
-        """Scalars only (the pair samples and per-unit arrays stay in memory)."""
-        keep = ("layer", "kind", "input_dim", "n_pairs", *LAYER_SCALARS)
-        return {
-            "name": self.name,
-            "description": self.description,
-            "test_accuracy": self.test_accuracy,
-            "layers": [{k: getattr(r, k) for k in keep} for r in self.layers],
-        }
-
-
-@dataclasses.dataclass
-class SeedResult:
-    """What one seed measured.
-
-    Attributes:
-        angles: ``{distribution: {dim: (sign, pairs)}}`` angle samples in degrees.
-        models: the trained BNNs, the main model first.
-    """
-
-    angles: dict[str, dict[int, tuple[np.ndarray, np.ndarray]]]
-    models: list[ModelResult]
-
-
-@dataclasses.dataclass
-class Result:
-    """What :func:`~hamgeo.experiments.bnn_geometry.run` measured.
-
-    Attributes:
-        config: the configuration.
-        theory: ``{distribution: {dim: AngleTheory}}``.
-        seeds: one :class:`SeedResult` per seed, seed 0 first.
-        datasets: ``{data set name: Dataset.info}`` of every data set used.
-    """
-
-    config: Config
-    theory: dict[str, dict[int, Any]]
-    seeds: list[SeedResult]
-    datasets: dict[str, dict[str, Any]] = dataclasses.field(default_factory=dict)
-
-    @property
-    def angles(self) -> dict[str, dict[int, tuple[np.ndarray, np.ndarray]]]:
-        """Seed 0's angle samples (for the histograms)."""
-        return self.seeds[0].angles
-
-    @property
-    def models(self) -> list[ModelResult]:
-        """Seed 0's models (for the 2-D histograms)."""
-        return self.seeds[0].models
-
-    def _angle_table(self, seed: SeedResult) -> dict[str, dict[str, dict[str, float]]]:
-        table: dict[str, dict[str, dict[str, float]]] = {}
-        for dist, by_dim in seed.angles.items():
-            table[dist] = {}
-            for dim, (sign, pairs) in by_dim.items():
-                sign = np.asarray(sign, np.float64)
-                pairs = np.asarray(pairs, np.float64)
-                table[dist][str(dim)] = {
-                    "sign_mean": float(sign.mean()),
-                    "sign_std": float(sign.std()),
-                    "pair_mean": float(pairs.mean()),
-                    "pair_std": float(pairs.std()),
-                    "overlap": angle_overlap(sign, pairs, bins=self.config.hist_bins),
-                    "p_sign_above_pair": float((sign > pairs).mean()),
-                }
-        return table
-
-    def angle_table(self) -> dict[str, dict[str, dict[str, Any]]]:
-        """Per distribution and dimension: measured statistics (intervals across seeds), theory."""
-        tables = [self._angle_table(s) for s in self.seeds]
-        out: dict[str, dict[str, dict[str, Any]]] = {}
-        for dist in tables[0]:
-            out[dist] = {}
-            for dim in tables[0][dist]:
-                row: dict[str, Any] = summarize_seeds([t[dist][dim] for t in tables])
-                t = self.theory[dist][int(dim)]
-                row |= {
-                    "theory_sign_limit": t.sign_limit,
-                    "theory_sign_mean": t.sign_mean,
-                    "theory_sign_std": t.sign_std,
-                    "theory_pair_std": t.pair_std,
-                    "theory_overlap": t.overlap,
-                }
-                out[dist][dim] = row
-        return out
-
-    def seed_summary(self, i: int) -> dict[str, float | None]:
-        """The named scalars of seed ``i`` (angles, then the main model's layers)."""
-        table = self._angle_table(self.seeds[i])
-        out: dict[str, float | None] = {}
-        for dim in self.config.dims:
-            out[f"angle_sign_uniform_deg_d{dim}"] = table["uniform"][str(dim)]["sign_mean"]
-            out[f"angle_sign_gaussian_deg_d{dim}"] = table["gaussian"][str(dim)]["sign_mean"]
-            out[f"angle_random_pairs_deg_d{dim}"] = table["uniform"][str(dim)]["pair_mean"]
-            out[f"angle_overlap_uniform_d{dim}"] = table["uniform"][str(dim)]["overlap"]
-        out |= self.seeds[i].models[0].layer_summary()
-        return out
-
-    @property
-    def summary(self) -> dict[str, Interval | float | str | None]:
-        """Every scalar of the main model and the angles, as an interval across seeds."""
-        return summarize_seeds([self.seed_summary(i) for i in range(len(self.seeds))])
-
-    def model_summaries(self) -> list[dict[str, Any]]:
-        """Per model: its name, description and every scalar as an interval across seeds."""
-        out = []
-        for j, first in enumerate(self.seeds[0].models):
-            runs = [s.models[j] for s in self.seeds]
-            out.append(
-                {
-                    "name": first.name,
-                    "description": first.description,
-                    "summary": summarize_seeds([m.layer_summary() for m in runs]),
-                    "seeds": [m.to_dict() for m in runs],
-                }
-            )
-        return out
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-able content of ``results.json`` (deterministic for a key)."""
-        return {
-            "experiment": NAME,
-            "config": dataclasses.asdict(self.config) | {"datasets": self.datasets},
-            "summary": self.summary,
-            "angles": self.angle_table(),
-            "models": self.model_summaries(),
-        }

@@ -1,4 +1,4 @@
-"""Figures of the BNN-geometry reproduction (imports only the leaf and ``_common``)."""
+"""Figures of the BNN-geometry reproduction (from a Result; bands: 95 %, range below 3 seeds)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import numpy as np
 
 from hamgeo.binary_geometry import angle_theory
 from hamgeo.experiments._common import figure_style, save_figure
-from hamgeo.experiments.bnn_geometry._config import ModelResult, Result
+from hamgeo.experiments.bnn_geometry._result import ModelResult, Result, band
 
 __all__ = ["plot"]
 
@@ -165,6 +165,12 @@ def _plot_corr_vs_dim(result: Result, out_dir) -> Path:
         layers = main["seeds"][0]["layers"]
         k = np.arange(1, len(layers) + 1)
         s = main["summary"]
+        init = main["init_summary"]
+        mean, err = _interval_err([init[f"dot_corr_layer{j}"] for j in k])
+        ax2.errorbar(k + 0.12, mean, yerr=err, fmt="s", mfc="none", color="C1", ms=8,
+                     label="pooled, same net at init")  # fmt: skip
+        mean, err = _interval_err([s[f"dot_corr_layer{j}"] for j in k])
+        ax2.errorbar(k - 0.12, mean, yerr=err, fmt="s", color="C1", ms=8, label="pooled, trained")
         for stat, color, marker, label in (
             ("dot_corr_unit_median", "C0", "o", r"per-unit median, $w_b$"),
             ("isotropic_corr_median", _RED, "_", r"isotropic inputs: cos$\angle(w_b, w_c)$"),
@@ -184,6 +190,34 @@ def _plot_corr_vs_dim(result: Result, out_dir) -> Path:
         return Path(save_figure(fig, out_dir, "bnn_geometry_corr_vs_dim"))
 
 
+def _plot_fanin(result: Result, out_dir) -> Path | None:
+    """Layer-2 correlation against its fan-in at a fixed input type, trained and at init."""
+    if len(result.seeds[0].fanin) < 2:
+        return None
+    fanins = np.array([f.fan_in for f in result.seeds[0].fanin], float)
+    with figure_style() as plt:
+        fig, ax = plt.subplots(figsize=(6, 4))
+        for state, stat, style, label in (
+            ("trained", "dot_corr", {"fmt": "o-", "color": "C0"}, "trained"),
+            ("init", "dot_corr", {"fmt": "s--", "color": "C1", "mfc": "none"}, "same net at init"),
+            ("trained", "isotropic_corr_median", {"fmt": "_:", "color": _RED, "ms": 12},
+             "isotropic inputs (theory)"),
+        ):  # fmt: skip
+            bands = [
+                band([float(getattr(getattr(s.fanin[i], state), stat)) for s in result.seeds],
+                     stat)
+                for i in range(len(fanins))
+            ]  # fmt: skip
+            mean, err = _interval_err(bands)
+            ax.errorbar(fanins, mean, yerr=err, label=label, **style)
+        ax.set_xscale("log", base=2)
+        ax.set_xlabel("fan-in of layer 2 (width of layer 1)")
+        ax.set_ylabel(r"corr($a \cdot w_b$, $a \cdot w_c$), layer 2")
+        ax.set_title(f"Fan-in sweep on {result.config.data}: binary inputs at every fan-in")
+        ax.legend(frameon=False, fontsize=8)
+        return Path(save_figure(fig, out_dir, "bnn_geometry_fanin"))
+
+
 def plot(result: Result, out_dir: str | Path) -> list[Path]:
     """Draw the figures: Fig. 2 histograms, angle theory, Fig. 3 per model, corr vs dim.
 
@@ -199,4 +233,5 @@ def plot(result: Result, out_dir: str | Path) -> list[Path]:
         paths.append(_plot_dots(m, out_dir, "dot"))
     paths.append(_plot_dots(result.models[0], out_dir, "act"))
     paths.append(_plot_corr_vs_dim(result, out_dir))
-    return paths
+    fanin = _plot_fanin(result, out_dir)
+    return paths if fanin is None else [*paths, fanin]

@@ -29,20 +29,23 @@ network measured at initialization *and* after training, ``n_seeds`` times:
 
 Training goes through :func:`hamgeo.nets.train_many` (all same-shaped networks of a seed
 at once); the k-NN is the paper's ``KNeighborsClassifier(n_neighbors=9,
-metric="hamming")`` protocol (:func:`hamgeo.knn_classify`). The summary holds intervals
-across seeds, Spearman correlations with each factor, the regimes and verdicts.
+metric="hamming")`` protocol (:func:`hamgeo.knn_classify`). Beside every trained net
+stand its controls: the same net at initialization, random-hyperplane codes of the
+inputs with the same number of bits, and the raw inputs (``_controls``). The findings
+(``_verdicts``) judge the claims of the paper's text by stated rules against those
+controls; the summary is tidy records with intervals across seeds; the regimes are
+labelled by effect size, so that they do not change with the number of seeds.
 
-Layout: ``_config`` (names, :class:`Config`, :class:`Result`) is the leaf; ``_regimes``
-(statistics), ``_sweeps`` (which networks), ``_train`` (training and codes),
-``_analysis`` (measures on codes), ``_summary`` and ``_run`` build on it; ``_plots``
-draws from a :class:`Result`.
+Layout: ``_config`` (names, [`Config`][hamgeo.experiments.hash_encoder.Config]) is the
+leaf; ``_result`` (the Result), ``_run`` (the study) and ``_plots`` (``plot``) follow the
+layout every study shares; ``_regimes`` (regimes), ``_sweeps`` (which networks),
+``_train`` (training and codes), ``_analysis`` (measures on codes), ``_controls``
+(random hyperplanes, raw inputs), ``_summary`` (records) and ``_verdicts`` (findings)
+sit between them.
 """
 
-from __future__ import annotations
-
-from pathlib import Path
-
 from hamgeo.experiments.hash_encoder._config import (
+    EFFECT_SIZE,
     FACTORS,
     FAMILIES,
     METRICS,
@@ -52,15 +55,16 @@ from hamgeo.experiments.hash_encoder._config import (
     SIGNIFICANCE,
     CodeMetrics,
     Config,
-    Result,
 )
-from hamgeo.experiments.hash_encoder._plots import draw
+from hamgeo.experiments.hash_encoder._plots import plot
 from hamgeo.experiments.hash_encoder._regimes import regime, spearman
+from hamgeo.experiments.hash_encoder._result import Result
 from hamgeo.experiments.hash_encoder._run import run
-from hamgeo.experiments.hash_encoder._summary import COMPARABLE
+from hamgeo.experiments.hash_encoder._verdicts import COMPARABLE
 
 __all__ = [
     "COMPARABLE",
+    "EFFECT_SIZE",
     "FACTORS",
     "FAMILIES",
     "METRICS",
@@ -76,17 +80,3 @@ __all__ = [
     "run",
     "spearman",
 ]
-
-
-def plot(result: Result, out_dir: str | Path) -> list[Path]:
-    """Draw the phase chart and one figure per factor; return the PNG paths.
-
-    Args:
-        result: what :func:`run` returned.
-        out_dir: folder for the figures.
-
-    Returns:
-        Paths of ``hash_encoder_phase.png`` and ``hash_encoder_<factor>.png`` for the
-        factors that ran.
-    """
-    return draw(result, out_dir)

@@ -17,7 +17,22 @@ from hamgeo.encoding import kmeans_accuracy, knn_accuracy, logreg_accuracy
 from hamgeo.experiments.hash_encoder._config import CodeMetrics, Config
 from hamgeo.regions import redundancy_ratio
 
-__all__ = ["code_metrics"]
+__all__ = ["code_metrics", "unpadded"]
+
+
+def unpadded(codes: PackedCodes, n_bits: int) -> PackedCodes:
+    """``codes`` cut to their first ``n_bits`` bits (the padding words and bits dropped).
+
+    Examples:
+        >>> c = PackedCodes(np.array([[5, 0]], np.uint32), 64)
+        >>> u = unpadded(c, 3)
+        >>> u.n_bits, u.words.tolist()
+        (3, [[5]])
+    """
+    if n_bits == codes.n_bits:
+        return codes
+    words = np.asarray(codes.words)[..., : -(-n_bits // 32)]
+    return PackedCodes(words, n_bits)
 
 
 def code_metrics(
@@ -53,7 +68,10 @@ def code_metrics(
     """
     k = min(config.knn_k, codes_train.shape[0])
     knn = {"k": k, "n_classes": n_classes, "ties": config.knn_ties}
-    knn_res = knn_accuracy(codes_train, y_train, codes_test, y_test, score_train=full, **knn)
+    # The k-NN sees the unpadded codes: scikit-learn's protocol depends on the number of
+    # bits (fractions d_H / n_bits; a tree search for codes of at most 15 bits).
+    knn_train, knn_test = unpadded(codes_train, n_bits), unpadded(codes_test, n_bits)
+    knn_res = knn_accuracy(knn_train, y_train, knn_test, y_test, score_train=full, **knn)
     row = {
         "n_bits": int(n_bits),
         "redundancy_train": float(redundancy_ratio(codes_train)),

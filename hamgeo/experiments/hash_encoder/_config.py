@@ -21,9 +21,10 @@ from hamgeo._checks import (
     describe,
 )
 from hamgeo.data import DATASETS
-from hamgeo.experiments._protocol import seed_interval
+from hamgeo.experiments._findings import interval
 
 __all__ = [
+    "EFFECT_SIZE",
     "FACTORS",
     "FAMILIES",
     "METRICS",
@@ -33,9 +34,9 @@ __all__ = [
     "SIGNIFICANCE",
     "CodeMetrics",
     "Config",
-    "Result",
     "curve_band",
     "mean_of",
+    "per_seed",
     "rows_where",
 ]
 
@@ -48,6 +49,10 @@ REDUNDANCY_NEAR_ZERO = 0.01
 #: hamgeo's significance level for the Spearman correlations that define the regimes
 #: (the paper: "significantly positive correlations" / "insignificant", without a level).
 SIGNIFICANCE = 0.05
+#: hamgeo's effect-size threshold for the regimes: a measure (redundancy ratio or k-NN
+#: accuracy, both in [0, 1]) *changes* across a sweep point's neighbourhood when its
+#: seed-mean moves by at least this much (a p-value would fall with the number of seeds).
+EFFECT_SIZE = 0.02
 #: hamgeo's neighbourhood of a sweep point for the regime test: the levels within this
 #: many steps on each side along a factor.
 REGIME_WINDOW = 1
@@ -291,6 +296,19 @@ def rows_where(rows: Iterable[Mapping[str, Any]], **equal: Any) -> list[Mapping[
     return [r for r in rows if all(r.get(k) == v for k, v in equal.items())]
 
 
+def per_seed(
+    rows: Iterable[Mapping[str, Any]], field: str, seeds: Iterable[int]
+) -> list[float | None]:
+    """``field`` of the row of each seed, in the order of ``seeds`` (``None``: missing).
+
+    Examples:
+        >>> per_seed([{"seed": 1, "x": 0.5}, {"seed": 0, "x": 0.25}], "x", [0, 1, 2])
+        [0.25, 0.5, None]
+    """
+    by_seed = {r["seed"]: r.get(field) for r in rows}
+    return [by_seed.get(s) for s in seeds]
+
+
 def mean_of(rows: Iterable[Mapping[str, Any]], field: str) -> float:
     """Mean of ``field`` over the rows that have it (NaN when none do).
 
@@ -305,81 +323,21 @@ def mean_of(rows: Iterable[Mapping[str, Any]], field: str) -> float:
 def curve_band(
     rows: Iterable[Mapping[str, Any]], x_field: str, field: str, xs: Iterable[Any]
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Mean and 95% Student-t band across seeds of ``field`` at each ``x`` (NaN: none).
+    """Mean and 95% band across seeds of the proportion ``field`` at each ``x`` (NaN: none).
 
-    With one seed the band is the mean itself.
+    The band is :func:`~hamgeo.experiments._findings.interval` with
+    ``kind="proportion"``: Student t from 3 seeds, the min..max range below, clipped to
+    ``[0, 1]``.
 
     Examples:
         >>> rows = [{"w": 1, "r": 0.5}, {"w": 1, "r": 0.7}, {"w": 2, "r": None}]
         >>> mean, low, high = curve_band(rows, "w", "r", [1, 2])
-        >>> mean.round(2).tolist(), bool(low[0] < 0.6 < high[0]), bool(np.isnan(mean[1]))
-        ([0.6, nan], True, True)
+        >>> mean.round(2).tolist(), low[0].round(2), high[0].round(2), bool(np.isnan(mean[1]))
+        ([0.6, nan], 0.5, 0.7, True)
     """
     rows = list(rows)
-    out = np.full((3, len(list(xs := list(xs)))), np.nan)
+    xs = list(xs)
+    out = np.full((3, len(xs)), np.nan)
     for j, x in enumerate(xs):
-        iv = seed_interval([r.get(field) for r in rows if r.get(x_field) == x])
-        if iv.mean is not None:
-            out[:, j] = (
-                iv.mean,
-                iv.mean if iv.low is None else iv.low,
-                iv.mean if iv.high is None else iv.high,
-            )
+        out[:, j] = interval([r.get(field) for r in rows if r.get(x_field) == x], kind="proportion")
     return out[0], out[1], out[2]
-
-
-@dataclasses.dataclass
-class Result:
-    """Everything :func:`~hamgeo.experiments.hash_encoder.run` measured.
-
-    Attributes:
-        config: the configuration run.
-        tables: ``{factor: rows}`` for the factors of :data:`FACTORS`. Every row names
-            its seed, its ``state`` (``"init"``: the network at initialization,
-            ``"trained"``: the same network after training), the factor values, and
-            the columns of :class:`CodeMetrics`.
-        correlations: Spearman correlations of each measured column with each factor
-            across its whole sweep (all seeds pooled): ``factor``, ``metric``,
-            ``state``, ``rho``, ``p_value``, ``n``, the effect ``range`` (largest minus
-            smallest mean over seeds along the sweep), and ``width`` where the sweep
-            is repeated per width.
-        regimes: the paper's regimes per sweep point (``"width"``, ``"depth"``), and
-            per cell of the phase charts (``"phase_training_time"``,
-            ``"phase_sample_size"``), see :mod:`._regimes`.
-        baselines: ``{factor: entries}``, one entry per factor level: the training
-            redundancy of the trained and the initialized net, their difference
-            ``init - trained`` and both k-NN test accuracies, each an interval across
-            seeds.
-        per_seed: the summary of each seed (named scalars).
-        seed_summary: :func:`~hamgeo.experiments._protocol.summarize_seeds` of
-            ``per_seed`` plus the pooled statistics and verdicts.
-        dataset: the data set's ``info`` (source, files with SHA-256, sizes).
-    """
-
-    config: Config
-    tables: dict[str, list[dict[str, Any]]]
-    correlations: list[dict[str, Any]]
-    regimes: dict[str, list[dict[str, Any]]]
-    baselines: dict[str, list[dict[str, Any]]]
-    per_seed: list[dict[str, Any]]
-    seed_summary: dict[str, Any]
-    dataset: dict[str, Any]
-
-    @property
-    def summary(self) -> dict[str, Any]:
-        """Named values: intervals across seeds, correlations, regimes, verdicts."""
-        return self.seed_summary
-
-    def to_dict(self) -> dict[str, Any]:
-        """``results.json``: experiment name, config, data set, summary and every table."""
-        return {
-            "experiment": NAME,
-            "config": dataclasses.asdict(self.config),
-            "dataset": self.dataset,
-            "summary": self.seed_summary,
-            "per_seed": self.per_seed,
-            "baselines": self.baselines,
-            "correlations": self.correlations,
-            "regimes": self.regimes,
-            "tables": self.tables,
-        }

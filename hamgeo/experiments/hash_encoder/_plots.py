@@ -15,12 +15,12 @@ import numpy as np
 from hamgeo.experiments._common import figure_style, save_figure
 from hamgeo.experiments.hash_encoder._config import (
     REDUNDANCY_NEAR_ZERO,
-    Result,
     curve_band,
     rows_where,
 )
+from hamgeo.experiments.hash_encoder._result import Result
 
-__all__ = ["draw"]
+__all__ = ["plot"]
 
 _ACCURACIES = (
     ("network", "network"),
@@ -124,14 +124,61 @@ def _phase_figure(plt, result: Result, data: str):
     return fig
 
 
-def draw(result: Result, out_dir: str | Path) -> list[Path]:
-    """Draw the phase chart and one figure per factor; return the PNG paths."""
+def _controls_figure(plt, result: Result, data: str):
+    """Training redundancy and k-NN test accuracy against width, with every control."""
+    width = result.tables.get("width", [])
+    n = max((r["n_train"] for r in result.controls["random_hyperplanes"]), default=0)
+    hyper = rows_where(result.controls["random_hyperplanes"], n_train=n)
+    raw = result.controls["raw_inputs"]
+    if not width or not hyper:
+        return None
+    xs = sorted({r["width"] for r in width})
+    pos = np.asarray(xs, float)
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.8), layout="constrained")
+    for ax, metric, title in (
+        (axes[0], "redundancy_train", "redundancy ratio (train)"),
+        (axes[1], "knn_test_accuracy", "k-NN accuracy (test)"),
+    ):
+        _curve(ax, rows_where(width, state="trained"), "width", metric, xs, pos, marker="o",
+               label="trained")  # fmt: skip
+        _curve(ax, rows_where(width, state="init"), "width", metric, xs, pos, marker="s",
+               ls="--", label="init (same arch.)")  # fmt: skip
+        _curve(ax, hyper, "width", metric, xs, pos, marker="^", ls=":",
+               label="random hyperplanes (same bits)")  # fmt: skip
+        values = [r[metric] for r in raw if r.get(metric) is not None]
+        if values:
+            ax.axhline(float(np.mean(values)), color="black", lw=0.9, label="raw inputs")
+        ax.set_xscale("log", base=2)
+        ax.set_ylim(-0.02, 1.02)
+        ax.set_xlabel("hidden width (1 layer) = bits")
+        ax.set_title(f"{data}: {title}")
+    axes[1].legend(fontsize=7)
+    return fig
+
+
+def plot(result: Result, out_dir: str | Path) -> list[Path]:
+    """Draw the phase chart, the controls and one figure per factor; return the PNG paths.
+
+    Every curve is the mean across seeds with its 95% band (Student t from 3 seeds, the
+    range below, clipped to [0, 1]).
+
+    Args:
+        result: what [`run`][hamgeo.experiments.hash_encoder.run] returned.
+        out_dir: folder for the figures.
+
+    Returns:
+        Paths of ``hash_encoder_phase.png``, ``hash_encoder_controls.png`` and
+        ``hash_encoder_<factor>.png`` for the factors that ran.
+    """
     t, paths = result.tables, []
     data = result.config.data
     with figure_style() as plt:
         fig = _phase_figure(plt, result, data)
         if fig is not None:
             paths.append(save_figure(fig, out_dir, "hash_encoder_phase"))
+        fig = _controls_figure(plt, result, data)
+        if fig is not None:
+            paths.append(save_figure(fig, out_dir, "hash_encoder_controls"))
         simple = (
             ("width", "width", "hidden width (1 layer)", True),
             ("depth", "depth", "hidden layers (equal total units)", False),

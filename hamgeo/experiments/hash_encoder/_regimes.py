@@ -12,15 +12,18 @@ size:
 * **sufficiently-expressive**: the redundancy ratio is almost zero and neither it nor
   the accuracy changes with the factors.
 
-hamgeo's operational reading (its thresholds, named in :mod:`._config`): at a sweep
-point, the Spearman correlation between the factor's level and each measure is taken
-over the point's neighbourhood (the ``2 * REGIME_WINDOW + 1`` levels centred on it,
-shifted inward at the ends of the sweep, every seed's value), once for the redundancy
-ratio and once for the k-NN test accuracy. A point is *sufficient* when its mean
-redundancy is at most :data:`REDUNDANCY_NEAR_ZERO` and neither correlation is significant at
-:data:`SIGNIFICANCE`; *under* when its redundancy is above that and a correlation is
-significant; *critical* otherwise. In a phase chart the neighbourhood runs along each
-axis, and a correlation along either counts.
+hamgeo's operational reading (its thresholds, named in :mod:`._config`): the paper's
+"significant" rests on a p-value, which falls as seeds are added even when nothing else
+changes; hamgeo labels by *effect size* instead, so that the labels do not depend on the
+number of seeds. At a sweep point, the neighbourhood is the ``2 * REGIME_WINDOW + 1``
+levels centred on it (shifted inward at the ends of the sweep); a measure *changes* there
+when its seed-mean varies by at least :data:`EFFECT_SIZE` (largest minus smallest level
+mean), once for the redundancy ratio and once for the k-NN test accuracy. A point is
+*sufficient* when its mean redundancy is at most :data:`REDUNDANCY_NEAR_ZERO` and neither
+measure changes; *under* when its redundancy is above that and a measure changes;
+*critical* otherwise. In a phase chart the neighbourhood runs along each axis, and a
+change along either counts. The Spearman correlations (:func:`spearman`) and their
+p-values stay in the results as a description, not as the label.
 """
 
 from __future__ import annotations
@@ -33,9 +36,9 @@ from typing import Any
 import numpy as np
 
 from hamgeo.experiments.hash_encoder._config import (
+    EFFECT_SIZE,
     REDUNDANCY_NEAR_ZERO,
     REGIME_WINDOW,
-    SIGNIFICANCE,
 )
 
 __all__ = ["grid_regimes", "regime", "spearman", "sweep_regimes"]
@@ -73,17 +76,17 @@ def spearman(x: Sequence[float], y: Sequence[float]) -> tuple[float | None, floa
     return rho, (p if math.isfinite(p) else 1.0)
 
 
-def regime(redundancy: float, significant: bool) -> str:
-    """Name a point's regime from its mean redundancy and the significance test.
+def regime(redundancy: float, changes: bool) -> str:
+    """Name a point's regime from its mean redundancy and whether a measure changes.
 
     Examples:
         >>> regime(0.4, True), regime(0.4, False), regime(0.0, False), regime(0.0, True)
         ('under', 'critical', 'sufficient', 'critical')
     """
     near_zero = redundancy <= REDUNDANCY_NEAR_ZERO
-    if near_zero and not significant:
+    if near_zero and not changes:
         return "sufficient"
-    if not near_zero and significant:
+    if not near_zero and changes:
         return "under"
     return "critical"
 
@@ -102,18 +105,23 @@ def _window(i: int, n_levels: int) -> tuple[int, int]:
     return lo, lo + size - 1
 
 
+def _level_mean(values: Sequence[float | None]) -> float:
+    finite = [v for v in values if v is not None and math.isfinite(v)]
+    return float(np.mean(finite)) if finite else float("nan")
+
+
 def _window_test(values: Mapping[str, Levels], lo: int, hi: int) -> dict[str, Any]:
-    """Spearman of the level index against each measure over levels ``lo .. hi``."""
+    """Effect size (range of the level means) of each measure over levels ``lo .. hi``.
+
+    Only the seed-means enter, so adding seeds that repeat the same values changes
+    nothing (unlike a p-value).
+    """
     out: dict[str, Any] = {}
     for name, per_level in values.items():
-        xs = [i for i in range(lo, hi + 1) for v in per_level[i] if v is not None]
-        ys = [v for i in range(lo, hi + 1) for v in per_level[i] if v is not None]
-        rho, p = spearman(xs, ys)
-        out[f"rho_{name}"] = rho
-        out[f"p_{name}"] = p
-    out["significant"] = any(
-        out[f"p_{name}"] < SIGNIFICANCE for name in values
-    )  # either measure changes
+        means = [_level_mean(per_level[i]) for i in range(lo, hi + 1)]
+        means = [m for m in means if math.isfinite(m)]
+        out[f"effect_{name}"] = float(max(means) - min(means)) if len(means) > 1 else 0.0
+    out["changes"] = any(out[f"effect_{name}"] >= EFFECT_SIZE for name in values)
     return out
 
 
@@ -130,8 +138,8 @@ def sweep_regimes(
 
     Returns:
         One row per level: the level, ``redundancy`` (mean over seeds),
-        ``knn_test_accuracy`` (mean), the window's ``rho_*`` / ``p_*`` for both
-        measures, ``significant`` and ``regime``.
+        ``knn_test_accuracy`` (mean), the window's ``effect_*`` for both measures,
+        ``changes`` and ``regime``.
 
     Examples:
         >>> red = [[0.9, 0.8], [0.5, 0.6], [0.1, 0.2], [0.0, 0.0], [0.0, 0.0], [0.0, 0.0]]
@@ -150,7 +158,7 @@ def sweep_regimes(
             "redundancy": red,
             "knn_test_accuracy": float(np.mean(accuracy[i])) if len(accuracy[i]) else None,
             **test,
-            "regime": regime(red, test["significant"]),
+            "regime": regime(red, test["changes"]),
         }
         rows.append(row)
     return rows
@@ -169,19 +177,19 @@ def grid_regimes(
 
     ``redundancy[i][j]`` holds the per-seed values at ``rows_levels[i]`` ×
     ``col_levels[j]`` (likewise ``accuracy``). A cell's neighbourhood runs along its
-    row and along its column (as in :func:`sweep_regimes`); a significant correlation
-    along either makes it significant.
+    row and along its column (as in :func:`sweep_regimes`); a change along either
+    counts.
 
     Returns:
         One row per cell: both levels, the mean redundancy, the mean k-NN test
-        accuracy, the smallest p-value along each axis, ``significant`` and ``regime``.
+        accuracy, the largest effect along each axis, ``changes`` and ``regime``.
 
     Examples:
         >>> red = [[[0.5], [0.4]], [[0.0], [0.0]]]
         >>> out = grid_regimes([2, 64], [1, 2], red, red, row_factor="width",
         ...                    col_factor="epoch")
-        >>> [c["regime"] for c in out]  # one seed: nothing is significant
-        ['critical', 'critical', 'sufficient', 'sufficient']
+        >>> [c["regime"] for c in out]  # 0.5 -> 0.0 down the first column: a change
+        ['under', 'under', 'critical', 'critical']
     """
     n_rows, n_cols = len(rows_levels), len(col_levels)
     out = []
@@ -195,7 +203,7 @@ def grid_regimes(
             t_row = _window_test(along_col, *_window(i, n_rows))
             t_col = _window_test(along_row, *_window(j, n_cols))
             red = float(np.mean(redundancy[i][j])) if len(redundancy[i][j]) else float("nan")
-            significant = t_row["significant"] or t_col["significant"]
+            changes = t_row["changes"] or t_col["changes"]
             out.append(
                 {
                     row_factor: rows_levels[i],
@@ -204,10 +212,14 @@ def grid_regimes(
                     "knn_test_accuracy": float(np.mean(accuracy[i][j]))
                     if len(accuracy[i][j])
                     else None,
-                    f"p_{row_factor}": min(t_row["p_redundancy"], t_row["p_accuracy"]),
-                    f"p_{col_factor}": min(t_col["p_redundancy"], t_col["p_accuracy"]),
-                    "significant": significant,
-                    "regime": regime(red, significant),
+                    f"effect_{row_factor}": max(
+                        t_row["effect_redundancy"], t_row["effect_accuracy"]
+                    ),
+                    f"effect_{col_factor}": max(
+                        t_col["effect_redundancy"], t_col["effect_accuracy"]
+                    ),
+                    "changes": changes,
+                    "regime": regime(red, changes),
                 }
             )
     return out

@@ -15,14 +15,23 @@ import numpy as np
 from hamgeo._checks import check_key
 from hamgeo.data import Dataset, load
 from hamgeo.experiments._common import progress
+from hamgeo.experiments._findings import array_checksum, dataset_info
 from hamgeo.experiments._protocol import seed_keys
 from hamgeo.experiments.hash_encoder._analysis import code_metrics
-from hamgeo.experiments.hash_encoder._config import FACTORS, CodeMetrics, Config, Result
-from hamgeo.experiments.hash_encoder._summary import summarize
-from hamgeo.experiments.hash_encoder._sweeps import ModelSpec, sweep_members, table_rows
+from hamgeo.experiments.hash_encoder._config import FACTORS, CodeMetrics, Config
+from hamgeo.experiments.hash_encoder._controls import hyperplane_codes, padded, raw_metrics
+from hamgeo.experiments.hash_encoder._result import Result
+from hamgeo.experiments.hash_encoder._summary import correlations, records, regimes
+from hamgeo.experiments.hash_encoder._sweeps import (
+    ModelSpec,
+    sample_sizes,
+    sweep_members,
+    table_rows,
+)
 from hamgeo.experiments.hash_encoder._train import NetState, TrainedNet, stable_id, train_specs
+from hamgeo.experiments.hash_encoder._verdicts import findings
 
-__all__ = ["load_data", "run", "run_seed"]
+__all__ = ["load_data", "run", "run_controls", "run_seed"]
 
 
 def _capped(data: Dataset, cap: int | None) -> Dataset:
@@ -124,6 +133,45 @@ def run_seed(
     return tables
 
 
+def run_controls(
+    config: Config, flat: Dataset, seed_key: jax.Array, seed: int
+) -> list[dict[str, Any]]:
+    """One seed's random-hyperplane rows: each width of the width sweep (all training
+    examples) and each width x training-set size of the sample-size sweep (the subsets
+    the networks train on), with as many bits as the width's network.
+    """  # noqa: D205
+    n = int(flat.x_train.shape[0])
+    n_classes = int(max(flat.y_train.max(), flat.y_test.max())) + 1
+    y_train, y_test = np.asarray(flat.y_train), np.asarray(flat.y_test)
+    perm = np.asarray(jax.random.permutation(jax.random.fold_in(seed_key, stable_id("subset")), n))
+    wanted = {(w, n) for w in config.all_widths}
+    wanted |= {(w, m) for w in config.sample_widths for m in sample_sizes(config, n)}
+    rows = []
+    nan = (float("nan"), float("nan"))
+    analysis_key = jax.random.fold_in(seed_key, stable_id("analysis"))
+    for w in progress(sorted({w for w, _ in wanted}), desc=f"seed {seed}: hyperplanes"):
+        k = jax.random.fold_in(seed_key, stable_id("hyperplanes", w))
+        train, test = hyperplane_codes(flat.x_train, flat.x_test, w, key=k)
+        train_words, test_codes = np.asarray(padded(train).words), padded(test)
+        for m in sorted(m for v, m in wanted if v == w):
+            subset = np.sort(perm[:m])
+            codes = type(test_codes)(train_words[subset], test_codes.n_bits)
+            metrics = code_metrics(
+                codes,
+                test_codes,
+                y_train[subset],
+                y_test,
+                nan,
+                config,
+                jax.random.fold_in(analysis_key, stable_id("hyperplanes", w, m)),
+                n_bits=w,
+                n_classes=n_classes,
+                full=w == config.main_width and m == n,
+            )
+            rows.append({"seed": seed, "width": w, "n_train": m, **metrics._asdict()})
+    return rows
+
+
 def run(config: Config, key: jax.Array) -> Result:
     """Run every factor sweep of the hash-encoder study, ``config.n_seeds`` times.
 
@@ -141,18 +189,44 @@ def run(config: Config, key: jax.Array) -> Result:
         ...              depth_units=2, factor_width=2, weight_decays=(0.0,),
         ...              label_noises=(0.0,), families=(), logreg_steps=5)
         >>> res = run(cfg, jax.random.key(0))
-        >>> res.summary["redundancy_train"].mean > 0.99  # 2 units: at most 4 codes
-        True
+        >>> [f.key for f in res.findings][:2]
+        ['determinism', 'categorization_knn']
     """
     if not isinstance(config, Config):
         raise TypeError(f"`config` must be a hash_encoder.Config, got {type(config).__name__}")
     key = check_key(key)
     flat, images = load_data(config)
     tables: dict[str, list[dict[str, Any]]] = {f: [] for f in FACTORS}
-    for seed, seed_key in enumerate(seed_keys(key, config.n_seeds)):
+    n = int(flat.x_train.shape[0])
+    n_classes = int(max(flat.y_train.max(), flat.y_test.max())) + 1
+    # the raw inputs need no seed (k-means gets seed 0's start): one row, every seed
+    raw = raw_metrics(
+        flat.x_train, flat.y_train, flat.x_test, flat.y_test,
+        n_classes=n_classes, k=config.knn_k, seed=0,
+    )  # fmt: skip
+    controls: dict[str, list[dict[str, Any]]] = {"random_hyperplanes": [], "raw_inputs": []}
+    seeds = tuple(range(config.n_seeds))
+    for seed, seed_key in zip(seeds, seed_keys(key, config.n_seeds), strict=True):
         for factor, rows in run_seed(config, flat, images, seed_key, seed).items():
             tables[factor].extend(rows)
-    per_seed, summary, correlations, regimes, baselines = summarize(tables, config)
-    dataset = {**flat.info, "name": flat.name}
-    dataset.update(n_train=int(flat.x_train.shape[0]), n_test=int(flat.x_test.shape[0]))
-    return Result(config, tables, correlations, regimes, baselines, per_seed, summary, dataset)
+        controls["random_hyperplanes"].extend(run_controls(config, flat, seed_key, seed))
+        controls["raw_inputs"].append({"seed": seed, "width": 0, "n_train": n, **raw._asdict()})
+    info = dict(flat.info)
+    dataset = dataset_info(
+        flat.name,
+        source=str(info.get("source", flat.name)),
+        checksum=array_checksum(flat.x_train, flat.y_train, flat.x_test, flat.y_test),
+        n_train=n,
+        n_test=int(flat.x_test.shape[0]),
+    ) | {"info": info}
+    return Result(
+        config=config,
+        tables=tables,
+        controls=controls,
+        correlations=correlations(tables),
+        regimes=regimes(tables),
+        findings=findings(tables, controls, config, seeds),
+        records=records(tables, controls, seeds),
+        dataset=dataset,
+        seeds=seeds,
+    )

@@ -1,14 +1,13 @@
-"""From the seeds' rows to the study's numbers: intervals, correlations, regimes, verdicts.
+"""From the seeds' rows to descriptive statistics: correlations, regimes, tidy records.
 
-* per seed, the main network's numbers (the ``main_width`` MLP), summarized across seeds
-  by :func:`~hamgeo.experiments._protocol.summarize_seeds` (Student-t intervals);
-* per factor level, trained against initialized: the redundancy of both and their
-  difference, each an interval across seeds (:func:`baselines`);
 * Spearman correlations of every measure with every factor over its whole sweep, seeds
-  pooled (:func:`correlations`);
-* the paper's regimes (:mod:`._regimes`) along the width and depth sweeps and on the two
-  phase charts;
-* verdicts on the paper's claims that follow the intervals (:func:`verdicts`).
+  pooled (:func:`correlations`), a description (the findings use per-seed statistics,
+  ``_verdicts``);
+* the paper's regimes (``_regimes``) along the width and depth sweeps and on the two
+  phase charts, labelled by effect size;
+* the tidy summary (:func:`records`): every measure at every factor level and state, the
+  controls, and the paired trained-minus-init differences per width, each an interval
+  across seeds that stays in the measure's range.
 """
 
 from __future__ import annotations
@@ -18,22 +17,17 @@ from typing import Any
 
 import numpy as np
 
-from hamgeo.experiments._protocol import Interval, seed_interval, summarize_seeds
+from hamgeo.experiments._findings import Record, interval, paired_difference
 from hamgeo.experiments.hash_encoder._config import (
     METRICS,
-    REDUNDANCY_NEAR_ZERO,
     SIGNIFICANCE,
-    Config,
     mean_of,
+    per_seed,
     rows_where,
 )
 from hamgeo.experiments.hash_encoder._regimes import grid_regimes, spearman, sweep_regimes
 
-__all__ = ["COMPARABLE", "baselines", "correlations", "summarize", "verdicts"]
-
-#: hamgeo's reading of "at least comparable with the network": a categorization test
-#: accuracy on codes at most this far below the network's own test accuracy.
-COMPARABLE = 0.05
+__all__ = ["correlations", "records", "regimes"]
 
 # factor table -> (the level's field, the fields that split it into series)
 _LEVELS = {
@@ -55,74 +49,6 @@ def _series(rows: Sequence[Mapping[str, Any]], split: tuple[str, ...]) -> list[d
         if key not in seen:
             seen.append(key)
     return seen
-
-
-def _per_seed(rows: Sequence[Mapping[str, Any]], field: str, n_seeds: int) -> list[float | None]:
-    by_seed = {r["seed"]: r.get(field) for r in rows}
-    return [by_seed.get(s) for s in range(n_seeds)]
-
-
-def _main_summary(tables: Mapping[str, list[dict[str, Any]]], config: Config, seed: int) -> dict:
-    """One seed's named numbers of the main network (the ``main_width`` MLP)."""
-    rows = rows_where(tables["width"], seed=seed, width=config.main_width)
-    trained = rows_where(rows, state="trained")[0]
-    init = rows_where(rows, state="init")[0]
-    out: dict[str, Any] = {
-        "main_width": config.main_width,
-        "redundancy_train": trained["redundancy_train"],
-        "redundancy_train_init": init["redundancy_train"],
-        "redundancy_drop": init["redundancy_train"] - trained["redundancy_train"],
-        "redundancy_test": trained["redundancy_test"],
-    }
-    out.update({m: trained[m] for m in METRICS[2:]})
-    for method in ("knn", "kmeans", "logreg"):
-        out[f"{method}_gap"] = trained["network_test_accuracy"] - trained[f"{method}_test_accuracy"]
-    out["knn_test_accuracy_init"] = init["knn_test_accuracy"]
-    return out
-
-
-def baselines(
-    tables: Mapping[str, list[dict[str, Any]]], n_seeds: int
-) -> dict[str, list[dict[str, Any]]]:
-    """Per factor level: redundancy and k-NN accuracy, trained vs at initialization.
-
-    Every value is an :class:`~hamgeo.experiments._protocol.Interval` across seeds;
-    ``redundancy_drop`` is ``init - trained`` per seed (positive: training lowered it).
-    """
-    out: dict[str, list[dict[str, Any]]] = {}
-    for factor, (level, split) in _LEVELS.items():
-        rows = tables.get(factor, [])
-        entries = []
-        for series in _series(rows, split):
-            levels = sorted({r[level] for r in rows_where(rows, **series, state="trained")})
-            for value in levels:
-                trained = rows_where(rows, **series, **{level: value}, state="trained")
-                if factor == "training_time":  # every epoch against epoch 0
-                    init = rows_where(rows, **series, epoch=0)
-                else:
-                    init = rows_where(rows, **series, **{level: value}, state="init")
-                tr = _per_seed(trained, "redundancy_train", n_seeds)
-                it = _per_seed(init, "redundancy_train", n_seeds)
-                drop = [
-                    None if a is None or b is None else a - b for a, b in zip(it, tr, strict=True)
-                ]
-                entries.append(
-                    {
-                        **series,
-                        level: value,
-                        "redundancy_trained": seed_interval(tr),
-                        "redundancy_init": seed_interval(it),
-                        "redundancy_drop": seed_interval(drop),
-                        "knn_test_trained": seed_interval(
-                            _per_seed(trained, "knn_test_accuracy", n_seeds)
-                        ),
-                        "knn_test_init": seed_interval(
-                            _per_seed(init, "knn_test_accuracy", n_seeds)
-                        ),
-                    }
-                )
-        out[factor] = entries
-    return out
 
 
 def correlations(tables: Mapping[str, list[dict[str, Any]]]) -> list[dict[str, Any]]:
@@ -199,87 +125,69 @@ def regimes(tables: Mapping[str, list[dict[str, Any]]]) -> dict[str, list[dict[s
     return out
 
 
-def _interval_verdict(iv: Interval, *, below: float | None = None, above: float | None = None):
-    """``"reproduced"`` when the interval lies on the claimed side, ``"not reproduced"``
-    when it lies entirely on the other, ``"inconclusive"`` otherwise (or one seed)."""  # noqa: D205, D209
-    if iv.mean is None:
-        return "n/a"
-    if iv.low is None or iv.high is None:
-        return "inconclusive (1 seed)"
-    if below is not None:
-        return (
-            "reproduced"
-            if iv.high <= below
-            else "not reproduced"
-            if iv.low > below
-            else "inconclusive"
-        )
-    if iv.low > above:
-        return "reproduced"
-    return "not reproduced" if iv.high <= above else "inconclusive"
+# the measures of the tidy summary (the others stay in the tables of ``extra``)
+_RECORDED = (
+    "redundancy_train",
+    "knn_test_accuracy",
+    "kmeans_test_accuracy",
+    "logreg_test_accuracy",
+    "network_test_accuracy",
+)
 
 
-def verdicts(summary: Mapping[str, Any], base: Mapping[str, list[dict[str, Any]]]) -> dict:
-    """Verdicts on the paper's claims, each following its statistic's interval.
+def _record(statistic: str, factors: dict[str, Any], values: list, seeds: list[int]) -> Record:
+    mean, low, high = interval(values, kind="proportion")
+    n = sum(v is not None for v in values)
+    return Record(statistic, factors, mean, low, high, n, tuple(seeds))
 
-    * determinism: the main network's training redundancy lies at or below
-      :data:`REDUNDANCY_NEAR_ZERO` (the interval's upper end);
-    * training lowers redundancy: at each width whose *untrained* net is above
-      :data:`REDUNDANCY_NEAR_ZERO`, whether ``init - trained`` is above 0;
-    * categorization "at least comparable": each method's gap to the network is at most
-      :data:`COMPARABLE` (upper end of the interval).
+
+def records(
+    tables: Mapping[str, list[dict[str, Any]]],
+    controls: Mapping[str, list[dict[str, Any]]],
+    seeds: Sequence[int],
+) -> list[Record]:
+    """The tidy summary: each measure at each factor level, state and control, over seeds.
+
+    Every value is a proportion (redundancy ratio, accuracy): its interval is clipped to
+    ``[0, 1]`` (:func:`~hamgeo.experiments._findings.interval`). The per-width paired
+    differences ``trained - init`` (k-NN test accuracy, training redundancy) come with
+    the Student-t (3+ seeds) or range interval of
+    :func:`~hamgeo.experiments._findings.paired_difference`.
     """
-    out = {
-        "verdict_determinism": _interval_verdict(
-            summary["redundancy_train"], below=REDUNDANCY_NEAR_ZERO
-        )
-    }
-    lowered, raised, unclear, already = [], [], [], []
-    for entry in base.get("width", []):
-        init, drop = entry["redundancy_init"], entry["redundancy_drop"]
-        if init.mean is not None and init.mean <= REDUNDANCY_NEAR_ZERO:
-            already.append(entry["width"])
-        elif drop.low is not None and drop.low > 0:
-            lowered.append(entry["width"])
-        elif drop.high is not None and drop.high < 0:
-            raised.append(entry["width"])
-        else:
-            unclear.append(entry["width"])
-    out["training_lowers_redundancy_at_widths"] = lowered
-    out["training_raises_redundancy_at_widths"] = raised
-    out["training_effect_unclear_at_widths"] = unclear
-    out["untrained_already_near_zero_at_widths"] = already
-    for method in ("knn", "kmeans", "logreg"):
-        out[f"verdict_{method}_comparable"] = _interval_verdict(
-            summary[f"{method}_gap"], below=COMPARABLE
-        )
+    seeds = list(seeds)
+    out: list[Record] = []
+    for factor, (level, split) in _LEVELS.items():
+        rows = tables.get(factor, [])
+        for series in _series(rows, split):
+            sub = rows_where(rows, **series)
+            for value in sorted({r[level] for r in sub}):
+                for state in ("init", "trained"):
+                    at = rows_where(sub, **{level: value}, state=state)
+                    if not at:
+                        continue
+                    for metric in _RECORDED:
+                        vals = per_seed(at, metric, seeds)
+                        if all(v is None for v in vals):
+                            continue
+                        factors = {"sweep": factor, **series, level: value, "state": state}
+                        out.append(_record(metric, factors, vals, seeds))
+    for arm, rows in controls.items():
+        for key in sorted({(r["width"], r["n_train"]) for r in rows}):
+            at = rows_where(rows, width=key[0], n_train=key[1])
+            for metric in _RECORDED[:4]:
+                vals = per_seed(at, metric, seeds)
+                if all(v is None for v in vals):
+                    continue
+                factors = {"sweep": "control", "width": key[0], "n_train": key[1], "state": arm}
+                out.append(_record(metric, factors, vals, seeds))
+    width = tables.get("width", [])
+    for w in sorted({r["width"] for r in width}):
+        trained = rows_where(width, width=w, state="trained")
+        init = rows_where(width, width=w, state="init")
+        for metric in ("knn_test_accuracy", "redundancy_train"):
+            a, b = per_seed(trained, metric, seeds), per_seed(init, metric, seeds)
+            mean, low, high = paired_difference(a, b)
+            n = sum(x is not None and y is not None for x, y in zip(a, b, strict=True))
+            factors = {"sweep": "width", "width": w, "state": "trained - init"}
+            out.append(Record(metric, factors, mean, low, high, n, tuple(seeds)))
     return out
-
-
-def summarize(
-    tables: Mapping[str, list[dict[str, Any]]], config: Config
-) -> tuple[list[dict], dict[str, Any], list[dict], dict[str, Any], dict[str, Any]]:
-    """``(per_seed, summary, correlations, regimes, baselines)`` of a run's tables."""
-    per_seed = [_main_summary(tables, config, s) for s in range(config.n_seeds)]
-    summary = summarize_seeds(per_seed)
-    base = baselines(tables, config.n_seeds)
-    corr = correlations(tables)
-    reg = regimes(tables)
-    summary.update(verdicts(summary, base))
-    for factor in ("width", "depth"):
-        if factor in reg:
-            summary[f"regime_by_{factor}"] = {str(r[factor]): r["regime"] for r in reg[factor]}
-    for factor in _LEVELS:
-        red = [
-            c
-            for c in corr
-            if c["factor"] == factor
-            and c["state"] == "trained"
-            and c["metric"] == "redundancy_train"
-        ]
-        if red:
-            rhos = ", ".join("n/a" if c["rho"] is None else f"{c['rho']:+.2f}" for c in red)
-            summary[f"redundancy_correlates_with_{factor}"] = (
-                f"{sum(c['significant'] for c in red)}/{len(red)} series significant (rho {rhos})"
-            )
-    return per_seed, summary, corr, reg, base

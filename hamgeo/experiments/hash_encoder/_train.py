@@ -216,7 +216,7 @@ def _train_group(
     widths = None
     if isinstance(model, MLP) and len(model.widths) == 1:
         widths = np.asarray([s.hidden[0] for s in members], np.int32)
-    init = init_many(model, jnp.stack(init_keys), data.x_train[:1], widths=widths)
+    init = init_many(model, data.x_train[:1], keys=jnp.stack(init_keys), widths=widths)
     track_rows = [i for i, s in enumerate(members) if s in tracked]
     if any(members[i].label_noise for i in track_rows):
         raise ValueError("tracked networks train on clean labels")  # pragma: no cover

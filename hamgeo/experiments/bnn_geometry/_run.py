@@ -12,16 +12,21 @@ from hamgeo import data, nets
 from hamgeo._checks import check_key
 from hamgeo.binary_geometry import angle_theory, binarization_angles, dot_product_preservation
 from hamgeo.experiments._common import progress
+from hamgeo.experiments._findings import array_checksum, dataset_info
 from hamgeo.experiments._protocol import seed_keys
-from hamgeo.experiments.bnn_geometry._config import (
-    DISTRIBUTIONS,
-    Config,
-    ModelResult,
-    Result,
-    SeedResult,
-)
+from hamgeo.experiments.bnn_geometry._config import DISTRIBUTIONS, Config
+from hamgeo.experiments.bnn_geometry._result import FaninResult, ModelResult, Result, SeedResult
+from hamgeo.experiments.bnn_geometry._verdicts import findings
 
-__all__ = ["Job", "jobs", "load_dataset", "measure_angles", "run", "train_and_measure"]
+__all__ = [
+    "Job",
+    "fanin_jobs",
+    "jobs",
+    "load_dataset",
+    "measure_angles",
+    "run",
+    "train_and_measure",
+]
 
 
 class Job(NamedTuple):
@@ -115,9 +120,37 @@ def jobs(config: Config) -> list[Job]:
     return out
 
 
+def fanin_jobs(config: Config) -> list[Job]:
+    """The fan-in sweep: BinaryMLPs ``(w, fanin_next)`` on ``config.data`` (MLP data only)."""
+    if config.data == "cifar10":
+        return []
+    return [
+        Job(
+            f"fanin_{w}",
+            f"BinaryMLP {w}-{config.fanin_next}-10 on {config.data} (layer 2: fan-in {w})",
+            nets.BinaryMLP((w, config.fanin_next), 10, norm=config.norm),
+            config.data,
+            False,
+            config.mlp_epochs,
+            config.batch_size,
+            config.learning_rate,
+        )
+        for w in config.fanin_widths
+    ]
+
+
 def train_and_measure(job: Job, ds: data.Dataset, *, key: jax.Array, config: Config) -> ModelResult:
-    """Train ``job.model`` on ``ds`` and measure its dot-product preservation on the test split."""
+    """Train ``job.model`` on ``ds``; measure its dot-product preservation on the test split,
+    trained and at initialization (the same net, the same pairs).
+    """  # noqa: D205
     k_train, k_dpp = jax.random.split(key)
+    init = jax.tree.map(
+        lambda a: a[0], nets.init_many(job.model, ds.x_train[:1], keys=k_train[None])
+    )
+    init_acc = float(nets.accuracy(job.model, init, ds.x_test, ds.y_test))
+    init_layers = dot_product_preservation(
+        job.model, init, ds.x_test, key=k_dpp, positions_per_example=config.positions_per_example
+    )
     trained = nets.train(
         job.model,
         ds,
@@ -134,7 +167,7 @@ def train_and_measure(job: Job, ds: data.Dataset, *, key: jax.Array, config: Con
         key=k_dpp,
         positions_per_example=config.positions_per_example,
     )
-    return ModelResult(job.name, job.description, acc, layers)
+    return ModelResult(job.name, job.description, acc, layers, init_layers, init_acc)
 
 
 def measure_angles(config: Config, key: jax.Array) -> dict[str, dict[int, tuple]]:
@@ -143,7 +176,7 @@ def measure_angles(config: Config, key: jax.Array) -> dict[str, dict[int, tuple]
     for i, dist in enumerate(DISTRIBUTIONS):
         for dim in progress(config.dims, desc=f"angles ({dist})"):
             k = jax.random.fold_in(jax.random.fold_in(key, i), dim)
-            s, p = binarization_angles(k, dim=dim, n=config.n_angles, distribution=dist)
+            s, p = binarization_angles(key=k, dim=dim, n=config.n_angles, distribution=dist)
             angles[dist][dim] = (np.asarray(s), np.asarray(p))
     return angles
 
@@ -165,6 +198,7 @@ def run(config: Config, key: jax.Array) -> Result:
         raise TypeError(f"`config` must be a bnn_geometry.Config, got {type(config).__name__}")
     key = check_key(key)
     todo = jobs(config)
+    sweep = fanin_jobs(config)
     loaded: dict[tuple[str, bool], data.Dataset] = {}
     for job in todo:  # load (and download) everything before any training
         if (job.dataset, job.images) not in loaded:
@@ -183,6 +217,26 @@ def run(config: Config, key: jax.Array) -> Result:
             )
             for i, job in enumerate(progress(todo, desc="BNNs"))
         ]
-        seeds.append(SeedResult(angles, models))
+        fanin = []
+        for i, job in enumerate(progress(sweep, desc="fan-in sweep")):
+            m = train_and_measure(
+                job,
+                loaded[job.dataset, job.images],
+                key=jax.random.fold_in(jax.random.fold_in(k_models, 1000), i),
+                config=config,
+            )
+            fanin.append(FaninResult(m.layers[1].input_dim, m.layers[1], m.init_layers[1],
+                                     m.test_accuracy))  # fmt: skip
+        seeds.append(SeedResult(angles, models, fanin))
     infos = {name: dict(ds.info) for (name, _), ds in loaded.items()}
-    return Result(config, theory, seeds, infos)
+    main = loaded[todo[0].dataset, todo[0].images]
+    dataset = dataset_info(
+        main.name,
+        source=str(main.info.get("source", main.name)),
+        checksum=array_checksum(main.x_train, main.y_train, main.x_test, main.y_test),
+        n_train=int(main.x_train.shape[0]),
+        n_test=int(main.x_test.shape[0]),
+    )
+    result = Result(config, theory, seeds, infos, dataset)
+    result.findings = findings(result)
+    return result
