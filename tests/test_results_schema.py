@@ -24,6 +24,8 @@ from hamgeo.experiments._findings import (
 pytest.importorskip("jsonschema")
 
 ROOT = Path(__file__).resolve().parents[1]
+# studies whose committed results.json may still predate the schema (every other is validated)
+PREDATE_SCHEMA = {"bnn-geometry", "hash-encoder"}
 
 
 def _document():
@@ -131,7 +133,7 @@ def test_committed_results_follow_the_schema(name):
     if not path.exists():
         pytest.fail(f"{path} is missing: run `hamgeo reproduce {name} --out docs/results`")
     doc = json.loads(path.read_text())
-    if doc.get("schema_version") is None:
+    if doc.get("schema_version") is None and name in PREDATE_SCHEMA:
         pytest.xfail(f"{name}'s committed results.json predates the schema; regenerate it")
     validate_results(doc)
 
@@ -176,6 +178,6 @@ def test_render_docs_needs_the_markers(tmp_path):
 @pytest.mark.parametrize("name", sorted(REGISTRY))
 def test_committed_pages_agree_with_their_results(name):
     doc = json.loads(render_docs.results_path(ROOT, name).read_text())
-    if doc.get("schema_version") is None:
+    if doc.get("schema_version") is None and name in PREDATE_SCHEMA:
         pytest.xfail(f"{name}'s committed results.json predates the schema; regenerate it")
     assert render_docs.check_pages(ROOT, [name]) == []

@@ -191,13 +191,17 @@ def _cases_analysis(sz: dict[str, int]) -> list[Case]:
             "",
             lambda: hamgeo.count_regions_per_layer(x, [(0, 128), (128, 256)]),
         ),
-        ("knn_accuracy", "k=9", lambda: hamgeo.knn_accuracy(x, lx, y, ly, k=9).test),
-        ("kmeans_accuracy", "", lambda: hamgeo.kmeans_accuracy(x, lx, y, ly, key=key).test),
-        ("logreg_accuracy", "", lambda: hamgeo.logreg_accuracy(x, lx, y, ly).test),
+        ("knn_accuracy", "k=9", lambda: hamgeo.knn_accuracy(x, lx, y, ly, k=9).test_accuracy),
+        (
+            "kmeans_accuracy",
+            "",
+            lambda: hamgeo.kmeans_accuracy(x, lx, y, ly, key=key).test_accuracy,
+        ),
+        ("logreg_accuracy", "", lambda: hamgeo.logreg_accuracy(x, lx, y, ly).test_accuracy),
         (
             "binarization_angles",
             "dim=256",
-            lambda: hamgeo.binarization_angles(key, dim=256, n=1000),
+            lambda: hamgeo.binarization_angles(key=key, dim=256, n=1000),
         ),
         (
             "dot_product_preservation",

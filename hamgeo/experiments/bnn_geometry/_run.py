@@ -144,7 +144,9 @@ def train_and_measure(job: Job, ds: data.Dataset, *, key: jax.Array, config: Con
     trained and at initialization (the same net, the same pairs).
     """  # noqa: D205
     k_train, k_dpp = jax.random.split(key)
-    init = jax.tree.map(lambda a: a[0], nets.init_many(job.model, k_train[None], ds.x_train[:1]))
+    init = jax.tree.map(
+        lambda a: a[0], nets.init_many(job.model, ds.x_train[:1], keys=k_train[None])
+    )
     init_acc = float(nets.accuracy(job.model, init, ds.x_test, ds.y_test))
     init_layers = dot_product_preservation(
         job.model, init, ds.x_test, key=k_dpp, positions_per_example=config.positions_per_example

@@ -306,10 +306,12 @@ class Config:
 
     Attributes:
         n_seeds: independent repetitions; each draws its own data and probes and
-            retrains every net (seed 0 uses the run's key itself). Default 10: enough
-            that the 3-vs-10-layer saturation interval is narrower than
-            ``stats.target_width`` on the quiet machine's runs (the result states the
-            number a run's own spread needs).
+            retrains every net (seed 0 uses the run's key itself). Default 10, hamgeo's
+            choice of cost (a seed is about a CPU-minute at the default size). Ten seeds
+            do not make the 3-vs-10-layer saturation interval narrower than
+            ``stats.target_width``: the ``saturation_depth`` finding states the width a
+            run reached and the number of seeds its own spread needs (about 83 on the
+            committed run).
         data: the data set, only ``"gaussian-grid"`` (the study's own set-up).
         grid: [`GridConfig`][hamgeo.experiments.discriminability.GridConfig].
         nets: [`NetsConfig`][hamgeo.experiments.discriminability.NetsConfig].
