@@ -11,11 +11,6 @@ XLA_PATH_TESTS := tests/test_hamming.py tests/test_codes.py tests/test_dispatch.
 	tests/test_blocks.py tests/test_encoding.py tests/test_regions.py tests/test_transport.py \
 	tests/test_mmd.py tests/test_fuzz.py
 
-# mypy must pass on hamgeo/ (pyproject.toml [tool.mypy]). Until every owner's files are
-# clean, `make test` prints the remaining errors without failing; TYPECHECK_STRICT=1 makes
-# them fatal (flip the default once mypy reports zero).
-TYPECHECK_STRICT ?= 0
-
 .PHONY: demo test lint typecheck format docs docs-check bench bench-quick install clean
 
 $(BIN)/python:
@@ -42,7 +37,7 @@ demo: $(VENV)/.installed
 test: $(VENV)/.installed-test
 	$(BIN)/ruff format --check hamgeo tests benchmarks examples
 	$(BIN)/ruff check hamgeo tests benchmarks examples
-	$(BIN)/python -m mypy hamgeo || test "$(TYPECHECK_STRICT)" != 1
+	$(BIN)/python -m mypy hamgeo
 	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --quiet --site-dir build/site
 	$(BIN)/python -m pytest -n auto -q
 	@echo "Again with the native kernels disabled (the pure-XLA paths) for what reaches them:"

@@ -451,7 +451,7 @@ def _payload(result: Any, name: str, overrides: dict[str, Any], run: dict[str, A
 def _print_findings(result: Any) -> bool:
     findings = getattr(result, "findings", None)
     try:
-        module = importlib.import_module("hamgeo.experiments._findings")
+        module = importlib.import_module("hamgeo.experiments.findings")
     except ImportError:
         return False
     if not findings or not hasattr(module, "format_findings"):

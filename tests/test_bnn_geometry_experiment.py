@@ -8,8 +8,8 @@ import pytest
 from hamgeo import data, nets
 from hamgeo.experiments import bnn_geometry as exp
 from hamgeo.experiments._common import to_jsonable
-from hamgeo.experiments._findings import validate_results
-from hamgeo.experiments._protocol import check_experiment
+from hamgeo.experiments.findings import validate_results
+from hamgeo.experiments.protocol import check_experiment
 
 TINY = dataclasses.replace(
     exp.Config.quick(),

@@ -27,7 +27,7 @@ TINY = textwrap.dedent(
 
     from hamgeo._checks import check_positive_int
     from hamgeo.experiments._common import figure_style, save_figure
-    from hamgeo.experiments._protocol import seed_keys, summarize_seeds
+    from hamgeo.experiments.protocol import seed_keys, summarize_seeds
 
     NAME = "tiny"
     CALLS = []

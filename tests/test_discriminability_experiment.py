@@ -10,8 +10,8 @@ from scipy import stats
 
 from hamgeo.experiments import discriminability as disc
 from hamgeo.experiments._common import to_jsonable
-from hamgeo.experiments._findings import validate_results
-from hamgeo.experiments._protocol import check_experiment
+from hamgeo.experiments.findings import validate_results
+from hamgeo.experiments.protocol import check_experiment
 
 TINY = disc.Config(n_seeds=2).replace(
     **{

@@ -7,8 +7,8 @@ import pytest
 import scipy.stats
 
 from hamgeo.experiments import discriminability as disc
-from hamgeo.experiments._protocol import seed_interval
 from hamgeo.experiments.discriminability._result import curve_band
+from hamgeo.experiments.protocol import seed_interval
 
 # 29 shifts over [0, 1]: spacing 1/28, so knees and steps at round numbers fall off the grid
 T = np.linspace(0.0, 1.0, 29)

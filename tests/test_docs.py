@@ -30,15 +30,7 @@ SITE = Path(os.environ.get("HAMGEO_SITE", ROOT / "build" / "site"))
 
 # pages whose docstrings still hold Sphinx roles, being converted by their owners: reported,
 # not failed, until the list is empty (then delete it)
-PENDING_ROLES: set[str] = {
-    "api/codes/index.html",
-    "api/data/index.html",
-    "api/experiments/index.html",
-    "api/hamming/index.html",
-    "api/mmd/index.html",
-    "api/nets/index.html",
-    "api/transport/index.html",
-}
+PENDING_ROLES: set[str] = set()
 
 ROLE = re.compile(r":(?:py:)?(?:func|mod|class|meth|attr|exc|data|obj|ref|const|doc):(?:<code>|`)")
 EXTERNAL_ASSET = re.compile(

@@ -14,7 +14,7 @@ import pytest
 
 import hamgeo
 from hamgeo.experiments import REGISTRY
-from hamgeo.experiments._protocol import check_experiment
+from hamgeo.experiments.protocol import check_experiment
 
 PACKAGE = Path(hamgeo.__file__).parent
 

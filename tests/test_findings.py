@@ -1,4 +1,4 @@
-"""Findings, intervals and records (hamgeo/experiments/_findings.py) against scipy / NumPy."""
+"""Findings, intervals and records (hamgeo/experiments/findings.py) against scipy / NumPy."""
 
 import math
 
@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from hamgeo.experiments._findings import (
+from hamgeo.experiments.findings import (
     Estimate,
     Finding,
     Record,

@@ -421,8 +421,19 @@ _CASES: dict[str, tuple[Callable[[], Callable], Callable[[], dict], dict[str, st
     ),
     "dot_product_preservation": (
         lambda: hamgeo.dot_product_preservation,
-        lambda: {"model": _fx().bmlp, "variables": _fx().bmlp_vars, "x": _fx().x, "key": _fx().key},
-        {"model": "model", "x": "real_array", "batch_size": "count", "n_keep": "count"},
+        lambda: {
+            "model": _fx().bmlp,
+            "variables": _fx().bmlp_vars,
+            "x": _fx().x,
+            "key": _fx().key,
+        },
+        {
+            "model": "model",
+            "x": "real_array",
+            "key": "key",
+            "batch_size": "count",
+            "n_keep": "count",
+        },
     ),
     # encoding
     "kmeans_accuracy": (
@@ -616,7 +627,7 @@ _CASES: dict[str, tuple[Callable[[], Callable], Callable[[], dict], dict[str, st
     ),
     "binary_layer_io": (
         lambda: nets.binary_layer_io,
-        lambda: {"model": _fx().bmlp, "variables": _fx().bmlp_vars, "x": _fx().x, "key": _fx().key},
+        lambda: {"model": _fx().bmlp, "variables": _fx().bmlp_vars, "x": _fx().x},
         {"model": "model", "x": "real_array"},
     ),
     "train": (

@@ -12,8 +12,7 @@ from hamgeo.codes import unpack_bits
 from hamgeo.data import digits
 from hamgeo.experiments import hash_encoder as he
 from hamgeo.experiments._common import to_jsonable
-from hamgeo.experiments._findings import validate_results
-from hamgeo.experiments._protocol import check_experiment
+from hamgeo.experiments.findings import validate_results
 from hamgeo.experiments.hash_encoder import (
     _analysis,
     _controls,
@@ -22,6 +21,7 @@ from hamgeo.experiments.hash_encoder import (
     _train,
     _verdicts,
 )
+from hamgeo.experiments.protocol import check_experiment
 from hamgeo.nets import MLP, activation_codes
 
 
@@ -313,7 +313,7 @@ def test_tiny_run_schema_seeds_and_baselines(tmp_path):
     for factor, rows in a["tables"].items():
         seed0 = [r for r in b["tables"][factor] if r["seed"] == 0]
         assert json.dumps(rows, sort_keys=True) == json.dumps(seed0, sort_keys=True), factor
-    validate_results(json.loads(json.dumps(b)))
+    validate_results(json.loads(json.dumps(to_jsonable(two.to_dict()))))
     records = [r.to_dict() for r in two.summary]
     assert all(0.0 <= r["low"] <= r["mean"] <= r["high"] <= 1.0 for r in records
                if r["factors"]["state"] != "trained - init")  # fmt: skip

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from hamgeo.experiments import REGISTRY
-from hamgeo.experiments._findings import (
+from hamgeo.experiments.findings import (
     SCHEMA_VERSION,
     Finding,
     Record,

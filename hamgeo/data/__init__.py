@@ -35,6 +35,7 @@ from hamgeo.data._fetch import DownloadError as DownloadError
 from hamgeo.data._formats import load_cifar10 as load_cifar10
 from hamgeo.data._formats import load_mnist as load_mnist
 from hamgeo.data._remote import DATASETS as DATASETS
+from hamgeo.data._remote import DatasetName as DatasetName
 from hamgeo.data._remote import cifar10 as cifar10
 from hamgeo.data._remote import fashion_mnist as fashion_mnist
 from hamgeo.data._remote import load as load
@@ -45,6 +46,7 @@ from hamgeo.data._synthetic import gaussian_grid as gaussian_grid
 
 __all__ = [
     "DATASETS",
+    "DatasetName",
     "ChecksumError",
     "Dataset",
     "DownloadError",

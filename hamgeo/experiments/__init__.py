@@ -1,11 +1,12 @@
 """Reproductions of the three papers, one package each.
 
-Every experiment package follows :mod:`hamgeo.experiments._protocol`: ``NAME``, a
-validated ``Config`` dataclass with ``quick()`` and ``n_seeds``,
-``run(config, key) -> Result``, ``plot(result, out_dir) -> list[Path]``, a
-``Result.summary`` property of named values (intervals across seeds) and
-``Result.to_dict()``, the JSON-able ``results.json`` content with the keys
-``experiment``, ``config`` and ``summary``.
+Every experiment package follows [`hamgeo.experiments.protocol`][hamgeo.experiments.protocol]:
+``NAME``, a validated frozen ``Config`` dataclass with ``quick()`` and ``n_seeds``,
+``run(config, key) -> Result`` and ``plot(result, out_dir) -> list[Path]``. A ``Result``
+holds ``findings`` (the papers' claims judged by a stated rule against controls, see
+[`hamgeo.experiments.findings`][hamgeo.experiments.findings]), ``summary`` (tidy records:
+statistic, factors, mean, 95 % interval, seeds) and ``to_dict()``, the content of
+``results.json`` in the one versioned schema every study shares (``results.schema.json``).
 """
 
 # name on the command line -> module under hamgeo.experiments

@@ -3,7 +3,7 @@
 ``python -m hamgeo.experiments.render_docs [--root DIR] [--check] [NAME ...]`` rewrites,
 in ``docs/reproductions/<name>.md``, the text between ``<!-- findings:begin -->`` and
 ``<!-- findings:end -->`` from ``docs/results/<name>/results.json``
-([`render_findings_markdown`][hamgeo.experiments._findings.render_findings_markdown]);
+([`render_findings_markdown`][hamgeo.experiments.findings.render_findings_markdown]);
 with ``--check`` it writes nothing and exits 1 when a page and its results disagree, or
 when a verdict word appears on a page outside its generated block (a verdict is
 computed, never typed by hand).
@@ -21,7 +21,7 @@ from typing import Any
 
 from hamgeo.experiments import REGISTRY
 from hamgeo.experiments._common import atomic_path
-from hamgeo.experiments._findings import Finding, render_findings_markdown
+from hamgeo.experiments.findings import Finding, render_findings_markdown
 
 __all__ = [
     "BEGIN",

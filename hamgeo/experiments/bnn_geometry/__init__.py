@@ -8,20 +8,24 @@ them:
    adds Gaussian entries), the angle between a vector and its sign is small next to the
    angle between two random vectors, which concentrates near 90 degrees; the two
    distributions overlap at low dimension and separate at moderately high dimension
-   (:func:`hamgeo.binary_geometry.binarization_angles`). The limit
+   ([`hamgeo.binary_geometry.binarization_angles`][hamgeo.binary_geometry.binarization_angles]).
+   The limit
    ``arccos(E|w| / sqrt(E w^2))`` (30 degrees for uniform entries, 37 for Gaussian) and
-   the finite-dimension theory are hamgeo's (:func:`hamgeo.binary_geometry.angle_theory`),
+   the finite-dimension theory are hamgeo's
+   ([`hamgeo.binary_geometry.angle_theory`][hamgeo.binary_geometry.angle_theory]),
    not stated in the paper.
 2. **Fig. 3** — in trained BNNs with batch norm without mean subtraction (the paper's
-   Sec. 5.1; :class:`hamgeo.nets.NoMeanBatchNorm`), ``a . w_b`` is highly correlated with
+   Sec. 5.1; [`hamgeo.nets.NoMeanBatchNorm`][hamgeo.nets.NoMeanBatchNorm]), ``a . w_b`` is highly
+   correlated with
    ``a . w_c`` layer by layer, less so in the first layer where the dimension is low;
    the same for the activation variant ``w_b . a_c`` vs ``w_b . a_b``
-   (:func:`hamgeo.binary_geometry.dot_product_preservation`, pooled as in the paper and
+   ([`dot_product_preservation`][hamgeo.binary_geometry.dot_product_preservation], pooled as in
+   the paper and
    per unit, against a random-binary-weight baseline and the isotropic-input
-   prediction). The main model is a :class:`~hamgeo.nets.BinaryMLP` on ``Config.data``
+   prediction). The main model is a [`BinaryMLP`][hamgeo.nets.BinaryMLP] on ``Config.data``
    (digits offline by default; MNIST as the paper's Sec. 3 says, or the paper's CIFAR-10
    CNN with ``data="cifar10"``), with a BinaryMLP on MNIST-1D and a
-   :class:`~hamgeo.nets.BinaryCNN` on digits beside it.
+   [`BinaryCNN`][hamgeo.nets.BinaryCNN] on digits beside it.
 
 Every seed redraws the angles and retrains every network; every summary number is an
 interval across seeds. Every trained net is measured again at initialization (the same

@@ -67,16 +67,18 @@ class Config:
         dims: dimensions of the angle distributions (Fig. 2).
         n_angles: angles of each kind sampled per dimension and distribution.
         hist_bins: bins over [0, 180] degrees for the angle histograms and overlaps.
-        data: the main model's data set, one of :data:`DATASETS`: a
-            :class:`~hamgeo.nets.BinaryMLP` for ``"digits"`` (offline; the default),
+        data: the main model's data set, one of
+        [`DATASETS`][hamgeo.experiments.bnn_geometry.DATASETS]: a
+            [`BinaryMLP`][hamgeo.nets.BinaryMLP] for ``"digits"`` (offline; the default),
             ``"mnist1d"``, ``"mnist"`` and ``"fashion-mnist"``; the paper's CNN for
             ``"cifar10"``.
         data_root: cache root of the downloadable data sets (``None``: hamgeo's default,
-            see :func:`hamgeo.data.cache_dir`).
+            see [`hamgeo.data.cache_dir`][hamgeo.data.cache_dir]).
         download: download a missing data set (else a clear error names the files).
         n_seeds: independent repetitions (each redraws the angles and retrains every net).
         norm: batch norm of every BNN: ``"no-mean"`` (the paper's "batch norm without
-            subtracting the mean", :class:`~hamgeo.nets.NoMeanBatchNorm`) or ``"standard"``.
+            subtracting the mean", [`NoMeanBatchNorm`][hamgeo.nets.NoMeanBatchNorm]) or
+            ``"standard"``.
         mlp_widths: hidden widths of the BinaryMLPs (hamgeo's choice).
         mlp_epochs: training epochs of the BinaryMLPs.
         cnn_channels: binary conv channels of the digits BinaryCNN (a side model).

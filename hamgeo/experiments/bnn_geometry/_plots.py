@@ -145,7 +145,7 @@ def _plot_corr_vs_dim(result: Result, out_dir) -> Path:
         fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(12, 4.2))
         for i, m in enumerate(summaries):
             dims = [r["input_dim"] for r in m["seeds"][0]["layers"]]
-            k = range(1, len(dims) + 1)
+            k = np.arange(1, len(dims) + 1)
             style = {"marker": markers[i % len(markers)], "ls": "none", "color": f"C{i}"}
             for stat, fill, label in (
                 ("dot_corr", None, "pooled"),
@@ -222,7 +222,7 @@ def plot(result: Result, out_dir: str | Path) -> list[Path]:
     """Draw the figures: Fig. 2 histograms, angle theory, Fig. 3 per model, corr vs dim.
 
     Args:
-        result: what :func:`~hamgeo.experiments.bnn_geometry.run` returned.
+        result: what [`run`][hamgeo.experiments.bnn_geometry.run] returned.
         out_dir: the directory for the PNG files.
 
     Returns:

@@ -5,13 +5,13 @@ from __future__ import annotations
 import dataclasses
 import math
 from collections.abc import Sequence
-from typing import Any, NamedTuple
+from typing import Any, Literal, NamedTuple
 
 import numpy as np
 
 from hamgeo.binary_geometry import LayerPreservation, angle_overlap
-from hamgeo.experiments._findings import Finding, Record, interval, results_document
 from hamgeo.experiments.bnn_geometry._config import LAYER_SCALARS, NAME, Config
+from hamgeo.experiments.findings import Finding, Record, interval, results_document
 
 __all__ = ["Band", "FaninResult", "ModelResult", "Result", "SeedResult", "band"]
 
@@ -28,7 +28,7 @@ class Band(NamedTuple):
 
 
 def band(values: Sequence[float | None], stat: str = "") -> Band:
-    """The :class:`Band` of per-seed ``values``, kept inside the statistic's range.
+    """The ``Band`` of per-seed ``values``, kept inside the statistic's range.
 
     Correlations (``*corr*``) are clipped to ``[-1, 1]``, angles (``*deg*``, ``sign_*``,
     ``pair_*``) to ``[0, 180]``, overlaps, probabilities and accuracies to ``[0, 1]``.
@@ -38,7 +38,9 @@ def band(values: Sequence[float | None], stat: str = "") -> Band:
         1.0
     """
     finite = [v for v in values if v is not None and math.isfinite(v)]
-    kind = "proportion" if any(w in stat for w in ("overlap", "p_", "accuracy")) else "mean"
+    kind: Literal["proportion", "mean"] = (
+        "proportion" if any(w in stat for w in ("overlap", "p_", "accuracy")) else "mean"
+    )
     mean, low, high = interval(finite, kind=kind)
     if "corr" in stat:
         low, high = max(low, -1.0), min(high, 1.0)
@@ -127,7 +129,8 @@ class Result:
     Attributes:
         config: the configuration.
         theory: ``{distribution: {dim: AngleTheory}}``.
-        seeds: one :class:`SeedResult` per seed, seed 0 first.
+        seeds: one [`SeedResult`][hamgeo.experiments.bnn_geometry.SeedResult] per seed, seed 0
+        first.
         datasets: ``{data set name: Dataset.info}`` of every data set used.
         dataset: the main data set's record in ``results.json`` (name, checksum, sizes).
         findings: the paper's claims judged against the controls.
@@ -169,7 +172,7 @@ class Result:
         return table
 
     def angle_table(self) -> dict[str, dict[str, dict[str, Any]]]:
-        """Per distribution and dimension: :class:`Band` s across seeds, and the theory."""
+        """Per distribution and dimension: ``Band`` s across seeds, and the theory."""
         tables = [self.angle_stats(s) for s in self.seeds]
         out: dict[str, dict[str, dict[str, Any]]] = {}
         for dist in tables[0]:
@@ -191,7 +194,7 @@ class Result:
         return out
 
     def model_summaries(self) -> list[dict[str, Any]]:
-        """Per model: name, description, and each scalar as a :class:`Band`, trained and init."""
+        """Per model: name, description, and each scalar as a ``Band``, trained and init."""
         out = []
         for j, first in enumerate(self.seeds[0].models):
             runs = [s.models[j] for s in self.seeds]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, cast
 
 import jax
 import numpy as np
@@ -12,11 +12,11 @@ from hamgeo import data, nets
 from hamgeo._checks import check_key
 from hamgeo.binary_geometry import angle_theory, binarization_angles, dot_product_preservation
 from hamgeo.experiments._common import progress
-from hamgeo.experiments._findings import array_checksum, dataset_info
-from hamgeo.experiments._protocol import seed_keys
 from hamgeo.experiments.bnn_geometry._config import DISTRIBUTIONS, Config
 from hamgeo.experiments.bnn_geometry._result import FaninResult, ModelResult, Result, SeedResult
 from hamgeo.experiments.bnn_geometry._verdicts import findings
+from hamgeo.experiments.findings import array_checksum, dataset_info
+from hamgeo.experiments.protocol import seed_keys
 
 __all__ = [
     "Job",
@@ -43,7 +43,9 @@ class Job(NamedTuple):
 
 
 def load_dataset(name: str, config: Config, *, images: bool) -> data.Dataset:
-    """The data set ``name`` as :func:`hamgeo.data.load` gives it, with the config's limits.
+    """The data set ``name`` with the config's limits.
+
+    It is read by [`hamgeo.data.load`][hamgeo.data.load].
 
     ``"digits"`` and ``"mnist1d"`` are made offline and used whole; the downloadable sets
     are read from ``config.data_root`` (downloaded when ``config.download``), their
@@ -53,7 +55,9 @@ def load_dataset(name: str, config: Config, *, images: bool) -> data.Dataset:
         return data.digits(images=images)
     if name == "mnist1d":
         return data.mnist1d()
-    ds = data.load(name, root=config.data_root, download=config.download, images=images)
+    ds = data.load(
+        cast(data.DatasetName, name), root=config.data_root, download=config.download, images=images
+    )
     n_train, n_test = config.train_limit, config.eval_limit
     return dataclasses.replace(
         ds,
@@ -184,15 +188,16 @@ def measure_angles(config: Config, key: jax.Array) -> dict[str, dict[int, tuple]
 def run(config: Config, key: jax.Array) -> Result:
     """Run the experiment: Fig. 2 angle distributions, then Fig. 3 on trained BNNs, per seed.
 
-    Seed ``i`` uses :func:`~hamgeo.experiments._protocol.seed_keys` ``(key, n_seeds)[i]``:
+    Seed ``i`` uses [`seed_keys`][hamgeo.experiments.protocol.seed_keys] ``(key, n_seeds)[i]``:
     it redraws the angles and retrains every network; data sets are loaded once.
 
     Args:
-        config: sizes (:class:`Config`; ``Config.quick()`` for a fast run).
+        config: sizes ([`Config`][hamgeo.experiments.bnn_geometry.Config]; ``Config.quick()`` for a
+        fast run).
         key: a JAX PRNG key; the same key gives the same result.
 
     Returns:
-        A :class:`Result`.
+        A [`Result`][hamgeo.experiments.bnn_geometry.Result].
     """
     if not isinstance(config, Config):
         raise TypeError(f"`config` must be a bnn_geometry.Config, got {type(config).__name__}")

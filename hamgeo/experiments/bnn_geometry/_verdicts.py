@@ -4,7 +4,7 @@ Quoted from [BNN-Geometry] (``docs/references.md``). A claim about *trained* BNN
 ``supported`` only when the trained statistic beats its controls by a paired interval
 over seeds: the same network at initialization (same weights' distribution, same pairs)
 and a random ``±1`` weight vector per unit. The paper's "highly correlated" is hamgeo's
-line :data:`~hamgeo.experiments.bnn_geometry.HIGHLY_CORRELATED`. The layer-1
+line [`HIGHLY_CORRELATED`][hamgeo.experiments.bnn_geometry.HIGHLY_CORRELATED]. The layer-1
 observation and its explanation ("lower dimension") are judged apart: the explanation by
 a fan-in sweep at a fixed input type and by hamgeo's isotropic-input prediction, computed
 at the layers' own fan-ins.
@@ -17,7 +17,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from hamgeo.experiments._findings import (
+from hamgeo.experiments.bnn_geometry._config import HIGHLY_CORRELATED
+from hamgeo.experiments.findings import (
     Estimate,
     Finding,
     beats,
@@ -25,7 +26,6 @@ from hamgeo.experiments._findings import (
     judge,
     paired_difference,
 )
-from hamgeo.experiments.bnn_geometry._config import HIGHLY_CORRELATED
 
 if TYPE_CHECKING:  # the Result imports nothing from here; annotations only
     from hamgeo.experiments.bnn_geometry._result import Result
@@ -104,8 +104,8 @@ def _high_corr(result: Result, layer: int, dim: int) -> Finding:
 def _mean_over(result: Result, state: str, stat: str, layers: Sequence[int]) -> list:
     out = []
     for i in range(len(result.seeds)):
-        vals = [_layer_values(result, state, stat, k)[i] for k in layers]
-        vals = [v for v in vals if v is not None]
+        found = [_layer_values(result, state, stat, k)[i] for k in layers]
+        vals = [float(v) for v in found if v is not None]
         out.append(float(np.mean(vals)) if vals else None)
     return out
 

@@ -21,8 +21,8 @@ The procedure of the paper's section 3:
    plateau) and Spearman correlations with both Fréchet benchmarks, data space (1) and
    activation space (2), over a local window.
 5. Findings judged by rule (``_judge``, with the rules of
-   [`judge`][hamgeo.experiments._findings.judge] and
-   [`beats`][hamgeo.experiments._findings.beats]): local agreement against an untrained
+   [`judge`][hamgeo.experiments.findings.judge] and
+   [`beats`][hamgeo.experiments.findings.beats]): local agreement against an untrained
    net of the same architecture and random-hyperplane codes with the same number of bits;
    cells vs depth at equal numbers of units (10 x 15, 3 x 50, 1 x 150), trained and at
    initialization; the 3-vs-10-layer saturation difference over ``theta`` in

@@ -2,10 +2,10 @@
 
 Private to [`hamgeo.experiments.discriminability`][hamgeo.experiments.discriminability]:
 [`records`][hamgeo.experiments.discriminability._judge.records] turns the seeds'
-tidy values into [`Record`][hamgeo.experiments._findings.Record] s;
+tidy values into [`Record`][hamgeo.experiments.findings.Record] s;
 [`findings`][hamgeo.experiments.discriminability._judge.findings]
 judges the paper's claims against their controls with the rules of
-[`hamgeo.experiments._findings`][hamgeo.experiments._findings] (paired intervals over seeds).
+[`hamgeo.experiments.findings`][hamgeo.experiments.findings] (paired intervals over seeds).
 """
 
 from __future__ import annotations
@@ -15,7 +15,10 @@ from typing import Any
 
 import numpy as np
 
-from hamgeo.experiments._findings import (
+from hamgeo.experiments.discriminability._config import CODE_DISTANCES, KNOBS, Config
+from hamgeo.experiments.discriminability._result import SeedResult, key
+from hamgeo.experiments.discriminability._stats import counterexample_tail, log10_bound
+from hamgeo.experiments.findings import (
     Estimate,
     Finding,
     IntervalKind,
@@ -25,9 +28,6 @@ from hamgeo.experiments._findings import (
     interval,
     judge,
 )
-from hamgeo.experiments.discriminability._config import CODE_DISTANCES, KNOBS, Config
-from hamgeo.experiments.discriminability._result import SeedResult, key
-from hamgeo.experiments.discriminability._stats import counterexample_tail, log10_bound
 
 __all__ = ["COUNTEREXAMPLE", "findings", "records", "seeds_needed"]
 
@@ -39,7 +39,7 @@ _COUNTS = ("n_cells", "n_cells_init", "theorem_diameter", "theorem_n_codes", "si
 
 
 def records(seeds: list[SeedResult]) -> list[Record]:
-    """Every statistic across seeds: mean and 95 % interval (see ``_findings.interval``)."""
+    """Every statistic across seeds: mean and 95 % interval (see ``findings.interval``)."""
     keys: dict[tuple, None] = {}
     for s in seeds:
         keys.update(dict.fromkeys(s.values))

@@ -12,14 +12,14 @@ from typing import Any
 
 import numpy as np
 
-from hamgeo.experiments._findings import (
+from hamgeo.experiments.discriminability._config import NAME, Config, net_name
+from hamgeo.experiments.discriminability._stats import normalize_curve
+from hamgeo.experiments.findings import (
     Finding,
     Record,
     dataset_info,
     results_document,
 )
-from hamgeo.experiments.discriminability._config import NAME, Config, net_name
-from hamgeo.experiments.discriminability._stats import normalize_curve
 
 __all__ = ["NetResult", "Result", "SeedResult", "TheoremResult", "curve_band", "key"]
 

@@ -15,8 +15,6 @@ import numpy as np
 
 from hamgeo.data import gaussian_grid
 from hamgeo.experiments._common import progress
-from hamgeo.experiments._findings import array_checksum
-from hamgeo.experiments._protocol import seed_keys
 from hamgeo.experiments.discriminability._cells import cell_curves, cell_stats
 from hamgeo.experiments.discriminability._config import (
     BENCHMARKS,
@@ -42,6 +40,8 @@ from hamgeo.experiments.discriminability._stats import (
     spearman_window,
 )
 from hamgeo.experiments.discriminability._theorem import theorem_study
+from hamgeo.experiments.findings import array_checksum
+from hamgeo.experiments.protocol import seed_keys
 from hamgeo.nets import MLP, accuracy, train
 
 __all__ = ["run"]
@@ -61,9 +61,9 @@ def run(config: Config, key: jax.Array) -> Result:
     ``accuracy``, ``n_cells`` and ``n_cells_init`` per net; ``saturation_region``,
     ``saturation_onset``, ``spearman`` and ``window_end`` per net, sample size, arm and
     distance; the cell statistics of the depth nets; the Theorem A.1 study's numbers.
-    Across seeds they become [`Record`][hamgeo.experiments._findings.Record] s
+    Across seeds they become [`Record`][hamgeo.experiments.findings.Record] s
     (``Result.summary``), and the findings are judged from them by rule
-    ([`judge`][hamgeo.experiments._findings.judge]).
+    ([`judge`][hamgeo.experiments.findings.judge]).
 
     Args:
         config: the sizes.

@@ -45,7 +45,7 @@ import scipy.stats
 from jax.typing import ArrayLike
 
 from hamgeo._checks import check_array, check_float, check_int, check_positive_int
-from hamgeo.experiments._protocol import Interval
+from hamgeo.experiments.protocol import Interval
 
 __all__ = [
     "counterexample_tail",
@@ -239,7 +239,7 @@ def verdict(interval: Interval, *, threshold: float = 0.0) -> str:
     there is no interval.
 
     Examples:
-        >>> from hamgeo.experiments._protocol import seed_interval
+        >>> from hamgeo.experiments.protocol import seed_interval
         >>> verdict(seed_interval([0.2, 0.3, 0.25])), verdict(seed_interval([-1.0, 1.0, 0.1]))
         ('supported', 'inconclusive')
         >>> verdict(seed_interval([-0.2, -0.3, -0.25])), verdict(seed_interval([0.2]))

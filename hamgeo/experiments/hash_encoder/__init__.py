@@ -15,21 +15,25 @@ decay and label noise less. Its *activation hash phase chart* splits the factors
 into under-, critically- and sufficiently-expressive regimes by the redundancy, the
 accuracy and the significance of their correlations with the factors.
 
-What runs (:class:`Config`; defaults on scikit-learn's digits, ``data=`` for MNIST,
-Fashion-MNIST, CIFAR-10 or MNIST-1D): every factor table of :data:`FACTORS`, each
+What runs ([`Config`][hamgeo.experiments.hash_encoder.Config]; defaults on scikit-learn's digits,
+``data=`` for MNIST,
+Fashion-MNIST, CIFAR-10 or MNIST-1D): every factor table of
+[`FACTORS`][hamgeo.experiments.hash_encoder.FACTORS], each
 network measured at initialization *and* after training, ``n_seeds`` times:
 
 * width: one-hidden-layer MLPs of widths 1 upward;
 * depth: MLPs of 1 to 8 hidden layers with the same total number of units;
-* family: VGG-style (:class:`hamgeo.nets.CNN`) and ResNet-style
-  (:class:`hamgeo.nets.ResidualCNN`) convolutional nets of several sizes;
+* family: VGG-style ([`hamgeo.nets.CNN`][hamgeo.nets.CNN]) and ResNet-style
+  ([`hamgeo.nets.ResidualCNN`][hamgeo.nets.ResidualCNN]) convolutional nets of several sizes;
 * training time: the codes of several widths after every epoch (epoch 0 = init);
 * sample size: widths × fractions of the training set (same number of steps);
 * weight decay (AdamW) and label noise at one width.
 
-Training goes through :func:`hamgeo.nets.train_many` (all same-shaped networks of a seed
+Training goes through [`hamgeo.nets.train_many`][hamgeo.nets.train_many] (all same-shaped networks
+of a seed
 at once); the k-NN is the paper's ``KNeighborsClassifier(n_neighbors=9,
-metric="hamming")`` protocol (:func:`hamgeo.knn_classify`). Beside every trained net
+metric="hamming")`` protocol ([`hamgeo.knn_classify`][hamgeo.knn_classify]). Beside every trained
+net
 stand its controls: the same net at initialization, random-hyperplane codes of the
 inputs with the same number of bits, and the raw inputs (``_controls``). The findings
 (``_verdicts``) judge the claims of the paper's text by stated rules against those

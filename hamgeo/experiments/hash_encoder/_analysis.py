@@ -9,6 +9,8 @@ training codes, Hungarian matching) and logistic regression on the codes.
 
 from __future__ import annotations
 
+from typing import Any
+
 import jax
 import numpy as np
 
@@ -64,15 +66,23 @@ def code_metrics(
             redundancy (``False``: redundancy and test k-NN only, the per-epoch rows).
 
     Returns:
-        :class:`CodeMetrics`.
+        [`CodeMetrics`][hamgeo.experiments.hash_encoder.CodeMetrics].
     """
     k = min(config.knn_k, codes_train.shape[0])
-    knn = {"k": k, "n_classes": n_classes, "ties": config.knn_ties}
     # The k-NN sees the unpadded codes: scikit-learn's protocol depends on the number of
     # bits (fractions d_H / n_bits; a tree search for codes of at most 15 bits).
     knn_train, knn_test = unpadded(codes_train, n_bits), unpadded(codes_test, n_bits)
-    knn_res = knn_accuracy(knn_train, y_train, knn_test, y_test, score_train=full, **knn)
-    row = {
+    knn_res = knn_accuracy(
+        knn_train,
+        y_train,
+        knn_test,
+        y_test,
+        score_train=full,
+        k=k,
+        n_classes=n_classes,
+        ties=config.knn_ties,
+    )
+    row: dict[str, Any] = {
         "n_bits": int(n_bits),
         "redundancy_train": float(redundancy_ratio(codes_train)),
         "redundancy_test": None,

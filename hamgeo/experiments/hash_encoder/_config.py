@@ -1,6 +1,7 @@
 """Shared definitions of the hash-encoder reproduction: names, Config, rows, Result.
 
-The leaf of :mod:`hamgeo.experiments.hash_encoder`: the training, analysis, regime and
+The leaf of [`hamgeo.experiments.hash_encoder`][hamgeo.experiments.hash_encoder]: the training,
+analysis, regime and
 run modules and the figures import it, it imports none of them.
 """
 
@@ -21,7 +22,7 @@ from hamgeo._checks import (
     describe,
 )
 from hamgeo.data import DATASETS
-from hamgeo.experiments._findings import interval
+from hamgeo.experiments.findings import interval
 
 __all__ = [
     "EFFECT_SIZE",
@@ -57,7 +58,7 @@ EFFECT_SIZE = 0.02
 #: many steps on each side along a factor.
 REGIME_WINDOW = 1
 
-#: The factor tables of :attr:`Result.tables`, in the order of the paper's list.
+#: The factor tables of ``tables``, in the order of the paper's list.
 FACTORS = (
     "width",
     "depth",
@@ -67,10 +68,10 @@ FACTORS = (
     "weight_decay",
     "label_noise",
 )
-#: The model families of the family sweep: VGG-style (:class:`hamgeo.nets.CNN`) and
-#: ResNet-style (:class:`hamgeo.nets.ResidualCNN`) convolutional nets.
+#: The model families of the family sweep: VGG-style ([`hamgeo.nets.CNN`][hamgeo.nets.CNN]) and
+#: ResNet-style ([`hamgeo.nets.ResidualCNN`][hamgeo.nets.ResidualCNN]) convolutional nets.
 FAMILIES = ("vgg", "resnet")
-#: The measured columns of a row, see :class:`CodeMetrics`.
+#: The measured columns of a row, see [`CodeMetrics`][hamgeo.experiments.hash_encoder.CodeMetrics].
 METRICS = (
     "redundancy_train",
     "redundancy_test",
@@ -115,7 +116,7 @@ class Config:
     same seed), so each table holds the untrained baseline beside the trained row.
 
     Attributes:
-        data: the data set of every sweep, one of :data:`hamgeo.data.DATASETS`.
+        data: the data set of every sweep, one of [`hamgeo.data.DATASETS`][hamgeo.data.DATASETS].
         data_root: cache root of downloaded data sets (``--data-dir``).
         download: fetch a missing data set (``--no-download`` sets ``False``).
         max_train: cap on training examples (the first ones; MNIST has 60 000);
@@ -143,7 +144,7 @@ class Config:
         cnn_epochs: training epochs of the convolutional nets.
         knn_k: neighbours of the k-NN vote (the paper's code: 9).
         knn_ties: tie rule of the k-NN (``"sklearn"``, the paper's protocol, or
-            ``"nearest"``), see :func:`hamgeo.knn_classify`.
+            ``"nearest"``), see [`hamgeo.knn_classify`][hamgeo.knn_classify].
         kmeans_iterations: cap on Lloyd iterations.
         logreg_l2: L2 penalty of the logistic regression.
         logreg_steps: full-batch Adam steps of the logistic regression.
@@ -325,15 +326,17 @@ def curve_band(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Mean and 95% band across seeds of the proportion ``field`` at each ``x`` (NaN: none).
 
-    The band is :func:`~hamgeo.experiments._findings.interval` with
+    The band is [`interval`][hamgeo.experiments.findings.interval] with
     ``kind="proportion"``: Student t from 3 seeds, the min..max range below, clipped to
     ``[0, 1]``.
 
     Examples:
         >>> rows = [{"w": 1, "r": 0.5}, {"w": 1, "r": 0.7}, {"w": 2, "r": None}]
         >>> mean, low, high = curve_band(rows, "w", "r", [1, 2])
-        >>> mean.round(2).tolist(), low[0].round(2), high[0].round(2), bool(np.isnan(mean[1]))
-        ([0.6, nan], 0.5, 0.7, True)
+        >>> mean.round(2).tolist(), bool(np.isnan(mean[1]))
+        ([0.6, nan], True)
+        >>> float(low[0].round(2)), float(high[0].round(2))
+        (0.5, 0.7)
     """
     rows = list(rows)
     xs = list(xs)

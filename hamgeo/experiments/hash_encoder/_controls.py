@@ -7,13 +7,13 @@ networks):
 * **random-hyperplane codes** of the inputs with the same number of bits: bit ``j`` of
   ``x`` is ``w_j . (x - x_{i_j}) > 0`` with ``w_j ~ N(0, I)`` and ``x_{i_j}`` a training
   example drawn at random (the hyperplane passes through it, so every bit splits the data);
-  measured exactly as the network's codes (:func:`._analysis.code_metrics`);
+  measured exactly as the network's codes (``code_metrics``);
 * **raw inputs**: the redundancy of the inputs themselves (duplicate rows), and
   scikit-learn's k-NN (``KNeighborsClassifier(n_neighbors=9)``, Euclidean), k-means
   (``KMeans``, Hungarian matching) and logistic regression on the inputs.
 
 The untrained network itself (the same architecture at initialization) is the third
-control; :mod:`._train` measures it beside every trained net.
+control; ``_train`` measures it beside every trained net.
 """
 
 from __future__ import annotations
@@ -101,7 +101,9 @@ def raw_metrics(
     k: int,
     seed: int,
 ) -> CodeMetrics:
-    """The raw-input baselines of the paper's three methods, as a :class:`CodeMetrics` row.
+    """The raw-input baselines of the paper's three methods.
+
+    One [`CodeMetrics`][hamgeo.experiments.hash_encoder.CodeMetrics] row.
 
     ``n_bits`` is the input dimension; the network columns are NaN (no network).
     ``seed`` seeds scikit-learn's k-means (one per study seed, for paired intervals).

@@ -12,17 +12,20 @@ size:
 * **sufficiently-expressive**: the redundancy ratio is almost zero and neither it nor
   the accuracy changes with the factors.
 
-hamgeo's operational reading (its thresholds, named in :mod:`._config`): the paper's
+hamgeo's operational reading (its thresholds, named in ``_config``): the paper's
 "significant" rests on a p-value, which falls as seeds are added even when nothing else
 changes; hamgeo labels by *effect size* instead, so that the labels do not depend on the
 number of seeds. At a sweep point, the neighbourhood is the ``2 * REGIME_WINDOW + 1``
 levels centred on it (shifted inward at the ends of the sweep); a measure *changes* there
-when its seed-mean varies by at least :data:`EFFECT_SIZE` (largest minus smallest level
+when its seed-mean varies by at least [`EFFECT_SIZE`][hamgeo.experiments.hash_encoder.EFFECT_SIZE]
+(largest minus smallest level
 mean), once for the redundancy ratio and once for the k-NN test accuracy. A point is
-*sufficient* when its mean redundancy is at most :data:`REDUNDANCY_NEAR_ZERO` and neither
+*sufficient* when its mean redundancy is at most
+[`REDUNDANCY_NEAR_ZERO`][hamgeo.experiments.hash_encoder.REDUNDANCY_NEAR_ZERO] and neither
 measure changes; *under* when its redundancy is above that and a measure changes;
 *critical* otherwise. In a phase chart the neighbourhood runs along each axis, and a
-change along either counts. The Spearman correlations (:func:`spearman`) and their
+change along either counts. The Spearman correlations
+([`spearman`][hamgeo.experiments.hash_encoder.spearman]) and their
 p-values stay in the results as a description, not as the label.
 """
 
@@ -177,7 +180,7 @@ def grid_regimes(
 
     ``redundancy[i][j]`` holds the per-seed values at ``rows_levels[i]`` ×
     ``col_levels[j]`` (likewise ``accuracy``). A cell's neighbourhood runs along its
-    row and along its column (as in :func:`sweep_regimes`); a change along either
+    row and along its column (as in ``sweep_regimes``); a change along either
     counts.
 
     Returns:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-from hamgeo.experiments._findings import Finding, Record, results_document
+from hamgeo.experiments.findings import Finding, Record, results_document
 from hamgeo.experiments.hash_encoder._config import NAME, Config
 
 __all__ = ["Result"]
@@ -13,7 +13,7 @@ __all__ = ["Result"]
 
 @dataclasses.dataclass
 class Result:
-    """Everything :func:`~hamgeo.experiments.hash_encoder.run` measured.
+    """Everything [`run`][hamgeo.experiments.hash_encoder.run] measured.
 
     Attributes:
         config: the configuration run.
@@ -31,7 +31,7 @@ class Result:
             cell of the phase charts, labelled by effect size (see ``_regimes``).
         findings: the paper's claims judged against their controls.
         records: the tidy summary (one
-            [`Record`][hamgeo.experiments._findings.Record] per statistic and factor
+            [`Record`][hamgeo.experiments.findings.Record] per statistic and factor
             level, with its interval across seeds).
         dataset: the data set's record (name, source, checksum, sizes).
         seeds: the seed numbers run.

@@ -1,22 +1,22 @@
 """Running the study: load the data, train and measure every network of every seed.
 
-Each seed (:func:`~hamgeo.experiments._protocol.seed_keys`) retrains every network;
-:func:`run_seed` returns that seed's rows of every factor table, and :func:`run`
-stacks the seeds, then summarizes them (:mod:`._summary`).
+Each seed ([`seed_keys`][hamgeo.experiments.protocol.seed_keys]) retrains every network;
+``run_seed`` returns that seed's rows of every factor table, and
+[`run`][hamgeo.experiments.hash_encoder.run]
+stacks the seeds, then summarizes them (``_summary``).
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 import jax
 import numpy as np
 
 from hamgeo._checks import check_key
-from hamgeo.data import Dataset, load
+from hamgeo.data import Dataset, DatasetName, load
 from hamgeo.experiments._common import progress
-from hamgeo.experiments._findings import array_checksum, dataset_info
-from hamgeo.experiments._protocol import seed_keys
+from hamgeo.experiments.findings import array_checksum, dataset_info
 from hamgeo.experiments.hash_encoder._analysis import code_metrics
 from hamgeo.experiments.hash_encoder._config import FACTORS, CodeMetrics, Config
 from hamgeo.experiments.hash_encoder._controls import hyperplane_codes, padded, raw_metrics
@@ -30,6 +30,7 @@ from hamgeo.experiments.hash_encoder._sweeps import (
 )
 from hamgeo.experiments.hash_encoder._train import NetState, TrainedNet, stable_id, train_specs
 from hamgeo.experiments.hash_encoder._verdicts import findings
+from hamgeo.experiments.protocol import seed_keys
 
 __all__ = ["load_data", "run", "run_controls", "run_seed"]
 
@@ -46,19 +47,20 @@ def _capped(data: Dataset, cap: int | None) -> Dataset:
 def load_data(config: Config) -> tuple[Dataset, Dataset | None]:
     """The data set with flat inputs (MLPs), and as images (CNNs) when families run.
 
-    Downloaded data sets are read through :func:`hamgeo.data.load` with
+    Downloaded data sets are read through [`hamgeo.data.load`][hamgeo.data.load] with
     ``config.data_root`` and ``config.download``; the training set is capped at
     ``config.max_train`` examples (the first ones).
     """
     kwargs: dict[str, Any] = {}
     if config.data not in ("digits", "mnist1d"):
         kwargs = {"root": config.data_root, "download": config.download}
-    flat = _capped(load(config.data, **kwargs), config.max_train)
+    name = cast(DatasetName, config.data)  # Config checked it against DATASETS
+    flat = _capped(load(name, **kwargs), config.max_train)
     images = None
     if config.families and config.cnn_channels:
         # MNIST-1D signals [n, 40] are what the CNNs convolve; the others become images.
         extra = {} if config.data == "mnist1d" else {"images": True}
-        images = _capped(load(config.data, **kwargs, **extra), config.max_train)
+        images = _capped(load(name, **kwargs, **extra), config.max_train)
     return flat, images
 
 
@@ -176,11 +178,13 @@ def run(config: Config, key: jax.Array) -> Result:
     """Run every factor sweep of the hash-encoder study, ``config.n_seeds`` times.
 
     Args:
-        config: sizes (:class:`Config`; ``Config.quick()`` for a fast run).
-        key: ``jax.random`` key; the same key gives the same :class:`Result`.
+        config: sizes ([`Config`][hamgeo.experiments.hash_encoder.Config]; ``Config.quick()`` for a
+        fast run).
+        key: ``jax.random`` key; the same key gives the same
+        [`Result`][hamgeo.experiments.hash_encoder.Result].
 
     Returns:
-        :class:`Result`.
+        [`Result`][hamgeo.experiments.hash_encoder.Result].
 
     Examples:
         >>> import jax

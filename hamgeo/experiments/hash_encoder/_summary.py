@@ -1,11 +1,11 @@
 """From the seeds' rows to descriptive statistics: correlations, regimes, tidy records.
 
 * Spearman correlations of every measure with every factor over its whole sweep, seeds
-  pooled (:func:`correlations`), a description (the findings use per-seed statistics,
+  pooled (``correlations``), a description (the findings use per-seed statistics,
   ``_verdicts``);
 * the paper's regimes (``_regimes``) along the width and depth sweeps and on the two
   phase charts, labelled by effect size;
-* the tidy summary (:func:`records`): every measure at every factor level and state, the
+* the tidy summary (``records``): every measure at every factor level and state, the
   controls, and the paired trained-minus-init differences per width, each an interval
   across seeds that stays in the measure's range.
 """
@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from hamgeo.experiments._findings import Record, interval, paired_difference
+from hamgeo.experiments.findings import Record, interval, paired_difference
 from hamgeo.experiments.hash_encoder._config import (
     METRICS,
     SIGNIFICANCE,
@@ -101,27 +101,27 @@ def regimes(tables: Mapping[str, list[dict[str, Any]]]) -> dict[str, list[dict[s
     """The paper's regimes along the width and depth sweeps and on both phase charts."""
     out: dict[str, list[dict[str, Any]]] = {}
     for factor in ("width", "depth"):
-        rows = tables.get(factor, [])
-        if rows:
-            levels, red = _levels(rows, factor, "redundancy_train", state="trained")
-            _, acc = _levels(rows, factor, "knn_test_accuracy", state="trained")
+        sweep = tables.get(factor, [])
+        if sweep:
+            levels, red = _levels(sweep, factor, "redundancy_train", state="trained")
+            _, acc = _levels(sweep, factor, "knn_test_accuracy", state="trained")
             out[factor] = sweep_regimes(levels, red, acc, factor=factor)
     for chart, table, col in (
         ("phase_training_time", "training_time", "epoch"),
         ("phase_sample_size", "sample_size", "n_train"),
     ):
-        rows = tables.get(table, [])
+        rows: Sequence[Mapping[str, Any]] = tables.get(table, [])
         if not rows:
             continue
         if table == "sample_size":
             rows = rows_where(rows, state="trained")
         widths = sorted({r["width"] for r in rows})
         cols = sorted({r[col] for r in rows})
-        red = [[_levels(rows, col, "redundancy_train", width=w)[1][j] for j in range(len(cols))]
-               for w in widths]  # fmt: skip
-        acc = [[_levels(rows, col, "knn_test_accuracy", width=w)[1][j] for j in range(len(cols))]
-               for w in widths]  # fmt: skip
-        out[chart] = grid_regimes(widths, cols, red, acc, row_factor="width", col_factor=col)
+        red_grid = [_levels(rows, col, "redundancy_train", width=w)[1] for w in widths]
+        acc_grid = [_levels(rows, col, "knn_test_accuracy", width=w)[1] for w in widths]
+        out[chart] = grid_regimes(
+            widths, cols, red_grid, acc_grid, row_factor="width", col_factor=col
+        )
     return out
 
 
@@ -149,10 +149,10 @@ def records(
     """The tidy summary: each measure at each factor level, state and control, over seeds.
 
     Every value is a proportion (redundancy ratio, accuracy): its interval is clipped to
-    ``[0, 1]`` (:func:`~hamgeo.experiments._findings.interval`). The per-width paired
+    ``[0, 1]`` ([`interval`][hamgeo.experiments.findings.interval]). The per-width paired
     differences ``trained - init`` (k-NN test accuracy, training redundancy) come with
     the Student-t (3+ seeds) or range interval of
-    :func:`~hamgeo.experiments._findings.paired_difference`.
+    [`paired_difference`][hamgeo.experiments.findings.paired_difference].
     """
     seeds = list(seeds)
     out: list[Record] = []

@@ -1,6 +1,6 @@
 """The factor sweeps: which networks each factor table needs, and its rows.
 
-A network is named by its :class:`ModelSpec` (architecture, hidden sizes, training-set
+A network is named by its ``ModelSpec`` (architecture, hidden sizes, training-set
 size, weight decay, label noise); a network that several tables need (the width-64 MLP
 of the width sweep is also the weight-decay sweep's ``0`` and the label-noise sweep's
 ``0``) is trained once per seed and shared. Every table gets the network at
@@ -21,8 +21,8 @@ class ModelSpec(NamedTuple):
     """One network of the study (one per seed is trained).
 
     Attributes:
-        arch: ``"mlp"``, ``"vgg"`` (:class:`hamgeo.nets.CNN`) or ``"resnet"``
-            (:class:`hamgeo.nets.ResidualCNN`).
+        arch: ``"mlp"``, ``"vgg"`` ([`hamgeo.nets.CNN`][hamgeo.nets.CNN]) or ``"resnet"``
+            ([`hamgeo.nets.ResidualCNN`][hamgeo.nets.ResidualCNN]).
         hidden: the MLP's hidden widths, or the CNN's convolution channels.
         n_train: training examples (the first ``n_train`` of a per-seed random order).
         weight_decay: decoupled weight decay.

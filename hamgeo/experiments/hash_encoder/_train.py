@@ -1,14 +1,16 @@
-"""Training the study's networks through :func:`hamgeo.nets.train_many`, and their codes.
+"""Training the study's networks, and their codes.
+
+The trainer is [`hamgeo.nets.train_many`][hamgeo.nets.train_many].
 
 Every network is trained by hamgeo's public batched trainer: the networks of one seed
-that share a shape go through one :func:`~hamgeo.nets.train_many` call (``jax.vmap``
+that share a shape go through one [`train_many`][hamgeo.nets.train_many] call (``jax.vmap``
 over models inside one compiled epoch), each with its own weight decay, label noise and
 training subset. One-hidden-layer MLPs of different widths share a shape through
-:func:`~hamgeo.nets.mask_mlp_widths` (exact zeros: a width-``w`` net inside a wider one
+[`mask_mlp_widths`][hamgeo.nets.mask_mlp_widths] (exact zeros: a width-``w`` net inside a wider one
 trains as the width-``w`` net, its extra code bits stay 0). Widths up to 64 train at
 width 64, wider ones at the run's widest; a narrow net's initialization is the rescaled
 first columns of the padded one's (distributed as its own, see
-:func:`~hamgeo.nets.mask_mlp_widths`). Codes are handed on padded with zero words to
+[`mask_mlp_widths`][hamgeo.nets.mask_mlp_widths]). Codes are handed on padded with zero words to
 a power of two of at least 2 words (64 bits), so that the measures on codes compile
 once per code size class: zero bits change no Hamming distance, no count of distinct
 codes, no k-means step and not the logistic regression's optimum.
@@ -16,7 +18,7 @@ codes, no k-means step and not the logistic regression's optimum.
 Keys: a network's initialization comes from its seed and its architecture only, so the
 networks of the weight-decay, label-noise and sample-size sweeps that share an
 architecture start from the same weights (paired comparisons); its label noise and
-mini-batch order come from its seed and its whole :class:`~._sweeps.ModelSpec`.
+mini-batch order come from its seed and its whole ``ModelSpec``.
 """
 
 from __future__ import annotations
@@ -194,6 +196,8 @@ def train_specs(
     out: dict[ModelSpec, TrainedNet] = {}
     for (model, epochs), members in groups.items():
         data = flat if members[0].arch == "mlp" else images
+        if data is None:
+            raise ValueError(f"{members[0].arch} networks need the image data set; none was given")
         masks = np.stack([rank < s.n_train for s in members])
         n_bits = [s.hidden[0] if s.arch == "mlp" and len(s.hidden) == 1 else -1 for s in members]
         x_all = np.concatenate([data.x_train, data.x_test])
@@ -210,7 +214,7 @@ def _train_group(
     tracked: frozenset[ModelSpec],
     on_epoch: Callable[[int, ModelSpec, NetState, np.ndarray], None] | None,
 ) -> dict[ModelSpec, TrainedNet]:
-    """One :func:`~hamgeo.nets.train_many` call: the same-shaped networks of a seed."""
+    """One [`train_many`][hamgeo.nets.train_many] call: the same-shaped networks of a seed."""
     model, members, data, masks = group.model, group.specs, group.data, group.masks
     init_keys = [jax.random.fold_in(seed_key, stable_id("init", s.arch, s.hidden)) for s in members]
     widths = None
@@ -224,6 +228,8 @@ def _train_group(
     everyone = list(range(len(members)))
 
     def callback(epoch: int, variables: Any) -> None:
+        if on_epoch is None:
+            return
         # All of the group's models, so the compiled evaluation is the final one's.
         states = _states(group, variables, clean, everyone)
         for i in track_rows:

@@ -6,8 +6,9 @@ Sec. 1). A claim about *trained* networks is ``supported`` only when the trained
 beat each control by a paired interval over seeds: the same architecture at
 initialization, random-hyperplane codes of the inputs with the same number of bits, and
 the raw inputs (``_controls``). hamgeo's thresholds are named in ``_config`` /
-here: :data:`~hamgeo.experiments.hash_encoder.REDUNDANCY_NEAR_ZERO` for "near zero" and
-:data:`COMPARABLE` for "at least comparable".
+here: [`REDUNDANCY_NEAR_ZERO`][hamgeo.experiments.hash_encoder.REDUNDANCY_NEAR_ZERO] for "near
+zero" and
+[`COMPARABLE`][hamgeo.experiments.hash_encoder.COMPARABLE] for "at least comparable".
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from hamgeo.experiments._findings import (
+from hamgeo.experiments.findings import (
     Estimate,
     Finding,
     beats,

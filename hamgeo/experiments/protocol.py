@@ -10,24 +10,24 @@ An experiment is a package under ``hamgeo.experiments`` whose ``__init__`` expos
   ``hamgeo.data.DATASETS``;
 * ``Result`` with
     * ``findings``: the paper's claims judged by rule against controls, a list of
-      [`Finding`][hamgeo.experiments._findings.Finding];
+      [`Finding`][hamgeo.experiments.findings.Finding];
     * a ``summary`` *property*: every statistic across seeds as a list of tidy
-      [`Record`][hamgeo.experiments._findings.Record] s (statistic, factors, mean, 95 %
+      [`Record`][hamgeo.experiments.findings.Record] s (statistic, factors, mean, 95 %
       interval, number of seeds; ``pandas.DataFrame([r.to_dict() for r in summary])``
       reads them). Studies not yet moved to records return a mapping of named values
-      (floats, ``None`` or [`Interval`][hamgeo.experiments._protocol.Interval]), which the
+      (floats, ``None`` or [`Interval`][hamgeo.experiments.protocol.Interval]), which the
       command line still prints;
     * ``to_dict()``: the JSON-able content of ``results.json``, built by
-      [`results_document`][hamgeo.experiments._findings.results_document] (keys
+      [`results_document`][hamgeo.experiments.findings.results_document] (keys
       ``"experiment"`` = ``NAME``, ``"config"``, ``"dataset"``, ``"seeds"``,
       ``"findings"``, ``"summary"``, ... as the shipped schema requires);
 * ``run(config, key) -> Result`` and ``plot(result, out_dir) -> list[Path]``.
 
-[`check_experiment`][hamgeo.experiments._protocol.check_experiment] checks a module
+[`check_experiment`][hamgeo.experiments.protocol.check_experiment] checks a module
 against that contract (the test suite runs it over ``hamgeo.experiments.REGISTRY``).
 
 Seed 0 of a run with key ``key`` uses ``key`` itself and seed ``i > 0`` uses
-``jax.random.fold_in(key, i)`` ([`seed_keys`][hamgeo.experiments._protocol.seed_keys]):
+``jax.random.fold_in(key, i)`` ([`seed_keys`][hamgeo.experiments.protocol.seed_keys]):
 adding seeds never changes the earlier ones, and a one-seed run gives the numbers it gave
 before seeds existed.
 """
@@ -127,7 +127,7 @@ def seed_interval(values: Iterable[float | None], *, confidence: float = 0.95) -
         confidence: the two-sided level, in ``(0, 1)``.
 
     Returns:
-        The [`Interval`][hamgeo.experiments._protocol.Interval].
+        The [`Interval`][hamgeo.experiments.protocol.Interval].
 
     Examples:
         >>> seed_interval([0.5]).low is None

@@ -1,23 +1,23 @@
 """Findings computed by rule, tidy summary records, and the one ``results.json`` format.
 
 Every reproduction judges the papers' claims the same way (DESIGN.md, "Science that can
-fail, judged against controls"): a [`Finding`][hamgeo.experiments._findings.Finding] quotes the
+fail, judged against controls"): a [`Finding`][hamgeo.experiments.findings.Finding] quotes the
 claim and its section,
-names the statistic, lists one [`Estimate`][hamgeo.experiments._findings.Estimate] per arm (the
+names the statistic, lists one [`Estimate`][hamgeo.experiments.findings.Estimate] per arm (the
 trained arm first, then
 every control), states the decision rule and carries the verdict that rule computed
-([`judge`][hamgeo.experiments._findings.judge], usually from
-[`beats`][hamgeo.experiments._findings.beats]). Intervals come from
-[`interval`][hamgeo.experiments._findings.interval] and
-[`paired_difference`][hamgeo.experiments._findings.paired_difference]. Summaries are tidy
-[`Record`][hamgeo.experiments._findings.Record] s that
+([`judge`][hamgeo.experiments.findings.judge], usually from
+[`beats`][hamgeo.experiments.findings.beats]). Intervals come from
+[`interval`][hamgeo.experiments.findings.interval] and
+[`paired_difference`][hamgeo.experiments.findings.paired_difference]. Summaries are tidy
+[`Record`][hamgeo.experiments.findings.Record] s that
 ``pandas.DataFrame([r.to_dict() for r in records])`` reads.
 
-[`results_document`][hamgeo.experiments._findings.results_document] assembles ``results.json`` with
+[`results_document`][hamgeo.experiments.findings.results_document] assembles ``results.json`` with
 the keys the shipped JSON Schema
 (``hamgeo/experiments/results.schema.json``,
-[`load_schema`][hamgeo.experiments._findings.load_schema]) requires;
-[`validate_results`][hamgeo.experiments._findings.validate_results] checks a document against it.
+[`load_schema`][hamgeo.experiments.findings.load_schema]) requires;
+[`validate_results`][hamgeo.experiments.findings.validate_results] checks a document against it.
 
 This module is a leaf inside ``hamgeo.experiments``: studies import it, it imports no study.
 """
@@ -101,7 +101,7 @@ class Estimate:
         label: the arm, e.g. ``"trained"``, ``"init (same arch.)"``, ``"random hyperplanes"``.
         mean: the mean over seeds (NaN when no seed gave a value).
         low: lower end of the 95 % interval
-            (see [`interval`][hamgeo.experiments._findings.interval]).
+            (see [`interval`][hamgeo.experiments.findings.interval]).
         high: upper end.
         n: number of seeds / samples behind it.
         is_control: whether the row is a control arm.
@@ -173,8 +173,8 @@ class Finding:
         statistic: what was measured.
         estimates: the trained arm first, then every control row.
         rule: the stated decision rule, in words.
-        verdict: one of [`VERDICTS`][hamgeo.experiments._findings.VERDICTS], computed by the rule
-            ([`judge`][hamgeo.experiments._findings.judge]).
+        verdict: one of [`VERDICTS`][hamgeo.experiments.findings.VERDICTS], computed by the rule
+            ([`judge`][hamgeo.experiments.findings.judge]).
         note: e.g. which knob carries it.
 
     Examples:
@@ -223,7 +223,7 @@ class Finding:
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> Finding:
-        """Inverse of [`to_dict`][hamgeo.experiments._findings.Finding.to_dict]."""
+        """Inverse of [`to_dict`][hamgeo.experiments.findings.Finding.to_dict]."""
         return cls(
             key=d["key"],
             claim=d["claim"],
@@ -298,7 +298,7 @@ class Record:
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> Record:
-        """Inverse of [`to_dict`][hamgeo.experiments._findings.Record.to_dict]."""
+        """Inverse of [`to_dict`][hamgeo.experiments.findings.Record.to_dict]."""
         return cls(
             statistic=d["statistic"],
             factors=dict(d["factors"]),
@@ -413,7 +413,7 @@ def paired_difference(
 
     Seed ``i`` of ``a`` is paired with seed ``i`` of ``b``; pairs where either is
     missing or non-finite are dropped. The interval follows
-    [`interval`][hamgeo.experiments._findings.interval]: Student t from 3 pairs, the
+    [`interval`][hamgeo.experiments.findings.interval]: Student t from 3 pairs, the
     range below.
 
     Host-only: computes with NumPy / SciPy on concrete per-seed numbers.
@@ -441,7 +441,7 @@ def beats(
     """Whether ``trained`` beats ``control`` by a paired interval.
 
     True when the 95 % interval of the paired difference ``trained - control``
-    ([`paired_difference`][hamgeo.experiments._findings.paired_difference]) lies entirely
+    ([`paired_difference`][hamgeo.experiments.findings.paired_difference]) lies entirely
     above 0 (``larger_is_better``) or entirely below it. At least 2 pairs are needed: one
     seed has no spread, so it never beats anything.
 
@@ -493,7 +493,7 @@ def estimate(
     kind: IntervalKind = "mean",
     is_control: bool = False,
 ) -> Estimate:
-    """An [`Estimate`][hamgeo.experiments._findings.Estimate] of per-seed ``values``.
+    """An [`Estimate`][hamgeo.experiments.findings.Estimate] of per-seed ``values``.
 
     Host-only: computes with NumPy / SciPy on concrete per-seed numbers.
 
@@ -615,7 +615,7 @@ def dataset_info(
 ) -> dict[str, Any]:
     """The ``dataset`` entry of ``results.json``.
 
-    ``checksum`` is [`array_checksum`][hamgeo.experiments._findings.array_checksum] of
+    ``checksum`` is [`array_checksum`][hamgeo.experiments.findings.array_checksum] of
     the arrays the study used (``"sha256:<64 hex digits>"``); for generated data,
     ``generator`` / ``parameters`` say how they were made.
 
