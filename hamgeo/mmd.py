@@ -33,6 +33,7 @@ from hamgeo._checks import (
     check_bool,
     check_choice,
     check_key,
+    check_not_traced,
     check_positive_float,
     check_positive_int,
     is_tracer,
@@ -383,15 +384,12 @@ def mmd_test(
         >>> round(float(res.p_value), 4), res.null.shape
         (0.005, (199,))
     """
+    # the permutations are drawn on the host: `x`, `y` and `key` must be concrete
+    check_not_traced("mmd_test", key, getattr(x, "words", x), getattr(y, "words", y))
     key = check_key(key)
     n_perm = check_positive_int(n_permutations, "n_permutations")
     xs, ys, bw, unbiased, block_size = _prepare(x, y, kernel, bandwidth, unbiased, block_size)
     n, m = xs.shape[0], ys.shape[0]
-    if any(is_tracer(v) for v in (key, getattr(xs, "words", xs), getattr(ys, "words", ys))):
-        raise TypeError(
-            "mmd_test draws its permutations on the host: call it outside jax.jit / vmap "
-            "(`x`, `y` and `key` must be concrete)"
-        )
     if (n + m) * (n_perm + 1) > _SPLITS_MAX_ENTRIES:
         raise ValueError(
             f"`n_permutations` = {n_perm} with {n + m} pooled points needs a split matrix of "

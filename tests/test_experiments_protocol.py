@@ -29,7 +29,6 @@ LAYERS = {
     "hamgeo.data": 3,
     "hamgeo.nets": 3,
     "hamgeo.transport": 4,
-    "hamgeo._sinkhorn": 4,
     "hamgeo.mmd": 4,
     "hamgeo.gaussian": 4,
     "hamgeo._samples": 4,

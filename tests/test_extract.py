@@ -192,7 +192,7 @@ def test_preactivations_under_jit_skip_value_checks_only(key, f32_tol):
 
 def test_mlp_dense_layers_refuse_other_models_and_gaps(key):
     from hamgeo.nets import CNN, BinaryMLP
-    from hamgeo.nets._variables import mlp_dense_layers
+    from hamgeo.nets.variables import mlp_dense_layers
 
     v = MLP((4, 5, 3), 2).init(key, jnp.ones((1, 3)))
     shapes = [(k.shape, b.shape) for k, b in mlp_dense_layers(v, head=True)]

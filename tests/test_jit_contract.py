@@ -32,13 +32,11 @@ import pytest
 import hamgeo
 from hamgeo import binary_geometry, data, encoding, nets, regions
 
-STRICT = False
+STRICT = True
 
 # statements the code does not keep yet (their owners are fixing them): expected failures
 # until then; any other mismatch fails now
-PENDING: set[str] = {
-    "mmd_test",  # raises a TypeError without "host-only" in it (mmd is being finished)
-}
+PENDING: set[str] = set()
 
 MODULES = (hamgeo, nets, data, regions, encoding, binary_geometry)
 STATEMENT = re.compile(
@@ -123,6 +121,10 @@ def _fake_files(tmp_path, name):
     return tmp_path / "extracted" / "cifar-10-batches-bin"
 
 
+def _partition():
+    return regions.slice_partition(MODEL2, VARIABLES2, P2[0], P2[1], P2[2], resolution=8)
+
+
 def _saved(tmp_path):
     return nets.save(tmp_path / "model.msgpack", MODEL, VARIABLES, overwrite=False)
 
@@ -152,7 +154,11 @@ CASES: dict[str, Callable[..., tuple[tuple, dict, tuple[int | str, ...]]]] = {
     "layer_slices": lambda: _case(MODEL, VARIABLES, X, traced=(2,)),
     "accuracy": lambda: _case(MODEL, VARIABLES, X, LABELS, traced=(2,)),
     "sign_ste": lambda: _case(jnp.asarray(X)),
-    "binarization_angles": lambda: _case(traced=(), key=KEY, dim=8, n=5),
+    "binarization_angles": lambda: _case(traced=("key",), key=KEY, dim=8, n=5),
+    "angle_theory": lambda: _case(16, traced=()),
+    "sign_angle_limit": lambda: _case("gaussian", traced=()),
+    "dot_product_preservation": lambda: _case(BMODEL, BVARIABLES, X, traced=(2,), key=KEY),
+    "plot_partition": lambda: _case(_partition(), traced=()),
     "label_noise": lambda: _case(LABELS, 0.3, 3, traced=(0,), key=KEY),
     "mlp_layers": lambda: _case(VARIABLES),
     "knn_classify": lambda: _case(BITS, LABELS, BITS2, traced=(0, 2), k=3),

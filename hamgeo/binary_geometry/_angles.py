@@ -135,6 +135,9 @@ def binarization_angles(
 
     Anderson & Berg (2018), Sec. 2 and Fig. 2.
 
+    Traceable: jit, vmap (``key`` traced; ``dim``, ``n``, ``distribution`` and
+    ``batch_size`` are static Python values).
+
     Args:
         key: a JAX PRNG key.
         dim: the dimension of the vectors (>= 1).
@@ -184,6 +187,8 @@ def sign_angle_limit(distribution: str = "uniform") -> float:
     numbers: ``sqrt(3) / 2`` (30 degrees) for ``U[-1, 1]`` and ``sqrt(2 / pi)``
     (37.0 degrees) for Gaussian entries. hamgeo's formula for the angle the paper's
     Fig. 2 shows (Anderson & Berg 2018, Sec. 2, which states no value or formula).
+
+    Host-only: a closed-form Python float (no array argument).
 
     Args:
         distribution: ``"uniform"`` or ``"gaussian"``.
@@ -238,6 +243,8 @@ def angle_theory(dim: int, distribution: str = "uniform") -> AngleTheory:
     and blue curves separate in moderately high dimension. hamgeo's theory for the
     paper's Fig. 2 (Anderson & Berg 2018, Sec. 2, after Kanerva 2009, who gives the
     ``O(1/sqrt(dim))`` spread of random-pair cosines).
+
+    Host-only: closed-form float64 arithmetic on the host (no array argument).
 
     Args:
         dim: the dimension (>= 1).

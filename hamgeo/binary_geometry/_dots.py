@@ -9,7 +9,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from hamgeo._checks import check_finite_array, check_key, check_positive_int
+from hamgeo._checks import check_finite_array, check_key, check_not_traced, check_positive_int
 from hamgeo.nets.binary import BinaryCNN, BinaryMLP, binary_layer_io
 
 __all__ = ["LayerPreservation", "dot_product_preservation"]
@@ -328,6 +328,8 @@ def dot_product_preservation(
     ([BNN-Geometry] in ``docs/references.md``); the per-unit view and the baselines are
     hamgeo's additions.
 
+    Host-only: it batches ``x`` and subsamples pairs on the host (NumPy).
+
     Args:
         model: a [`BinaryMLP`][hamgeo.nets.BinaryMLP] or [`BinaryCNN`][hamgeo.nets.BinaryCNN].
         variables: its trained variables.
@@ -364,6 +366,7 @@ def dot_product_preservation(
         >>> bool(layers[1].dot_corr_unit_median > layers[1].random_abs_corr_unit_median)
         True
     """
+    check_not_traced("dot_product_preservation", x, key, variables)
     if not isinstance(model, BinaryMLP | BinaryCNN):
         raise TypeError(f"`model` must be a BinaryMLP or BinaryCNN, got {type(model).__name__}")
     batch_size = check_positive_int(batch_size, "batch_size")

@@ -20,9 +20,9 @@ import optax
 
 from hamgeo import _checks, _io
 from hamgeo.nets import _loop
-from hamgeo.nets._variables import check_finite_variables, leaves
 from hamgeo.nets.binary import clip_latent_weights, has_latent_weights
 from hamgeo.nets.stacked import init_many
+from hamgeo.nets.variables import check_finite_variables, leaves
 
 __all__ = ["ManyTrainResult", "fit"]
 

@@ -7,7 +7,7 @@ tuples) and the variables as arrays. Loading checks the magic, the digest and th
 config before building anything, and rebuilds the model from the config through a
 fixed table of classes ([`model_from_config`][hamgeo.nets.checkpoint.model_from_config]), never by
 unpickling or importing a name found in the file. The variables are then compared with the shapes
-``model.init`` makes (``hamgeo.nets._variables``): a forged or mismatched tree is refused at load,
+``model.init`` makes (``hamgeo.nets.variables``): a forged or mismatched tree is refused at load,
 not at first use.
 
 Files are written through [`hamgeo._io`][hamgeo._io]: atomically (a temporary file in the same
@@ -31,9 +31,9 @@ import numpy as np
 
 from hamgeo._checks import check_bool, check_existing_path, check_not_traced, describe
 from hamgeo._io import atomic_write_bytes
-from hamgeo.nets._variables import check_finite_variables, check_variables, leaves
 from hamgeo.nets.binary import BinaryCNN, BinaryMLP
 from hamgeo.nets.relu import CNN, MLP, ResidualCNN
+from hamgeo.nets.variables import check_finite_variables, check_variables, leaves
 
 __all__ = ["load", "model_config", "model_from_config", "save"]
 

@@ -23,7 +23,7 @@ from jax.typing import ArrayLike
 from hamgeo._checks import check_not_traced, check_positive_int
 from hamgeo.codes import PackedCodes, n_words, pack_bits
 from hamgeo.nets._layers import check_inputs
-from hamgeo.nets._variables import check_finite_variables, check_variables
+from hamgeo.nets.variables import check_finite_variables, check_variables
 
 __all__ = ["activation_codes", "layer_slices", "preactivations"]
 

@@ -32,9 +32,9 @@ from hamgeo import _checks
 from hamgeo.codes import PackedCodes
 from hamgeo.nets import _loop
 from hamgeo.nets._layers import check_inputs
-from hamgeo.nets._variables import check_finite_variables, leaves, mlp_dense_layers, n_outputs
 from hamgeo.nets.extract import activation_codes
 from hamgeo.nets.relu import MLP
+from hamgeo.nets.variables import check_finite_variables, leaves, mlp_dense_layers, n_outputs
 
 __all__ = ["accuracy_many", "activation_codes_many", "init_many", "mask_mlp_widths"]
 

@@ -30,7 +30,7 @@ from hamgeo import _checks
 from hamgeo.nets import _loop
 from hamgeo.nets._fit import fit
 from hamgeo.nets._layers import check_inputs
-from hamgeo.nets._variables import check_finite_variables, check_variables, n_outputs
+from hamgeo.nets.variables import check_finite_variables, check_variables, n_outputs
 
 __all__ = ["TrainResult", "accuracy", "label_noise", "make_train_step", "train"]
 

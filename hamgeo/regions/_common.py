@@ -21,7 +21,7 @@ from hamgeo._checks import (
 )
 from hamgeo.codes import n_words
 from hamgeo.nets import MLP
-from hamgeo.nets._variables import mlp_dense_layers
+from hamgeo.nets.variables import mlp_dense_layers
 
 __all__ = [
     "MAX_RESOLUTION",
@@ -60,6 +60,8 @@ def mlp_layers(
     with ``"kernel"`` and ``"bias"``, ``i = 0, 1, ...`` (the ``head`` has no ReLU
     after it and does not cut cells).
 
+    Host-only: it returns NumPy arrays on the host.
+
     Args:
         variables: the model's variables (``{"params": {...}}``) or its params.
         dtype: NumPy float dtype of the returned arrays.
@@ -78,6 +80,7 @@ def mlp_layers(
         >>> [w.shape for w, _ in mlp_layers({"params": params})]
         [(2, 3)]
     """
+    check_not_traced("mlp_layers", variables)
     # The nets' own reader refuses other models' variables (a CNN's conv_i, a binary
     # net's latent kernels) and gaps in hidden_i instead of silently dropping them.
     layers = []

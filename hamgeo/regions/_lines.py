@@ -136,6 +136,7 @@ def line_regions(
         >>> lr.codes.unpack().astype(int).tolist()
         [[0, 0], [0, 1], [1, 1]]
     """
+    check_not_traced("line_regions", x0, x1)
     return _segment_regions(model, variables, x0, x1, float_dtype(dtype), ("x0", "x1"))[0]
 
 
@@ -146,7 +147,6 @@ def _segment_regions(
 
     ``names`` are the caller's names of ``x0`` and ``x1``, for error messages.
     """
-    check_not_traced("line_regions", x0, x1)
     check_mlp_model(model)  # then the variables say everything about its cells
     layers = mlp_layers(variables, dtype)
     d_in = layers[0][0].shape[0]
@@ -208,6 +208,7 @@ def crossing_distance(
         >>> int(crossing_distance(None, {"params": params}, np.zeros(2), np.ones(2)))
         2
     """
+    check_not_traced("crossing_distance", x, y)
     lr, many = _segment_regions(model, variables, x, y, np.float64, ("x", "y"))
     words = np.asarray(lr.codes.words)
     flips = np.concatenate([popcount_rows(words[1:] ^ words[:-1]), [0]]).astype(np.int64)

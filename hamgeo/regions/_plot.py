@@ -39,6 +39,8 @@ def plot_partition(
     raster is drawn as an image (boundaries: the pixels where the cell id changes);
     an exact partition as filled polygons (boundaries: their edges).
 
+    Host-only: it draws with matplotlib.
+
     Args:
         partition: the raster or the exact partition of a plane.
         ax: a matplotlib ``Axes`` (a new figure when ``None``).

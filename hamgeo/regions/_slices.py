@@ -12,7 +12,7 @@ import numpy as np
 from jax.typing import ArrayLike
 
 from hamgeo._blocks import map_blocks
-from hamgeo._checks import check_positive_int, describe
+from hamgeo._checks import check_not_traced, check_positive_int, describe
 from hamgeo.codes import PackedCodes, pack_bits
 from hamgeo.regions._common import (
     Extent,
@@ -108,6 +108,9 @@ def slice_partition(
     tessellation ([Discriminability], Fig. 1; see ``docs/references.md``) on a real
     network.
 
+    Host-only: the codes of the grid are computed on the device, the cells are counted
+    and labelled on the host (NumPy).
+
     Args:
         model: any ``hamgeo.nets`` model (its ``apply(..., return_preactivations=True)``
             gives the code), or ``None`` for a ReLU MLP given by ``variables`` alone.
@@ -136,6 +139,7 @@ def slice_partition(
         >>> part.n_cells, part.ids.shape
         (4, (8, 8))
     """
+    check_not_traced("slice_partition", origin, u, v)
     o, uu, vv = (t.astype(np.float32) for t in plane_vectors(origin, u, v))
     ext = as_extent(extent)
     cols, rows = as_resolution(resolution)

@@ -1,4 +1,4 @@
-"""Do these variables fit this model? One check for extraction and checkpoints (private).
+"""Do these variables fit this model? One check for extraction, checkpoints and regions.
 
 A model of [`hamgeo.nets`][hamgeo.nets] is rebuilt from its config, but its variables come from the
 caller or from a file: a tree whose shapes do not fit would fail deep inside flax (a raw
