@@ -170,6 +170,36 @@ def test_render_docs_rewrites_only_the_block_and_check_catches_drift(tmp_path):
     assert "'reproduced' outside" in problem
 
 
+def test_render_docs_fills_tagged_blocks_from_their_own_results(tmp_path):
+    # a second run of the same study (another data set) renders into its tagged block
+    name = "discriminability"
+    doc, other = _document(), _document()
+    other["findings"][0]["verdict"] = "supported"
+    for tag, d in ((None, doc), ("fashion-mnist", other)):
+        res = render_docs.results_path(tmp_path, name, tag)
+        res.parent.mkdir(parents=True)
+        res.write_text(json.dumps(d))
+    assert render_docs.results_path(tmp_path, name, "fashion-mnist").parent.name == (
+        "discriminability-fashion-mnist"
+    )
+    page = render_docs.page_path(tmp_path, name)
+    page.parent.mkdir(parents=True)
+    tagged = "<!-- findings:begin fashion-mnist -->\nold\n<!-- findings:end fashion-mnist -->"
+    page.write_text(f"# T\n\n{tagged}\n\nmid\n\n{render_docs.BEGIN}\nx\n{render_docs.END}\n")
+    assert len(render_docs.check_pages(tmp_path, [name])) == 2  # both stale
+    assert render_docs.main(["--root", str(tmp_path), name]) == 0
+    assert render_docs.check_pages(tmp_path, [name]) == []
+    text = page.read_text()
+    first, second = text.split("\n\nmid\n\n")
+    assert "**supported**" in first and "**supported**" not in second
+    # a tag that ends with another tag's marker, or a lone marker, is refused
+    bad = tagged.replace("end fashion-mnist", "end mnist")
+    with pytest.raises(ValueError, match="ends with the marker"):
+        render_docs.blocks(f"{render_docs.BEGIN} {render_docs.END} {bad}")
+    with pytest.raises(ValueError, match="without its pair"):
+        render_docs.blocks(f"{render_docs.BEGIN} {render_docs.END} <!-- findings:end -->")
+
+
 def test_render_docs_needs_the_markers(tmp_path):
     with pytest.raises(ValueError, match="findings:begin"):
         render_docs.update_page("no markers", "x")

@@ -1,12 +1,14 @@
-"""Render each reproduction page's findings block from its committed ``results.json``.
+"""Render each reproduction page's findings blocks from committed ``results.json`` files.
 
 ``python -m hamgeo.experiments.render_docs [--root DIR] [--check] [NAME ...]`` rewrites,
 in ``docs/reproductions/<name>.md``, the text between ``<!-- findings:begin -->`` and
 ``<!-- findings:end -->`` from ``docs/results/<name>/results.json``
-([`render_findings_markdown`][hamgeo.experiments.findings.render_findings_markdown]);
-with ``--check`` it writes nothing and exits 1 when a page and its results disagree, or
-when a verdict word appears on a page outside its generated block (a verdict is
-computed, never typed by hand).
+([`render_findings_markdown`][hamgeo.experiments.findings.render_findings_markdown]), and
+each tagged block ``<!-- findings:begin TAG -->`` ... ``<!-- findings:end TAG -->`` (another
+run of the same study, e.g. on another data set) from
+``docs/results/<name>-TAG/results.json``. With ``--check`` it writes nothing and exits 1
+when a page and its results disagree, or when a verdict word appears on a page outside its
+generated blocks (a verdict is computed, never typed by hand).
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ __all__ = [
     "check_pages",
     "main",
     "page_path",
+    "blocks",
     "render_block",
     "results_path",
     "update_page",
@@ -37,6 +40,11 @@ __all__ = [
 
 BEGIN = "<!-- findings:begin -->"
 END = "<!-- findings:end -->"
+_BLOCK = re.compile(
+    r"<!-- findings:begin(?: (?P<tag>[a-z0-9][a-z0-9-]*))? -->.*?"
+    r"<!-- findings:end(?: (?P<end>[a-z0-9][a-z0-9-]*))? -->",
+    re.DOTALL,
+)
 #: Words that state a verdict; on a reproduction page only the generated block may use them.
 VERDICT_WORDS = re.compile(
     r"\b(supported|contradicted|inconclusive|untestable|reproduced|confirmed|refuted)\b",
@@ -44,9 +52,16 @@ VERDICT_WORDS = re.compile(
 )
 
 
-def results_path(root: Path, name: str) -> Path:
-    """``docs/results/<name>/results.json`` under ``root``."""
-    return Path(root) / "docs" / "results" / name / "results.json"
+def results_path(root: Path, name: str, tag: str | None = None) -> Path:
+    """``docs/results/<name>/results.json`` (``<name>-<tag>`` for a tagged block) under ``root``."""
+    folder = name if tag is None else f"{name}-{tag}"
+    return Path(root) / "docs" / "results" / folder / "results.json"
+
+
+def _markers(tag: str | None) -> tuple[str, str]:
+    if tag is None:
+        return BEGIN, END
+    return f"<!-- findings:begin {tag} -->", f"<!-- findings:end {tag} -->"
 
 
 def page_path(root: Path, name: str) -> Path:
@@ -54,8 +69,8 @@ def page_path(root: Path, name: str) -> Path:
     return Path(root) / "docs" / "reproductions" / f"{name}.md"
 
 
-def render_block(document: Mapping[str, Any], source: str) -> str:
-    """The generated block (markers included) for one ``results.json`` document.
+def render_block(document: Mapping[str, Any], source: str, tag: str | None = None) -> str:
+    """The generated block (markers included, tagged with ``tag`` if given) for one document.
 
     Host-only: formats text.
 
@@ -78,25 +93,47 @@ def render_block(document: Mapping[str, Any], source: str) -> str:
         "`range`), controls are marked `(control)`.\n\n"
     )
     table = render_findings_markdown(findings) if findings else "No findings recorded.\n"
-    return f"{BEGIN}\n{header}{table}{END}"
+    begin, end = _markers(tag)
+    return f"{begin}\n{header}{table}{end}"
 
 
-def _split(text: str, where: str) -> tuple[str, str, str]:
-    start, end = text.find(BEGIN), text.find(END)
-    if start < 0 or end < start or text.count(BEGIN) != 1 or text.count(END) != 1:
-        raise ValueError(f"{where} must hold one {BEGIN} ... {END} block, in that order")
-    return text[:start], text[start : end + len(END)], text[end + len(END) :]
+def blocks(text: str, where: str = "the page") -> list[tuple[str | None, int, int]]:
+    """``(tag, start, end)`` of each generated block of ``text``: the untagged one first.
+
+    A page holds exactly one untagged block and any number of tagged ones, each tag once.
+
+    Examples:
+        >>> page = "a " + BEGIN + " x " + END + " b <!-- findings:begin fmnist --> y "
+        >>> [tag for tag, _, _ in blocks(page + "<!-- findings:end fmnist -->")]
+        [None, 'fmnist']
+    """
+    found = [(m.group("tag"), m.start(), m.end(), m.group("end")) for m in _BLOCK.finditer(text)]
+    tags = [tag for tag, *_ in found]
+    if tags.count(None) != 1 or len(set(tags)) != len(tags):
+        raise ValueError(
+            f"{where} must hold one {BEGIN} ... {END} block (and each tagged block once), "
+            f"found tags {tags}"
+        )
+    for tag, _, _, end_tag in found:
+        if end_tag != tag:
+            raise ValueError(f"{where}: the block {tag!r} ends with the marker of {end_tag!r}")
+    n_markers = text.count("<!-- findings:begin") + text.count("<!-- findings:end")
+    if n_markers != 2 * len(found):
+        raise ValueError(f"{where}: a findings marker without its pair")
+    return sorted(((t, a, b) for t, a, b, _ in found), key=lambda f: f[0] is not None)
 
 
-def update_page(text: str, block: str, *, where: str = "the page") -> str:
-    """``text`` with its generated block replaced by ``block``.
+def update_page(text: str, block: str, *, where: str = "the page", tag: str | None = None) -> str:
+    """``text`` with its generated block (the one tagged ``tag``) replaced by ``block``.
 
     Examples:
         >>> update_page("a " + BEGIN + " old " + END + " b", BEGIN + " new " + END)
         'a <!-- findings:begin --> new <!-- findings:end --> b'
     """
-    before, _, after = _split(text, where)
-    return before + block + after
+    for t, start, end in blocks(text, where):
+        if t == tag:
+            return text[:start] + block + text[end:]
+    raise ValueError(f"{where} has no findings block tagged {tag!r}")
 
 
 def _rel(root: Path, path: Path) -> str:
@@ -107,26 +144,35 @@ def check_pages(root: Path, names: Sequence[str]) -> list[str]:
     """Problems of the pages of ``names``: stale blocks, hand-written verdict words."""
     problems = []
     for name in names:
-        page, res = page_path(root, name), results_path(root, name)
+        page = page_path(root, name)
         text = page.read_text()
         try:
-            before, block, after = _split(text, _rel(root, page))
+            found = blocks(text, _rel(root, page))
         except ValueError as err:
             problems.append(str(err))
             continue
-        want = render_block(json.loads(res.read_text()), _rel(root, res))
-        if block != want:
-            problems.append(
-                f"{_rel(root, page)}: the findings block differs from {_rel(root, res)}; "
-                "run `python -m hamgeo.experiments.render_docs`"
-            )
-        for part in (before, after):
-            for match in VERDICT_WORDS.finditer(part):
-                line = text[: text.find(part) + match.start()].count("\n") + 1
+        for tag, start, end in found:
+            res = results_path(root, name, tag)
+            if not res.exists():
+                problems.append(f"{_rel(root, page)}: no {_rel(root, res)} for its block")
+                continue
+            want = render_block(json.loads(res.read_text()), _rel(root, res), tag)
+            if text[start:end] != want:
                 problems.append(
-                    f"{_rel(root, page)}:{line}: verdict word {match.group(0)!r} outside "
-                    "the generated findings block"
+                    f"{_rel(root, page)}: the findings block differs from {_rel(root, res)}; "
+                    "run `python -m hamgeo.experiments.render_docs`"
                 )
+        # outside the blocks: blanked out, so line numbers stay those of the page
+        outside = list(text)
+        for _, start, end in found:
+            outside[start:end] = [c if c == "\n" else " " for c in text[start:end]]
+        prose = "".join(outside)
+        for match in VERDICT_WORDS.finditer(prose):
+            line = prose[: match.start()].count("\n") + 1
+            problems.append(
+                f"{_rel(root, page)}:{line}: verdict word {match.group(0)!r} outside "
+                "the generated findings blocks"
+            )
     return problems
 
 
@@ -153,12 +199,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("\n".join(problems) or f"findings blocks up to date: {', '.join(names)}")
         return 1 if problems else 0
     for name in names:
-        page, res = page_path(root, name), results_path(root, name)
-        block = render_block(json.loads(res.read_text()), _rel(root, res))
-        text = update_page(page.read_text(), block, where=_rel(root, page))
+        page = page_path(root, name)
+        text = page.read_text()
+        for tag, _, _ in blocks(text, _rel(root, page)):
+            res = results_path(root, name, tag)
+            block = render_block(json.loads(res.read_text()), _rel(root, res), tag)
+            text = update_page(text, block, where=_rel(root, page), tag=tag)
+            print(f"rendered {_rel(root, page)} from {_rel(root, res)}")
         with atomic_path(page) as tmp:
             tmp.write_text(text)
-        print(f"rendered {_rel(root, page)} from {_rel(root, res)}")
     return 0
 
 
