@@ -5,11 +5,11 @@ BIN    := $(VENV)/bin
 PIP    := $(BIN)/python -m pip
 PIPQ   := $(PIP) install --quiet --disable-pip-version-check
 
-# The tests that reach the native Hamming kernels (hamming, codes, dispatch and their
-# consumers): `make test` runs them a second time on the pure-XLA paths.
+# The tests of the kernels with a native CPU path (hamming, codes, dispatch, blocks): `make
+# test` runs them a second time on the pure-XLA paths. The consumers (transport, mmd,
+# encoding, regions) call these kernels through the same public functions and are not rerun.
 XLA_PATH_TESTS := tests/test_hamming.py tests/test_codes.py tests/test_dispatch.py \
-	tests/test_blocks.py tests/test_encoding.py tests/test_regions.py tests/test_transport.py \
-	tests/test_mmd.py tests/test_fuzz.py
+	tests/test_blocks.py
 
 .PHONY: demo test lint typecheck format docs docs-check bench bench-quick install clean
 
