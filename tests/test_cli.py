@@ -336,6 +336,8 @@ def test_set_is_typed_validated_and_recorded(tiny, tmp_path, capsys):
     assert config.n_seeds == 3 and config.train.widths == (5, 7)
     assert config.train.learning_rate == 1.0 and isinstance(config.train.learning_rate, float)
     assert config.train.norm == "batch" and config.data_root is None
+    out = capsys.readouterr().out
+    assert "default sizes with 5 override(s): data_root, n_seeds, train.learning_rate" in out
     payload = json.loads((tmp_path / "out" / "tiny" / "results.json").read_text())
     assert payload["overrides"] == {
         "n_seeds": 3,

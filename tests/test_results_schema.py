@@ -17,6 +17,7 @@ from hamgeo.experiments.findings import (
     estimate,
     load_schema,
     provenance,
+    render_findings_markdown,
     results_document,
     validate_results,
 )
@@ -192,6 +193,11 @@ def test_render_docs_fills_tagged_blocks_from_their_own_results(tmp_path):
     text = page.read_text()
     first, second = text.split("\n\nmid\n\n")
     assert "**supported**" in first and "**supported**" not in second
+    # each run's tables carry their own ids, so the two blocks' links do not collide
+    assert 'id="finding-fashion-mnist-' in first and "(#finding-fashion-mnist-" in first
+    assert 'id="finding-' in second and "fashion-mnist" not in second
+    with pytest.raises(ValueError, match="anchor"):
+        render_findings_markdown([], anchor="a b")
     # a tag that ends with another tag's marker, or a lone marker, is refused
     bad = tagged.replace("end fashion-mnist", "end mnist")
     with pytest.raises(ValueError, match="ends with the marker"):

@@ -510,8 +510,11 @@ def _md(text: str) -> str:
     return text.replace("|", "\\|").replace("\n", " ")
 
 
-def render_findings_markdown(findings: Sequence[Finding]) -> str:
+def render_findings_markdown(findings: Sequence[Finding], *, anchor: str = "finding-") -> str:
     """The findings as Markdown: an overview table, then one table per finding.
+
+    Each finding's table carries the HTML id ``anchor + key`` (underscores as hyphens), the
+    overview links to it; a page holding two runs of a study gives each its own ``anchor``.
 
     Intervals are 95 %: Student t from 3 values, the min..max range (marked ``range``)
     below. This is what ``python -m hamgeo.experiments.render_docs`` puts between the
@@ -525,17 +528,19 @@ def render_findings_markdown(findings: Sequence[Finding]) -> str:
         >>> print(render_findings_markdown([f]).splitlines()[2])
         | [`k`](#finding-k) | Codes saturate. (Sec. 4) | **inconclusive** |
     """
+    if not isinstance(anchor, str) or not anchor.replace("-", "").isalnum():
+        raise ValueError(f"anchor must be letters, digits and hyphens, got {anchor!r}")
     findings = list(findings)
     lines = ["| finding | claim (paper) | verdict |", "| --- | --- | --- |"]
     for f in findings:
         lines.append(
-            f"| [`{f.key}`](#finding-{f.key.replace('_', '-')}) | "
+            f"| [`{f.key}`](#{anchor}{f.key.replace('_', '-')}) | "
             f"{_md(f.claim)} ({_md(f.section)}) | **{f.verdict}** |"
         )
     for f in findings:
         lines += [
             "",
-            f'<a id="finding-{f.key.replace("_", "-")}"></a>',
+            f'<a id="{anchor}{f.key.replace("_", "-")}"></a>',
             f"**`{f.key}`: {f.verdict}.** The paper ({_md(f.section)}): “{_md(f.claim)}”",
             "",
             f"- Statistic: {_md(f.statistic)}",
