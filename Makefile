@@ -38,7 +38,8 @@ test: $(VENV)/.installed-test
 	$(BIN)/ruff format --check hamgeo tests benchmarks examples
 	$(BIN)/ruff check hamgeo tests benchmarks examples
 	$(BIN)/python -m mypy hamgeo
-	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --quiet --site-dir build/site
+	@# no --quiet: it hides the warnings --strict counts (a broken cross-reference would pass)
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --site-dir build/site
 	$(BIN)/python -m pytest -n auto -q
 	@echo "Again with the native kernels disabled (the pure-XLA paths) for what reaches them:"
 	HAMGEO_DISABLE_NATIVE=1 $(BIN)/python -m pytest -n auto -q -p no:cacheprovider $(XLA_PATH_TESTS)

@@ -306,7 +306,7 @@ def angle_overlap(
     """Overlap coefficient ``sum_k min(p_a[k], p_b[k])`` of two samples' histograms.
 
     1 for identical histograms, 0 for disjoint supports: the measured counterpart of
-    [`overlap`][hamgeo.binary_geometry.AngleTheory.overlap].
+    the `overlap` field of [`AngleTheory`][hamgeo.binary_geometry.AngleTheory].
 
     Args:
         a: ``[n]`` angles in degrees.

@@ -115,7 +115,7 @@ def fit(
     progress: Any = True,
     single: bool = False,
 ) -> ManyTrainResult:
-    """The one training loop of [`hamgeo.nets`][hamgeo.nets] (``train`` is this with ``single``).
+    """The one training loop of `hamgeo.nets` (``train`` is this with ``single``).
 
     With ``single``, ``keys`` is one key and ``variables`` one model's (they are checked
     as such, then given a model axis of 1); everything else is

@@ -72,7 +72,7 @@ def maybe_pool(x: jax.Array) -> jax.Array:
 def check_inputs(x: Any, name: str = "x", *, min_rows: int = 0) -> np.ndarray | jax.Array:
     """A batch of real inputs ``[n, ...]`` for a model, finite once cast to float32.
 
-    The one input check of [`hamgeo.nets`][hamgeo.nets]. The models compute in float32, so a float64
+    The one input check of `hamgeo.nets`. The models compute in float32, so a float64
     ``1e300`` (inf there) is refused, and ``bfloat16`` / ``float16`` inputs are accepted (and
     widened to float32). Under a trace only shapes and dtypes are checked.
     """

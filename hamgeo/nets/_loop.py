@@ -264,7 +264,7 @@ def _path_name(path: tuple) -> str:
 def check_module(model: Any) -> nn.Module:
     """``model`` must be a ``flax.linen`` module whose ``__call__`` takes ``train``.
 
-    Every model of [`hamgeo.nets`][hamgeo.nets] does; a plain flax layer (``nn.Dense``) does not,
+    Every model of `hamgeo.nets` does; a plain flax layer (``nn.Dense``) does not,
     and would fail inside ``model.apply`` with a message that names no argument.
     """
     if not isinstance(model, nn.Module):

@@ -55,7 +55,7 @@ def make_epoch(
     Host-only: it builds the epoch function (which itself traces).
 
     Args:
-        model: any model of [`hamgeo.nets`][hamgeo.nets].
+        model: any model of `hamgeo.nets`.
         variables: its variables (to see whether it has latent binary weights).
         optimizer: an optax transformation.
         batch_size: examples per step.
@@ -149,7 +149,7 @@ def train_many(
     Host-only: a Python loop over epochs with callbacks and warnings.
 
     Args:
-        model: any model of [`hamgeo.nets`][hamgeo.nets]; every model has its shape.
+        model: any model of `hamgeo.nets`; every model has its shape.
         data: a [`Dataset`][hamgeo.data.Dataset] (``x_train``, ``y_train``, ``x_test``, ``y_test``).
         keys: one ``jax.random`` key per model, ``[k]``.
         epochs: passes over the training set.

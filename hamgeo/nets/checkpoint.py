@@ -10,9 +10,9 @@ unpickling or importing a name found in the file. The variables are then compare
 ``model.init`` makes (``hamgeo.nets.variables``): a forged or mismatched tree is refused at load,
 not at first use.
 
-Files are written through [`hamgeo._io`][hamgeo._io]: atomically (a temporary file in the same
-folder, flushed, then moved into place), never over an existing file unless ``overwrite=True``, and
-through a symlink to its target.
+Files are written through hamgeo's I/O leaf (``hamgeo._io``): atomically (a temporary file in
+the same folder, flushed, then moved into place), never over an existing file unless
+``overwrite=True``, and through a symlink to its target.
 """
 
 from __future__ import annotations
@@ -54,7 +54,7 @@ def model_config(model: nn.Module) -> dict[str, Any]:
     Host-only: it returns plain Python values.
 
     Args:
-        model: a model of [`hamgeo.nets`][hamgeo.nets] (``MLP``, ``CNN``, ``ResidualCNN``,
+        model: a model of `hamgeo.nets` (``MLP``, ``CNN``, ``ResidualCNN``,
             ``BinaryMLP``, ``BinaryCNN``).
 
     Returns:
@@ -183,7 +183,7 @@ def save(
 
     Args:
         path: the file to write (its folder must exist; not a directory).
-        model: a model of [`hamgeo.nets`][hamgeo.nets].
+        model: a model of `hamgeo.nets`.
         variables: its variables (``{"params": ..., ["batch_stats": ...]}``), finite,
             with the shapes ``model.init`` makes.
         overwrite: replace an existing file; by default an existing file is an error.
@@ -194,7 +194,7 @@ def save(
     Raises:
         FileExistsError: ``path`` exists and ``overwrite`` is false.
         FileNotFoundError: the folder of ``path`` does not exist.
-        TypeError: ``model`` is not a savable model of [`hamgeo.nets`][hamgeo.nets]; ``path`` is not
+        TypeError: ``model`` is not a savable model of `hamgeo.nets`; ``path`` is not
             a path; ``overwrite`` is not a bool.
         ValueError: ``path`` is a directory; ``variables`` do not fit ``model`` or hold
             NaN / inf.

@@ -1,4 +1,4 @@
-"""Pre-activations and activation codes of any model in [`hamgeo.nets`][hamgeo.nets].
+"""Pre-activations and activation codes of any model in `hamgeo.nets`.
 
 The activation code of an input is one bit per hidden unit, in layer order: 1 where
 the unit's pre-activation is positive (the side of the unit's hyperplane the input
@@ -84,7 +84,7 @@ def preactivations(model: nn.Module, variables: Any, x: ArrayLike) -> list[jax.A
     Traceable: jit, vmap, grad
 
     Args:
-        model: any model of [`hamgeo.nets`][hamgeo.nets].
+        model: any model of `hamgeo.nets`.
         variables: its variables (``{"params": ..., ["batch_stats": ...]}``).
         x: inputs ``[n, ...]``.
 
@@ -117,7 +117,7 @@ def layer_slices(model: nn.Module, variables: Any, x: ArrayLike) -> list[slice]:
     Host-only: it returns Python slices (from shapes only; no computation).
 
     Args:
-        model: any model of [`hamgeo.nets`][hamgeo.nets].
+        model: any model of `hamgeo.nets`.
         variables: its variables.
         x: inputs ``[n, ...]`` of the shape the codes are taken on (only
             ``x[:1]``'s shape matters, which fixes the size of convolutional maps).
@@ -162,7 +162,7 @@ def activation_codes(
     Traceable: jit, vmap
 
     Args:
-        model: any model of [`hamgeo.nets`][hamgeo.nets].
+        model: any model of `hamgeo.nets`.
         variables: its variables.
         x: inputs ``[n, ...]``.
         batch_size: inputs per compiled batch.

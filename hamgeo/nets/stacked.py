@@ -2,7 +2,7 @@
 
 Stacked variables hold ``k`` same-shaped models, each leaf with a leading model axis
 (what [`train_many`][hamgeo.nets.batched.train_many] returns). The functions here map the
-single-model ones of [`hamgeo.nets`][hamgeo.nets] over that axis with ``jax.vmap``:
+single-model ones of `hamgeo.nets` over that axis with ``jax.vmap``:
 
 * [`init_many`][hamgeo.nets.stacked.init_many]: the initial variables
   [`train_many`][hamgeo.nets.batched.train_many] starts from (the same key splits as
@@ -157,7 +157,7 @@ def init_many(
     Host-only: it checks `widths` and `x` on the host.
 
     Args:
-        model: any model of [`hamgeo.nets`][hamgeo.nets] (an MLP with ``widths``).
+        model: any model of `hamgeo.nets` (an MLP with ``widths``).
         x: example inputs ``[n, ...]`` (only ``x[:1]`` is used, for shapes).
         keys: one ``jax.random`` key per model, ``[k]``.
         widths: per-model hidden widths ``int[k]`` or ``int[k, L]``.
@@ -196,7 +196,7 @@ def accuracy_many(
     Host-only: it counts on the host and returns NumPy arrays.
 
     Args:
-        model: any model of [`hamgeo.nets`][hamgeo.nets].
+        model: any model of `hamgeo.nets`.
         variables: stacked variables, each leaf ``[k, ...]``.
         x: inputs ``[n, ...]``.
         y: integer labels ``[n]``, or ``[k, n]`` (one row per model).
@@ -249,7 +249,7 @@ def activation_codes_many(
     Traceable: jit, vmap
 
     Args:
-        model: any model of [`hamgeo.nets`][hamgeo.nets].
+        model: any model of `hamgeo.nets`.
         variables: stacked variables, each leaf ``[k, ...]``.
         x: inputs ``[n, ...]``.
         batch_size: inputs per compiled batch.

@@ -1,4 +1,4 @@
-"""Training a model of [`hamgeo.nets`][hamgeo.nets]: optax, jit-compiled epochs, one loop.
+"""Training a model of `hamgeo.nets`: optax, jit-compiled epochs, one loop.
 
 [`train`][hamgeo.nets.train.train] is [`train_many`][hamgeo.nets.batched.train_many] on one model:
 the same code path, history, divergence warning, progress bar and callback. One epoch is one
@@ -64,7 +64,7 @@ def accuracy(
     Host-only: it counts on the host and returns a Python float.
 
     Args:
-        model: any model of [`hamgeo.nets`][hamgeo.nets].
+        model: any model of `hamgeo.nets`.
         variables: its variables.
         x: inputs ``[n, ...]``.
         y: integer labels ``[n]``.
@@ -75,7 +75,7 @@ def accuracy(
         The accuracy, a Python float in ``[0, 1]``.
 
     Raises:
-        TypeError: ``model`` is not a model of [`hamgeo.nets`][hamgeo.nets], ``variables`` not a
+        TypeError: ``model`` is not a model of `hamgeo.nets`, ``variables`` not a
             dict of arrays, ``x`` not a real array, ``y`` not integer labels.
         ValueError: ``variables`` that do not fit ``model`` and ``x`` or hold NaN;
             ``x`` empty, of rank < 2 or not finite; ``y`` negative or not of length n.
@@ -182,7 +182,7 @@ def make_train_step(
     Host-only: it builds a jitted step (the step itself traces).
 
     Args:
-        model: any model of [`hamgeo.nets`][hamgeo.nets].
+        model: any model of `hamgeo.nets`.
         variables: its variables (to see whether it has latent binary weights).
         optimizer: an optax transformation.
 
@@ -250,7 +250,7 @@ def train(
     Host-only: a Python loop over epochs with callbacks and warnings.
 
     Args:
-        model: any model of [`hamgeo.nets`][hamgeo.nets].
+        model: any model of `hamgeo.nets`.
         data: a [`Dataset`][hamgeo.data.Dataset] (or anything with ``x_train``, ``y_train``,
             ``x_test``, ``y_test``).
         epochs: passes over the training set.
@@ -261,7 +261,7 @@ def train(
         optimizer: an optax transformation to use instead of the default.
         weight_decay: decoupled weight decay (AdamW, ``optax.adamw``): every step also
             moves each parameter by ``-learning_rate * weight_decay * p``. The one
-            spelling of weight decay in [`hamgeo.nets`][hamgeo.nets]; with a custom ``optimizer`` it
+            spelling of weight decay in `hamgeo.nets`; with a custom ``optimizer`` it
             must be 0 (put the decay in the optimizer).
         label_noise: fraction of training labels given a random different class before
             training ([`label_noise`][hamgeo.nets.train.label_noise]; the hash-encoder study).

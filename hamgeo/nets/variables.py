@@ -1,6 +1,6 @@
 """Do these variables fit this model? One check for extraction, checkpoints and regions.
 
-A model of [`hamgeo.nets`][hamgeo.nets] is rebuilt from its config, but its variables come from the
+A model of `hamgeo.nets` is rebuilt from its config, but its variables come from the
 caller or from a file: a tree whose shapes do not fit would fail deep inside flax (a raw
 ``ScopeParamShapeError``, sometimes only after an epoch) or, worse, run. Here the variables are
 compared, leaf by leaf, with the shapes ``model.init`` would make for the same input

@@ -130,7 +130,7 @@ class Result:
         config: the configuration.
         theory: ``{distribution: {dim: AngleTheory}}``.
         seeds: one [`SeedResult`][hamgeo.experiments.bnn_geometry.SeedResult] per seed, seed 0
-        first.
+            first.
         datasets: ``{data set name: Dataset.info}`` of every data set used.
         dataset: the main data set's record in ``results.json`` (name, checksum, sizes).
         findings: the paper's claims judged against the controls.

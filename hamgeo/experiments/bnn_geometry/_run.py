@@ -193,7 +193,7 @@ def run(config: Config, key: jax.Array) -> Result:
 
     Args:
         config: sizes ([`Config`][hamgeo.experiments.bnn_geometry.Config]; ``Config.quick()`` for a
-        fast run).
+            fast run).
         key: a JAX PRNG key; the same key gives the same result.
 
     Returns:

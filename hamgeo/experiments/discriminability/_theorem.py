@@ -62,7 +62,7 @@ def theorem_study(model, variables, config: Config, key: jax.Array) -> TheoremRe
     """The empirical tail ``P(|W(mu1, mu2) - W(L_n, L_n)| > eps)`` for each size and ``eps``.
 
     Args:
-        model: a trained net of [`hamgeo.nets`][hamgeo.nets].
+        model: a trained net of `hamgeo.nets`.
         variables: its variables.
         config: the sizes (``theorem_*`` fields, ``probe_spread``, ``dim``).
         key: randomness of the clouds and of the draws.

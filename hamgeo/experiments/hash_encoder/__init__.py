@@ -18,7 +18,7 @@ accuracy and the significance of their correlations with the factors.
 What runs ([`Config`][hamgeo.experiments.hash_encoder.Config]; defaults on scikit-learn's digits,
 ``data=`` for MNIST,
 Fashion-MNIST, CIFAR-10 or MNIST-1D): every factor table of
-[`FACTORS`][hamgeo.experiments.hash_encoder.FACTORS], each
+`FACTORS`, each
 network measured at initialization *and* after training, ``n_seeds`` times:
 
 * width: one-hidden-layer MLPs of widths 1 upward;

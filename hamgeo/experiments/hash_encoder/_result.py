@@ -18,7 +18,7 @@ class Result:
     Attributes:
         config: the configuration run.
         tables: ``{factor: rows}`` for the factors of
-            [`FACTORS`][hamgeo.experiments.hash_encoder.FACTORS]. Every row names its
+            `FACTORS`. Every row names its
             seed, its ``state`` (``"init"``: the network at initialization,
             ``"trained"``: the same network after training), the factor values, and the
             columns of [`CodeMetrics`][hamgeo.experiments.hash_encoder.CodeMetrics].

@@ -179,9 +179,9 @@ def run(config: Config, key: jax.Array) -> Result:
 
     Args:
         config: sizes ([`Config`][hamgeo.experiments.hash_encoder.Config]; ``Config.quick()`` for a
-        fast run).
+            fast run).
         key: ``jax.random`` key; the same key gives the same
-        [`Result`][hamgeo.experiments.hash_encoder.Result].
+            [`Result`][hamgeo.experiments.hash_encoder.Result].
 
     Returns:
         [`Result`][hamgeo.experiments.hash_encoder.Result].
