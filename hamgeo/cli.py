@@ -478,11 +478,9 @@ def _reproduce_one(
             results.rename(kept)
             print(f"[{name}] kept the previous {state} results as {kept.name}")
         n_seeds = getattr(config, "n_seeds", 1)
-        sizes = "quick" if args.quick else "default"
+        sizes = f"{'quick' if args.quick else 'default'} sizes"
         if overrides:
-            sizes += f" sizes with {len(overrides)} override(s): {', '.join(sorted(overrides))}"
-        else:
-            sizes += " sizes"
+            sizes += f" with {len(overrides)} override(s): {', '.join(sorted(overrides))}"
         print(f"[{name}] running ({sizes}, seed {args.seed}, {n_seeds} seed(s))", flush=True)
         start = time.perf_counter()
         result = module.run(config, jax.random.key(args.seed))

@@ -516,8 +516,8 @@ def render_findings_markdown(findings: Sequence[Finding], *, anchor: str = "find
     Each finding's table carries the HTML id ``anchor + key`` (underscores as hyphens), the
     overview links to it; a page holding two runs of a study gives each its own ``anchor``.
 
-    Intervals are 95 %: Student t from 3 values, the min..max range (marked ``range``)
-    below. This is what ``python -m hamgeo.experiments.render_docs`` puts between the
+    Intervals are 95 %: Student t from 3 or more values; with fewer, the min..max range
+    (marked ``range``). This is what ``python -m hamgeo.experiments.render_docs`` puts between the
     ``<!-- findings:begin -->`` / ``<!-- findings:end -->`` markers of a docs page.
 
     Host-only: formats text.
