@@ -30,7 +30,7 @@ import socket
 import stat
 import sys
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -54,6 +54,7 @@ __all__ = [
 ]
 
 T = TypeVar("T")
+_Writer = TypeVar("_Writer", bound=Callable[..., Path])
 
 #: The lock file [folder_lock][hamgeo._io.folder_lock] holds in a folder.
 LOCK_NAME = ".hamgeo.lock"
@@ -194,18 +195,39 @@ def _link_no_clobber(tmp: Path, target: Path, given: Path) -> None:
         os.replace(tmp, target)
 
 
-def atomic_write_bytes(path: str | os.PathLike[str], data: bytes, *, overwrite: bool) -> Path:
-    """Write ``data`` to ``path`` atomically (see [atomic_path][hamgeo._io.atomic_path]).
-
+_WRITER_DOC = """
     Args:
         path: the file to write.
-        data: the bytes.
+        {argument}
         overwrite: replace an existing file (else ``FileExistsError``).
 
     Returns:
         ``path`` as a ``Path``.
 
     Host-only: it writes files.
+
+    Examples:"""
+
+
+def _writer(argument: str) -> Callable[[_Writer], _Writer]:
+    """Complete a writer's docstring with the Args, Returns and contract all writers share.
+
+    ``argument`` documents what is written (``"name: what it is."``); the text goes
+    before the docstring's ``Examples:``.
+    """
+
+    def decorate(fn: _Writer) -> _Writer:
+        if fn.__doc__ is not None:  # None under python -OO
+            head, examples = fn.__doc__.split("\n    Examples:")
+            fn.__doc__ = head.rstrip() + "\n" + _WRITER_DOC.format(argument=argument) + examples
+        return fn
+
+    return decorate
+
+
+@_writer("data: the bytes.")
+def atomic_write_bytes(path: str | os.PathLike[str], data: bytes, *, overwrite: bool) -> Path:
+    """Write ``data`` to ``path`` atomically (see [atomic_path][hamgeo._io.atomic_path]).
 
     Examples:
         >>> import tempfile
@@ -220,18 +242,9 @@ def atomic_write_bytes(path: str | os.PathLike[str], data: bytes, *, overwrite: 
     return _as_path(path)
 
 
+@_writer("text: the text.")
 def atomic_write_text(path: str | os.PathLike[str], text: str, *, overwrite: bool) -> Path:
     """Write ``text`` to ``path`` atomically as UTF-8.
-
-    Args:
-        path: the file to write.
-        text: the text.
-        overwrite: replace an existing file (else ``FileExistsError``).
-
-    Returns:
-        ``path`` as a ``Path``.
-
-    Host-only: it writes files.
 
     Examples:
         >>> import tempfile
@@ -243,18 +256,9 @@ def atomic_write_text(path: str | os.PathLike[str], text: str, *, overwrite: boo
     return atomic_write_bytes(path, text.encode("utf-8"), overwrite=overwrite)
 
 
+@_writer("obj: dicts, lists, strings, finite numbers, bools and ``None``.")
 def atomic_write_json(path: str | os.PathLike[str], obj: Any, *, overwrite: bool) -> Path:
     """Write ``obj`` (JSON types only; NaN refused) to ``path`` atomically, indented.
-
-    Args:
-        path: the file to write.
-        obj: dicts, lists, strings, finite numbers, bools and ``None``.
-        overwrite: replace an existing file (else ``FileExistsError``).
-
-    Returns:
-        ``path`` as a ``Path``.
-
-    Host-only: it writes files.
 
     Examples:
         >>> import tempfile

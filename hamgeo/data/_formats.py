@@ -11,6 +11,7 @@ import io
 import os
 import tarfile
 import zlib
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -106,12 +107,35 @@ def mnist_split(img_path: Path, lab_path: Path, *, images: bool) -> tuple[np.nda
     )
 
 
+def _folder_dataset(
+    name: str, path: Any, images: Any, read: Callable[[Path, bool], tuple[Path, Split]]
+) -> Dataset:
+    """Check the arguments of a folder loader, ``read`` the folder and record where from.
+
+    ``read(directory, images)`` returns the folder it read (``directory`` or one inside it)
+    and the four arrays.
+    """
+    directory = check_existing_path(path, "path", kind="dir")
+    folder, (x_tr, y_tr, x_te, y_te) = read(directory, check_bool(images, "images"))
+    info = {"path": str(folder), "n_train": len(y_tr), "n_test": len(y_te)}
+    return Dataset(x_tr, y_tr, x_te, y_te, name, info)
+
+
 def _find(directory: Path, names: list[str]) -> Path:
     for name in names:
         for candidate in (directory / name, directory / f"{name}.gz"):
             if candidate.is_file():
                 return candidate
     raise FileNotFoundError(f"{directory / names[0]} (or .gz) not found")
+
+
+def _read_idx_folder(directory: Path, images: bool) -> tuple[Path, Split]:
+    arrays: list[np.ndarray] = []
+    for split in ("train", "t10k"):
+        img_path = _find(directory, [f"{split}-images-idx3-ubyte", f"{split}-images.idx3-ubyte"])
+        lab_path = _find(directory, [f"{split}-labels-idx1-ubyte", f"{split}-labels.idx1-ubyte"])
+        arrays += mnist_split(img_path, lab_path, images=images)
+    return directory, (arrays[0], arrays[1], arrays[2], arrays[3])
 
 
 def load_mnist(path: str | os.PathLike[str], *, images: bool = False) -> Dataset:
@@ -138,21 +162,16 @@ def load_mnist(path: str | os.PathLike[str], *, images: bool = False) -> Dataset
     Host-only: it reads files.
 
     Examples:
-        >>> load_mnist("/nonexistent")
-        Traceback (most recent call last):
-        ...
-        FileNotFoundError: `path`: no such file or directory: '/nonexistent'
+        >>> import shutil, tempfile
+        >>> from hamgeo.data import write_fake
+        >>> root = tempfile.mkdtemp()
+        >>> _ = write_fake("mnist", root, n_train=20, n_test=10)  # four .gz IDX files
+        >>> ds = load_mnist(f"{root}/mnist", images=True)
+        >>> ds.x_train.shape, ds.y_test.shape
+        ((20, 28, 28, 1), (10,))
+        >>> shutil.rmtree(root)
     """
-    directory = check_existing_path(path, "path", kind="dir")
-    images = check_bool(images, "images")
-    arrays: list[np.ndarray] = []
-    for split in ("train", "t10k"):
-        img_path = _find(directory, [f"{split}-images-idx3-ubyte", f"{split}-images.idx3-ubyte"])
-        lab_path = _find(directory, [f"{split}-labels-idx1-ubyte", f"{split}-labels.idx1-ubyte"])
-        arrays += mnist_split(img_path, lab_path, images=images)
-    x_tr, y_tr, x_te, y_te = arrays
-    info = {"path": str(directory), "n_train": len(y_tr), "n_test": len(y_te)}
-    return Dataset(x_tr, y_tr, x_te, y_te, "mnist", info)
+    return _folder_dataset("mnist", path, images, _read_idx_folder)
 
 
 def _parse_cifar_batch(raw: bytes | memoryview, where: Path | str) -> np.ndarray:
@@ -208,6 +227,18 @@ def cifar10_from_tar(raw: bytes, where: Path | str, *, images: bool) -> Split:
     return _cifar_arrays(batches, images=images)
 
 
+def _read_cifar_folder(directory: Path, images: bool) -> tuple[Path, Split]:
+    if (directory / "cifar-10-batches-bin").is_dir():
+        directory = directory / "cifar-10-batches-bin"
+    batches = []
+    for member in CIFAR_MEMBERS:
+        file = directory / Path(member).name
+        if not file.is_file():
+            raise FileNotFoundError(f"{file} not found")
+        batches.append(_parse_cifar_batch(_read_bytes(file), file))
+    return directory, _cifar_arrays(batches, images=images)
+
+
 def load_cifar10(path: str | os.PathLike[str], *, images: bool = False) -> Dataset:
     """CIFAR-10 from the binary version's extracted files you already have.
 
@@ -237,16 +268,4 @@ def load_cifar10(path: str | os.PathLike[str], *, images: bool = False) -> Datas
         ...
         FileNotFoundError: `path`: no such file or directory: '/nonexistent'
     """
-    directory = check_existing_path(path, "path", kind="dir")
-    images = check_bool(images, "images")
-    if (directory / "cifar-10-batches-bin").is_dir():
-        directory = directory / "cifar-10-batches-bin"
-    batches = []
-    for member in CIFAR_MEMBERS:
-        file = directory / Path(member).name
-        if not file.is_file():
-            raise FileNotFoundError(f"{file} not found")
-        batches.append(_parse_cifar_batch(_read_bytes(file), file))
-    x_tr, y_tr, x_te, y_te = _cifar_arrays(batches, images=images)
-    info = {"path": str(directory), "n_train": len(y_tr), "n_test": len(y_te)}
-    return Dataset(x_tr, y_tr, x_te, y_te, "cifar10", info)
+    return _folder_dataset("cifar10", path, images, _read_cifar_folder)

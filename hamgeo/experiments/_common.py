@@ -19,6 +19,7 @@ from hamgeo._checks import check_bool, check_choice, check_float, check_int, des
 
 __all__ = [
     "Check",
+    "Validated",
     "atomic_path",
     "boolean",
     "checked",
@@ -49,10 +50,8 @@ def checked(default: Any, check: Check) -> Any:
 
     Examples:
         >>> @dataclasses.dataclass(frozen=True)
-        ... class Train:
+        ... class Train(Validated):
         ...     epochs: int = checked(10, int_at_least(1))
-        ...     def __post_init__(self):
-        ...         validate_fields(self)
         >>> Train(epochs=0)
         Traceback (most recent call last):
         ...
@@ -67,6 +66,13 @@ def validate_fields(obj: Any) -> None:
         check = f.metadata.get("check")
         if check is not None:
             object.__setattr__(obj, f.name, check(getattr(obj, f.name), f.name))
+
+
+class Validated:
+    """A base for dataclasses of ``checked`` fields: construction runs their checks."""
+
+    def __post_init__(self) -> None:
+        validate_fields(self)
 
 
 def int_at_least(minimum: int, maximum: int | None = None) -> Check:

@@ -31,7 +31,7 @@ import json
 import math
 import platform
 import subprocess
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from importlib import resources
 from pathlib import Path
 from typing import Any, Literal, get_args
@@ -93,6 +93,41 @@ def _fmt(value: float) -> str:
     return "n/a" if not math.isfinite(value) else f"{value:.4g}"
 
 
+def _same(value: Any) -> Any:
+    return value
+
+
+_Convert = Mapping[str, Callable[[Any], Any]]
+
+
+def _fields_dict(obj: Any, convert: _Convert) -> dict[str, Any]:
+    """``obj``'s dataclass fields in order, each through its ``convert`` function if any."""
+    return {
+        f.name: convert.get(f.name, _same)(getattr(obj, f.name)) for f in dataclasses.fields(obj)
+    }
+
+
+def _from_fields(cls: Any, d: Mapping[str, Any], convert: _Convert) -> Any:
+    """``cls`` from the dict ``d`` of its fields (a field with a default may be missing)."""
+    kwargs = {}
+    for f in dataclasses.fields(cls):
+        value = d[f.name] if f.default is dataclasses.MISSING else d.get(f.name, f.default)
+        kwargs[f.name] = convert.get(f.name, _same)(value)
+    return cls(**kwargs)
+
+
+# How each class's fields go to JSON types and come back (other fields pass as they are).
+_BOUNDS = ("mean", "low", "high")
+_ESTIMATE_OUT: _Convert = dict.fromkeys(_BOUNDS, _json_float)
+_ESTIMATE_IN: _Convert = {**dict.fromkeys(_BOUNDS, _float_or_nan), "n": int, "is_control": bool}
+_RECORD_IN: _Convert = {
+    "factors": dict,
+    **dict.fromkeys(_BOUNDS, _float_or_nan),
+    "n": int,
+    "seeds": tuple,
+}
+
+
 @dataclasses.dataclass(frozen=True)
 class Estimate:
     """One row of a findings table: a statistic for one arm (trained or a control).
@@ -131,26 +166,12 @@ class Estimate:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON types; non-finite numbers become ``None``."""
-        return {
-            "label": self.label,
-            "mean": _json_float(self.mean),
-            "low": _json_float(self.low),
-            "high": _json_float(self.high),
-            "n": self.n,
-            "is_control": self.is_control,
-        }
+        return _fields_dict(self, _ESTIMATE_OUT)
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> Estimate:
         """Inverse of ``to_dict`` (``None`` reads back as NaN)."""
-        return cls(
-            label=d["label"],
-            mean=_float_or_nan(d["mean"]),
-            low=_float_or_nan(d["low"]),
-            high=_float_or_nan(d["high"]),
-            n=int(d["n"]),
-            is_control=bool(d.get("is_control", False)),
-        )
+        return _from_fields(cls, d, _ESTIMATE_IN)
 
     def format(self) -> str:
         """``mean [low, high]``, with ``range`` in place of the interval below 3 values."""
@@ -210,30 +231,12 @@ class Finding:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON types, in the order of the fields."""
-        return {
-            "key": self.key,
-            "claim": self.claim,
-            "section": self.section,
-            "statistic": self.statistic,
-            "estimates": [e.to_dict() for e in self.estimates],
-            "rule": self.rule,
-            "verdict": self.verdict,
-            "note": self.note,
-        }
+        return _fields_dict(self, {"estimates": lambda es: [e.to_dict() for e in es]})
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> Finding:
         """Inverse of [`to_dict`][hamgeo.experiments.findings.Finding.to_dict]."""
-        return cls(
-            key=d["key"],
-            claim=d["claim"],
-            section=d["section"],
-            statistic=d["statistic"],
-            estimates=tuple(Estimate.from_dict(e) for e in d["estimates"]),
-            rule=d["rule"],
-            verdict=d["verdict"],
-            note=d.get("note", ""),
-        )
+        return _from_fields(cls, d, {"estimates": lambda es: tuple(map(Estimate.from_dict, es))})
 
 
 @dataclasses.dataclass(frozen=True)
@@ -299,15 +302,7 @@ class Record:
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> Record:
         """Inverse of [`to_dict`][hamgeo.experiments.findings.Record.to_dict]."""
-        return cls(
-            statistic=d["statistic"],
-            factors=dict(d["factors"]),
-            mean=_float_or_nan(d["mean"]),
-            low=_float_or_nan(d["low"]),
-            high=_float_or_nan(d["high"]),
-            n=int(d["n"]),
-            seeds=tuple(d.get("seeds", ())),
-        )
+        return _from_fields(cls, d, _RECORD_IN)
 
 
 def _check_host(values: Any, name: str) -> None:

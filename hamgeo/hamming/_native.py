@@ -215,6 +215,12 @@ def forced_isa(name: Isa) -> Iterator[Isa]:
         module.set_isa(before)
 
 
+def _module_facts(name: str) -> dict:
+    """What the native module's function ``name`` reports, as a dict ({} if not loaded)."""
+    module = _load()[0]
+    return {} if module is None else dict(getattr(module, name)())
+
+
 def pool_info() -> dict:
     """Thread-pool facts: XLA's pool compiled in, the pool of the last call, usable CPUs.
 
@@ -222,8 +228,7 @@ def pool_info() -> dict:
         >>> isinstance(pool_info(), dict)
         True
     """
-    module = _load()[0]
-    return {} if module is None else dict(module.pool_info())
+    return _module_facts("pool_info")
 
 
 def build_info() -> dict:
@@ -233,8 +238,7 @@ def build_info() -> dict:
         >>> isinstance(build_info(), dict)
         True
     """
-    module = _load()[0]
-    return {} if module is None else dict(module.build_info())
+    return _module_facts("build_info")
 
 
 def describe() -> str:

@@ -192,9 +192,7 @@ def fit(
             params, stats, opt_state, loss = epoch_fn(
                 params, stats, opt_state, x_dev, labels, epoch_keys[:, e], lr_dev, wd_dev, mask_dev
             )
-            current = (
-                {"params": params} if stats is None else {"params": params, "batch_stats": stats}
-            )
+            current = _loop.as_variables(params, stats)
             loss = np.asarray(loss, np.float64)
             history["loss"][:, e] = loss
             now = np.isfinite(loss) & np.asarray(_finite_many(current))

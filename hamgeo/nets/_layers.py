@@ -7,18 +7,26 @@ reaches into the other's privates.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Mapping, Sequence
+from typing import Any, ClassVar
 
 import flax.linen as nn
 import jax
 import jax.numpy as jnp
 import numpy as np
 
-from hamgeo._checks import check_array, check_positive_int, describe, is_tracer
+from hamgeo._checks import check_array, check_choice, check_positive_int, describe, is_tracer
 from hamgeo.codes import PackedCodes
 
-__all__ = ["as_widths", "check_fields", "check_inputs", "flatten", "maybe_pool", "spatial_input"]
+__all__ = [
+    "Network",
+    "as_widths",
+    "check_fields",
+    "check_inputs",
+    "flatten",
+    "maybe_pool",
+    "spatial_input",
+]
 
 
 def as_widths(value: Any, name: str, *, allow_empty: bool = True) -> tuple[int, ...]:
@@ -38,6 +46,25 @@ def check_fields(module: nn.Module, *sequences: str, pool: bool = False) -> None
     check_positive_int(module.n_classes, "n_classes")
     if pool:
         check_positive_int(module.pool_every, "pool_every")
+
+
+class Network(nn.Module):
+    """The base of every model of ``hamgeo.nets``: its constructor fields checked.
+
+    A model names its layer-size fields in ``_sequences`` (stored as tuples), sets
+    ``_pooled`` when it has ``pool_every``, and maps each field that takes one of a few
+    strings to its options in ``_choices``.
+    """
+
+    _sequences: ClassVar[tuple[str, ...]]
+    _pooled: ClassVar[bool] = False
+    _choices: ClassVar[Mapping[str, tuple[str, ...]]] = {}
+
+    def __post_init__(self) -> None:
+        check_fields(self, *self._sequences, pool=self._pooled)
+        for name, options in self._choices.items():
+            check_choice(name, getattr(self, name), options)
+        super().__post_init__()
 
 
 def flatten(x: jax.Array) -> jax.Array:

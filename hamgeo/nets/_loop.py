@@ -32,6 +32,7 @@ from hamgeo.nets.binary import clip_latent_weights, has_latent_weights
 __all__ = [
     "TrainData",
     "all_finite",
+    "as_variables",
     "check_callables",
     "check_data",
     "check_hyperparameters",
@@ -73,13 +74,19 @@ def with_clipping(tx: Any, params: Any) -> Any:
     return optax.chain(tx, clip_latent_weights()) if has_latent_weights(params) else tx
 
 
+def as_variables(params: Any, batch_stats: Any) -> dict[str, Any]:
+    """A model's variables from its parameters and batch statistics (``None``: it has none)."""
+    if batch_stats is None:
+        return {"params": params}
+    return {"params": params, "batch_stats": batch_stats}
+
+
 def make_step(model: nn.Module, tx: Any) -> Callable[..., Any]:
     """One optimizer step ``(params, batch_stats, opt_state, x, y) -> (..., loss)``."""
 
     def loss_fn(params, batch_stats, x, y):
-        variables = {"params": params}
+        variables = as_variables(params, batch_stats)
         if batch_stats is not None:
-            variables["batch_stats"] = batch_stats
             logits, updates = model.apply(variables, x, train=True, mutable=["batch_stats"])
             batch_stats = updates["batch_stats"]
         else:

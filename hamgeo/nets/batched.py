@@ -109,10 +109,7 @@ def make_epoch(
             key,
             mask,
         )
-        out = {"params": params}
-        if stats is not None:
-            out["batch_stats"] = stats
-        return out, opt_state, loss
+        return _loop.as_variables(params, stats), opt_state, loss
 
     return run, tx
 

@@ -30,8 +30,8 @@ import jax
 import jax.numpy as jnp
 import optax
 
-from hamgeo._checks import check_choice, check_finite_array, check_float, check_positive_int
-from hamgeo.nets._layers import as_widths, check_fields, flatten, maybe_pool, spatial_input
+from hamgeo._checks import check_finite_array, check_float, check_positive_int
+from hamgeo.nets._layers import Network, as_widths, flatten, maybe_pool, spatial_input
 
 __all__ = [
     "BinaryCNN",
@@ -317,7 +317,37 @@ def _binary_dense_head(
     return _batch_norm(norm, train, "bn_head")(z)
 
 
-class BinaryMLP(nn.Module):
+class _BinaryNetwork(Network):
+    """The call every binary model shares; a model builds its layers in ``_logits``."""
+
+    # The code bit is sign(pre) = +1, i.e. pre >= 0 (sign(0) = +1).
+    codes_at_zero: ClassVar[bool] = True
+    _choices = {"norm": _NORMS}
+
+    @nn.compact
+    def __call__(
+        self,
+        x: jax.Array,
+        train: bool = False,
+        return_preactivations: bool = False,
+        return_layer_io: bool = False,
+    ) -> Any:
+        """Logits ``[n, n_classes]``; also the pre-activations or the per-layer I/O when asked."""
+        pres: list[jax.Array] = []
+        ios: list[BinaryLayerIO] = []
+        logits = self._logits(jnp.asarray(x), train, pres, ios)
+        if return_layer_io:
+            return logits, ios
+        return (logits, pres) if return_preactivations else logits
+
+    def _logits(
+        self, x: jax.Array, train: bool, pres: list[jax.Array], ios: list[BinaryLayerIO]
+    ) -> jax.Array:
+        """The layers (inside ``__call__``): logits; pre-activations and layer I/O appended."""
+        raise NotImplementedError
+
+
+class BinaryMLP(_BinaryNetwork):
     """A BinaryNet multilayer perceptron.
 
     ``hidden_i``: [`BinaryDense`][hamgeo.nets.binary.BinaryDense] → batch norm (``bn_i``) →
@@ -349,33 +379,16 @@ class BinaryMLP(nn.Module):
     n_classes: int
     norm: Norm = "no-mean"
 
-    # The code bit is sign(pre) = +1, i.e. pre >= 0 (sign(0) = +1).
-    codes_at_zero: ClassVar[bool] = True
+    _sequences = ("widths",)
 
-    def __post_init__(self) -> None:
-        check_fields(self, "widths")
-        check_choice("norm", self.norm, _NORMS)
-        super().__post_init__()
-
-    @nn.compact
-    def __call__(
-        self,
-        x: jax.Array,
-        train: bool = False,
-        return_preactivations: bool = False,
-        return_layer_io: bool = False,
-    ) -> Any:
-        """Logits ``[n, n_classes]``; also the pre-activations or the per-layer I/O when asked."""
-        x = flatten(jnp.asarray(x))
-        pres: list[jax.Array] = []
-        ios: list[BinaryLayerIO] = []
-        logits = _binary_dense_head(x, x, self.widths, self.n_classes, self.norm, train, pres, ios)
-        if return_layer_io:
-            return logits, ios
-        return (logits, pres) if return_preactivations else logits
+    def _logits(
+        self, x: jax.Array, train: bool, pres: list[jax.Array], ios: list[BinaryLayerIO]
+    ) -> jax.Array:
+        x = flatten(x)
+        return _binary_dense_head(x, x, self.widths, self.n_classes, self.norm, train, pres, ios)
 
 
-class BinaryCNN(nn.Module):
+class BinaryCNN(_BinaryNetwork):
     """A BinaryNet convolutional network (images ``[n, H, W, C]`` or signals ``[n, L(, C)]``).
 
     ``conv_i``: [`BinaryConv`][hamgeo.nets.binary.BinaryConv] (3×3, or width 3 for signals) → 2-wide
@@ -409,26 +422,15 @@ class BinaryCNN(nn.Module):
     pool_every: int = 1
     norm: Norm = "no-mean"
 
-    codes_at_zero: ClassVar[bool] = True
+    _sequences = ("channels", "dense")
+    _pooled = True
 
-    def __post_init__(self) -> None:
-        check_fields(self, "channels", "dense", pool=True)
-        check_choice("norm", self.norm, _NORMS)
-        super().__post_init__()
-
-    @nn.compact
-    def __call__(
-        self,
-        x: jax.Array,
-        train: bool = False,
-        return_preactivations: bool = False,
-        return_layer_io: bool = False,
-    ) -> Any:
-        """Logits ``[n, n_classes]``; also the pre-activations or the per-layer I/O when asked."""
-        x = spatial_input(jnp.asarray(x))
+    def _logits(
+        self, x: jax.Array, train: bool, pres: list[jax.Array], ios: list[BinaryLayerIO]
+    ) -> jax.Array:
+        x = spatial_input(x)
         xc = x
         kernel = (3,) * (x.ndim - 2)
-        pres, ios = [], []
         for i, c in enumerate(self.channels):
             layer = BinaryConv(c, kernel, name=f"conv_{i}")
             z = layer(x)
@@ -438,12 +440,9 @@ class BinaryCNN(nn.Module):
             h = _batch_norm(self.norm, train, f"bn_conv_{i}")(z)
             pres.append(flatten(h))
             x, xc = _sign_ste(h), h
-        logits = _binary_dense_head(
+        return _binary_dense_head(
             flatten(x), flatten(xc), self.dense, self.n_classes, self.norm, train, pres, ios
         )
-        if return_layer_io:
-            return logits, ios
-        return (logits, pres) if return_preactivations else logits
 
 
 def binary_layer_io(model: nn.Module, variables: Any, x: Any) -> list[BinaryLayerIO]:

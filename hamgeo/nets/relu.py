@@ -22,7 +22,7 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
-from hamgeo.nets._layers import check_fields, flatten, maybe_pool, spatial_input
+from hamgeo.nets._layers import Network, flatten, maybe_pool, spatial_input
 
 __all__ = ["CNN", "MLP", "ResidualCNN"]
 
@@ -38,7 +38,28 @@ def _relu_dense_head(
     return nn.Dense(n_classes, name="head")(x)
 
 
-class MLP(nn.Module):
+class _ReLUNetwork(Network):
+    """The call every ReLU model shares; a model builds its layers in ``_logits``."""
+
+    # An activation-code bit is `pre > 0` (see hamgeo.nets.extract).
+    codes_at_zero: ClassVar[bool] = False
+
+    @nn.compact
+    def __call__(
+        self, x: jax.Array, train: bool = False, return_preactivations: bool = False
+    ) -> Any:
+        """Logits ``[n, n_classes]``, and the hidden pre-activations when asked."""
+        del train  # no batch statistics or dropout
+        pres: list[jax.Array] = []
+        logits = self._logits(jnp.asarray(x), pres)
+        return (logits, pres) if return_preactivations else logits
+
+    def _logits(self, x: jax.Array, pres: list[jax.Array]) -> jax.Array:
+        """The layers (inside ``__call__``): logits, each pre-activation appended to ``pres``."""
+        raise NotImplementedError
+
+
+class MLP(_ReLUNetwork):
     """A ReLU multilayer perceptron.
 
     Hidden ``nn.Dense`` layers are named ``hidden_0``, ``hidden_1``, ... and the
@@ -61,25 +82,13 @@ class MLP(nn.Module):
     widths: Sequence[int]
     n_classes: int
 
-    # An activation-code bit is `pre > 0` (see hamgeo.nets.extract).
-    codes_at_zero: ClassVar[bool] = False
+    _sequences = ("widths",)
 
-    def __post_init__(self) -> None:
-        check_fields(self, "widths")
-        super().__post_init__()
-
-    @nn.compact
-    def __call__(
-        self, x: jax.Array, train: bool = False, return_preactivations: bool = False
-    ) -> Any:
-        """Logits ``[n, n_classes]``, and the hidden pre-activations when asked."""
-        del train  # no batch statistics or dropout
-        pres: list[jax.Array] = []
-        logits = _relu_dense_head(flatten(jnp.asarray(x)), self.widths, self.n_classes, pres)
-        return (logits, pres) if return_preactivations else logits
+    def _logits(self, x: jax.Array, pres: list[jax.Array]) -> jax.Array:
+        return _relu_dense_head(flatten(x), self.widths, self.n_classes, pres)
 
 
-class CNN(nn.Module):
+class CNN(_ReLUNetwork):
     """A VGG-style ReLU convolutional network for images or 1-D signals.
 
     ``conv_i``: 3×3 (or width-3 for signals) convolutions with ReLU, a 2-wide
@@ -111,32 +120,22 @@ class CNN(nn.Module):
     n_classes: int
     pool_every: int = 1
 
-    codes_at_zero: ClassVar[bool] = False
+    _sequences = ("channels", "dense")
+    _pooled = True
 
-    def __post_init__(self) -> None:
-        check_fields(self, "channels", "dense", pool=True)
-        super().__post_init__()
-
-    @nn.compact
-    def __call__(
-        self, x: jax.Array, train: bool = False, return_preactivations: bool = False
-    ) -> Any:
-        """Logits ``[n, n_classes]``, and the hidden pre-activations when asked."""
-        del train
-        x = spatial_input(jnp.asarray(x))
+    def _logits(self, x: jax.Array, pres: list[jax.Array]) -> jax.Array:
+        x = spatial_input(x)
         kernel = (3,) * (x.ndim - 2)
-        pres = []
         for i, c in enumerate(self.channels):
             z = nn.Conv(c, kernel, padding="SAME", name=f"conv_{i}")(x)
             pres.append(flatten(z))
             x = nn.relu(z)
             if (i + 1) % self.pool_every == 0:
                 x = maybe_pool(x)
-        logits = _relu_dense_head(flatten(x), self.dense, self.n_classes, pres)
-        return (logits, pres) if return_preactivations else logits
+        return _relu_dense_head(flatten(x), self.dense, self.n_classes, pres)
 
 
-class ResidualCNN(nn.Module):
+class ResidualCNN(_ReLUNetwork):
     """A small residual ReLU CNN: one residual block per entry of ``channels``.
 
     Block ``i``: ``a = conv(x)`` (``block_i_a``), ``b = conv(relu(a))``
@@ -163,21 +162,11 @@ class ResidualCNN(nn.Module):
     dense: Sequence[int]
     n_classes: int
 
-    codes_at_zero: ClassVar[bool] = False
+    _sequences = ("channels", "dense")
 
-    def __post_init__(self) -> None:
-        check_fields(self, "channels", "dense")
-        super().__post_init__()
-
-    @nn.compact
-    def __call__(
-        self, x: jax.Array, train: bool = False, return_preactivations: bool = False
-    ) -> Any:
-        """Logits ``[n, n_classes]``, and the hidden pre-activations when asked."""
-        del train
-        x = spatial_input(jnp.asarray(x))
+    def _logits(self, x: jax.Array, pres: list[jax.Array]) -> jax.Array:
+        x = spatial_input(x)
         kernel = (3,) * (x.ndim - 2)
-        pres = []
         for i, c in enumerate(self.channels):
             skip = x if x.shape[-1] == c else nn.Conv(c, (1,) * len(kernel), name=f"proj_{i}")(x)
             a = nn.Conv(c, kernel, padding="SAME", name=f"block_{i}_a")(x)
@@ -185,5 +174,4 @@ class ResidualCNN(nn.Module):
             s = skip + nn.Conv(c, kernel, padding="SAME", name=f"block_{i}_b")(nn.relu(a))
             pres.append(flatten(s))
             x = maybe_pool(nn.relu(s))
-        logits = _relu_dense_head(flatten(x), self.dense, self.n_classes, pres)
-        return (logits, pres) if return_preactivations else logits
+        return _relu_dense_head(flatten(x), self.dense, self.n_classes, pres)

@@ -210,10 +210,7 @@ def make_train_step(
         params, stats, opt_state, loss = step(
             variables["params"], variables.get("batch_stats"), opt_state, x, y
         )
-        out = {"params": params}
-        if stats is not None:
-            out["batch_stats"] = stats
-        return out, opt_state, loss
+        return _loop.as_variables(params, stats), opt_state, loss
 
     return run, tx
 

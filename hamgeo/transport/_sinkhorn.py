@@ -19,7 +19,7 @@ Two engines live here, both jitted once at module level:
 from __future__ import annotations
 
 import functools
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -27,7 +27,7 @@ import jax.numpy as jnp
 from hamgeo.codes import PackedCodes
 from hamgeo.hamming import pairwise_hamming
 
-__all__ = ["KernelSinkhornOutput", "kernel_sinkhorn", "online_sinkhorn"]
+__all__ = ["EpsilonScaling", "KernelSinkhornOutput", "kernel_sinkhorn", "online_sinkhorn"]
 
 # Absorb the scalings into the kernel once |log u| or |log v| exceeds this;
 # exp(30) ~ 1e13 keeps float32 products far from overflow.
@@ -45,42 +45,77 @@ class KernelSinkhornOutput(NamedTuple):
     n_iters: jax.Array  # iterations done in total, epsilon stages included
 
 
+class EpsilonScaling(NamedTuple):
+    """The epsilon-scaling schedule and the stopping rule both engines follow (a pytree).
+
+    Epsilon starts at ``max(epsilon_init, epsilon)`` and is multiplied by ``decay``
+    after each stage of at most ``stage_iterations`` iterations (or sooner, once the
+    stage's marginal error is below ``threshold``), warm-starting each stage from the
+    previous potentials. At the target ``epsilon`` the loop runs until the L1 violation
+    of the column marginal (measured after the row update, as POT does) is below
+    ``threshold`` or ``max_iterations`` is reached.
+
+    Attributes:
+        threshold: stopping tolerance on the L1 column-marginal violation.
+        max_iterations: iteration budget, all stages together.
+        epsilon_init: epsilon of the first stage.
+        decay: factor between stages.
+        stage_iterations: iteration cap of an intermediate stage.
+    """
+
+    threshold: Any
+    max_iterations: Any
+    epsilon_init: Any
+    decay: Any = 0.5
+    stage_iterations: Any = 20
+
+    def first(self, eps_t: jax.Array) -> jax.Array:
+        """Epsilon of the first stage (``eps_t``: the target, in the solver's dtype)."""
+        return jnp.maximum(jnp.asarray(self.epsilon_init, eps_t.dtype), eps_t)
+
+    def stage(
+        self, e: jax.Array, eps_t: jax.Array, err: jax.Array, stage_it: jax.Array
+    ) -> tuple[jax.Array, jax.Array]:
+        """``(err_final, next_stage)`` after an iteration at epsilon ``e`` with error ``err``.
+
+        ``err_final`` is ``err`` at the target epsilon, else inf; ``next_stage`` whether
+        an intermediate stage ends here.
+        """
+        at_target = e <= eps_t
+        err_final = jnp.where(at_target, err, jnp.asarray(jnp.inf, err.dtype))
+        ends = (err < self.threshold) | (stage_it + 1 >= self.stage_iterations)
+        return err_final, (~at_target) & ends
+
+    def next_epsilon(self, e: jax.Array, eps_t: jax.Array, next_stage: jax.Array) -> jax.Array:
+        """Epsilon after this iteration: decayed (never below the target) when a stage ends."""
+        return jnp.where(next_stage, jnp.maximum(e * self.decay, eps_t), e)
+
+    def running(self, it: jax.Array, err_final: jax.Array) -> jax.Array:
+        """Whether the loop goes on: budget left and the target not reached."""
+        return (it < self.max_iterations) & ~(err_final < self.threshold)
+
+    def converged(self, err_final: jax.Array, value: jax.Array) -> jax.Array:
+        """The target reached with a finite transport cost."""
+        return (err_final < self.threshold) & jnp.isfinite(value)
+
+
 def _kernel(cost, f, g, eps):
     return jnp.exp((f[:, None] + g[None, :] - cost) / eps)
 
 
-@functools.partial(jax.jit, static_argnames=("max_iterations", "stage_iterations"))
+@jax.jit
 def kernel_sinkhorn(
-    cost: jax.Array,
-    a: jax.Array,
-    b: jax.Array,
-    epsilon: jax.Array,
-    *,
-    threshold: float,
-    max_iterations: int,
-    epsilon_init: jax.Array,
-    decay: float = 0.5,
-    stage_iterations: int = 20,
+    cost: jax.Array, a: jax.Array, b: jax.Array, epsilon: jax.Array, schedule: EpsilonScaling
 ) -> KernelSinkhornOutput:
     """Stabilized kernel-mode Sinkhorn with epsilon-scaling on a dense cost.
-
-    Epsilon starts at ``max(epsilon_init, epsilon)`` and is multiplied by
-    ``decay`` after each stage of at most ``stage_iterations`` iterations (or
-    sooner, once the stage's marginal error is below ``threshold``), warm-starting
-    each stage from the previous potentials. At the target ``epsilon`` the loop
-    runs until the L1 violation of the column marginal (measured after the row
-    update, as POT does) is below ``threshold`` or ``max_iterations`` is reached.
 
     Args:
         cost: ``[n, m]`` cost matrix (floating).
         a: ``[n]`` positive row weights summing to 1.
         b: ``[m]`` positive column weights summing to 1.
         epsilon: target regularization (> 0).
-        threshold: stopping tolerance on the L1 marginal violation.
-        max_iterations: iteration budget, all stages together.
-        epsilon_init: epsilon of the first stage.
-        decay: factor between stages.
-        stage_iterations: iteration cap of an intermediate stage.
+        schedule: the stages and the stopping rule
+            ([`EpsilonScaling`][hamgeo.transport._sinkhorn.EpsilonScaling]).
 
     Returns:
         [`KernelSinkhornOutput`][hamgeo.transport._sinkhorn.KernelSinkhornOutput].
@@ -89,7 +124,7 @@ def kernel_sinkhorn(
     n, m = cost.shape
     tiny = jnp.finfo(dtype).tiny
     eps_t = jnp.asarray(epsilon, dtype)
-    e0 = jnp.maximum(jnp.asarray(epsilon_init, dtype), eps_t)
+    e0 = schedule.first(eps_t)
     f0 = jnp.zeros((n,), dtype)
     g0 = jnp.zeros((m,), dtype)
     inf = jnp.asarray(jnp.inf, dtype)
@@ -101,15 +136,13 @@ def kernel_sinkhorn(
         ktu = u @ k
         err = jnp.sum(jnp.abs(v * ktu - b))
         v = b / jnp.maximum(ktu, tiny)
-        at_target = e <= eps_t
-        err_final = jnp.where(at_target, err, inf)
+        err_final, next_stage = schedule.stage(e, eps_t, err, stage_it)
         big = jnp.maximum(jnp.max(jnp.abs(jnp.log(u))), jnp.max(jnp.abs(jnp.log(v)))) > _ABSORB_TAU
-        next_stage = (~at_target) & ((err < threshold) | (stage_it + 1 >= stage_iterations))
 
         def absorb(_):
             f_new = f + e * jnp.log(u)
             g_new = g + e * jnp.log(v)
-            e_new = jnp.where(next_stage, jnp.maximum(e * decay, eps_t), e)
+            e_new = schedule.next_epsilon(e, eps_t, next_stage)
             ones_n, ones_m = jnp.ones_like(u), jnp.ones_like(v)
             return f_new, g_new, ones_n, ones_m, _kernel(cost, f_new, g_new, e_new), e_new
 
@@ -121,7 +154,7 @@ def kernel_sinkhorn(
 
     def cond(state):
         *_, it, _, err_final = state
-        return (it < max_iterations) & ~(err_final < threshold)
+        return schedule.running(it, err_final)
 
     init = (
         f0,
@@ -138,8 +171,7 @@ def kernel_sinkhorn(
     value = u @ ((k * cost) @ v)
     f = f + e * jnp.log(u)
     g = g + e * jnp.log(v)
-    converged = (err_final < threshold) & jnp.isfinite(value)
-    return KernelSinkhornOutput(value, f, g, err_final, converged, it)
+    return KernelSinkhornOutput(value, f, g, err_final, schedule.converged(err_final, value), it)
 
 
 # ---------------------------------------------------------------------------
@@ -158,30 +190,23 @@ def _blocks(words: jax.Array, block: int) -> jax.Array:
     return jnp.pad(words, ((0, pad), (0, 0))).reshape(n_blocks, block, words.shape[1])
 
 
-@functools.partial(
-    jax.jit,
-    static_argnames=("n_bits", "power", "block_size", "max_iterations", "stage_iterations"),
-)
+@functools.partial(jax.jit, static_argnames=("n_bits", "power", "block_size"))
 def online_sinkhorn(
     xw: jax.Array,
     yw: jax.Array,
     a: jax.Array,
     b: jax.Array,
     epsilon: jax.Array,
+    schedule: EpsilonScaling,
     *,
     n_bits: int,
     power: float,
     block_size: int,
-    threshold: float,
-    max_iterations: int,
-    epsilon_init: jax.Array,
-    decay: float = 0.5,
-    stage_iterations: int = 20,
 ) -> KernelSinkhornOutput:
     """Kernel-mode Sinkhorn with epsilon-scaling on the Hamming cost of packed codes.
 
-    The iterates are those of `kernel_sinkhorn` (same stages, same stopping rule on
-    the L1 column-marginal violation after the row update), with the potentials
+    The iterates are those of `kernel_sinkhorn` (the same ``schedule``: stages and
+    stopping rule on the L1 column-marginal violation after the row update), with the potentials
     absorbing the scalings at every iteration: one pass over row blocks of
     ``block_size`` codes computes ``d_H`` (hamgeo's Hamming kernel), ``K = exp((f + g -
     d ** power) / eps)``, ``u = a / K 1`` and accumulates ``K^T u``.
@@ -192,11 +217,7 @@ def online_sinkhorn(
         a: ``[n]`` weights summing to 1 (zeros allowed: those rows carry no mass).
         b: ``[m]`` positive weights summing to 1.
         epsilon: target regularization (> 0).
-        threshold: stopping tolerance on the L1 column-marginal violation.
-        max_iterations: iteration budget, all stages together.
-        epsilon_init: epsilon of the first stage.
-        decay: factor between stages.
-        stage_iterations: iteration cap of an intermediate stage.
+        schedule: the stages and the stopping rule (`EpsilonScaling`).
         n_bits: bits per code.
         power: the cost is ``d_H ** power``.
         block_size: rows per streamed block.
@@ -208,7 +229,7 @@ def online_sinkhorn(
     n, m = xw.shape[0], yw.shape[0]
     tiny = jnp.finfo(dtype).tiny
     eps_t = jnp.asarray(epsilon, dtype)
-    e0 = jnp.maximum(jnp.asarray(epsilon_init, dtype), eps_t)
+    e0 = schedule.first(eps_t)
     block = min(block_size, n)
     xb = _blocks(xw, block)
     n_blocks = xb.shape[0]
@@ -247,16 +268,14 @@ def online_sinkhorn(
         f, col = sweep(f, g, e)
         err = jnp.sum(jnp.abs(col - b))
         g = g + e * jnp.log(b / jnp.maximum(col, tiny))
-        at_target = e <= eps_t
-        err_final = jnp.where(at_target, err, inf)
-        next_stage = (~at_target) & ((err < threshold) | (stage_it + 1 >= stage_iterations))
-        e_new = jnp.where(next_stage, jnp.maximum(e * decay, eps_t), e)
+        err_final, next_stage = schedule.stage(e, eps_t, err, stage_it)
+        e_new = schedule.next_epsilon(e, eps_t, next_stage)
         stage_it = jnp.where(next_stage, 0, stage_it + 1)
         return f, g, e_new, it + 1, stage_it, err_final
 
     def cond(state):
         *_, it, _, err_final = state
-        return (it < max_iterations) & ~(err_final < threshold)
+        return schedule.running(it, err_final)
 
     f0 = jnp.zeros((n_blocks * block,), dtype)
     init = (f0, jnp.zeros((m,), dtype), e0, jnp.int32(0), jnp.int32(0), inf)
@@ -269,5 +288,6 @@ def online_sinkhorn(
         return acc + jnp.sum(k * c), None
 
     value, _ = jax.lax.scan(value_step, jnp.zeros((), dtype), (xb, f.reshape(n_blocks, block), ab))
-    converged = (err_final < threshold) & jnp.isfinite(value)
-    return KernelSinkhornOutput(value, f[:n], g, err_final, converged, it)
+    return KernelSinkhornOutput(
+        value, f[:n], g, err_final, schedule.converged(err_final, value), it
+    )

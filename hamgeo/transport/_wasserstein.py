@@ -48,7 +48,7 @@ from hamgeo._samples import (
 from hamgeo.codes import CodesLike, PackedCodes
 from hamgeo.transport._common import DEGREE, Cost, check_common, power
 from hamgeo.transport._geometry import HammingGeometry
-from hamgeo.transport._sinkhorn import kernel_sinkhorn, online_sinkhorn
+from hamgeo.transport._sinkhorn import EpsilonScaling, kernel_sinkhorn, online_sinkhorn
 
 __all__ = ["DEFAULT_RELATIVE_EPSILON", "Method", "TransportResult", "wasserstein"]
 
@@ -241,18 +241,17 @@ def _codes(x, y, a, b, epsilon, debiased, method, block_size, solve) -> Transpor
             eps = _default_epsilon(_online_mean_cost(geom, a, b))
         if debiased:
             return _online_divergence(geom, a, b, eps, **solve)
+        first = jnp.asarray(float(x.n_bits) ** p / 20.0, a.dtype)
         out = online_sinkhorn(
             geom.x,
             geom.y,
             a,
             b,
             eps,
+            EpsilonScaling(solve["threshold"], solve["max_iterations"], first),
             n_bits=geom.n_bits,
             power=geom.power,
             block_size=block_size,
-            threshold=solve["threshold"],
-            max_iterations=solve["max_iterations"],
-            epsilon_init=jnp.asarray(float(x.n_bits) ** p / 20.0, a.dtype),
         )
         return TransportResult(_root(out.cost, p), out.converged, out.n_iters, eps)
     # The dense cost d_H ** p of the geometry, checked against the float range.
@@ -267,14 +266,13 @@ def _codes(x, y, a, b, epsilon, debiased, method, block_size, solve) -> Transpor
 
 def _dense(c, a, b, eps, method, solve) -> TransportResult:
     if method == "kernel":
+        first = jnp.max(jax.lax.stop_gradient(c)) / 20.0
         k = kernel_sinkhorn(
             jax.lax.stop_gradient(c),
             a,
             b,
             jax.lax.stop_gradient(eps),
-            threshold=solve["threshold"],
-            max_iterations=solve["max_iterations"],
-            epsilon_init=jnp.max(jax.lax.stop_gradient(c)) / 20.0,
+            EpsilonScaling(solve["threshold"], solve["max_iterations"], first),
         )
         return TransportResult(_root(k.cost, solve["p"]), k.converged, k.n_iters, eps)
     return _ott_dense(geometry.Geometry(cost_matrix=c, epsilon=eps), a, b, **solve)

@@ -53,6 +53,12 @@ def _mean(iv) -> float:
     return float("nan") if iv.mean is None else iv.mean
 
 
+def _mean_std_bars(ax, dims, rows, stat: str, **style) -> None:
+    """``stat``'s mean per dimension with its standard deviation as error bars."""
+    means = [_mean(r[f"{stat}_mean"]) for r in rows]
+    ax.errorbar(dims, means, yerr=[_mean(r[f"{stat}_std"]) for r in rows], **style)
+
+
 def _plot_angle_theory(result: Result, out_dir) -> Path:
     table = result.angle_table()
     dims = np.array(result.config.dims)
@@ -61,13 +67,8 @@ def _plot_angle_theory(result: Result, out_dir) -> Path:
         fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(10, 3.6))
         for dist, color in (("uniform", _RED), ("gaussian", "darkred")):
             rows = [table[dist][str(d)] for d in dims]
-            ax1.errorbar(
-                dims,
-                [_mean(r["sign_mean"]) for r in rows],
-                yerr=[_mean(r["sign_std"]) for r in rows],
-                fmt="o",
-                color=color,
-                label=f"w vs bin(w), {dist}",
+            _mean_std_bars(
+                ax1, dims, rows, "sign", fmt="o", color=color, label=f"w vs bin(w), {dist}"
             )
             th = [angle_theory(int(d), dist) for d in grid if d >= 2]
             ax1.plot(grid, [t.sign_mean for t in th], color=color, lw=1)
@@ -78,14 +79,7 @@ def _plot_angle_theory(result: Result, out_dir) -> Path:
                 ax2.semilogy(*zip(*seen, strict=True), "o", color=color, label=f"measured, {dist}")
             ax2.semilogy(grid, [max(t.overlap, 1e-12) for t in th], color=color, lw=1)
         rows = [table["uniform"][str(d)] for d in dims]
-        ax1.errorbar(
-            dims,
-            [_mean(r["pair_mean"]) for r in rows],
-            yerr=[_mean(r["pair_std"]) for r in rows],
-            fmt="s",
-            color=_BLUE,
-            label="random pairs",
-        )
+        _mean_std_bars(ax1, dims, rows, "pair", fmt="s", color=_BLUE, label="random pairs")
         ax1.set_xscale("log")
         ax1.set_xlabel("dimension")
         ax1.set_ylabel("angle (degrees), mean ± std")

@@ -67,6 +67,17 @@ def _diff(label: str, a: Sequence[float | None], b: Sequence[float | None]) -> E
     return Estimate(label, mean, low, high, n)
 
 
+def _trained_vs_init(
+    trained: Sequence[float | None], init: Sequence[float | None], *, corr: bool = True
+) -> tuple[Estimate, Estimate, Estimate]:
+    """The trained arm, its paired difference from the same net at init, and that control."""
+    return (
+        _est("trained", trained, control=False, corr=corr),
+        _diff("trained - init (paired)", trained, init),
+        _est("init (same arch.)", init, control=True, corr=corr),
+    )
+
+
 def _layer_values(result: Result, state: str, stat: str, layer: int) -> list[float | None]:
     return [s.models[0].layer_summary(state).get(f"{stat}_layer{layer}") for s in result.seeds]
 
@@ -85,9 +96,7 @@ def _high_corr(result: Result, layer: int, dim: int) -> Finding:
         statistic=f"pooled correlation of a . w_b with a . w_c at layer {layer} (fan-in {dim}) "
         f"of the main model ({result.seeds[0].models[0].description})",
         estimates=(
-            _est("trained", trained, control=False),
-            _diff("trained - init (paired)", trained, init),
-            _est("init (same arch.)", init, control=True),
+            *_trained_vs_init(trained, init),
             _est("random +-1 weights (per unit)", rand, control=True),
             _est("isotropic inputs: median cos(w_b, w_c) (theory)", iso, control=True),
         ),
@@ -121,11 +130,7 @@ def _activations(result: Result, layers: Sequence[int]) -> Finding:
         section="Sec. 2 (Theory, after Fig. 3)",
         statistic="pooled correlation of w_b . a_c with w_b . a_b, averaged over layers "
         f"{list(layers)} of the main model",
-        estimates=(
-            _est("trained", trained, control=False),
-            _diff("trained - init (paired)", trained, init),
-            _est("init (same arch.)", init, control=True),
-        ),
+        estimates=_trained_vs_init(trained, init),
         rule=f"supported when the trained interval's lower end is >= {HIGHLY_CORRELATED} and the "
         "trained net beats the same net at init by a paired interval; contradicted when the "
         f"trained interval's upper end is < {HIGHLY_CORRELATED}; inconclusive otherwise",
@@ -150,11 +155,7 @@ def _layer1(result: Result, later: Sequence[int], dims: dict[int, int]) -> Findi
         section="Sec. 3, Fig. 3 caption",
         statistic=f"mean dot-product correlation of layers {list(later)} minus layer 1's "
         f"(fan-ins {[dims[k] for k in later]} vs {dims[1]}), main model",
-        estimates=(
-            _est("trained", trained, control=False, corr=False),
-            _diff("trained - init (paired)", trained, init),
-            _est("init (same arch.)", init, control=True, corr=False),
-        ),
+        estimates=_trained_vs_init(trained, init, corr=False),
         rule="supported when the trained gap's interval lies above 0 and beats the gap of the "
         "same net at init by a paired interval; contradicted when it lies below 0; "
         "inconclusive otherwise",

@@ -17,6 +17,7 @@ import numpy as np
 from hamgeo._checks import check_int, describe
 from hamgeo.data import diagonal_probe
 from hamgeo.experiments._common import (
+    Validated,
     boolean,
     checked,
     int_at_least,
@@ -25,7 +26,6 @@ from hamgeo.experiments._common import (
     optional,
     real,
     real_tuple,
-    validate_fields,
 )
 
 __all__ = [
@@ -113,7 +113,7 @@ def _arches(value: Any, name: str) -> tuple[tuple[int, int], ...]:
 
 
 @dataclasses.dataclass(frozen=True)
-class GridConfig:
+class GridConfig(Validated):
     """The Gaussian grid (the paper: 25 Gaussians on a 5 x 5 grid of ``[0, 1]^2``, 5 labels).
 
     Attributes:
@@ -130,12 +130,9 @@ class GridConfig:
     n_per_gaussian: int = checked(200, int_at_least(1))
     spread: float | None = checked(None, optional(real(0.0, open_min=True)))
 
-    def __post_init__(self) -> None:
-        validate_fields(self)
-
 
 @dataclasses.dataclass(frozen=True)
-class NetsConfig:
+class NetsConfig(Validated):
     """The ReLU MLPs (the paper: 3 and 10 hidden layers, 15 units in Fig. 2, 3 x 50 in Fig. 4).
 
     Attributes:
@@ -153,12 +150,9 @@ class NetsConfig:
     sweep_width: int = checked(50, int_at_least(1))
     equal_units: tuple[tuple[int, int], ...] = checked(((10, 15), (3, 50), (1, 150)), _arches)
 
-    def __post_init__(self) -> None:
-        validate_fields(self)
-
 
 @dataclasses.dataclass(frozen=True)
-class TrainConfig:
+class TrainConfig(Validated):
     """Training (hamgeo's choices: 100 epochs of Adam at 3e-3, batch 128).
 
     Attributes:
@@ -171,12 +165,9 @@ class TrainConfig:
     batch_size: int = checked(128, int_at_least(1))
     learning_rate: float = checked(3e-3, real(0.0, open_min=True))
 
-    def __post_init__(self) -> None:
-        validate_fields(self)
-
 
 @dataclasses.dataclass(frozen=True)
-class ProbeConfig:
+class ProbeConfig(Validated):
     """The diagonal probes (the paper: single points, sec. 3.1, or clouds, sec. 3.2).
 
     Attributes:
@@ -197,12 +188,9 @@ class ProbeConfig:
     max_shift: float = checked(1.0, real(0.0, 1.0, open_min=True))
     probe_spread: float = checked(0.03, real(0.0))
 
-    def __post_init__(self) -> None:
-        validate_fields(self)
-
 
 @dataclasses.dataclass(frozen=True)
-class StatsConfig:
+class StatsConfig(Validated):
     """The statistics (all hamgeo's choices).
 
     Attributes:
@@ -226,12 +214,9 @@ class StatsConfig:
     sinkhorn_epsilon: float | None = checked(None, optional(real(0.0, open_min=True)))
     target_width: float = checked(0.1, real(0.0, open_min=True))
 
-    def __post_init__(self) -> None:
-        validate_fields(self)
-
 
 @dataclasses.dataclass(frozen=True)
-class CellsConfig:
+class CellsConfig(Validated):
     """Cells and the tessellation distance d_T.
 
     Attributes:
@@ -249,12 +234,9 @@ class CellsConfig:
     grid_resolution: int = checked(512, int_at_least(1))
     cell_graph_resolution: int = checked(128, int_at_least(1))
 
-    def __post_init__(self) -> None:
-        validate_fields(self)
-
 
 @dataclasses.dataclass(frozen=True)
-class TheoremConfig:
+class TheoremConfig(Validated):
     """The Theorem A.1 study on the first depth's net (sizes are hamgeo's choices).
 
     Attributes:
@@ -275,9 +257,6 @@ class TheoremConfig:
     draws: int = checked(200, int_at_least(1))
     epsilons: tuple[float, ...] = checked((1.0, 2.0, 4.0), real_tuple(0.0, open_min=True))
 
-    def __post_init__(self) -> None:
-        validate_fields(self)
-
 
 def _section(cls: type) -> Any:
     def check(value: Any, name: str) -> Any:
@@ -289,7 +268,7 @@ def _section(cls: type) -> Any:
 
 
 @dataclasses.dataclass(frozen=True)
-class Config:
+class Config(Validated):
     """Sizes of the discriminability experiment: a tree of frozen sub-configs.
 
     **What the paper states** (section 3 and its figures): 25 Gaussians on a 5 x 5 grid
@@ -350,7 +329,7 @@ class Config:
         )
 
     def __post_init__(self) -> None:
-        validate_fields(self)
+        super().__post_init__()
         check_int(self.stats.plateau_shifts, "stats.plateau_shifts", maximum=self.probe.n_shifts)
         n_gauss = self.grid.per_axis**self.grid.dim
         if max(self.grid.n_groups, *self.probe.label_counts) > n_gauss:

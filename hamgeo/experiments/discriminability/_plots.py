@@ -132,43 +132,37 @@ def _figure_setup(result: Result, plt) -> Any:
     return fig
 
 
-def _figure_grid(result: Result, plt, panels, title) -> Any:
-    """One panel per (net, m, title); shared legend below."""
-    n = len(panels)
-    fig, axes = plt.subplots(1, n, figsize=(4.6 * n, 4.4), sharey=True, squeeze=False)
-    for ax, (net, m, sub) in zip(axes[0], panels, strict=True):
-        _curves_panel(ax, result, net, m, sub)
-    axes[0][0].set_ylabel("normalized distance")
+def _figure_grid(result: Result, plt, rows, title, panel=(4.6, 4.4), legend_room=0.11) -> Any:
+    """One panel per (net, m, title) in ``rows`` of panels; ``panel``: one panel's size."""
+    n_rows, n_cols = len(rows), len(rows[0])
+    fig, axes = plt.subplots(
+        n_rows,
+        n_cols,
+        figsize=(panel[0] * n_cols, panel[1] * n_rows),
+        sharey=True,
+        squeeze=False,
+    )
+    for ax_row, row in zip(axes, rows, strict=True):
+        for ax, (net, m, sub) in zip(ax_row, row, strict=True):
+            _curves_panel(ax, result, net, m, sub)
+        ax_row[0].set_ylabel("normalized distance")
     fig.suptitle(f"{title}; {_n_seeds(result)}")
-    fig.tight_layout(rect=(0, 0.11, 1, 1))
+    fig.tight_layout(rect=(0, legend_room, 1, 1))
     _legend_below(fig, axes[0][0])
     return fig
 
 
 def _figure_depth(result: Result, plt) -> Any:
     cfg = result.config
-    sizes = sorted({1, cfg.probe.depth_sample_size})
-    fig, axes = plt.subplots(
-        len(sizes),
-        len(cfg.nets.depths),
-        figsize=(4.8 * len(cfg.nets.depths), 3.9 * len(sizes)),
-        sharey=True,
-        squeeze=False,
-    )
-    for i, m in enumerate(sizes):
-        for j, depth in enumerate(cfg.nets.depths):
-            _curves_panel(
-                axes[i][j],
-                result,
-                result.depth_nets[depth],
-                m,
-                f"{depth} hidden layers x {cfg.nets.width}, m = {m}",
-            )
-        axes[i][0].set_ylabel("normalized distance")
-    fig.suptitle(f"Distances vs shift for varying depth (paper Fig. 3); {_n_seeds(result)}")
-    fig.tight_layout(rect=(0, 0.08, 1, 1))
-    _legend_below(fig, axes[0][0])
-    return fig
+    rows = [
+        [
+            (result.depth_nets[depth], m, f"{depth} hidden layers x {cfg.nets.width}, m = {m}")
+            for depth in cfg.nets.depths
+        ]
+        for m in sorted({1, cfg.probe.depth_sample_size})
+    ]
+    title = "Distances vs shift for varying depth (paper Fig. 3)"
+    return _figure_grid(result, plt, rows, title, panel=(4.8, 3.9), legend_room=0.08)
 
 
 def _figure_saturation(result: Result, plt) -> Any:
@@ -456,8 +450,11 @@ def plot_all(result: Result, out_dir: str | Path) -> list[Path]:
         f"m = {cfg.probe.label_sample_size}; paper Fig. 4)"
     )
     figures += [
-        ("discriminability_sample_size", lambda r, p: _figure_grid(r, p, size_panels, size_title)),
-        ("discriminability_labels", lambda r, p: _figure_grid(r, p, label_panels, label_title)),
+        (
+            "discriminability_sample_size",
+            lambda r, p: _figure_grid(r, p, [size_panels], size_title),
+        ),
+        ("discriminability_labels", lambda r, p: _figure_grid(r, p, [label_panels], label_title)),
         ("discriminability_saturation", _figure_saturation),
     ]
     if any(s.theorem is not None for s in result.seeds):

@@ -75,19 +75,31 @@ def _diff(label: str, a: Sequence[float | None], b: Sequence[float | None]) -> E
     return Estimate(label, mean, low, high, n)
 
 
+def _controls(t, c, config: Config, seeds: list[int], field: str, raw: str) -> dict[str, list]:
+    """Per-seed ``field`` of each control of the main net, by label (``raw``: the raw inputs')."""
+    w, n = config.main_width, _n_full(t)
+    rows = rows_where(t["width"], width=w)
+    return {
+        f"init (same arch., width {w})": per_seed(rows_where(rows, state="init"), field, seeds),
+        f"random hyperplanes ({w} bits)": per_seed(
+            rows_where(c["random_hyperplanes"], width=w, n_train=n), field, seeds
+        ),
+        raw: per_seed(c["raw_inputs"], field, seeds),
+    }
+
+
+def _arms(
+    label: str, trained: Sequence[float | None], controls: Mapping[str, list], *rest: Estimate
+) -> tuple[Estimate, ...]:
+    """The estimates: the trained arm, the ``rest`` (reference rows), then each control."""
+    return (_arm(label, trained, control=False), *rest, *(_arm(k, v) for k, v in controls.items()))
+
+
 def _determinism(t, c, config: Config, seeds: list[int]) -> Finding:
     w, n = config.main_width, _n_full(t)
     rows = rows_where(t["width"], width=w)
     trained = per_seed(rows_where(rows, state="trained"), "redundancy_train", seeds)
-    controls = {
-        f"init (same arch., width {w})": per_seed(
-            rows_where(rows, state="init"), "redundancy_train", seeds
-        ),
-        f"random hyperplanes ({w} bits)": per_seed(
-            rows_where(c["random_hyperplanes"], width=w, n_train=n), "redundancy_train", seeds
-        ),
-        "raw inputs (duplicate rows)": per_seed(c["raw_inputs"], "redundancy_train", seeds),
-    }
+    controls = _controls(t, c, config, seeds, "redundancy_train", "raw inputs (duplicate rows)")
     _, _, high = interval(trained, kind="proportion")
     _, low, _ = interval(trained, kind="proportion")
     near_zero = high <= REDUNDANCY_NEAR_ZERO
@@ -104,10 +116,7 @@ def _determinism(t, c, config: Config, seeds: list[int]) -> Finding:
         section="Sec. 1 (Determinism)",
         statistic=f"redundancy ratio (n - m)/n of the {n} training codes of the trained "
         f"width-{w} MLP (the study's main net)",
-        estimates=(
-            _arm("trained", trained, control=False),
-            *(_arm(k, v) for k, v in controls.items()),
-        ),
+        estimates=_arms("trained", trained, controls),
         rule=f"supported when the trained interval's upper end is <= {REDUNDANCY_NEAR_ZERO} "
         "(hamgeo's 'near zero') and every control either stays above it or is beaten (lower "
         "redundancy) by a paired interval; contradicted when the trained interval's lower end "
@@ -122,19 +131,12 @@ def _n_full(tables: Mapping[str, list[dict[str, Any]]]) -> int:
 
 
 def _categorization(t, c, config: Config, seeds: list[int], method: str) -> Finding:
-    w, n = config.main_width, _n_full(t)
-    rows = rows_where(t["width"], width=w)
-    trained_rows = rows_where(rows, state="trained")
+    w = config.main_width
+    trained_rows = rows_where(t["width"], width=w, state="trained")
     field = f"{method}_test_accuracy"
     trained = per_seed(trained_rows, field, seeds)
     network = per_seed(trained_rows, "network_test_accuracy", seeds)
-    controls = {
-        f"init (same arch., width {w})": per_seed(rows_where(rows, state="init"), field, seeds),
-        f"random hyperplanes ({w} bits)": per_seed(
-            rows_where(c["random_hyperplanes"], width=w, n_train=n), field, seeds
-        ),
-        "raw inputs": per_seed(c["raw_inputs"], field, seeds),
-    }
+    controls = _controls(t, c, config, seeds, field, "raw inputs")
     gap = paired_difference(network, trained)  # network - codes
     supported = gap[2] <= COMPARABLE and all(beats(trained, v) for v in controls.values())
     verdict = judge(supported=supported, contradicted=gap[1] > COMPARABLE)
@@ -144,11 +146,12 @@ def _categorization(t, c, config: Config, seeds: list[int], method: str) -> Find
         section="Sec. 1 (Categorization)",
         statistic=f"test accuracy of {_METHODS[method]} on the codes of the trained "
         f"width-{w} MLP; the network's own test accuracy beside it",
-        estimates=(
-            _arm("trained codes", trained, control=False),
+        estimates=_arms(
+            "trained codes",
+            trained,
+            controls,
             _arm("the network itself (reference)", network, control=False),
             _diff("network - trained codes (paired)", network, trained),
-            *(_arm(k, v) for k, v in controls.items()),
         ),
         rule=f"supported when network - codes is <= {COMPARABLE} (upper end of the paired "
         "interval; hamgeo's 'at least comparable') and the trained codes beat every control "
