@@ -35,8 +35,8 @@ demo: $(VENV)/.installed
 	@echo "Figures and results.json are under $(CURDIR)/results/"
 
 test: $(VENV)/.installed-test
-	$(BIN)/ruff format --check hamgeo tests benchmarks examples dev
-	$(BIN)/ruff check hamgeo tests benchmarks examples dev
+	$(BIN)/ruff format --check hamgeo tests benchmarks examples dev audit
+	$(BIN)/ruff check hamgeo tests benchmarks examples dev audit
 	$(BIN)/python -m mypy hamgeo
 	@# no --quiet: it hides the warnings --strict counts (a broken cross-reference would pass)
 	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --site-dir build/site
@@ -45,15 +45,15 @@ test: $(VENV)/.installed-test
 	HAMGEO_DISABLE_NATIVE=1 $(BIN)/python -m pytest -n auto -q -p no:cacheprovider $(XLA_PATH_TESTS)
 
 lint: $(VENV)/.installed-test
-	$(BIN)/ruff format --check hamgeo tests benchmarks examples dev
-	$(BIN)/ruff check hamgeo tests benchmarks examples dev
+	$(BIN)/ruff format --check hamgeo tests benchmarks examples dev audit
+	$(BIN)/ruff check hamgeo tests benchmarks examples dev audit
 
 typecheck: $(VENV)/.installed-test
 	$(BIN)/python -m mypy hamgeo
 
 format: $(VENV)/.installed-test
-	$(BIN)/ruff format hamgeo tests benchmarks examples dev
-	$(BIN)/ruff check --fix hamgeo tests benchmarks examples dev
+	$(BIN)/ruff format hamgeo tests benchmarks examples dev audit
+	$(BIN)/ruff check --fix hamgeo tests benchmarks examples dev audit
 
 docs: $(VENV)/.installed-test
 	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --site-dir build/site
