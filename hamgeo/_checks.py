@@ -42,6 +42,7 @@ __all__ = [
     "check_probability",
     "check_not_traced",
     "check_seed",
+    "check_static",
     "check_tuple",
     "describe",
     "float_dtype",
@@ -108,6 +109,30 @@ def check_not_traced(fn: str, *values: Any) -> None:
         )
 
 
+def check_static(value: Any, name: str, what: str = "a static Python int") -> Any:
+    """``value`` as it came, or hamgeo's ``TypeError`` if it is traced (it sets a shape).
+
+    Sizes, counts and other options that fix shapes or compile-time constants must be
+    concrete under ``jax.jit``; a traced one would otherwise fail deep inside with a raw
+    ``ConcretizationTypeError``.
+
+    Examples:
+        >>> check_static(3, "k")
+        3
+        >>> try:
+        ...     jax.jit(lambda k: check_static(k, "k"))(3)
+        ... except TypeError as err:
+        ...     print(str(err).split(",")[0])
+        `k` must be a static Python int
+    """
+    if is_tracer(value):
+        raise TypeError(
+            f"`{name}` must be {what}, got a traced value ({describe(value)}); "
+            f"mark it static: jax.jit(f, static_argnames=({name!r},))"
+        )
+    return value
+
+
 def _as_python_int(value: Any) -> int | None:
     """``value`` as a Python int if it is an integer (not bool, not float), else None."""
     if isinstance(value, bool | np.bool_):
@@ -136,6 +161,7 @@ def check_int(
         ...
         TypeError: `k` must be an integer, got 2.5 (float)
     """
+    check_static(value, name)
     as_int = _as_python_int(value)
     if as_int is None:
         raise TypeError(f"`{name}` must be an integer, got {describe(value)}")
@@ -187,6 +213,7 @@ def check_float(
         ...
         ValueError: `epsilon` must be a finite number, got inf
     """
+    check_static(value, name, "a static Python number")
     if isinstance(value, bool | np.bool_) or not (
         isinstance(value, numbers.Real)
         or (

@@ -17,7 +17,14 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from hamgeo._checks import check_array, check_finite_array, describe, float_dtype, is_tracer
+from hamgeo._checks import (
+    check_array,
+    check_finite_array,
+    check_positive_float,
+    describe,
+    float_dtype,
+    is_tracer,
+)
 from hamgeo.codes import PackedCodes, as_packed_batch
 from hamgeo.hamming import pairwise_hamming
 
@@ -25,6 +32,7 @@ __all__ = [
     "Distance",
     "center_scale",
     "check_float32_range",
+    "float32_option",
     "host_center_scale",
     "pairwise_distances",
     "real_sample",
@@ -60,22 +68,50 @@ def pairwise_distances(x: Any, y: Any, distance: Distance) -> jax.Array:
 
 
 def check_float32_range(x: Any, name: str) -> None:
-    """Refuse real inputs that are finite in float64 but not in float32 (when concrete).
+    """Refuse real inputs that are finite in float64 but not normal in float32 (when concrete).
 
     For scalar options (``epsilon``, ``bandwidth``, ``threshold``) that hamgeo casts to
-    float32: 1e300 would become inf there and silently change the result.
+    float32: 1e300 would become inf there, and a nonzero 1e-300 would become 0 (or a
+    denormal, below float32's smallest normal), silently changing the result.
     """
     if is_tracer(x):
         return
     values = np.asarray(x)
-    if values.dtype.kind != "f" or values.size == 0:
+    if values.dtype.kind not in "fiu" or values.size == 0:
         return
-    with np.errstate(over="ignore"):
-        if not np.all(np.isfinite(values.astype(np.float32))):
-            raise ValueError(
-                f"`{name}` must be finite in float32 (the precision hamgeo computes in), got a "
-                f"value of magnitude {float(np.abs(values).max()):.3g}; rescale it"
-            )
+    with np.errstate(over="ignore", under="ignore"):
+        as32 = values.astype(np.float32)
+    if not np.all(np.isfinite(as32)):
+        raise ValueError(
+            f"`{name}` must be finite in float32 (the precision hamgeo computes in), got a "
+            f"value of magnitude {float(np.abs(values).max()):.3g}; rescale it"
+        )
+    tiny = float(np.finfo(np.float32).tiny)
+    small = (values != 0) & (np.abs(as32) < tiny)
+    if np.any(small):
+        raise ValueError(
+            f"`{name}` must be at least {tiny:.4g} in magnitude (float32's smallest normal "
+            f"number, the precision hamgeo computes in) where nonzero, got "
+            f"{float(np.abs(values[small]).min()):.3g}, which underflows; rescale it"
+        )
+
+
+def float32_option(value: Any, name: str) -> Any:
+    """A positive scalar option computed in float32 (``epsilon``, ``bandwidth``, ``threshold``).
+
+    Concrete values must be finite, ``> 0`` and normal in float32
+    ([`check_float32_range`][hamgeo._samples.check_float32_range]); they come back as a
+    Python float. A traced value (``jax.jit`` over the option) can only be checked to be
+    a real scalar, and comes back as it is.
+    """
+    if is_tracer(value):
+        dtype = np.dtype(value.dtype)
+        if getattr(value, "ndim", None) != 0 or dtype.kind not in "fiu":
+            raise TypeError(f"`{name}` must be a real scalar, got {describe(value)}")
+        return value
+    checked = check_positive_float(value, name)
+    check_float32_range(checked, name)
+    return checked
 
 
 def real_sample(x: Any, name: str) -> np.ndarray | jax.Array:
@@ -145,25 +181,31 @@ def center_scale(x: Any, y: Any) -> tuple[jax.Array, jax.Array, Any]:
 
 
 def host_center_scale(x: Any, y: Any) -> tuple[np.ndarray, np.ndarray, float]:
-    """[`center_scale`][hamgeo._samples.center_scale] for concrete samples, in float64."""
+    """[`center_scale`][hamgeo._samples.center_scale] for concrete samples, in float64.
+
+    Powers of two are applied as exponents (``np.ldexp``), so coordinates up to the
+    float64 limit are conditioned exactly; a ``scale`` beyond float64 raises ``ValueError``.
+    """
     x64, y64 = np.asarray(x, np.float64), np.asarray(y, np.float64)
-    # A first power-of-two scale keeps the sums below finite (coordinates up to 1e308).
-    pre = _pow2_above(max(float(np.abs(x64).max()), float(np.abs(y64).max())))
-    x64, y64 = x64 / pre, y64 / pre
+    # A first power-of-two scale keeps the sums below finite (coordinates up to 1.8e308).
+    pre = _pow2_exponent_above(max(float(np.abs(x64).max()), float(np.abs(y64).max())))
+    x64, y64 = np.ldexp(x64, -pre), np.ldexp(y64, -pre)
     shift = np.concatenate([x64, y64]).mean(axis=0)
     x64, y64 = x64 - shift, y64 - shift
-    post = _pow2_above(max(float(np.abs(x64).max()), float(np.abs(y64).max())))
-    scale = pre * post
-    if not math.isfinite(scale):
+    top = max(float(np.abs(x64).max()), float(np.abs(y64).max()))
+    if not top > 0:  # all points coincide
+        return x64, y64, 1.0
+    post = _pow2_exponent_above(top)
+    if pre + post >= 1024:  # 2.0 ** 1024 is past float64
         raise ValueError(
             "`x` and `y` are too far apart for float64 (coordinates near the float64 limit)"
         )
-    return x64 / post, y64 / post, scale
+    return np.ldexp(x64, -post), np.ldexp(y64, -post), math.ldexp(1.0, pre + post)
 
 
-def _pow2_above(top: float) -> float:
-    """The power of two just above ``top`` (1 for 0): dividing by it is exact."""
-    return 2.0 ** (math.floor(math.log2(top)) + 1) if top > 0 else 1.0
+def _pow2_exponent_above(top: float) -> int:
+    """``e`` with ``2**(e - 1) <= top < 2**e`` (0 for 0): dividing by ``2**e`` is exact."""
+    return math.frexp(top)[1] if top > 0 else 0
 
 
 def weights(w: Any, n: int, name: str, *, host: bool = False) -> jax.Array | np.ndarray:

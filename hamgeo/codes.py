@@ -335,7 +335,8 @@ def unpack_bits(codes: PackedCodes) -> jax.Array:
     Traceable: jit, vmap
 
     Raises:
-        TypeError: ``codes`` is not ``PackedCodes``.
+        TypeError: ``codes`` is not ``PackedCodes``, or its words are not ``uint32``.
+        ValueError: its words per code do not match ``n_bits``.
 
     Examples:
         >>> import jax.numpy as jnp
@@ -344,7 +345,7 @@ def unpack_bits(codes: PackedCodes) -> jax.Array:
     """
     if not isinstance(codes, PackedCodes):
         raise TypeError(f"`codes` must be PackedCodes, got {type(codes).__name__}")
-    return _unpack(codes)
+    return _unpack(_checked_words(codes, "codes"))
 
 
 @jax.jit
@@ -353,6 +354,25 @@ def _unpack(codes: PackedCodes) -> jax.Array:
     bits = ((codes.words[..., None] >> shifts) & jnp.uint32(1)).astype(bool)
     bits = bits.reshape(*codes.words.shape[:-1], codes.n_words * _WORD)
     return bits[..., : codes.n_bits]
+
+
+def _checked_words(codes: PackedCodes, name: str) -> PackedCodes:
+    """``codes`` if its words are ``uint32[..., n_words(n_bits)]``, else a clear error.
+
+    The one check of hand-made words, shared by every consumer (the constructor keeps
+    them as they are, see [`PackedCodes`][hamgeo.codes.PackedCodes]). Dtype and shape are
+    static, so it runs under ``jax.jit`` too.
+    """
+    words = codes.words
+    if not hasattr(words, "dtype") or np.dtype(words.dtype) != np.uint32:
+        raise TypeError(f"`{name}` words must be uint32, got {describe(words)}")
+    if words.ndim < 1 or words.shape[-1] != n_words(codes.n_bits):
+        got = words.shape[-1] if words.ndim else "no axis of"
+        raise ValueError(
+            f"`{name}` has {got} words per code, "
+            f"but n_bits={codes.n_bits} needs {n_words(codes.n_bits)}"
+        )
+    return codes
 
 
 def as_packed(x: CodesLike, name: str = "x") -> PackedCodes:
@@ -378,15 +398,7 @@ def as_packed(x: CodesLike, name: str = "x") -> PackedCodes:
         [2, 3]
     """
     if isinstance(x, PackedCodes):
-        # Codes rebuilt by tree_unflatten skip the constructor's checks: repeat them here.
-        if not hasattr(x.words, "dtype") or np.dtype(x.words.dtype) != np.uint32:
-            raise TypeError(f"`{name}` words must be uint32, got {describe(x.words)}")
-        if x.words.shape[-1] != n_words(x.n_bits):
-            raise ValueError(
-                f"`{name}` has {x.words.shape[-1]} words per code, "
-                f"but n_bits={x.n_bits} needs {n_words(x.n_bits)}"
-            )
-        return x
+        return _checked_words(x, name)
     try:
         return pack_bits(x)
     except TypeError as err:

@@ -34,11 +34,10 @@ from hamgeo._checks import (
     check_choice,
     check_key,
     check_not_traced,
-    check_positive_float,
     check_positive_int,
     is_tracer,
 )
-from hamgeo._samples import center_scale, check_float32_range, pairwise_distances, sample_pair
+from hamgeo._samples import center_scale, float32_option, pairwise_distances, sample_pair
 from hamgeo.codes import CodesLike, PackedCodes
 
 __all__ = ["KernelUnderflowWarning", "TestResult", "mmd", "mmd_test"]
@@ -161,8 +160,7 @@ def _prepare(x, y, kernel, bandwidth, unbiased, block_size):
     """
     kind = _kind(kernel)
     if not isinstance(bandwidth, str):
-        bandwidth = check_positive_float(bandwidth, "bandwidth")
-        check_float32_range(bandwidth, "bandwidth")
+        bandwidth = float32_option(bandwidth, "bandwidth")
     unbiased = check_bool(unbiased, "unbiased")
     if block_size is not None:
         block_size = check_positive_int(block_size, "block_size")
@@ -268,8 +266,9 @@ def mmd(
 
     Traceable: jit, vmap, grad
 
-    (With a numeric ``bandwidth``; under a trace the underflow check is skipped, and
-    ``bandwidth="median"`` needs concrete samples.)
+    (With a numeric ``bandwidth``, which may itself be traced; under a trace the range and
+    underflow checks are skipped, and ``bandwidth="median"`` needs concrete samples.
+    ``kernel``, ``unbiased`` and ``block_size`` are static.)
 
     Args:
         x: first sample: codes ``[n, n_bits]`` (``PackedCodes`` or bool / {0, 1})

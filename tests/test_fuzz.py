@@ -839,3 +839,84 @@ def test_edge_regions_match_numpy(n, n_bits, seed):
     assert int(hamgeo.count_regions(x)) == distinct
     # one float32 rounding of a ratio <= 1
     assert float(hamgeo.redundancy_ratio(x)) == pytest.approx((n - distinct) / n, abs=f32_tol(1))
+
+
+# ------------------------------------------------------------- held-out audit (issue 23)
+# Defects the held-out robustness audit found (audit/heldout.py): each now raises a clear
+# hamgeo error naming the argument, or gives the eager result under jax.jit.
+
+
+def test_audit23_unpack_bits_checks_words():
+    with pytest.raises(ValueError, match=r"`codes` has 1 words per code, but n_bits=40 needs 2"):
+        hamgeo.unpack_bits(hamgeo.PackedCodes(np.zeros((2, 1), np.uint32), 40))
+    with pytest.raises(ValueError, match="`codes` has 1 words per code"):  # shapes are static
+        jax.jit(hamgeo.unpack_bits)(hamgeo.PackedCodes(np.zeros((2, 1), np.uint32), 40))
+    with pytest.raises(TypeError, match=r"`codes` words must be uint32, got .*float32"):
+        hamgeo.unpack_bits(hamgeo.PackedCodes(np.array([[1.0]], np.float32), 3))
+
+
+@pytest.mark.parametrize("value", [1e-300, 1e-40, 5e-324])
+def test_audit23_options_below_float32_normal_are_refused(value):
+    x, y = np.eye(4, 6, dtype=bool), np.eye(4, 6, k=1, dtype=bool)
+    with pytest.raises(ValueError, match="`epsilon` must be at least 1.175e-38"):
+        hamgeo.wasserstein(x, y, epsilon=value)
+    with pytest.raises(ValueError, match="`threshold` must be at least"):
+        hamgeo.wasserstein(x, y, threshold=value)
+    with pytest.raises(ValueError, match="`bandwidth` must be at least"):
+        hamgeo.mmd(x, y, bandwidth=value)
+    # the smallest float32 normal itself is fine
+    res = hamgeo.wasserstein(x, y, threshold=float(np.finfo(np.float32).tiny), max_iterations=3)
+    assert np.isfinite(float(res.value))
+
+
+def test_audit23_traced_static_ints_are_refused_in_words():
+    bits = np.ones((2, 8), bool)
+    with pytest.raises(TypeError, match="`stop` must be a static Python int"):
+        jax.jit(lambda s: hamgeo.codes.select_bits(bits, 0, s))(3)
+    with pytest.raises(TypeError, match="`dim` must be a static Python int"):
+        jax.jit(lambda d: hamgeo.binarization_angles(key=jax.random.key(0), dim=d, n=3).sign)(4)
+
+
+def test_audit23_out_dtype_none_is_reported_as_none():
+    with pytest.raises(TypeError, match=r"`out_dtype` must be .*got None"):
+        hamgeo.pairwise_hamming(np.ones((2, 3), bool), out_dtype=None)
+
+
+def test_audit23_coordinates_near_float64_limit():
+    with pytest.raises(ValueError, match="`x` and `y` are too far apart for float64"):
+        hamgeo.wasserstein(
+            np.array([[1e308, 0.0], [-1e308, 0.0]]), np.zeros((1, 2)), cost="euclidean"
+        )
+    with pytest.raises(ValueError, match="`x` and `y` are too far apart for float64"):
+        hamgeo.exact_wasserstein(np.array([[1.5e308]]), np.array([[-1.5e308]]), cost="euclidean")
+    # near the limit but close together: conditioned exactly, the distance is right
+    x, y = np.array([[1.5e308]]), np.array([[1.5e308 * (1 - 2**-20)]])
+    got = hamgeo.exact_wasserstein(x, y, cost="euclidean")
+    # x - y is exact in float64 (Sterbenz); one float64 linear program on top
+    assert got == pytest.approx(float(x[0, 0] - y[0, 0]), rel=1e-12)
+    assert hamgeo.exact_wasserstein(x, x, cost="euclidean") == 0.0
+
+
+def test_audit23_traced_epsilon_and_bandwidth_match_eager():
+    x, y = np.eye(3, dtype=bool), np.eye(3, dtype=bool)[::-1]
+    xr = np.random.default_rng(3).normal(size=(5, 2))
+    for xs, ys, cost in ((x, np.eye(3, k=1, dtype=bool), "hamming"), (xr, xr + 1, "euclidean")):
+        eager = float(hamgeo.wasserstein(xs, ys, cost=cost, epsilon=0.05).value)
+        traced = jax.jit(lambda e, a=xs, b=ys, c=cost: hamgeo.wasserstein(a, b, cost=c, epsilon=e))(
+            0.05
+        )
+        # scale-relative epsilon rounded once more in float32; ~300 Sinkhorn iterations
+        assert float(traced.value) == pytest.approx(eager, rel=1e-4)
+        assert float(traced.epsilon) == pytest.approx(0.05, rel=f32_tol(1))
+    for xs, ys, kernel in ((x, y, "hamming"), (xr, xr + 1, "gaussian")):
+        eager = float(hamgeo.mmd(xs, ys, kernel=kernel, bandwidth=1.0))
+        traced = jax.jit(lambda b, a=xs, c=ys, k=kernel: hamgeo.mmd(a, c, kernel=k, bandwidth=b))
+        # kernel sums over (n + m)^2 = 100 entries of magnitude <= 1
+        assert float(traced(1.0)) == pytest.approx(eager, abs=f32_tol(100))
+    with pytest.raises(TypeError, match="`epsilon` must be a real scalar"):
+        jax.jit(lambda e: hamgeo.wasserstein(x, y, epsilon=e))(jnp.ones(2))
+
+
+def test_audit23_binarization_angles_dim_is_capped_up_front():
+    with pytest.raises(ValueError, match=r"`dim` must be at most \d+ .*got 2147483647"):
+        hamgeo.binarization_angles(key=jax.random.key(0), dim=2**31 - 1, n=1)

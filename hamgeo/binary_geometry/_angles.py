@@ -39,6 +39,8 @@ _MOMENTS = {
 
 # Elements of random vectors drawn per lax.map step (bounds memory for large n * dim).
 _DEFAULT_BLOCK_ELEMENTS = 1 << 21
+# One row draws three float32 vectors of `dim`: at most 2**28 values (1 GiB) in all.
+_MAX_DIM = (1 << 28) // 3
 
 
 class BinarizationAngles(NamedTuple):
@@ -151,9 +153,10 @@ def binarization_angles(
 
     Raises:
         ValueError: if ``distribution`` is unknown, ``dim``, ``n``, ``batch_size``
-            are not positive, or ``key`` is a batch of keys.
+            are not positive, ``dim`` is above ``2**28 // 3`` (one row's three vectors
+            would exceed 1 GiB), or ``key`` is a batch of keys.
         TypeError: if ``key`` is not a PRNG key, or ``dim``, ``n`` or ``batch_size``
-            are not ints.
+            are not ints (or are traced).
 
     Examples:
         >>> import jax
@@ -166,6 +169,11 @@ def binarization_angles(
     key = check_key(key)
     distribution = _check_distribution(distribution)
     dim = check_positive_int(dim, "dim")
+    if dim > _MAX_DIM:  # refused before anything is allocated
+        raise ValueError(
+            f"`dim` must be at most {_MAX_DIM} (each row draws three float32 vectors of `dim` "
+            f"entries, at most 2**28 values = 1 GiB), got {dim}"
+        )
     n = check_positive_int(n, "n")
     if batch_size is None:
         batch_size = max(1, min(n, _DEFAULT_BLOCK_ELEMENTS // (3 * dim)))

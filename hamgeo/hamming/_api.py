@@ -23,6 +23,7 @@ from hamgeo._checks import (
     check_choice,
     check_int,
     check_positive_int,
+    check_static,
     describe,
     is_tracer,
 )
@@ -83,6 +84,8 @@ def _pair(x: Any, y: Any, xname: str, yname: str) -> tuple[PackedCodes, PackedCo
 
 def _out_dtype(out_dtype: Any, n_bits: int, truncate: int | None) -> Any:
     """The output dtype, checked to hold every distance (``n_bits`` or ``truncate``)."""
+    if out_dtype is None:  # np.dtype(None) would be float64: report what came
+        raise TypeError(f"`out_dtype` must be 'int32', 'uint16' or 'uint8', got {describe(None)}")
     if not isinstance(out_dtype, str):
         try:
             out_dtype = np.dtype(out_dtype).name
@@ -103,12 +106,7 @@ def _out_dtype(out_dtype: Any, n_bits: int, truncate: int | None) -> Any:
 
 def _static_int(value: Any, name: str) -> Any:
     """Refuse a traced ``value`` with a hamgeo ``TypeError`` (it sets shapes or constants)."""
-    if is_tracer(value):
-        raise TypeError(
-            f"`{name}` must be a static Python int, got a traced value ({describe(value)}); "
-            f"mark it static: jax.jit(f, static_argnames=({name!r},))"
-        )
-    return value
+    return check_static(value, name)
 
 
 def _platform_static(platform: str, n_bits: int) -> str:

@@ -41,6 +41,7 @@ from hamgeo._checks import (
 from hamgeo._samples import (
     center_scale,
     check_float32_range,
+    float32_option,
     pairwise_distances,
     sample_pair,
     weights,
@@ -144,7 +145,9 @@ def wasserstein(
 
     Traceable: jit, vmap, grad
 
-    (Gradients flow for real inputs; under a trace the host-side range checks are skipped.)
+    (Gradients flow for real inputs; ``epsilon`` may be traced too; under a trace the
+    host-side range checks are skipped. ``p``, ``threshold``, ``max_iterations``,
+    ``method`` and ``block_size`` are static.)
 
     **Real vectors** are shifted by their pooled mean and scaled by a power of two
     before the cost is formed (the distance is invariant to the one and equivariant
@@ -194,10 +197,9 @@ def wasserstein(
     """
     kind, checked_cost, p = check_common(cost, p)
     if epsilon is not None:
-        epsilon = check_positive_float(epsilon, "epsilon")
-        check_float32_range(epsilon, "epsilon")
+        epsilon = float32_option(epsilon, "epsilon")
     debiased = check_bool(debiased, "debiased")
-    threshold = check_positive_float(threshold, "threshold")
+    threshold = check_positive_float(threshold, "threshold")  # static: it ends the loops
     check_float32_range(threshold, "threshold")
     max_iterations = check_positive_int(max_iterations, "max_iterations")
     method = check_choice("method", method, _METHODS)
@@ -322,7 +324,7 @@ def _pow(scale: Any, power: float) -> Any:
 
 def _scaled_epsilon(epsilon: float, unit: Any) -> Any:
     """The caller's epsilon in the units of the rescaled cost (checked when concrete)."""
-    if is_tracer(unit):
+    if is_tracer(unit) or is_tracer(epsilon):
         return epsilon / unit
     scaled = np.float32(epsilon / unit) if np.isfinite(unit) else np.float32(0.0)
     if not (np.isfinite(scaled) and scaled > 0):
