@@ -39,12 +39,11 @@ from hamgeo._io import (
     to_jsonable,
 )
 from hamgeo._version import __version__
-from hamgeo.experiments import REGISTRY
+from hamgeo.experiments import MAX_SEEDS, REGISTRY
 
 __all__ = ["main"]
 
 _RESULTS = "results.json"
-_MAX_SEEDS = 1000
 
 #: One line per study for ``reproduce --help``, and its wall time on a quiet 2-core CPU
 #: (measured; see each study's docs page). Kept here so ``--help`` needs no JAX.
@@ -395,7 +394,7 @@ def _plan(args: argparse.Namespace) -> list[tuple[str, Any, Any, dict[str, Any],
     checks = importlib.import_module("hamgeo._checks")
     checks.check_seed(args.seed, "--seed")
     if args.seeds is not None:
-        checks.check_positive_int(args.seeds, "--seeds", maximum=_MAX_SEEDS)
+        checks.check_positive_int(args.seeds, "--seeds", maximum=MAX_SEEDS)
     if args.data_dir is not None:
         root = Path(args.data_dir).expanduser()
         if root.exists() and not root.is_dir():
@@ -413,9 +412,11 @@ def _plan(args: argparse.Namespace) -> list[tuple[str, Any, Any, dict[str, Any],
         )
     else:
         names = [args.experiment]
-    out = _check_out(args.out)
+    out = Path(args.out).expanduser()
+    if out.exists() and not out.is_dir():
+        raise UsageError(f"--out must be a folder, got the existing file {str(out)!r}")
     plan = []
-    for name in names:
+    for name in names:  # every config is valid before anything is created
         module = importlib.import_module(available[name])
         config, overrides = _config_for(name, module, args, table)
         folder = out / name
@@ -425,6 +426,7 @@ def _plan(args: argparse.Namespace) -> list[tuple[str, Any, Any, dict[str, Any],
                 "or --out to write elsewhere"
             )
         plan.append((name, module, config, overrides, folder))
+    _check_out(args.out)  # made (if missing) only for a command that will run
     return plan
 
 

@@ -417,3 +417,44 @@ def test_bench_outside_a_checkout_says_where_the_benchmarks_are(tmp_path, monkey
     monkeypatch.setattr(cli, "__file__", str(tmp_path / "site" / "hamgeo" / "cli.py"))
     assert cli.main(["bench", "--quick"]) == 2
     assert "hamgeo[bench]" in capsys.readouterr().err
+
+
+# --- held-out audit (issue 23) --------------------------------------------------------------
+
+
+def test_refused_set_creates_no_out_folder(tiny, tmp_path, capsys):
+    # held-out audit (issue 23): --out NEWDIR was made before --set was rejected
+    target = tmp_path / "new" / "dir"
+    code = cli.main(["reproduce", "tiny", "--out", str(target), "--set", "bad=1"])
+    assert code == 2
+    assert "bad" in capsys.readouterr().err
+    assert not (tmp_path / "new").exists()
+    assert tiny.CALLS == []
+
+
+@pytest.mark.parametrize(
+    "setting", ["n_seeds=99999999999999999999", "n_seeds=1001", "cells.grid_resolution=1"]
+)
+def test_discriminability_settings_beyond_their_range_are_refused(tmp_path, capsys, setting):
+    # held-out audit (issue 23): --set n_seeds had no cap while --seeds stops at 1000;
+    # cells.grid_resolution=1 passed the config and failed in slice_partition
+    target = tmp_path / "out"
+    argv = ["reproduce", "discriminability", "--quick", "--set", setting, "--out", str(target)]
+    assert cli.main(argv) == 2
+    key = setting.split("=")[0].split(".")[-1]
+    assert f"`{key}` must be an integer" in capsys.readouterr().err
+    assert not target.exists()
+
+
+@pytest.mark.parametrize("name", ["discriminability", "bnn-geometry", "hash-encoder"])
+def test_every_study_caps_n_seeds_like_seeds(name):
+    # held-out audit (issue 23): one limit, shared by --seeds and every Config.n_seeds
+    import dataclasses
+    import importlib
+
+    from hamgeo.experiments import MAX_SEEDS, REGISTRY
+
+    config = importlib.import_module(REGISTRY[name]).Config.quick()
+    assert dataclasses.replace(config, n_seeds=MAX_SEEDS).n_seeds == MAX_SEEDS
+    with pytest.raises(ValueError, match=rf"`n_seeds` must be an integer in \[1, {MAX_SEEDS}\]"):
+        dataclasses.replace(config, n_seeds=MAX_SEEDS + 1)

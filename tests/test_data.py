@@ -358,3 +358,82 @@ def test_jit_contract_of_the_data_functions(key, f32_tol):
         jax.jit(lambda k: data.gaussian_grid(key=k, per_axis=2).x_train)(key)
     with pytest.raises(TypeError, match="`Dataset` is host-only"):
         jax.jit(lambda x: data.Dataset(x, [0, 1], x, [1, 0]).x_train)(jnp.zeros((2, 2)))
+
+
+# --- held-out audit (issue 23) --------------------------------------------------------------
+
+
+def _typed_idx(arr: np.ndarray, code: int, dtype: str) -> bytes:
+    """An IDX file of ``arr`` with the type byte ``code`` and big-endian ``dtype`` data."""
+    return (
+        struct.pack(">BBBB", 0, 0, code, arr.ndim)
+        + struct.pack(f">{arr.ndim}I", *arr.shape)
+        + arr.astype(dtype).tobytes()
+    )
+
+
+@pytest.mark.parametrize(
+    ("labels", "code", "dtype", "match"),
+    [
+        ([0, 0.5, 1], 0x0E, ">f8", "must hold integer labels, got IDX data of dtype float64"),
+        ([0, np.nan, 1], 0x0D, ">f4", "must hold integer labels, got IDX data of dtype float32"),
+        ([0, -1, 1], 0x09, "i1", "holds a label -1 outside 0..9"),
+        ([0, 12, 1], 0x0B, ">i2", "holds a label 12 outside 0..9"),
+    ],
+)
+def test_idx_labels_that_are_not_digits_are_refused(labels, code, dtype, match):
+    # held-out audit (issue 23): float labels were truncated (0.5 -> 0), -1 and NaN passed
+    img = _idx_bytes(np.zeros((3, 2, 2), np.uint8))
+    lab = _typed_idx(np.array(labels), code, dtype)
+    with pytest.raises(ValueError, match=rf"labels\.idx.*{match}"):
+        _formats.idx_split(img, lab, "images.idx", "labels.idx", images=False)
+
+
+def test_idx_header_with_a_huge_shape_is_malformed_not_an_overflow():
+    # held-out audit (issue 23): np.prod of (2**31, 2**31, 4) overflowed int64
+    header = struct.pack(">BBBB", 0, 0, 0x08, 3) + struct.pack(">3I", 2**31, 2**31, 4)
+    lab = _idx_bytes(np.zeros(1, np.uint8))
+    with pytest.raises(ValueError, match=r"images\.idx is malformed: header says shape"):
+        _formats.idx_split(header, lab, "images.idx", "labels.idx", images=False)
+
+
+@pytest.mark.parametrize("split", ["train", "test"])
+@pytest.mark.parametrize(
+    ("x", "error", "match"),
+    [
+        (np.full((2, 3), 1e300), ValueError, "must be finite in float32"),
+        (np.full((2, 3), np.nan), ValueError, "must be finite in float32"),
+        (np.ones((2, 3)) * 1j, TypeError, "must be a real array"),
+        (np.array([["a", "b", "c"]] * 2), TypeError, "must be a numeric array"),
+    ],
+)
+def test_dataset_refuses_inputs_float32_cannot_hold(split, x, error, match):
+    # held-out audit (issue 23): inf features, dropped imaginary parts, raw numpy errors
+    fields = {"x_train": np.zeros((2, 3)), "x_test": np.zeros((2, 3))} | {f"x_{split}": x}
+    with pytest.raises(error, match=rf"`x_{split}` {match}"):
+        data.Dataset(fields["x_train"], [0, 1], fields["x_test"], [1, 0])
+
+
+def test_dataset_still_takes_bfloat16_and_bool_inputs():
+    # held-out audit (issue 23): the new checks keep the widening casts
+    ds = data.Dataset(jnp.ones((2, 3), jnp.bfloat16), [0, 1], np.ones((1, 3), bool), [1])
+    assert ds.x_train.dtype == ds.x_test.dtype == np.float32
+
+
+@pytest.mark.parametrize(
+    ("name", "sizes", "match"),
+    [
+        (
+            "mnist",
+            {"n_train": 10**12, "n_test": 1},
+            r"`n_train` must be an integer in \[1, 60000\]",
+        ),
+        ("fashion-mnist", {"n_train": 5, "n_test": 10_001}, r"`n_test` .* \[1, 10000\]"),
+        ("cifar10", {"n_train": 50_001, "n_test": 1}, r"`n_train` .* \[5, 50000\]"),
+    ],
+)
+def test_write_fake_caps_sizes_at_the_real_data_set(tmp_path, name, sizes, match):
+    # held-out audit (issue 23): n_train=10**12 ran out of memory instead of being refused
+    with pytest.raises(ValueError, match=match):
+        data.write_fake(name, tmp_path, **sizes)
+    assert list(tmp_path.iterdir()) == []

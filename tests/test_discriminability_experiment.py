@@ -64,11 +64,25 @@ def test_module_follows_the_experiment_protocol():
         ("train.learning_rate", "fast", TypeError, "`learning_rate` must be a real number"),
         ("probe.label_counts", (30,), ValueError, "must not exceed the 25 Gaussians"),
         ("train", {"epochs": 3}, TypeError, "`train` must be a TrainConfig"),
+        # held-out audit (issue 23): n_seeds had no cap (--seeds has 1000), resolutions
+        # below slice_partition's / cell_graph's range passed the config
+        ("n_seeds", 10**20, ValueError, r"`n_seeds` must be an integer in \[1, 1000\]"),
+        ("cells.grid_resolution", 1, ValueError, r"`grid_resolution` .* >= 2 and <= 16384"),
+        ("cells.grid_resolution", 2**14 + 1, ValueError, r"`grid_resolution` .* in \[2, 16384\]"),
+        ("cells.cell_graph_resolution", 1, ValueError, r"`cell_graph_resolution` .* >= 2"),
     ],
 )
 def test_config_rejects_bad_values(field, value, error, message):
     with pytest.raises(error, match=message):
         disc.Config().replace(**{field: value})
+
+
+def test_resolution_limit_is_the_one_of_hamgeo_regions():
+    # held-out audit (issue 23): the config's copy of the limit must not drift
+    from hamgeo.experiments.discriminability import _config
+    from hamgeo.regions import _common
+
+    assert _config._MAX_RESOLUTION == _common.MAX_RESOLUTION
 
 
 def test_config_is_a_tree_of_frozen_sections():

@@ -185,3 +185,66 @@ def test_package_layout_siblings_share_only_public_names_and_leaves():
 def test_per_layer_bad_options():
     with pytest.raises(TypeError, match="`cumulative`"):
         regions.count_regions_per_layer(np.zeros((3, 4), bool), [(0, 2)], cumulative="yes")
+
+
+# --- held-out audit (issue 23) --------------------------------------------------------------
+
+_EYE = {"params": {"hidden_0": {"kernel": np.eye(2), "bias": np.zeros(2)}}}
+_PLANE = (np.zeros(2), np.array([1.0, 0.0]), np.array([0.0, 1.0]))
+
+
+def test_line_regions_near_the_float64_limit_do_not_overflow():
+    # held-out audit (issue 23): x1 - x0 overflowed and the two flips at t = 0.5 were lost
+    big = np.array([1e308, -1e308])
+    lr = hamgeo.line_regions(None, _EYE, big, -big)
+    assert lr.breakpoints.tolist() == [0.5]
+    assert lr.codes.unpack().tolist() == [[True, False], [False, True]]
+    # tiny values: the sign test za * zb < 0 underflowed to 0
+    tiny = np.array([1e-200, -1e-200])
+    assert hamgeo.line_regions(None, _EYE, tiny, -tiny).breakpoints.tolist() == [0.5]
+    with pytest.raises(ValueError, match=r"`x0` and `x1` must be finite in `dtype` float32"):
+        hamgeo.line_regions(None, _EYE, big, -big, dtype=np.float32)
+    ten = {"params": {"hidden_0": {"kernel": 10 * np.ones((2, 2)), "bias": np.zeros(2)}}}
+    with pytest.raises(ValueError, match=r"`x0` and `x1` .* pre-activations overflow"):
+        hamgeo.line_regions(None, ten, np.array([1e308, 1e308]), np.zeros(2))
+
+
+def test_slice_partition_refuses_a_window_float32_cannot_hold():
+    # held-out audit (issue 23): extent=1e300 became inf in float32 and gave 1 cell
+    with pytest.raises(ValueError, match=r"`extent` .* not finite in float32.*`origin`"):
+        hamgeo.slice_partition(None, _EYE, *_PLANE, extent=1e300, resolution=4)
+    with pytest.raises(ValueError, match=r"`extent` .* not finite in float32"):
+        hamgeo.slice_partition(None, _EYE, np.array([1e300, 0.0]), *_PLANE[1:], resolution=4)
+    assert hamgeo.slice_partition(None, _EYE, *_PLANE, extent=1e30, resolution=4).n_cells == 4
+
+
+def test_slice_partition_names_an_origin_of_the_wrong_size():
+    # held-out audit (issue 23): a raw dot_general TypeError came instead
+    with pytest.raises(ValueError, match=r"`origin` must have 2 values \(the net's input\), got 3"):
+        hamgeo.slice_partition(None, _EYE, np.zeros(3), np.zeros(3), np.zeros(3))
+
+
+def test_cell_graph_names_mismatched_segments():
+    # held-out audit (issue 23): the message named internal x0/x1 and grid-inflated shapes
+    kw = dict(exact=False, resolution=4)
+    with pytest.raises(ValueError, match=r"`segments` .* got \(2, 2\) and \(3, 2\)"):
+        hamgeo.cell_graph(None, _EYE, *_PLANE, segments=(np.zeros((2, 2)), np.zeros((3, 2))), **kw)
+    with pytest.raises(TypeError, match=r"`segments` must be a pair"):
+        hamgeo.cell_graph(None, _EYE, *_PLANE, segments=np.zeros((2, 2)), **kw)
+
+
+def test_plot_partition_names_a_bad_cmap_and_ax():
+    # held-out audit (issue 23): matplotlib's own ValueError, and an AttributeError for ax
+    pytest.importorskip("matplotlib")
+    import matplotlib
+
+    matplotlib.use("Agg")
+    part = hamgeo.slice_partition(None, _EYE, *_PLANE, resolution=4)
+    with pytest.raises(ValueError, match=r"`cmap` must be a matplotlib colormap name"):
+        hamgeo.plot_partition(part, cmap="no-such-map")
+    with pytest.raises(TypeError, match=r"`cmap` must be a colormap name"):
+        hamgeo.plot_partition(part, cmap=3)
+    with pytest.raises(TypeError, match=r"`ax` must be a matplotlib Axes or None, got 'axes'"):
+        hamgeo.plot_partition(part, ax="axes")
+    with pytest.raises(ValueError, match=r"`boundary_color` must be a matplotlib colour"):
+        hamgeo.plot_partition(part, boundary_color="no-such-colour")

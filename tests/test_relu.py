@@ -110,3 +110,42 @@ def test_models_reject_bad_configs(make, error, match):
 def test_cnn_rejects_bad_input_rank(key):
     with pytest.raises(ValueError, match="`x` must be"):
         CNN((2,), (), 2).init(key, jnp.ones((1, 2, 3, 4, 5)))
+
+
+# --- held-out audit (issue 23) --------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("make", "match"),
+    [
+        (lambda: MLP((), 3), r"`widths` must hold at least one hidden layer .*got widths=\(\)"),
+        (lambda: CNN((), (), 3), r"`channels` or `dense` must hold at least one hidden layer"),
+        (lambda: ResidualCNN([], [], 3), r"`channels` or `dense` must hold at least one"),
+    ],
+)
+def test_models_without_hidden_layers_are_refused(make, match):
+    # held-out audit (issue 23): MLP((), 3) built, then activation_codes failed with
+    # numpy's "need at least one array to concatenate"
+    with pytest.raises(ValueError, match=match):
+        make()
+    assert CNN((4,), (), 3).dense == ()  # convolutions alone are hidden layers
+
+
+@pytest.mark.parametrize(
+    ("learning_rate", "match"),
+    [
+        (1e40, r"`learning_rate` must be <= 3\.4028"),
+        (1e-50, r"`learning_rate` must be > 0 in float32"),
+    ],
+)
+def test_train_refuses_a_learning_rate_beyond_float32(key, learning_rate, match):
+    # held-out audit (issue 23): 1e40 was accepted and became inf in float32
+    from hamgeo import data
+    from hamgeo.nets import train
+
+    ds = data.Dataset(np.zeros((4, 2)), [0, 1, 0, 1], np.zeros((2, 2)), [0, 1])
+    kw = dict(epochs=1, batch_size=4, key=key)
+    with pytest.raises(ValueError, match=match):
+        train(MLP((2,), 2), ds, learning_rate=learning_rate, **kw)
+    with pytest.raises(ValueError, match=r"`weight_decay` must be <= 3\.4028"):
+        train(MLP((2,), 2), ds, learning_rate=1e-2, weight_decay=1e40, **kw)

@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from hamgeo._checks import check_not_traced
+from hamgeo._checks import check_array, check_not_traced
 
 __all__ = ["Dataset"]
 
@@ -32,6 +32,32 @@ def _int32_labels(y: np.ndarray, name: str) -> np.ndarray:
     if low < 0 or high > _INT32_MAX:
         raise ValueError(f"{what}, got {(low if low < 0 else high).item()} (dtype {y.dtype})")
     return y.astype(np.int32)
+
+
+def _float32_inputs(x: Any, name: str) -> np.ndarray:
+    """``x`` as ``float32``, refusing what the cast would change silently.
+
+    Strings and objects (``TypeError``), complex values (the imaginary part would be
+    dropped: ``TypeError``) and values not finite in float32 (NaN, inf, ``|x| > 3.4e38``:
+    ``ValueError``).
+    """
+    dtype = getattr(x, "dtype", None)
+    if dtype is not None and np.dtype(dtype).kind == "V":  # bfloat16 and other ml_dtypes
+        try:
+            x = np.asarray(x, np.float32)
+        except (TypeError, ValueError):
+            pass  # not a float after all: check_array names it
+    arr = np.asarray(check_array(x, name))  # numeric, rectangular
+    if arr.dtype.kind == "c":
+        raise TypeError(f"`{name}` must be a real array, got dtype {arr.dtype}")
+    with np.errstate(over="ignore", invalid="ignore"):
+        out = arr.astype(np.float32)
+    if out.size and not np.isfinite(out).all():
+        bad = int(out.size - np.isfinite(out).sum())
+        raise ValueError(
+            f"`{name}` must be finite in float32, got {bad} NaN, inf or |x| > 3.4e38 value(s)"
+        )
+    return out
 
 
 @dataclasses.dataclass(frozen=True)
@@ -68,7 +94,7 @@ class Dataset:
     def __post_init__(self) -> None:
         check_not_traced("Dataset", self.x_train, self.y_train, self.x_test, self.y_test)
         for split in ("train", "test"):
-            x = np.asarray(getattr(self, f"x_{split}"), dtype=np.float32)
+            x = _float32_inputs(getattr(self, f"x_{split}"), f"x_{split}")
             y = np.asarray(getattr(self, f"y_{split}"))
             if x.ndim < 2:
                 raise ValueError(f"`x_{split}` must have shape [n, ...], got {x.shape}")

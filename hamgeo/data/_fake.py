@@ -124,6 +124,11 @@ def _write_cifar(folder: Path, rng: np.random.Generator, n_train: int, n_test: i
     return {_CIFAR_FILE: _write(folder / _CIFAR_FILE, payload)}
 
 
+_REAL_SIZES = {"mnist": (60_000, 10_000), "cifar10": (50_000, 10_000)}
+"""The real data sets' ``(n_train, n_test)``: the most a stand-in holds (MNIST and
+Fashion-MNIST share their sizes)."""
+
+
 def write_fake(
     name: str,
     root: str | os.PathLike[str],
@@ -154,8 +159,9 @@ def write_fake(
     Args:
         name: ``"mnist"``, ``"fashion-mnist"`` (or ``"fashion_mnist"``) or ``"cifar10"``.
         root: the cache root (created if needed).
-        n_train: training examples (``>= 5`` for CIFAR-10: one per training batch).
-        n_test: test examples.
+        n_train: training examples (``>= 5`` for CIFAR-10: one per training batch), at
+            most the real data set's (60 000 for the IDX sets, 50 000 for CIFAR-10).
+        n_test: test examples, at most the real data set's 10 000.
         seed: the NumPy seed of the content.
         overwrite: replace files already there.
 
@@ -165,6 +171,7 @@ def write_fake(
     Raises:
         FileExistsError: a file to write exists and ``overwrite`` is false (the
             message names it).
+        ValueError: ``n_train`` or ``n_test`` below the minimum or above the real size.
 
     Host-only: it writes files.
 
@@ -179,8 +186,11 @@ def write_fake(
     if root is None:
         raise TypeError("`root` must be a path (str or os.PathLike), got None")
     folder = cache_dir(name, root=root)
-    n_train = check_int(n_train, "n_train", minimum=5 if name == "cifar10" else 1)
-    n_test = check_int(n_test, "n_test", minimum=1)
+    max_train, max_test = _REAL_SIZES["cifar10" if name == "cifar10" else "mnist"]
+    n_train = check_int(
+        n_train, "n_train", minimum=5 if name == "cifar10" else 1, maximum=max_train
+    )
+    n_test = check_int(n_test, "n_test", minimum=1, maximum=max_test)
     rng = np.random.default_rng(check_seed(seed))
     overwrite = check_bool(overwrite, "overwrite")
     names = (_CIFAR_FILE,) if name == "cifar10" else _IDX_FILES

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import gzip
 import io
+import math
 import os
 import tarfile
 import zlib
@@ -61,7 +62,7 @@ def _parse_idx(raw: bytes, where: Path | str) -> np.ndarray:
         raise ValueError(f"{where} is not a valid IDX file (truncated header)")
     shape = tuple(int(s) for s in np.frombuffer(raw, ">u4", count=ndim, offset=4))
     dtype = np.dtype(_IDX_DTYPES[raw[2]])
-    expected = header + int(np.prod(shape)) * dtype.itemsize
+    expected = header + math.prod(shape) * dtype.itemsize  # Python ints: nothing overflows
     if len(raw) != expected:
         raise ValueError(
             f"{where} is malformed: header says shape {shape} ({expected} bytes), "
@@ -93,8 +94,14 @@ def idx_split(
             f"{lab_where} must hold {img.shape[0]} labels to match {img_where}, "
             f"got shape {lab.shape}"
         )
-    if lab.size and lab.max() > 9:
-        raise ValueError(f"{lab_where} holds a label {lab.max()} outside 0..9")
+    if lab.dtype.kind not in "iu":
+        raise ValueError(
+            f"{lab_where} must hold integer labels, got IDX data of dtype {lab.dtype.name}"
+        )
+    if lab.size:
+        bad = lab.min() if lab.min() < 0 else lab.max()
+        if bad < 0 or bad > 9:
+            raise ValueError(f"{lab_where} holds a label {bad} outside 0..9")
     x = _to_unit_float(img)
     x = x[..., None] if images else x.reshape(x.shape[0], -1)
     return x, lab.astype(np.int32)

@@ -16,4 +16,9 @@ REGISTRY = {
     "hash-encoder": "hamgeo.experiments.hash_encoder",
 }
 
-__all__ = ["REGISTRY"]
+#: The most seeds a study runs (``--seeds`` and every ``Config.n_seeds``): each seed
+#: retrains every network, so more is a typo, not a plan. Here, not in a study, so that
+#: the command line reads it without importing JAX.
+MAX_SEEDS = 1000
+
+__all__ = ["MAX_SEEDS", "REGISTRY"]

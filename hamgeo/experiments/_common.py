@@ -16,12 +16,14 @@ from typing import Any, TypeVar
 import numpy as np
 
 from hamgeo._checks import check_bool, check_choice, check_float, check_int, describe
+from hamgeo.experiments import MAX_SEEDS
 
 __all__ = [
     "Check",
     "Validated",
     "atomic_path",
     "boolean",
+    "check_n_seeds",
     "checked",
     "int_at_least",
     "int_tuple",
@@ -73,6 +75,11 @@ class Validated:
 
     def __post_init__(self) -> None:
         validate_fields(self)
+
+
+def check_n_seeds(value: Any, name: str = "n_seeds") -> int:
+    """A number of seeds in ``[1, MAX_SEEDS]``, the limit of ``--seeds`` too."""
+    return check_int(value, name, minimum=1, maximum=MAX_SEEDS)
 
 
 def int_at_least(minimum: int, maximum: int | None = None) -> Check:

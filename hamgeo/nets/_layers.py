@@ -51,7 +51,8 @@ def check_fields(module: nn.Module, *sequences: str, pool: bool = False) -> None
 class Network(nn.Module):
     """The base of every model of ``hamgeo.nets``: its constructor fields checked.
 
-    A model names its layer-size fields in ``_sequences`` (stored as tuples), sets
+    A model names its layer-size fields in ``_sequences`` (stored as tuples; at least one
+    of them non-empty, so that the model has hidden layers and codes), sets
     ``_pooled`` when it has ``pool_every``, and maps each field that takes one of a few
     strings to its options in ``_choices``.
     """
@@ -62,6 +63,14 @@ class Network(nn.Module):
 
     def __post_init__(self) -> None:
         check_fields(self, *self._sequences, pool=self._pooled)
+        if self._sequences and not any(getattr(self, name) for name in self._sequences):
+            # No hidden layer: no pre-activations, so no activation code, no cells.
+            names = " or ".join(f"`{name}`" for name in self._sequences)
+            got = ", ".join(f"{name}={getattr(self, name)!r}" for name in self._sequences)
+            raise ValueError(
+                f"{names} must hold at least one hidden layer (a model without hidden "
+                f"layers has no activation codes), got {got}"
+            )
         for name, options in self._choices.items():
             check_choice(name, getattr(self, name), options)
         super().__post_init__()

@@ -23,7 +23,6 @@ from hamgeo._checks import (
     check_finite_array,
     check_float,
     check_labels,
-    check_positive_float,
     check_probability,
     describe,
 )
@@ -364,6 +363,17 @@ def per_model(value: Any, name: str, k: int, check: Callable[[Any, str], float])
     return np.full(k, check(value, name), np.float64)
 
 
+_FLOAT32_MAX = float(np.finfo(np.float32).max)
+
+
+def _check_learning_rate(value: Any, name: str) -> float:
+    """A step size ``> 0`` that stays finite and non-zero in float32 (training's dtype)."""
+    lr = check_float(value, name, minimum=0.0, exclusive_minimum=True, maximum=_FLOAT32_MAX)
+    if np.float32(lr) == 0:
+        raise ValueError(f"`{name}` must be > 0 in float32 (training's dtype), got {lr}")
+    return lr
+
+
 def check_hyperparameters(
     optimizer: Any,
     learning_rate: Any,
@@ -379,10 +389,10 @@ def check_hyperparameters(
     """
     check_callables(optimizer, callback)
     if optimizer is None:
-        lr = per_model(learning_rate, "learning_rate", n_models, check_positive_float)
+        lr = per_model(learning_rate, "learning_rate", n_models, _check_learning_rate)
     else:
         lr = np.zeros(n_models)
-    nonneg = functools.partial(check_float, minimum=0.0)
+    nonneg = functools.partial(check_float, minimum=0.0, maximum=_FLOAT32_MAX)
     wd = per_model(weight_decay, "weight_decay", n_models, nonneg)
     if optimizer is not None and wd.any():
         raise ValueError(

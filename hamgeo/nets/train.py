@@ -253,7 +253,8 @@ def train(
         epochs: passes over the training set.
         batch_size: examples per step (capped at the training-set size).
         learning_rate: the step size of the default optimizer (Adam, or AdamW with
-            ``weight_decay``); ignored when ``optimizer`` is given.
+            ``weight_decay``), ``> 0`` and within float32's range; ignored when
+            ``optimizer`` is given.
         key: ``jax.random`` key for initialization, shuffling and label noise.
         optimizer: an optax transformation to use instead of the default.
         weight_decay: decoupled weight decay (AdamW, ``optax.adamw``): every step also

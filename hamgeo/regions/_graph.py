@@ -123,6 +123,23 @@ def cell_graph(
     return _traced_graph(variables, origin, u, v, extent, resolution, segments)[0]
 
 
+def _segment_pair(segments: Any, d_in: int) -> tuple[np.ndarray, np.ndarray]:
+    """``segments = (starts, ends)`` as two float64 ``[m, d_in]`` arrays of one shape."""
+    if not isinstance(segments, tuple | list) or len(segments) != 2:
+        raise TypeError(
+            f"`segments` must be a pair (starts [m, {d_in}], ends [m, {d_in}]) or None, "
+            f"got {describe(segments)}"
+        )
+    s0 = segment_points(segments[0], d_in, "segments[0]")[0]
+    s1 = segment_points(segments[1], d_in, "segments[1]")[0]
+    if s0.shape != s1.shape:
+        raise ValueError(
+            f"`segments` must be (starts, ends) of one shape [m, {d_in}], got "
+            f"{np.shape(segments[0])} and {np.shape(segments[1])}"
+        )
+    return s0, s1
+
+
 def _traced_graph(variables, origin, u, v, extent, resolution, segments):
     """The traced ``cell_graph``, and the nodes where each extra segment starts and ends."""
     layers = mlp_layers(variables, np.float64)
@@ -137,9 +154,9 @@ def _traced_graph(variables, origin, u, v, extent, resolution, segments):
     starts = [o[None] + a0 * uu[None] + b * vv[None], o[None] + a * uu[None] + b0 * vv[None]]
     ends = [o[None] + a1 * uu[None] + b * vv[None], o[None] + a * uu[None] + b1 * vv[None]]
     if segments is not None:
-        s0, s1 = segments
-        starts.append(segment_points(s0, d_in, "segments")[0])
-        ends.append(segment_points(s1, d_in, "segments")[0])
+        s0, s1 = _segment_pair(segments, d_in)
+        starts.append(s0)
+        ends.append(s1)
     pieces = line_regions(None, variables, np.concatenate(starts), np.concatenate(ends))
     words = np.asarray(pieces.codes.words)
     n_bits = pieces.codes.n_bits

@@ -59,22 +59,35 @@ class LineRegions(NamedTuple):
         return LineRegions(self.breakpoints[lo:hi], codes, np.array([0, hi - lo], np.int64))
 
 
-def _line_pieces(layers, x0: np.ndarray, x1: np.ndarray):
-    """All segments at once: knots sorted by (segment, t) and the codes of the pieces."""
+def _line_pieces(layers, x0: np.ndarray, x1: np.ndarray, names: tuple[str, str]):
+    """All segments at once: knots sorted by (segment, t) and the codes of the pieces.
+
+    Written without differences of values (``x1 - x0``, ``za - zb``), which overflow for
+    points near the dtype's limit; pre-activations that overflow anyway are refused.
+    """
     m = x0.shape[0]
     seg = np.repeat(np.arange(m), 2)
     t = np.tile(np.array([0.0, 1.0], dtype=x0.dtype), m)
     origin = np.full(2 * m, -1, dtype=np.int32)  # the layer that inserted each knot
-    h = x0[seg] + t[:, None] * (x1 - x0)[seg]
+    h = np.where((t == 0.0)[:, None], x0[seg], x1[seg])  # the ends themselves
     interval_bits = []
     for layer, (w, b) in enumerate(layers):
-        z = h @ w + b
+        with np.errstate(over="ignore", invalid="ignore"):
+            z = h @ w + b
+        if not np.all(np.isfinite(z)):
+            raise ValueError(
+                f"`{names[0]}` and `{names[1]}` must be finite in {np.dtype(x0.dtype)} through "
+                f"the net: their layer-{layer} pre-activations overflow; use smaller points"
+            )
         same = seg[1:] == seg[:-1]
         za, zb = z[:-1], z[1:]
-        i, j = np.nonzero((za * zb < 0) & same[:, None])
+        # signs, not za * zb < 0: the product underflows to 0 or overflows
+        i, j = np.nonzero((((za > 0) & (zb < 0)) | ((za < 0) & (zb > 0))) & same[:, None])
         if i.size:
-            frac = za[i, j] / (za[i, j] - zb[i, j])
-            zn = z[i] + frac[:, None] * (z[i + 1] - z[i])
+            # the root of the linear piece, scaled so that nothing overflows
+            scale = np.maximum(np.abs(za[i, j]), np.abs(zb[i, j]))
+            frac = (za[i, j] / scale) / (za[i, j] / scale - zb[i, j] / scale)
+            zn = (1.0 - frac)[:, None] * z[i] + frac[:, None] * z[i + 1]
             zn[np.arange(i.size), j] = 0.0  # exactly on the unit's hyperplane
             t = np.concatenate([t, t[i] + frac * (t[i + 1] - t[i])])
             seg = np.concatenate([seg, seg[i]])
@@ -156,7 +169,14 @@ def _segment_regions(
         raise ValueError(
             f"`{names[0]}` and `{names[1]}` must have the same shape, got {a.shape} and {b.shape}"
         )
-    t, seg, origin, interval_bits = _line_pieces(layers, a.astype(dtype), b.astype(dtype))
+    with np.errstate(over="ignore"):
+        a, b = a.astype(dtype), b.astype(dtype)
+    if not (np.all(np.isfinite(a)) and np.all(np.isfinite(b))):
+        raise ValueError(
+            f"`{names[0]}` and `{names[1]}` must be finite in `dtype` {np.dtype(dtype)}, "
+            "got values beyond its range"
+        )
+    t, seg, origin, interval_bits = _line_pieces(layers, a, b, names)
     # A piece is an interval of the final knots; in layer l it lies in the interval
     # that starts at the last knot inserted by layers <= l.
     starts = np.nonzero((seg[1:] == seg[:-1]) & (t[1:] > t[:-1]))[0]

@@ -54,9 +54,10 @@ def plot_partition(
         The ``Axes``.
 
     Raises:
-        TypeError: ``partition`` of another type, ``seed`` not an integer,
-            ``boundaries`` not a bool.
-        ValueError: ``seed < 0`` or ``linewidth <= 0``.
+        TypeError: ``partition`` of another type, ``ax`` not an ``Axes``, ``cmap`` not a
+            name or a colormap, ``seed`` not an integer, ``boundaries`` not a bool.
+        ValueError: an unknown ``cmap`` or ``boundary_color``, ``seed < 0`` or
+            ``linewidth <= 0``.
 
     Examples:
         >>> import numpy as np
@@ -72,6 +73,7 @@ def plot_partition(
     """
     import matplotlib.colors as mcolors
     import matplotlib.pyplot as plt
+    from matplotlib.axes import Axes as _Axes
     from matplotlib.collections import PolyCollection
 
     if not isinstance(partition, SlicePartition | ExactPartition):
@@ -82,10 +84,23 @@ def plot_partition(
     linewidth = check_positive_float(linewidth, "linewidth")
     if not isinstance(boundaries, bool):
         raise TypeError(f"`boundaries` must be a bool, got {describe(boundaries)}")
+    if ax is not None and not isinstance(ax, _Axes):
+        raise TypeError(f"`ax` must be a matplotlib Axes or None, got {describe(ax)}")
+    if not isinstance(cmap, str | mcolors.Colormap):
+        raise TypeError(f"`cmap` must be a colormap name or a Colormap, got {describe(cmap)}")
+    try:
+        colours = plt.get_cmap(cmap)
+    except ValueError:
+        raise ValueError(
+            f"`cmap` must be a matplotlib colormap name (e.g. 'tab20'), got {cmap!r}"
+        ) from None
+    if not isinstance(boundary_color, str | tuple) or not mcolors.is_color_like(boundary_color):
+        raise ValueError(
+            f"`boundary_color` must be a matplotlib colour, got {describe(boundary_color)}"
+        )
     if ax is None:
         _, ax = plt.subplots(figsize=(4, 4))
     perm = np.random.default_rng(seed).permutation(max(partition.n_cells, 1))
-    colours = plt.get_cmap(cmap)
     ext = partition.extent
     if isinstance(partition, ExactPartition):
         faces = colours(perm[: partition.n_cells] % colours.N)

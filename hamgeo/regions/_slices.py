@@ -84,6 +84,30 @@ def _code_source(model: Any, variables: Any):
     return model, variables
 
 
+_FLOAT32_MAX = float(np.finfo(np.float32).max)
+
+
+def _check_window_float32(
+    o: np.ndarray, u: np.ndarray, v: np.ndarray, ext: tuple[float, float, float, float]
+) -> None:
+    """Refuse a window whose bounds or points are not finite in float32 (the grid's dtype).
+
+    The points ``o + a u + b v`` are affine in ``(a, b)``: each coordinate is largest in
+    magnitude at a corner of the window, so the four corners decide.
+    """
+    with np.errstate(over="ignore", invalid="ignore"):
+        corners = [o + a * u + b * v for a in ext[:2] for b in ext[2:]]
+        fits = max(abs(e) for e in ext) <= _FLOAT32_MAX and all(
+            bool(np.all(np.abs(c) <= _FLOAT32_MAX)) for c in corners
+        )
+    if not fits:
+        raise ValueError(
+            f"`extent` {ext} with these `origin`, `u`, `v` makes a window whose bounds or "
+            "points are not finite in float32 (slice_partition computes in float32); use a "
+            "smaller `extent` or `origin`"
+        )
+
+
 def slice_partition(
     model: nn.Module | None,
     variables: Variables,
@@ -128,7 +152,8 @@ def slice_partition(
     Raises:
         TypeError: ``model`` without ``apply``, non-numeric points, a non-integer
             ``resolution`` or ``batch_size``.
-        ValueError: bad shapes, non-finite points, an empty or non-finite ``extent``,
+        ValueError: bad shapes (``origin`` not the net's input), non-finite points, an
+            empty or non-finite ``extent`` (or a window not finite in float32),
             ``resolution`` outside ``[2, 2**14]`` or ``batch_size < 1``.
 
     Examples:
@@ -140,11 +165,16 @@ def slice_partition(
         (4, (8, 8))
     """
     check_not_traced("slice_partition", origin, u, v)
-    o, uu, vv = (t.astype(np.float32) for t in plane_vectors(origin, u, v))
+    o64, u64, v64 = plane_vectors(origin, u, v)
     ext = as_extent(extent)
     cols, rows = as_resolution(resolution)
     batch_size = check_positive_int(batch_size, "batch_size")
     src_model, src_vars = _code_source(model, variables)
+    if model is None and o64.size != src_vars[0][0].shape[0]:
+        d_in = src_vars[0][0].shape[0]
+        raise ValueError(f"`origin` must have {d_in} values (the net's input), got {o64.size}")
+    _check_window_float32(o64, u64, v64, ext)
+    o, uu, vv = (t.astype(np.float32) for t in (o64, u64, v64))
     a = np.linspace(ext[0], ext[1], cols, dtype=np.float32)
     b = np.linspace(ext[2], ext[3], rows, dtype=np.float32)
     ab = np.stack(np.meshgrid(a, b, indexing="xy"), axis=-1).reshape(-1, 2)

@@ -13,6 +13,7 @@ from hamgeo._checks import (
     check_positive_float,
     check_positive_int,
 )
+from hamgeo.experiments._common import check_n_seeds
 
 __all__ = ["DATASETS", "DISTRIBUTIONS", "HIGHLY_CORRELATED", "LAYER_SCALARS", "NAME", "Config"]
 
@@ -137,8 +138,9 @@ class Config:
     def __post_init__(self) -> None:
         fix = object.__setattr__
         fix(self, "dims", _check_widths(self.dims, "dims"))
-        for name in ("n_angles", "hist_bins", "n_seeds", "mlp_epochs", "cnn_epochs"):
+        for name in ("n_angles", "hist_bins", "mlp_epochs", "cnn_epochs"):
             check_positive_int(getattr(self, name), name)
+        check_n_seeds(self.n_seeds)
         for name in ("batch_size", "positions_per_example", "cifar_epochs", "cifar_batch_size"):
             check_positive_int(getattr(self, name), name)
         check_choice("data", self.data, (*DATASETS, "fashion_mnist"))

@@ -19,6 +19,7 @@ from hamgeo.data import diagonal_probe
 from hamgeo.experiments._common import (
     Validated,
     boolean,
+    check_n_seeds,
     checked,
     int_at_least,
     int_tuple,
@@ -52,6 +53,9 @@ __all__ = [
 ]
 
 NAME = "discriminability"
+
+#: The most pixels / traced lines per side ``hamgeo.regions`` takes (its ``MAX_RESOLUTION``).
+_MAX_RESOLUTION = 2**14
 
 #: Distances between two samples, in the order the figures draw them.
 DISTANCES = (
@@ -224,15 +228,16 @@ class CellsConfig(Validated):
         exact_cells: count the cells and measure d_T on the exact partition of the plane
             ([`exact_slice_partition`][hamgeo.regions.exact_slice_partition]); without it
             the count is a raster's (a lower bound) and d_T an upper bound from traced lines.
-        grid_resolution: raster of the input square for the figures (and the raster count).
+        grid_resolution: raster of the input square for the figures (and the raster count),
+            in ``[2, 2**14]`` (``slice_partition``'s range).
         cell_graph_resolution: traced lines per direction of the cell graph without
-            ``exact_cells``.
+            ``exact_cells``, in ``[2, 2**14]`` (``cell_graph``'s range).
     """
 
     tessellation: bool = checked(True, boolean())
     exact_cells: bool = checked(True, boolean())
-    grid_resolution: int = checked(512, int_at_least(1))
-    cell_graph_resolution: int = checked(128, int_at_least(1))
+    grid_resolution: int = checked(512, int_at_least(2, _MAX_RESOLUTION))
+    cell_graph_resolution: int = checked(128, int_at_least(2, _MAX_RESOLUTION))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -301,7 +306,7 @@ class Config(Validated):
         theorem: [`TheoremConfig`][hamgeo.experiments.discriminability.TheoremConfig].
     """
 
-    n_seeds: int = checked(10, int_at_least(1))
+    n_seeds: int = checked(10, check_n_seeds)
     data: Literal["gaussian-grid"] = checked("gaussian-grid", one_of(DATASETS))
     grid: GridConfig = _section(GridConfig)
     nets: NetsConfig = _section(NetsConfig)

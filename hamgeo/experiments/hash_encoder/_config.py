@@ -22,6 +22,7 @@ from hamgeo._checks import (
     describe,
 )
 from hamgeo.data import DATASETS
+from hamgeo.experiments._common import check_n_seeds
 from hamgeo.experiments.findings import interval
 
 __all__ = [
@@ -206,8 +207,8 @@ class Config:
             raise TypeError(f"`download` must be a bool, got {describe(self.download)}")
         if self.max_train is not None:
             check_positive_int(self.max_train, "max_train")
+        check_n_seeds(self.n_seeds)
         for name in (
-            "n_seeds",
             "epochs",
             "batch_size",
             "main_width",
