@@ -2163,10 +2163,11 @@ def _cases_mmd() -> None:
             r, ref_mmd(F().xr, F().yr, bw=1.0, kernel="gaussian"), rtol=1e-3, atol=1e-5
         ),
     )
-    E(
+    EV(
         "mmd.jit.traced_bandwidth",
         c,
         lambda t: jax().jit(lambda b: mm(X(), Y(), bandwidth=b))(1.0),
+        lambda r, t: close(r, ref_mmd(X(), Y(), bw=1.0), atol=1e-6),
         "bandwidth",
     )
     E(
