@@ -344,7 +344,7 @@ class _BinaryNetwork(Network):
         self, x: jax.Array, train: bool, pres: list[jax.Array], ios: list[BinaryLayerIO]
     ) -> jax.Array:
         """The layers (inside ``__call__``): logits; pre-activations and layer I/O appended."""
-        raise NotImplementedError
+        raise NotImplementedError(f"{type(self).__name__} must define _logits (each model does)")
 
 
 class BinaryMLP(_BinaryNetwork):

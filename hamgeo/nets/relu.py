@@ -56,7 +56,7 @@ class _ReLUNetwork(Network):
 
     def _logits(self, x: jax.Array, pres: list[jax.Array]) -> jax.Array:
         """The layers (inside ``__call__``): logits, each pre-activation appended to ``pres``."""
-        raise NotImplementedError
+        raise NotImplementedError(f"{type(self).__name__} must define _logits (each model does)")
 
 
 class MLP(_ReLUNetwork):
