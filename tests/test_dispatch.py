@@ -222,3 +222,25 @@ def test_info_lines_report_native_and_cache(monkeypatch, tmp_path):
         assert "NOT available" in lines[0]
     assert str(tmp_path / "dispatch.json") in "\n".join(lines)
     assert any(line.startswith("device key:") for line in lines)
+
+
+def test_auto_reads_no_file_on_repeated_calls(monkeypatch, tmp_path):
+    """A call of ``method="auto"`` costs its compute: the CPU description that keys the
+    dispatch table is read once per process, not once per call (it was 0.1 ms a call,
+    more than the kernel on 256 x 256 codes)."""  # noqa: D205
+    import builtins
+
+    monkeypatch.setenv("HAMGEO_DISPATCH", "measure")  # the table keyed by the CPU
+    monkeypatch.setenv("HAMGEO_CACHE", str(tmp_path))
+    monkeypatch.setattr(_dispatch, "_tables", {})
+    x = pack_bits(np.random.default_rng(1).random((301, 200)) < 0.5)  # past the static rule
+    np.asarray(pairwise_hamming(x, x, method="auto"))  # first call: reads what it needs
+    opened = []
+    real_open = builtins.open
+    monkeypatch.setattr(
+        builtins, "open", lambda f, *a, **k: opened.append(str(f)) or real_open(f, *a, **k)
+    )
+    for _ in range(3):
+        np.asarray(pairwise_hamming(x, x, method="auto"))
+    assert opened == []
+    assert _dispatch.cpu_info()["flags"] == list(_dispatch._proc_cpuinfo()[1])
