@@ -154,6 +154,52 @@ class _QuietHandler(http.server.SimpleHTTPRequestHandler):
         pass
 
 
+# Chromium's traffic annotations of a page's own loads: navigation_url_loader and
+# blink_resource_loader (scripts, styles, fonts, images a page asks for)
+PAGE_ANNOTATIONS = {"63171670", "101845102"}
+
+
+def _external_requests(netlog: str, base: str) -> list[str]:
+    """URLs outside ``base`` that the *page* asked for, from a Chromium net log.
+
+    Each request carries a network traffic annotation naming who made it: the page's own
+    loads carry navigation's and Blink's resource loader's (``PAGE_ANNOTATIONS``) and any
+    seen on its requests to ``base``; the browser's background services (time, spelling
+    dictionaries, account and search-box prefetches) carry theirs. A URL outside ``base``
+    counts when it was requested under one of the page's annotations, or under none and not
+    from a known browser host.
+    """
+    pairs = re.findall(r'"traffic_annotation":(\d+),"url":"(https?://[^"]+)"', netlog)
+    page = PAGE_ANNOTATIONS | {a for a, u in pairs if u.startswith(base)}
+    annotated = {u for _, u in pairs}
+    urls = set(re.findall(r'"url":"(https?://[^"]+)"', netlog))
+    return sorted(
+        u
+        for u in urls
+        if not u.startswith(base)
+        and (
+            any(a in page for a, v in pairs if v == u)
+            or (u not in annotated and urlsplit(u).hostname not in BROWSER_OWN_HOSTS)
+        )
+    )
+
+
+def test_external_requests_are_the_pages_not_the_browsers():
+    base = "http://127.0.0.1:8000/"
+    log = (
+        '{"traffic_annotation":63171670,"url":"http://127.0.0.1:8000/index.html"}'
+        '{"traffic_annotation":101845102,"url":"https://fonts.googleapis.com/css"}'
+        '{"traffic_annotation":109231476,"url":"https://www.google.com/async/folae"}'
+        '{"url":"https://www.google.com/async/folae"}'
+        '{"url":"https://cdn.example.org/katex.js"}'
+        '{"url":"https://accounts.google.com/ListAccounts"}'
+    )
+    assert _external_requests(log, base) == [
+        "https://cdn.example.org/katex.js",
+        "https://fonts.googleapis.com/css",
+    ]
+
+
 def check_in_chromium(site: Path, shots: Path) -> list[str]:
     """Open the key pages of ``site`` in headless Chromium; return the problems found."""
     browser = _chromium()
@@ -194,12 +240,7 @@ def check_in_chromium(site: Path, shots: Path) -> list[str]:
             # headless Chromium logs every console message as INFO:CONSOLE; the site logs none
             errors = [line for line in run.stderr.splitlines() if ":CONSOLE" in line]
             problems += [f"{page}: console: {line.strip()[:200]}" for line in errors]
-            urls = set(re.findall(r'"url":"(https?://[^"]+)"', net.read_text(errors="replace")))
-            outside = sorted(
-                u
-                for u in urls
-                if not u.startswith(base) and urlsplit(u).hostname not in BROWSER_OWN_HOSTS
-            )
+            outside = _external_requests(net.read_text(errors="replace"), base)
             problems += [f"{page}: external request {u[:120]}" for u in outside]
             if not shot.exists():
                 problems.append(f"{page}: no screenshot ({run.returncode})")
