@@ -3,8 +3,9 @@
 The distance packages [`transport`][hamgeo.transport], [`mmd`][hamgeo.mmd] and
 [`gaussian`][hamgeo.gaussian] all take two samples, either codes ``[n, n_bits]`` or real
 vectors ``[n, d]``, and optionally weights. This module is their shared leaf (as
-``experiments/_common.py`` is the studies'): it checks the samples once, with the wording of [`_checks`][hamgeo._checks],
-and conditions real samples so that float32 never overflows or cancels:
+``experiments/_common.py`` is the studies'): it checks the samples once, with the wording
+of [`_checks`][hamgeo._checks], and conditions real samples so that float32 never overflows
+or cancels:
 [`center_scale`][hamgeo._samples.center_scale] moves both samples by one common shift
 and scales them by one common power of two, which every distance here is equivariant to.
 """
