@@ -1,7 +1,7 @@
 """Findings computed by rule, tidy summary records, and the one ``results.json`` format.
 
-Every reproduction judges the papers' claims the same way (DESIGN.md, "Science that can
-fail, judged against controls"): a [`Finding`][hamgeo.experiments.findings.Finding] quotes the
+Every reproduction judges the papers' claims the same way (CONTRIBUTING.md, "Science
+judged against controls"): a [`Finding`][hamgeo.experiments.findings.Finding] quotes the
 claim and its section,
 names the statistic, lists one [`Estimate`][hamgeo.experiments.findings.Estimate] per arm (the
 trained arm first, then
