@@ -2522,10 +2522,10 @@ def _cases_encoding() -> None:
     )
     E("enc.kmeans.key_int", c, lambda t: km(TR(), YTR(), TE(), YTE(), key=0), "key")
     E(
-        "enc.kmeans.tolerance_zero",
+        "enc.kmeans.threshold_zero",
         c,
-        lambda t: km(TR(), YTR(), TE(), YTE(), key=key(), tolerance=0.0),
-        "tolerance",
+        lambda t: km(TR(), YTR(), TE(), YTE(), key=key(), threshold=0.0),
+        "threshold",
     )
     E(
         "enc.kmeans.max_iterations_zero",

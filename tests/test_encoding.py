@@ -324,8 +324,8 @@ def test_bad_inputs(rng, key):
         kmeans_accuracy(codes, y, codes, y, key=key, max_iterations=1.7)
     with pytest.raises(ValueError, match="`max_iterations` must be an integer >= 1"):
         kmeans_accuracy(codes, y, codes, y, key=key, max_iterations=0)
-    with pytest.raises(ValueError, match="`tolerance` must be > 0"):
-        kmeans_accuracy(codes, y, codes, y, key=key, tolerance=0.0)
+    with pytest.raises(ValueError, match="`threshold` must be > 0"):
+        kmeans_accuracy(codes, y, codes, y, key=key, threshold=0.0)
     with pytest.raises(TypeError, match="`key` must be a JAX PRNG key"):
         kmeans_accuracy(codes, y, codes, y, key=0)
     with pytest.raises(TypeError, match="key"):
@@ -342,7 +342,7 @@ def test_bad_inputs(rng, key):
         logreg_accuracy(codes, y, codes, y, l2=float("nan"))
     with pytest.raises(TypeError, match="`max_iterations` must be an integer, got 10.5"):
         logreg_accuracy(codes, y, codes, y, max_iterations=10.5)
-    with pytest.raises(ValueError, match="`tolerance` must be > 0"):
-        logreg_accuracy(codes, y, codes, y, tolerance=0.0)
+    with pytest.raises(ValueError, match="`threshold` must be > 0"):
+        logreg_accuracy(codes, y, codes, y, threshold=0.0)
     with pytest.raises(ValueError, match="`test_labels` must be < n_classes = 3"):
         logreg_accuracy(codes, y, codes, y + 1, n_classes=3)

@@ -45,7 +45,7 @@ def kmeans_accuracy(
     n_clusters: int | None = None,
     n_classes: int | None = None,
     max_iterations: int = 300,
-    tolerance: float = 1e-4,
+    threshold: float = 1e-4,
 ) -> EncodingResult:
     """Cluster the training codes with k-means; score the clusters against the labels.
 
@@ -73,7 +73,8 @@ def kmeans_accuracy(
             distinct training labels).
         n_classes: number of classes, only to check the labels.
         max_iterations: cap on Lloyd iterations (scikit-learn's ``max_iter``).
-        tolerance: scikit-learn's ``tol`` (relative centroid shift that stops Lloyd).
+        threshold: the stopping threshold, scikit-learn's ``tol`` (relative centroid shift
+            that stops Lloyd).
 
     Returns:
         An [`EncodingResult`][hamgeo.encoding.EncodingResult]; ``nmi`` is scikit-learn's
@@ -110,10 +111,10 @@ def kmeans_accuracy(
     if n_clusters > n:
         raise ValueError(f"`n_clusters` must be <= the number of codes {n}, got {n_clusters}")
     max_iterations = check_positive_int(max_iterations, "max_iterations")
-    tolerance = check_positive_float(tolerance, "tolerance")
+    threshold = check_positive_float(threshold, "threshold")
     seed = _seed(check_key(key))
     x = _host_bits(train).astype(np.float64)
-    km = KMeans(n_clusters, max_iter=max_iterations, tol=tolerance, random_state=seed).fit(x)
+    km = KMeans(n_clusters, max_iter=max_iterations, tol=threshold, random_state=seed).fit(x)
     assign = km.labels_.astype(np.int64)
     accuracy, mapping = _hungarian(assign, y_compact.reshape(-1), n_clusters)
     nearest = km.predict(_host_bits(test).astype(np.float64))

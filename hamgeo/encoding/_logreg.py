@@ -29,7 +29,7 @@ def logreg_accuracy(
     l2: float = 1e-3,
     n_classes: int | None = None,
     max_iterations: int = 500,
-    tolerance: float = 1e-4,
+    threshold: float = 1e-4,
 ) -> EncodingResult:
     """Multinomial logistic regression on codes: train and test accuracy.
 
@@ -52,7 +52,8 @@ def logreg_accuracy(
         l2: L2 penalty on the weights, ``>= 0``.
         n_classes: number of classes, only to check the labels.
         max_iterations: cap on L-BFGS iterations (scikit-learn's ``max_iter``).
-        tolerance: scikit-learn's ``tol``.
+        threshold: the stopping threshold, scikit-learn's ``tol`` (hamgeo's one name for a
+            stopping threshold, as in [`wasserstein`][hamgeo.transport.wasserstein]).
 
     Returns:
         An [`EncodingResult`][hamgeo.encoding.EncodingResult] (``nmi`` nan; ``converged``
@@ -82,13 +83,13 @@ def logreg_accuracy(
     y_te = _labels(test_labels, "test_labels", test.shape[0], n_classes)
     l2 = check_float(l2, "l2", minimum=0.0)
     max_iterations = check_positive_int(max_iterations, "max_iterations")
-    tolerance = check_positive_float(tolerance, "tolerance")
+    threshold = check_positive_float(threshold, "threshold")
     x, x_te = _host_bits(train).astype(np.float64), _host_bits(test).astype(np.float64)
     c = np.inf if l2 == 0.0 else 1.0 / (l2 * train.shape[0])
     if np.unique(y_tr).size < 2:  # scikit-learn needs two classes; one class predicts itself
         pred_tr, pred_te, n_iter = np.full_like(y_tr, y_tr[0]), np.full_like(y_te, y_tr[0]), 0
     else:
-        clf = LogisticRegression(C=c, max_iter=max_iterations, tol=tolerance)
+        clf = LogisticRegression(C=c, max_iter=max_iterations, tol=threshold)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ConvergenceWarning)  # reported as `converged`
             clf.fit(x, y_tr)
