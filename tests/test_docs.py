@@ -169,17 +169,19 @@ def _external_requests(netlog: str, base: str) -> list[str]:
     counts when it was requested under one of the page's annotations, or under none and not
     from a known browser host.
     """
-    pairs = re.findall(r'"traffic_annotation":(\d+),"url":"(https?://[^"]+)"', netlog)
-    page = PAGE_ANNOTATIONS | {a for a, u in pairs if u.startswith(base)}
-    annotated = {u for _, u in pairs}
-    urls = set(re.findall(r'"url":"(https?://[^"]+)"', netlog))
+    annotations: dict[str, set[str]] = {}  # url -> the annotations it was requested under
+    for a, u in re.findall(r'"traffic_annotation":(\d+),"url":"(https?://[^"]+)"', netlog):
+        annotations.setdefault(u, set()).add(a)
+    page = PAGE_ANNOTATIONS.union(*(a for u, a in annotations.items() if u.startswith(base)))
+    urls = re.findall(r'"url":"(https?://[^"]+)"', netlog)
+    outside = {u for u in urls if not u.startswith(base)}
     return sorted(
         u
-        for u in urls
-        if not u.startswith(base)
-        and (
-            any(a in page for a, v in pairs if v == u)
-            or (u not in annotated and urlsplit(u).hostname not in BROWSER_OWN_HOSTS)
+        for u in outside
+        if (
+            annotations[u] & page
+            if u in annotations
+            else urlsplit(u).hostname not in BROWSER_OWN_HOSTS
         )
     )
 
