@@ -176,11 +176,31 @@ def test_choice_under_jit_uses_cache_or_static_rule(measured, monkeypatch, rng):
     assert _dispatch.choose("truncated", 40, 40, 100, traced=True) == _dispatch.static_choice()
     # a cached choice is used under a trace too
     _dispatch.table()["truncated/b<=256/small"] = {"choice": "int8"}
+    monkeypatch.setattr(_dispatch, "_chosen", {})  # the table was edited behind choose's back
     assert _dispatch.choose("truncated", 40, 40, 100, traced=True) == "int8"
     g = jax.jit(lambda a: pairwise_hamming(a, a, truncate=30))
     np.testing.assert_array_equal(np.asarray(g(xs)), np.minimum(ref_pairwise(x, x), 30))
     d, i = jax.vmap(lambda a: hamming_knn(a, a, 3))(pack_bits(np.stack([x, x[::-1]])))
     np.testing.assert_array_equal(np.asarray(d[0]), ref_knn(ref_pairwise(x, x), 3)[0])
+
+
+def test_repeated_choice_is_remembered_until_the_table_changes(measured, monkeypatch):
+    timings = {"xla": [2.0] * 4, "int8": [1.0] * 4}
+    monkeypatch.setattr(_dispatch, "_time_candidates", lambda *a: dict(timings))
+    lookups = []
+    device_key = _dispatch.device_key
+    monkeypatch.setattr(_dispatch, "device_key", lambda: lookups.append(1) or device_key())
+    assert _dispatch.choose("pairwise", 40, 40, 70) == "int8"
+    before = len(lookups)
+    assert _dispatch.choose("pairwise", 40, 41, 70) == "int8"  # same class: remembered
+    assert len(lookups) == before
+    monkeypatch.setenv("HAMGEO_DISPATCH", "static")  # a changed environment is seen
+    assert _dispatch.choose("pairwise", 40, 40, 70) == _dispatch.static_choice()
+    monkeypatch.setenv("HAMGEO_DISPATCH", "measure")
+    timings = {"xla": [1.0] * 4, "int8": [2.0] * 4}
+    monkeypatch.setattr(_dispatch, "_tables", {})  # a new table is read, not the memo
+    measured.unlink()
+    assert _dispatch.choose("pairwise", 40, 40, 70) == "xla"
 
 
 def test_tune_measures_every_operation(measured, monkeypatch):

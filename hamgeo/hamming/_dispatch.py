@@ -113,6 +113,10 @@ _lock = threading.RLock()
 _warned_files: set[str] = set()
 _probe_factory: Callable[[str, str, int, int, int], Callable[[], Any]] | None = None
 _tables: dict[str, dict[str, dict]] = {}  # device key -> class key -> entry
+# What `choose` answered, per call signature: (the `_tables` it read, the path). An eager call
+# in a loop then pays one dict look-up, not the device key and table walk (~5 us). Every
+# write to a table clears it; a replaced `_tables` (or a changed environment) misses it.
+_chosen: dict[tuple, tuple[dict, str]] = {}
 
 
 def register_probe(factory: Callable[[str, str, int, int, int], Callable[[], Any]]) -> None:
@@ -477,8 +481,28 @@ def choose(op: str, n: int, m: int, n_bits: int, *, traced: bool = False) -> str
         >>> choose("pairwise", 4, 4, 8) == static_choice()  # tiny: the static rule
         True
     """
-    static = static_choice(n_bits)
     cls = size_class(n, m, n_bits)
+    memo_key = (
+        op,
+        cls,
+        n_bits,
+        traced,
+        jax.default_backend(),
+        os.environ.get("HAMGEO_DISPATCH"),
+        os.environ.get("HAMGEO_CACHE"),
+        os.environ.get("XDG_CACHE_HOME"),
+        _probe_factory is None,
+    )
+    memo = _chosen.get(memo_key)
+    if memo is not None and memo[0] is _tables:
+        return memo[1]
+    path = _choose(op, n, m, n_bits, cls, traced)
+    _chosen[memo_key] = (_tables, path)
+    return path
+
+
+def _choose(op: str, n: int, m: int, n_bits: int, cls: str | None, traced: bool) -> str:
+    static = static_choice(n_bits)
     if cls is None or mode() == "static" or _probe_factory is None:
         return static
     valid = candidates(op, n_bits)  # a cached choice not runnable here is ignored
@@ -492,6 +516,7 @@ def choose(op: str, n: int, m: int, n_bits: int, *, traced: bool = False) -> str
         cached = current.get(f"{op}/{cls}")
         if cached is None or cached["choice"] not in valid:
             current[f"{op}/{cls}"] = _measure(op, n, m, n_bits, cls)
+            _chosen.clear()
             _write_file(device_key(), current)
         return current[f"{op}/{cls}"]["choice"]
 
@@ -523,6 +548,7 @@ def tune(ops: tuple[str, ...] = OPS) -> dict[str, dict]:
                     cls = size_class(rows, rows, n_bits)
                     if cls is not None:
                         current[f"{op}/{cls}"] = _measure(op, rows, rows, n_bits, cls)
+        _chosen.clear()
         _write_file(device_key(), current)
         return dict(current)
 
