@@ -64,10 +64,10 @@ docs-check: docs
 	$(BIN)/python tests/test_docs.py build/site build/screenshots
 
 bench: $(VENV)/.installed-test
-	$(BIN)/python benchmarks/run.py
+	$(BIN)/hamgeo bench
 
 bench-quick: $(VENV)/.installed-test
-	$(BIN)/python benchmarks/run.py --quick
+	$(BIN)/hamgeo bench --quick
 
 clean:
 	rm -rf $(VENV) build site *.egg-info hamgeo/*.so

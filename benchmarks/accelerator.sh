@@ -143,7 +143,7 @@ SIZE=()
 if [ $QUICK = 1 ]; then SIZE=(--quick); export HAMGEO_BENCH_SMOKE=1; fi  # tiny sizes
 suite() {  # suite SECONDS NAME [--quick]
   local cap=$1 name=$2; shift 2
-  step "$cap" "suite $name" "$PY" benchmarks/run.py --suite "$name" "$@" --json "$OUT/$name.json"
+  step "$cap" "suite $name" "$PY" -m hamgeo.bench --suite "$name" "$@" --json "$OUT/$name.json"
 }
 suite 110 hamming "${SIZE[@]}"   # GPU sizes unless --quick
 suite 60 models "${SIZE[@]}"

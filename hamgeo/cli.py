@@ -21,7 +21,6 @@ import importlib
 import importlib.util
 import os
 import platform
-import subprocess
 import sys
 import time
 import tomllib
@@ -565,26 +564,9 @@ def _cmd_tune(args: argparse.Namespace) -> int:
     return 0
 
 
-def _bench_script() -> Path | None:
-    """``benchmarks/run.py`` of a source checkout (the benchmarks are not in the wheel)."""
-    for root in (Path.cwd(), Path(__file__).resolve().parent.parent):
-        script = root / "benchmarks" / "run.py"
-        if script.is_file() and (root / "benchmarks" / "suites").is_dir():
-            return script
-    return None
-
-
 def _cmd_bench(args: argparse.Namespace) -> int:
-    script = _bench_script()
-    if script is None:
-        return _error(
-            "the benchmarks live in the source tree (benchmarks/run.py), not in the installed "
-            "package: run `hamgeo bench` from a checkout of hamgeo, with its `bench` extra "
-            "(pip install 'hamgeo[bench]') for the peers"
-        )
-    return subprocess.call(
-        [sys.executable, str(script), *args.bench_args], cwd=script.parent.parent
-    )
+    bench = importlib.import_module("hamgeo.bench")  # the suites import their peers lazily
+    return int(bench.main(list(args.bench_args)))
 
 
 # ----------------------------------------------------------------------------- the parser
@@ -700,7 +682,7 @@ def _parser() -> argparse.ArgumentParser:
     tune = sub.add_parser("tune", help="re-measure the Hamming dispatch table on this machine")
     tune.set_defaults(func=_cmd_tune)
     bench = sub.add_parser(
-        "bench", help="time hamgeo against its peers (benchmarks/run.py of a source checkout)"
+        "bench", help="time hamgeo against its peers (pip install 'hamgeo[bench]' for them)"
     )
     bench.add_argument("bench_args", nargs=argparse.REMAINDER)
     bench.set_defaults(func=_cmd_bench)
@@ -718,7 +700,7 @@ def main(argv: list[str] | None = None) -> int:
     """
     argv = sys.argv[1:] if argv is None else list(argv)
     try:
-        if argv[:1] == ["bench"]:  # everything after `bench` is benchmarks/run.py's
+        if argv[:1] == ["bench"]:  # everything after `bench` is hamgeo.bench's
             return _cmd_bench(argparse.Namespace(bench_args=argv[1:]))
         args = _parser().parse_args(argv)
         return int(args.func(args))

@@ -412,11 +412,21 @@ def test_ctrl_c_exits_130_with_one_line(tiny, tmp_path, capsys):
     assert not (folder / "results.json").exists() and not (folder / ".hamgeo.lock").exists()
 
 
-def test_bench_outside_a_checkout_says_where_the_benchmarks_are(tmp_path, monkeypatch, capsys):
+def test_bench_runs_from_anywhere_and_keeps_an_existing_json(tmp_path, monkeypatch, capsys):
+    # the suites ship in the package: no checkout needed (the working directory is empty)
     monkeypatch.chdir(tmp_path)
-    monkeypatch.setattr(cli, "__file__", str(tmp_path / "site" / "hamgeo" / "cli.py"))
-    assert cli.main(["bench", "--quick"]) == 2
-    assert "hamgeo[bench]" in capsys.readouterr().err
+    out = tmp_path / "mmd.json"
+    assert cli.main(["bench", "--suite", "mmd", "--quick", "--json", str(out)]) == 0
+    doc = json.loads(out.read_text())
+    impls = {row["impl"] for row in doc["rows"]}
+    assert impls == {"hamgeo[K0@S]", "numpy loop"}  # hamgeo and its peer, same run
+    assert doc["meta"]["cpu"]["cores"] >= 1 and doc["meta"]["quick"] is True
+    assert "vs numpy loop" in capsys.readouterr().out  # the ratio is printed
+    before = out.read_bytes()
+    assert cli.main(["bench", "--suite", "mmd", "--quick", "--json", str(out)]) == 2
+    assert "--force" in capsys.readouterr().err and out.read_bytes() == before
+    assert cli.main(["bench", "--suite", "no-such-suite"]) == 2
+    assert "invalid choice: 'no-such-suite'" in capsys.readouterr().err
 
 
 # --- held-out audit (issue 23) --------------------------------------------------------------

@@ -9,6 +9,7 @@ so a table says how steady its numbers were.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import statistics
 import time
 from collections.abc import Callable
@@ -59,6 +60,11 @@ class Row:
         return self.work / self.seconds if self.seconds > 0 else float("inf")
 
 
+def bind(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Callable[[], Any]:
+    """``fn`` with its arguments bound now (a loop's ``lambda`` would see the last value)."""
+    return functools.partial(fn, *args, **kwargs)
+
+
 def _block(out: Any) -> Any:
     return jax.block_until_ready(out)
 
@@ -106,7 +112,7 @@ def measure_stats(
     first = time.perf_counter() - t0
     for _ in range(max(0, warmup - 1)):
         _block(fn())
-    times = []
+    times: list[float] = []
     spent = 0.0
     while len(times) < repeats or spent < min_time:
         t0 = time.perf_counter()

@@ -20,13 +20,14 @@ from __future__ import annotations
 import os
 import statistics
 import time
+from typing import Any
 
 import jax
 import numpy as np
 import optax
 
 import hamgeo
-from benchmarks.timing import Row, timed_row
+from hamgeo.bench._timing import Row, timed_row
 from hamgeo.nets import MLP, BinaryMLP, make_train_step
 
 SUITE = "models"
@@ -96,7 +97,7 @@ def _codes_rows(
     variables = model.init(key, x[:1])
     n_bits = sum(widths)
     shape = f"n={n} {d}-{'x'.join(map(str, widths))}"
-    common = dict(
+    common: dict[str, Any] = dict(
         suite=SUITE,
         op="activation_codes",
         shape=shape,

@@ -11,12 +11,13 @@ loop is timed on the first permutations only and scaled to all of them
 from __future__ import annotations
 
 import time
+from typing import Any
 
 import jax
 import numpy as np
 
 import hamgeo
-from benchmarks.timing import Row, timed_row
+from hamgeo.bench._timing import Row, timed_row
 
 SUITE = "mmd"
 
@@ -47,6 +48,7 @@ def _numpy_loop(xb, yb, bandwidth, n_perm, seed=0):
 
 
 def run(quick: bool) -> list[Row]:
+    """The MMD permutation test on codes against the NumPy loop (``quick``: small sizes)."""
     n, bits, n_perm = (500, 256, 1000) if quick else (1000, 1024, 1000)
     rng = np.random.default_rng(0)
     w = rng.normal(size=(8, bits))
@@ -56,7 +58,9 @@ def run(quick: bool) -> list[Row]:
     x, y = hamgeo.pack_bits(xb), hamgeo.pack_bits(yb)
     bandwidth = float(bits) / 8  # keeps exp(-d_H / bandwidth) well inside float32
     shape = f"pooled={2 * n} bits={bits} P={n_perm}"
-    common = dict(suite=SUITE, op="mmd_test", shape=shape, unit="perms", work=float(n_perm))
+    common: dict[str, Any] = dict(
+        suite=SUITE, op="mmd_test", shape=shape, unit="perms", work=float(n_perm)
+    )
     key = jax.random.key(0)
     out = {}
 

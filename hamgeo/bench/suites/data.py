@@ -22,13 +22,22 @@ import shutil
 import tarfile
 import tempfile
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
-from benchmarks.timing import Row, timed_row
 from hamgeo import data
+from hamgeo.bench._timing import Row, timed_row
 
 SUITE = "data"
+
+
+def _member(tar: tarfile.TarFile, name: str) -> bytes:
+    """The bytes of ``name`` in ``tar`` (a missing or non-file member is an error)."""
+    handle = tar.extractfile(name)
+    if handle is None:
+        raise ValueError(f"{name!r} is not a regular file in the archive")
+    return handle.read()
 
 
 def _numpy_mnist(folder: Path) -> list[np.ndarray]:
@@ -46,7 +55,7 @@ def _numpy_cifar10(archive: Path) -> list[np.ndarray]:
         names = [f"cifar-10-batches-bin/data_batch_{i}.bin" for i in range(1, 6)]
         out = []
         for group in (names, ["cifar-10-batches-bin/test_batch.bin"]):
-            raw = b"".join(tar.extractfile(n).read() for n in group)
+            raw = b"".join(_member(tar, n) for n in group)
             rec = np.frombuffer(raw, np.uint8).reshape(-1, 3073)
             x = rec[:, 1:].reshape(-1, 3, 32, 32).transpose(0, 2, 3, 1).reshape(len(rec), -1)
             out += [x.astype(np.float32) / 255.0, rec[:, 0].astype(np.int32)]
@@ -59,7 +68,7 @@ def _rows(root: Path, name: str, n_train: int, n_test: int) -> list[Row]:
     size = sum((folder / f).stat().st_size for f in sums)
     loader = {"mnist": data.mnist, "cifar10": data.cifar10}[name]
     n = n_train + n_test
-    common = dict(
+    common: dict[str, Any] = dict(
         suite=SUITE,
         op=f"load {name}",
         shape=f"n={n} files={size / 2**20:.0f}MiB",
@@ -89,7 +98,7 @@ def _system_rows() -> list[Row]:
     if not (folder / "train-images-idx3-ubyte.gz").is_file():
         return []
     size = sum(p.stat().st_size for p in folder.glob("*.gz"))
-    common = dict(
+    common: dict[str, Any] = dict(
         suite=SUITE,
         op="load fashion-mnist",
         shape=f"n=70000 files={size / 2**20:.0f}MiB (system folder)",

@@ -1,10 +1,17 @@
-"""Run hamgeo's benchmark suites against the peers a user would otherwise pick.
+"""Time hamgeo against the peers a user would otherwise pick: ``hamgeo bench``.
 
-    python benchmarks/run.py [--suite NAME ...] [--quick] [--json FILE]
+    hamgeo bench [--suite NAME ...] [--quick] [--json FILE] [--force]
+    python -m hamgeo.bench ...            (the same)
 
-Each suite times hamgeo and its peers in the same run and returns rows; this
-script prints them as a table with throughput and the ratio of hamgeo's
-throughput to every peer's on the same operation and size.
+Each suite (a module of ``hamgeo.bench.suites``) times hamgeo and its
+peers in the same run and returns rows; the runner prints them as a table with throughput
+and the ratio of hamgeo's throughput to every peer's on the same operation and size, and
+with ``--json`` writes the rows and the machine (CPU model and flags, devices, jax, the
+native kernel, the dispatch table, the load average) to a file. The benchmarks ship in the
+wheel; the peers (faiss, POT, SciPy, scikit-learn) come with the ``bench`` extra:
+``pip install 'hamgeo[bench]'`` (a peer that is not installed is reported as not run).
+
+Host-only: a command-line program.
 """
 
 from __future__ import annotations
@@ -19,14 +26,21 @@ import sys
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from hamgeo._io import atomic_write_json
+from hamgeo.bench import suites
+from hamgeo.bench._timing import Row
+from hamgeo.hamming import _dispatch, _native
 
-from benchmarks import suites  # noqa: E402
-from benchmarks.timing import Row  # noqa: E402
-from hamgeo._io import atomic_write_json  # noqa: E402
+__all__ = ["available_suites", "main"]
 
 
 def available_suites() -> list[str]:
+    """The names of the benchmark suites, sorted.
+
+    Examples:
+        >>> "hamming" in available_suites()
+        True
+    """
     return sorted(
         m.name for m in pkgutil.iter_modules(suites.__path__) if not m.name.startswith("_")
     )
@@ -67,13 +81,22 @@ def print_table(rows: list[Row]) -> None:
                 print(f"  {suite}/{op} [{shape}] {o.impl} vs {p.impl}: {ratio:.2f}x")
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def main(argv: list[str] | None = None, prog: str = "hamgeo bench") -> int:
+    """Run the suites named in ``argv`` (all by default); returns the exit status.
+
+    Examples:
+        >>> main(["--suite", "no-such-suite"])  # a usage error: the message goes to stderr
+        2
+    """
+    parser = argparse.ArgumentParser(prog=prog, description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--suite", action="append", choices=available_suites())
     parser.add_argument("--quick", action="store_true", help="small sizes (CI smoke run)")
     parser.add_argument("--json", default=None, help="write the rows to this JSON file")
     parser.add_argument("--force", action="store_true", help="replace an existing --json file")
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exit_:  # --help, or a usage error argparse printed
+        return exit_.code if isinstance(exit_.code, int) else 2
     if args.json and Path(args.json).exists() and not args.force:  # before minutes of timing
         print(f"error: {args.json!r} exists; pass --force to replace it", file=sys.stderr)
         return 2
@@ -84,15 +107,13 @@ def main(argv: list[str] | None = None) -> int:
     rows: list[Row] = []
     start = time.perf_counter()
     for name in names:
-        module = importlib.import_module(f"benchmarks.suites.{name}")
+        module = importlib.import_module(f"hamgeo.bench.suites.{name}")
         print(f"# suite {name}", flush=True)
         rows.extend(module.run(quick=args.quick))
     print()
     print_table(rows)
     print(f"\ntotal {time.perf_counter() - start:.1f}s on {jax.default_backend()}")
     if args.json:
-        from hamgeo.hamming import _dispatch, _native
-
         meta = {
             "backend": jax.default_backend(),
             "devices": [str(d.device_kind) for d in jax.devices()],
@@ -115,7 +136,3 @@ def main(argv: list[str] | None = None) -> int:
             print(f"error: {err} (or --force)", file=sys.stderr)
             return 2
     return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

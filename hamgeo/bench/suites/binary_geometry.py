@@ -13,13 +13,15 @@ how ``docs/reproductions/bnn-geometry.md`` extrapolates the paper-size run time.
 
 from __future__ import annotations
 
+from typing import Any
+
 import jax
 import numpy as np
 import optax
 
 import hamgeo
-from benchmarks.timing import Row, timed_row
 from hamgeo import nets
+from hamgeo.bench._timing import Row, bind, timed_row
 
 SUITE = "binary_geometry"
 
@@ -66,7 +68,7 @@ def run(quick: bool) -> list[Row]:
     key = jax.random.key(0)
     rng = np.random.default_rng(0)
     for n, dim in sizes:
-        common = dict(
+        common: dict[str, Any] = dict(
             suite=SUITE,
             op="binarization_angles",
             shape=f"n={n} dim={dim}",
@@ -75,7 +77,7 @@ def run(quick: bool) -> list[Row]:
         )
         rows.append(
             timed_row(
-                lambda n=n, dim=dim: hamgeo.binarization_angles(key=key, dim=dim, n=n),
+                bind(hamgeo.binarization_angles, key=key, dim=dim, n=n),
                 repeats=3,
                 dtype="float32",
                 impl="hamgeo[binarization_angles]",
@@ -84,7 +86,7 @@ def run(quick: bool) -> list[Row]:
         )
         rows.append(
             timed_row(
-                lambda n=n, dim=dim: _numpy_angles(rng, n, dim),
+                bind(_numpy_angles, rng, n, dim),
                 repeats=3,
                 dtype="float64",
                 impl="numpy (vectorized)",

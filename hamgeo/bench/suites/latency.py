@@ -13,7 +13,7 @@ imports, tracing, compilation and any dispatch probe as a new user's would):
 The default size is the issue's (500 x 400 codes of 256 bits); ``quick`` halves the
 samples. Groups run in their own process in order; within a group a function may
 reuse what an earlier one compiled (``pack_bits`` for instance), which a user would too.
-Run it as ``python benchmarks/run.py --suite latency [--quick]``; the environment variables
+Run it as ``hamgeo bench --suite latency [--quick]``; the environment variables
 ``HAMGEO_LATENCY_GROUP_TIMEOUT`` (per group) and ``HAMGEO_LATENCY_BUDGET_S`` (whole suite)
 bound its time, keeping the rows measured before a cut.
 """
@@ -28,15 +28,18 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
-from benchmarks.timing import Row
+import jax
+
+import hamgeo
+from hamgeo.bench._timing import Row, bind
+from hamgeo.hamming import _native
+from hamgeo.nets import MLP, BinaryMLP
 
 SUITE = "latency"
 TARGET = 2.0
 GROUPS = ("codes", "hamming", "nets", "transport", "mmd", "analysis")
-_ROOT = Path(__file__).resolve().parent.parent.parent
 _COMPILE_EVENT = "/jax/core/compile/backend_compile_duration"
 
 Case = tuple[str, str, Callable[[], Any]]  # (function, variant, call)
@@ -68,8 +71,6 @@ def _inputs(sz: dict[str, int]) -> dict[str, Any]:
 
 
 def _cases_codes(sz: dict[str, int]) -> list[Case]:
-    import hamgeo
-
     d = _inputs(sz)
     x = hamgeo.pack_bits(d["bx"])
     packed = hamgeo.to_packbits(x)
@@ -82,14 +83,11 @@ def _cases_codes(sz: dict[str, int]) -> list[Case]:
 
 
 def _cases_hamming(sz: dict[str, int]) -> list[Case]:
-    import hamgeo
-    from hamgeo.hamming import _native
-
     d = _inputs(sz)
     x, y = hamgeo.pack_bits(d["bx"]), hamgeo.pack_bits(d["by"])
     methods = ["auto", "popcount", "xla", "matmul"] + (["native"] if _native.available() else [])
     cases: list[Case] = [
-        ("pairwise_hamming", f"method={m}", lambda m=m: hamgeo.pairwise_hamming(x, y, method=m))
+        ("pairwise_hamming", f"method={m}", bind(hamgeo.pairwise_hamming, x, y, method=m))
         for m in methods
     ]
     cases += [
@@ -106,26 +104,23 @@ def _cases_hamming(sz: dict[str, int]) -> list[Case]:
 
 
 def _cases_nets(sz: dict[str, int]) -> list[Case]:
-    import jax
-
-    import hamgeo
-    from hamgeo.nets import MLP, BinaryMLP
-
     d = _inputs(sz)
     x = d["rx"]
     cases: list[Case] = []
     for name, model in (("MLP", MLP((256, 256), 10)), ("BinaryMLP", BinaryMLP((256, 256), 10))):
         v = model.init(jax.random.key(0), x[:1])
-        cases.append(("preactivations", name, lambda m=model, v=v: hamgeo.preactivations(m, v, x)))
+        cases.append(("preactivations", name, bind(hamgeo.preactivations, model, v, x)))
         cases.append(
-            ("activation_codes", name, lambda m=model, v=v: hamgeo.activation_codes(m, v, x).words)
+            (
+                "activation_codes",
+                name,
+                bind(lambda m, v: hamgeo.activation_codes(m, v, x).words, model, v),
+            )
         )
     return cases
 
 
 def _cases_transport(sz: dict[str, int]) -> list[Case]:
-    import hamgeo
-
     d = _inputs(sz)
     x, y = hamgeo.pack_bits(d["bx"]), hamgeo.pack_bits(d["by"])
     # Fast ones first: a group cut by its timeout keeps the rows measured before.
@@ -139,17 +134,13 @@ def _cases_transport(sz: dict[str, int]) -> list[Case]:
         ),
     ]
     cases += [
-        ("wasserstein", f"method={m}", lambda m=m: hamgeo.wasserstein(x, y, method=m).value)
+        ("wasserstein", f"method={m}", bind(lambda m: hamgeo.wasserstein(x, y, method=m).value, m))
         for m in ("auto", "kernel", "ott", "online")
     ]
     return cases
 
 
 def _cases_mmd(sz: dict[str, int]) -> list[Case]:
-    import jax
-
-    import hamgeo
-
     d = _inputs(sz)
     x, y = hamgeo.pack_bits(d["bx"]), hamgeo.pack_bits(d["by"])
     key = jax.random.key(0)
@@ -169,11 +160,6 @@ def _cases_mmd(sz: dict[str, int]) -> list[Case]:
 
 
 def _cases_analysis(sz: dict[str, int]) -> list[Case]:
-    import jax
-
-    import hamgeo
-    from hamgeo.nets import BinaryMLP
-
     d = _inputs(sz)
     x, y = hamgeo.pack_bits(d["bx"]), hamgeo.pack_bits(d["by"])
     # Few distinct codes, as in a trained net's cells.
@@ -225,12 +211,10 @@ _CASES = {
 
 
 def _time_case(fn: Callable[[], Any], later: int) -> dict[str, Any]:
-    import jax
-
     compiles: list[int] = []
 
-    def listener(event: str, duration: float, **kwargs: Any) -> None:
-        del duration, kwargs
+    def listener(event: str, duration_secs: float, **kwargs: str | int) -> None:
+        del duration_secs, kwargs
         if event == _COMPILE_EVENT:
             compiles.append(1)
 
@@ -280,15 +264,11 @@ def _shape(sz: dict[str, int]) -> str:
 
 
 def _run_group(group: str, quick: bool, timeout: float) -> list[dict[str, Any]]:
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(_ROOT), env.get("PYTHONPATH")]))
-    cmd = [sys.executable, "-m", "benchmarks.suites.latency", group] + (
+    cmd = [sys.executable, "-m", "hamgeo.bench.suites.latency", group] + (
         ["--quick"] if quick else []
     )
     try:
-        proc = subprocess.run(
-            cmd, capture_output=True, text=True, check=False, cwd=_ROOT, env=env, timeout=timeout
-        )
+        proc = subprocess.run(cmd, capture_output=True, text=True, check=False, timeout=timeout)
         stdout, rc, tail = proc.stdout, proc.returncode, proc.stderr.strip().splitlines()[-1:]
     except subprocess.TimeoutExpired as err:
         out = err.stdout or b""

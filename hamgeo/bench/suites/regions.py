@@ -10,13 +10,14 @@ where it finds a stated fraction of the exact cells (equal completeness).
 from __future__ import annotations
 
 import time
+from typing import Any
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
-from benchmarks.timing import Row, timed_row
 from hamgeo import PackedCodes, line_regions, redundancy_ratio, slice_partition, to_packbits
+from hamgeo.bench._timing import Row, bind, timed_row
 from hamgeo.codes import pack_bits
 from hamgeo.regions import exact_slice_partition
 
@@ -33,7 +34,9 @@ def _codes(n: int, n_bits: int, rng: np.random.Generator) -> PackedCodes:
 def _redundancy_rows(n: int, n_bits: int, rng, *, with_bool: bool) -> list[Row]:
     codes = _codes(n, n_bits, rng)
     shape = f"N={n} bits={n_bits}"
-    common = dict(suite=SUITE, op="redundancy_ratio", shape=shape, work=n, unit="codes")
+    common: dict[str, Any] = dict(
+        suite=SUITE, op="redundancy_ratio", shape=shape, work=n, unit="codes"
+    )
     rows = [
         timed_row(
             lambda: redundancy_ratio(codes),
@@ -93,7 +96,9 @@ def _line_rows(d: int, widths: list[int], rng) -> list[Row]:
     v = _mlp(d, widths, rng)
     x0, x1 = rng.random(d).astype(np.float32), rng.random(d).astype(np.float32)
     shape = f"d={d} net={len(widths)}x{widths[0]}"
-    common = dict(suite=SUITE, op="line_regions", shape=shape, work=1, unit="segments")
+    common: dict[str, Any] = dict(
+        suite=SUITE, op="line_regions", shape=shape, work=1, unit="segments"
+    )
     lr = line_regions(None, v, x0, x1)
     n_pieces = lr.codes.shape[0]
     rows = [
@@ -159,7 +164,9 @@ def _exact_rows(widths: list[int], resolutions: list[int], rng) -> list[Row]:
     part = exact_slice_partition(None, v, o, u, w, extent=square)
     exact_codes = {c.tobytes() for c in np.asarray(part.codes.words)}
     net = f"{len(widths)}x{widths[0]}"
-    common = dict(suite=SUITE, op="plane_partition", work=part.n_cells, unit="cells")
+    common: dict[str, Any] = dict(
+        suite=SUITE, op="plane_partition", work=part.n_cells, unit="cells"
+    )
     rows = [
         timed_row(
             lambda: exact_slice_partition(None, v, o, u, w, extent=square),
@@ -180,7 +187,7 @@ def _exact_rows(widths: list[int], resolutions: list[int], rng) -> list[Row]:
         found = len(exact_codes & {c.tobytes() for c in np.asarray(raster.codes.words)})
         rows.append(
             timed_row(
-                lambda res=res: slice_partition(None, v, o, u, w, extent=square, resolution=res),
+                bind(slice_partition, None, v, o, u, w, extent=square, resolution=res),
                 repeats=1,
                 shape=f"unit square net={net}",
                 dtype="float32",
@@ -195,6 +202,7 @@ def _exact_rows(widths: list[int], resolutions: list[int], rng) -> list[Row]:
 
 
 def run(quick: bool) -> list[Row]:
+    """Cell counts and redundancy on codes, exact cells of a line and a plane."""
     rng = np.random.default_rng(0)
     t0 = time.perf_counter()
     rows = _redundancy_rows(100_000, 1024, rng, with_bool=not quick)

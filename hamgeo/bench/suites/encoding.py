@@ -17,11 +17,13 @@ ratio is hamgeo's overhead (unpacking, checks, Hungarian matching).
 
 from __future__ import annotations
 
+from typing import Any
+
 import jax
 import numpy as np
 
 import hamgeo
-from benchmarks.timing import Row, timed_row
+from hamgeo.bench._timing import Row, bind, timed_row
 
 SUITE = "encoding"
 
@@ -33,12 +35,10 @@ def _knn_rows(rng, n_base: int, n_query: int, bits: int, quick: bool) -> list[Ro
     base = hamgeo.pack_bits(base_bits)
     queries = hamgeo.pack_bits(query_bits)
     shape = f"N={n_base} Q={n_query} bits={bits} k=9"
-    common = dict(suite=SUITE, op="knn_classify", shape=shape, unit="code-pairs")
+    common: dict[str, Any] = dict(suite=SUITE, op="knn_classify", shape=shape, unit="code-pairs")
     rows = [
         timed_row(
-            lambda ties=ties: hamgeo.knn_classify(
-                base, labels, queries, k=9, n_classes=10, ties=ties
-            ),
+            bind(hamgeo.knn_classify, base, labels, queries, k=9, n_classes=10, ties=ties),
             repeats=3,
             dtype="uint32 packed",
             impl=f"hamgeo[knn_classify, ties={ties}]",
@@ -99,7 +99,9 @@ def _sklearn_rows(rng, bits: int, quick: bool) -> list[Row]:
     ]
     rows = []
     for op, ours, peer in cases:
-        common = dict(suite=SUITE, op=op, shape=shape, unit="fits", work=1.0, repeats=repeats)
+        common: dict[str, Any] = dict(
+            suite=SUITE, op=op, shape=shape, unit="fits", work=1.0, repeats=repeats
+        )
         rows.append(timed_row(ours, dtype="bool", impl=f"hamgeo[{op}]", **common))
         rows.append(timed_row(peer, dtype="float64", impl="sklearn", **common))
     return rows

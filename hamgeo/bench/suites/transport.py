@@ -34,7 +34,7 @@ import textwrap
 import numpy as np
 
 import hamgeo
-from benchmarks.timing import Row, timed_row
+from hamgeo.bench._timing import Row, timed_row
 
 SUITE = "transport"
 
@@ -292,6 +292,7 @@ def _repeat_rows() -> list[Row]:
 
 
 def run(quick: bool) -> list[Row]:
+    """Sinkhorn, exact and online W1 on codes against POT and OTT-JAX; repeat-call latency."""
     if quick:
         rows = _sinkhorn_rows(512, 256, quick) + _exact_rows(512, 256) + _accuracy_row(512, 256)
         return rows + _online_row(4000, 256, 2.0) + _repeat_rows()

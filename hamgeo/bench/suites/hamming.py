@@ -38,7 +38,7 @@ import jax
 import numpy as np
 
 import hamgeo
-from benchmarks.timing import Row, Stats, _block, timed_row
+from hamgeo.bench._timing import Row, Stats, _block, timed_row
 from hamgeo.codes import to_packbits
 from hamgeo.hamming import _api, _dispatch, _native
 

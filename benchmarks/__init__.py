@@ -1,1 +1,0 @@
-"""hamgeo benchmark suites and their runner (not part of the installed package)."""
