@@ -40,6 +40,8 @@ def logreg_accuracy(
     the unpenalized fit (``C = inf``). The problem is convex and the solver
     deterministic: no key. Why scikit-learn and not a JAX solver: timed on the
     hash-encoder study's sizes it is faster at its main width (``docs/api/encoding.md``).
+    The fit runs with one BLAS thread (``threadpoolctl``): SciPy's L-BFGS-B is 3-4x slower
+    with a multithreaded OpenBLAS at these sizes.
 
     Host-only: scikit-learn runs on the host; under a trace it raises hamgeo's
     ``TypeError``.
@@ -73,6 +75,7 @@ def logreg_accuracy(
     """
     from sklearn.exceptions import ConvergenceWarning
     from sklearn.linear_model import LogisticRegression
+    from threadpoolctl import threadpool_limits
 
     check_not_traced("logreg_accuracy", train_codes, train_labels, test_codes, test_labels)
     train = as_packed_batch(train_codes, "train_codes")
@@ -90,7 +93,10 @@ def logreg_accuracy(
         pred_tr, pred_te, n_iter = np.full_like(y_tr, y_tr[0]), np.full_like(y_te, y_tr[0]), 0
     else:
         clf = LogisticRegression(C=c, max_iter=max_iterations, tol=threshold)
-        with warnings.catch_warnings():
+        # One BLAS thread: SciPy's L-BFGS-B runs 3-4x slower with a multithreaded OpenBLAS
+        # (its many small level-1 calls; scipy#22438, OpenMathLib/OpenBLAS#5383); timed by
+        # `hamgeo bench --suite encoding`. Only the reduction order of the sums changes.
+        with warnings.catch_warnings(), threadpool_limits(limits=1, user_api="blas"):
             warnings.simplefilter("ignore", ConvergenceWarning)  # reported as `converged`
             clf.fit(x, y_tr)
         pred_tr, pred_te, n_iter = clf.predict(x), clf.predict(x_te), int(np.max(clf.n_iter_))
