@@ -47,8 +47,8 @@ def _batched_distances():
         )
 
     frechet = jax.jit(jax.vmap(frechet_distance, in_axes=(None, 0)))
-    # the bandwidth is static (mmd checks it): the median of integer distances takes few values
-    mmds = jax.jit(jax.vmap(mmd_words, in_axes=(None, 0, None, None)), static_argnums=(2, 3))
+    # the bandwidth is traced (one compilation per shape, whatever the median comes out as)
+    mmds = jax.jit(jax.vmap(mmd_words, in_axes=(None, 0, None, None)), static_argnums=(3,))
     return frechet, mmds
 
 
@@ -154,7 +154,7 @@ def sample_curves(
     median = max(1.0, float(np.median(dh)))
     for name, bandwidth in (("code_mmd", 1.0), ("code_mmd_median", median)):
         curves[name] = np.asarray(
-            _batched_distances()[1](c1.words, words2, float(bandwidth), c1.n_bits),
+            _batched_distances()[1](c1.words, words2, np.float32(bandwidth), c1.n_bits),
             np.float64,
         )
     curves["activ_frechet"] = _frechet_many(a1, a2_all)

@@ -47,6 +47,12 @@ from hamgeo.nets import MLP, accuracy, train
 __all__ = ["run"]
 
 
+@functools.partial(jax.jit, static_argnums=0)
+def _init(model, key, x):
+    """``model.init`` compiled once per model (eager, it compiled every layer op by op)."""
+    return model.init(key, x, train=False)
+
+
 def run(config: Config, key: jax.Array) -> Result:
     """Run the discriminability experiment of the paper's section 3, once per seed.
 
@@ -148,9 +154,7 @@ def _run_seed(
             key=jax.random.fold_in(train_key, i),
         ).variables
         name = net_name(depth, width, groups)
-        init = model.init(
-            jax.random.fold_in(control_key, i), jnp.asarray(data.x_train[:1]), train=False
-        )
+        init = _init(model, jax.random.fold_in(control_key, i), jnp.asarray(data.x_train[:1]))
         theta = max(1, round(config.stats.truncate_fraction * width * depth))
         arms = {"trained": functools.partial(net_preactivations, model, variables)}
         if name in depth_nets:
