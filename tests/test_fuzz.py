@@ -920,3 +920,11 @@ def test_audit23_traced_epsilon_and_bandwidth_match_eager():
 def test_audit23_binarization_angles_dim_is_capped_up_front():
     with pytest.raises(ValueError, match=r"`dim` must be at most \d+ .*got 2147483647"):
         hamgeo.binarization_angles(key=jax.random.key(0), dim=2**31 - 1, n=1)
+
+
+def test_binarization_angles_n_is_capped_up_front():
+    # refused before the keys are split (2**30 rows would be 16 GiB), not by the allocator
+    with pytest.raises(ValueError, match=r"`n` must be at most 67108864 .*got 1073741824"):
+        hamgeo.binarization_angles(key=jax.random.key(0), dim=3, n=2**30)
+    sign, pairs = hamgeo.binarization_angles(key=jax.random.key(0), dim=3, n=5)  # small n: fine
+    assert sign.shape == pairs.shape == (5,)

@@ -41,6 +41,7 @@ _MOMENTS = {
 _DEFAULT_BLOCK_ELEMENTS = 1 << 21
 # One row draws three float32 vectors of `dim`: at most 2**28 values (1 GiB) in all.
 _MAX_DIM = (1 << 28) // 3
+_MAX_N = 2**26  # n keys (8 bytes) and two float32 outputs: 16 bytes a row, 1 GiB in all
 
 
 class BinarizationAngles(NamedTuple):
@@ -154,7 +155,8 @@ def binarization_angles(
     Raises:
         ValueError: if ``distribution`` is unknown, ``dim``, ``n``, ``batch_size``
             are not positive, ``dim`` is above ``2**28 // 3`` (one row's three vectors
-            would exceed 1 GiB), or ``key`` is a batch of keys.
+            would exceed 1 GiB), ``n`` is above ``2**26`` (its keys and angles would exceed
+            1 GiB), or ``key`` is a batch of keys.
         TypeError: if ``key`` is not a PRNG key, or ``dim``, ``n`` or ``batch_size``
             are not ints (or are traced).
 
@@ -175,6 +177,11 @@ def binarization_angles(
             f"entries, at most 2**28 values = 1 GiB), got {dim}"
         )
     n = check_positive_int(n, "n")
+    if n > _MAX_N:  # refused before anything is allocated
+        raise ValueError(
+            f"`n` must be at most {_MAX_N} (2**26: one key and two float32 angles per row, "
+            f"16 bytes a row, 1 GiB in all; draw larger samples in several calls), got {n}"
+        )
     if batch_size is None:
         batch_size = max(1, min(n, _DEFAULT_BLOCK_ELEMENTS // (3 * dim)))
     else:
