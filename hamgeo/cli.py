@@ -49,15 +49,15 @@ _RESULTS = "results.json"
 ABOUT: dict[str, tuple[str, str]] = {
     "discriminability": (
         "Hamming / Wasserstein / MMD between samples of codes vs the Frechet benchmark",
-        "quick 42 s, default 101 s",
+        "quick 53 s, default 101 s",
     ),
     "bnn-geometry": (
         "binarized nets: angles of binarized vectors, dot-product preservation per layer",
-        "quick 84 s, default 532 s",
+        "quick 79 s, default 532 s",
     ),
     "hash-encoder": (
         "nets as hash encoders: redundancy ratio, k-NN / k-means / logistic regression",
-        "quick 74 s, default 849 s (at load 5)",
+        "quick 60 s, default 849 s (at load 5)",
     ),
 }
 
