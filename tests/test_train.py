@@ -50,6 +50,12 @@ def test_training_is_deterministic_and_calls_back(grid, key):
     assert r1.history["test_accuracy"][-1] == accuracy(
         MLP((9,), 3), r1.variables, grid.x_test, grid.y_test
     )
+    # Without the per-epoch evaluation: the same variables and losses, no accuracy claimed.
+    r4 = train(MLP((9,), 3), grid, key=key, evaluate=False, **kw)
+    assert _leaves_equal(r4.variables, r1.variables)
+    assert np.array_equal(r4.history["loss"], r1.history["loss"])
+    assert np.isnan(r4.history["train_accuracy"]).all()
+    assert np.isnan(r4.history["test_accuracy"]).all()
 
 
 def test_accuracy_matches_numpy_argmax(key, rng, f32_tol):
@@ -218,6 +224,7 @@ def test_bnn_training_keeps_latent_weights_clipped_and_updates_batch_stats(grid,
         ({"label_noise": 1.5}, ValueError, "`label_noise`"),
         ({"key": 0}, TypeError, "`key`"),
         ({"callback": 3}, TypeError, "`callback`"),
+        ({"evaluate": "no"}, TypeError, "`evaluate`"),
     ],
 )
 def test_train_rejects_bad_arguments(grid, key, kwargs, error, match):

@@ -229,6 +229,7 @@ def train(
     callback: Callable[[int, Any], Any] | None = None,
     variables: Any = None,
     progress: bool = True,
+    evaluate: bool = True,
 ) -> TrainResult:
     """Train ``model`` on ``data`` with softmax cross-entropy and optax.
 
@@ -266,6 +267,9 @@ def train(
         callback: ``callback(epoch, variables)`` after every epoch (``epoch`` from 1).
         variables: start from these variables instead of a fresh initialization.
         progress: show a progress bar (drawn only when stderr is a terminal).
+        evaluate: compute the training and test accuracy after every epoch (else the
+            history's accuracies are NaN: a caller that reads only the variables skips two
+            passes over the data per epoch). The variables do not depend on it.
 
     Returns:
         [`TrainResult`][hamgeo.nets.train.TrainResult] with the variables, the per-epoch history,

@@ -162,6 +162,7 @@ def train_and_measure(job: Job, ds: data.Dataset, *, key: jax.Array, config: Con
         batch_size=job.batch_size,
         learning_rate=job.learning_rate,
         key=k_train,
+        evaluate=False,  # only the variables are used: no per-epoch accuracy passes
     )
     acc = float(nets.accuracy(job.model, trained.variables, ds.x_test, ds.y_test))
     layers = dot_product_preservation(

@@ -152,6 +152,7 @@ def _run_seed(
             batch_size=config.train.batch_size,
             learning_rate=config.train.learning_rate,
             key=jax.random.fold_in(train_key, i),
+            evaluate=False,  # only the variables are used: no per-epoch accuracy passes
         ).variables
         name = net_name(depth, width, groups)
         init = _init(model, jax.random.fold_in(control_key, i), jnp.asarray(data.x_train[:1]))
