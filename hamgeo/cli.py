@@ -49,7 +49,7 @@ _RESULTS = "results.json"
 ABOUT: dict[str, tuple[str, str]] = {
     "discriminability": (
         "Hamming / Wasserstein / MMD between samples of codes vs the Frechet benchmark",
-        "quick 53 s, default 101 s",
+        "quick 53 s, default 139 s",
     ),
     "bnn-geometry": (
         "binarized nets: angles of binarized vectors, dot-product preservation per layer",

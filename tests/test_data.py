@@ -84,6 +84,23 @@ def test_gaussian_grid_layout_and_groups(key, f32_tol):
     assert ds.info["spread"] == pytest.approx(1 / 3 / 8)
 
 
+def test_gaussian_grid_groups_do_not_depend_on_the_thread_count(monkeypatch):
+    # The 5 x 5 grid split into 2 groups has symmetric, tied clusterings; with this key
+    # (seed 0's data key of the discriminability study) scikit-learn's KMeans picked one on
+    # 1 OpenMP thread and another on 2, so the same key gave another data set on a 1-core
+    # machine. Both thread counts are forced here (OMP_NUM_THREADS lifts the core cap).
+    from threadpoolctl import threadpool_limits
+
+    key = jax.random.wrap_key_data(np.array([1797259609, 2579123966], np.uint32))
+    monkeypatch.setenv("OMP_NUM_THREADS", "2")
+    groups = []
+    for threads in (1, 2):
+        with threadpool_limits(limits=threads, user_api="openmp"):
+            ds = data.gaussian_grid(key=key, per_axis=5, n_groups=2, n_per_gaussian=4)
+        groups.append(ds.info["group_of_gaussian"])
+    np.testing.assert_array_equal(groups[0], groups[1])
+
+
 def test_gaussian_grid_deterministic_from_key(key):
     a = data.gaussian_grid(key=key, per_axis=3, n_groups=3, n_per_gaussian=5, spread=0.01)
     b = data.gaussian_grid(key=key, per_axis=3, n_groups=3, n_per_gaussian=5, spread=0.01)

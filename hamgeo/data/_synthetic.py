@@ -35,8 +35,13 @@ def _seed_from_key(key: jax.Array) -> int:
 def _kmeans(points: np.ndarray, n_groups: int, seed: int, n_init: int = 10) -> np.ndarray:
     """Group ``points`` by k-means (scikit-learn, seeded); returns the centres."""
     from sklearn.cluster import KMeans
+    from threadpoolctl import threadpool_limits
 
-    km = KMeans(n_clusters=n_groups, n_init=n_init, random_state=seed).fit(points)
+    # One thread: symmetric grids have tied clusterings, and KMeans keeps the init whose
+    # inertia is smallest, a sum it reduces over as many OpenMP threads as the machine has
+    # cores; the tie then went one way on 1 core and another on 2 (5 x 5 grid, 2 groups).
+    with threadpool_limits(limits=1):
+        km = KMeans(n_clusters=n_groups, n_init=n_init, random_state=seed).fit(points)
     return km.cluster_centers_.astype(np.float32)
 
 
