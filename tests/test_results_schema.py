@@ -2,6 +2,7 @@
 writes, it rejects what departs from it, and every committed study result follows it."""
 
 import json
+import os
 from pathlib import Path
 
 import numpy as np
@@ -89,6 +90,7 @@ def test_results_document_validates_and_round_trips_json():
         (("dataset", "checksum"), "abc", "dataset/checksum"),
         (("summary", 0, "n"), -1, "summary/0/n"),
         (("provenance", "git_commit"), 3, "provenance/git_commit"),
+        (("provenance", "usable_cpus"), 0, "provenance/usable_cpus"),
     ],
 )
 def test_schema_rejects_departures(path, value, where):
@@ -116,6 +118,7 @@ def test_provenance_names_the_machine():
     p = provenance()
     assert p["cpu_model"] and p["devices"]
     assert p["git_commit"] is None or len(p["git_commit"]) == 40
+    assert p["usable_cpus"] == len(os.sched_getaffinity(0))  # what this process may run on
 
 
 def test_array_checksum_depends_on_content_shape_and_dtype():

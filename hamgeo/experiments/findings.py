@@ -29,6 +29,7 @@ import functools
 import hashlib
 import json
 import math
+import os
 import platform
 import subprocess
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -700,21 +701,26 @@ def provenance() -> dict[str, Any]:
     """The ``provenance`` entry: hamgeo version, git commit, JAX version, CPU, devices.
 
     ``git_commit`` is ``None`` outside a checkout of hamgeo; ``cpu_flags`` lists the ISA
-    extensions the kernels care about.
+    extensions the kernels care about; ``usable_cpus`` is the number of CPUs the process
+    may run on (threaded reductions in XLA and scikit-learn can sum in another order on
+    another count, so the last digits of a result may depend on it).
 
     Host-only: reads the machine.
 
     Examples:
-        >>> sorted(provenance())
-        ['cpu_flags', 'cpu_model', 'devices', 'git_commit', 'hamgeo_version', 'jax_version']
+        >>> sorted(provenance())  # doctest: +NORMALIZE_WHITESPACE
+        ['cpu_flags', 'cpu_model', 'devices', 'git_commit', 'hamgeo_version', 'jax_version',
+         'usable_cpus']
     """
     model, flags = _cpu()
+    usable = os.sched_getaffinity(0) if hasattr(os, "sched_getaffinity") else None
     return {
         "hamgeo_version": __version__,
         "git_commit": _git_commit(),
         "jax_version": jax.__version__,
         "cpu_model": model,
         "cpu_flags": list(flags),
+        "usable_cpus": len(usable) if usable else (os.cpu_count() or 1),
         "devices": [f"{d.platform}:{d.device_kind}" for d in jax.devices()],
     }
 
