@@ -9,7 +9,6 @@ so a table says how steady its numbers were.
 from __future__ import annotations
 
 import dataclasses
-import functools
 import statistics
 import time
 from collections.abc import Callable
@@ -58,11 +57,6 @@ class Row:
     def throughput(self) -> float:
         """Work per second."""
         return self.work / self.seconds if self.seconds > 0 else float("inf")
-
-
-def bind(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Callable[[], Any]:
-    """``fn`` with its arguments bound now (a loop's ``lambda`` would see the last value)."""
-    return functools.partial(fn, *args, **kwargs)
 
 
 def _block(out: Any) -> Any:
@@ -144,7 +138,7 @@ def timed_row(
     warmup: int = 1,
     **row: Any,
 ) -> Row:
-    """Measure ``fn`` and return a :class:`Row` (compile time recorded apart)."""
+    """Measure ``fn`` and return a ``Row`` (compile time recorded apart)."""
     stats = measure_stats(fn, repeats=repeats, warmup=warmup)
     r = stats.fill(Row(seconds=0.0, **row))
     r.compile_s = max(0.0, stats.first - r.seconds)

@@ -29,7 +29,6 @@ import functools
 import hashlib
 import json
 import math
-import os
 import platform
 import subprocess
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -43,6 +42,7 @@ import numpy as np
 from hamgeo._checks import is_tracer
 from hamgeo._version import __version__
 from hamgeo.experiments._common import to_jsonable
+from hamgeo.hamming._dispatch import cpu_info
 
 __all__ = [
     "KINDS",
@@ -713,14 +713,13 @@ def provenance() -> dict[str, Any]:
          'usable_cpus']
     """
     model, flags = _cpu()
-    usable = os.sched_getaffinity(0) if hasattr(os, "sched_getaffinity") else None
     return {
         "hamgeo_version": __version__,
         "git_commit": _git_commit(),
         "jax_version": jax.__version__,
         "cpu_model": model,
         "cpu_flags": list(flags),
-        "usable_cpus": len(usable) if usable else (os.cpu_count() or 1),
+        "usable_cpus": cpu_info()["cores"],
         "devices": [f"{d.platform}:{d.device_kind}" for d in jax.devices()],
     }
 

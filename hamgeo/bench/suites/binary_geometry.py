@@ -13,6 +13,7 @@ how ``docs/reproductions/bnn-geometry.md`` extrapolates the paper-size run time.
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import jax
@@ -21,7 +22,7 @@ import optax
 
 import hamgeo
 from hamgeo import nets
-from hamgeo.bench._timing import Row, bind, timed_row
+from hamgeo.bench._timing import Row, timed_row
 
 SUITE = "binary_geometry"
 
@@ -77,7 +78,7 @@ def run(quick: bool) -> list[Row]:
         )
         rows.append(
             timed_row(
-                bind(hamgeo.binarization_angles, key=key, dim=dim, n=n),
+                functools.partial(hamgeo.binarization_angles, key=key, dim=dim, n=n),
                 repeats=3,
                 dtype="float32",
                 impl="hamgeo[binarization_angles]",
@@ -86,7 +87,7 @@ def run(quick: bool) -> list[Row]:
         )
         rows.append(
             timed_row(
-                bind(_numpy_angles, rng, n, dim),
+                functools.partial(_numpy_angles, rng, n, dim),
                 repeats=3,
                 dtype="float64",
                 impl="numpy (vectorized)",

@@ -19,13 +19,14 @@ OpenBLAS's default pool, which slows SciPy's L-BFGS-B.
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import jax
 import numpy as np
 
 import hamgeo
-from hamgeo.bench._timing import Row, bind, timed_row
+from hamgeo.bench._timing import Row, timed_row
 
 SUITE = "encoding"
 
@@ -40,7 +41,9 @@ def _knn_rows(rng, n_base: int, n_query: int, bits: int, quick: bool) -> list[Ro
     common: dict[str, Any] = dict(suite=SUITE, op="knn_classify", shape=shape, unit="code-pairs")
     rows = [
         timed_row(
-            bind(hamgeo.knn_classify, base, labels, queries, k=9, n_classes=10, ties=ties),
+            functools.partial(
+                hamgeo.knn_classify, base, labels, queries, k=9, n_classes=10, ties=ties
+            ),
             repeats=3,
             dtype="uint32 packed",
             impl=f"hamgeo[knn_classify, ties={ties}]",

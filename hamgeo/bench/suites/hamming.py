@@ -114,11 +114,9 @@ def _path_call(op, path, x, y, k=10):
 
 
 def _call(op, method, x, k=10):
-    """``auto`` through the public API, a candidate path through :func:`_path_call`."""
+    """``auto`` through the public API, a candidate path through ``_path_call``."""
     if method == "auto":
-        if op == "knn":
-            return hamgeo.hamming_knn(x, x, k)
-        return hamgeo.pairwise_hamming(x, x)
+        return _public(op, "auto", x, k)
     return _path_call(op, method, x, x, k)
 
 
@@ -187,7 +185,7 @@ def _report_auto(rows, op, n, bits, call, public):
     """Print (and record) auto's choice and its speed over the best candidate's.
 
     The best candidate is the fastest row; the ratios come from interleaved calls
-    (:func:`_interleaved_ratio`) of ``call("auto")`` against ``public(best)`` — the best
+    (``_interleaved_ratio``) of ``call("auto")`` against ``public(best)`` — the best
     method named through the public API, what a user would otherwise call: the cost of the
     choice — and against ``call(best)``, the bare jitted kernel without the public API's
     argument checks (the whole per-call overhead). ``public`` is ``None`` when the best

@@ -20,6 +20,7 @@ bound its time, keeping the rows measured before a cut.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import statistics
@@ -33,8 +34,8 @@ from typing import Any
 import jax
 
 import hamgeo
-from hamgeo.bench._timing import Row, bind
-from hamgeo.hamming import _native
+from hamgeo.bench._timing import Row
+from hamgeo.hamming import Method, _native
 from hamgeo.nets import MLP, BinaryMLP
 
 SUITE = "latency"
@@ -85,9 +86,14 @@ def _cases_codes(sz: dict[str, int]) -> list[Case]:
 def _cases_hamming(sz: dict[str, int]) -> list[Case]:
     d = _inputs(sz)
     x, y = hamgeo.pack_bits(d["bx"]), hamgeo.pack_bits(d["by"])
-    methods = ["auto", "popcount", "xla", "matmul"] + (["native"] if _native.available() else [])
+    methods: list[Method] = ["auto", "popcount", "xla", "matmul"]
+    methods += ["native"] if _native.available() else []
     cases: list[Case] = [
-        ("pairwise_hamming", f"method={m}", bind(hamgeo.pairwise_hamming, x, y, method=m))
+        (
+            "pairwise_hamming",
+            f"method={m}",
+            functools.partial(hamgeo.pairwise_hamming, x, y, method=m),
+        )
         for m in methods
     ]
     cases += [
@@ -109,12 +115,14 @@ def _cases_nets(sz: dict[str, int]) -> list[Case]:
     cases: list[Case] = []
     for name, model in (("MLP", MLP((256, 256), 10)), ("BinaryMLP", BinaryMLP((256, 256), 10))):
         v = model.init(jax.random.key(0), x[:1])
-        cases.append(("preactivations", name, bind(hamgeo.preactivations, model, v, x)))
+        cases.append(
+            ("preactivations", name, functools.partial(hamgeo.preactivations, model, v, x))
+        )
         cases.append(
             (
                 "activation_codes",
                 name,
-                bind(lambda m, v: hamgeo.activation_codes(m, v, x).words, model, v),
+                functools.partial(lambda m, v: hamgeo.activation_codes(m, v, x).words, model, v),
             )
         )
     return cases
@@ -134,7 +142,11 @@ def _cases_transport(sz: dict[str, int]) -> list[Case]:
         ),
     ]
     cases += [
-        ("wasserstein", f"method={m}", bind(lambda m: hamgeo.wasserstein(x, y, method=m).value, m))
+        (
+            "wasserstein",
+            f"method={m}",
+            functools.partial(lambda m: hamgeo.wasserstein(x, y, method=m).value, m),
+        )
         for m in ("auto", "kernel", "ott", "online")
     ]
     return cases

@@ -9,6 +9,7 @@ where it finds a stated fraction of the exact cells (equal completeness).
 
 from __future__ import annotations
 
+import functools
 import time
 from typing import Any
 
@@ -17,7 +18,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from hamgeo import PackedCodes, line_regions, redundancy_ratio, slice_partition, to_packbits
-from hamgeo.bench._timing import Row, bind, timed_row
+from hamgeo.bench._timing import Row, timed_row
 from hamgeo.codes import pack_bits
 from hamgeo.regions import exact_slice_partition
 
@@ -187,7 +188,7 @@ def _exact_rows(widths: list[int], resolutions: list[int], rng) -> list[Row]:
         found = len(exact_codes & {c.tobytes() for c in np.asarray(raster.codes.words)})
         rows.append(
             timed_row(
-                bind(slice_partition, None, v, o, u, w, extent=square, resolution=res),
+                functools.partial(slice_partition, None, v, o, u, w, extent=square, resolution=res),
                 repeats=1,
                 shape=f"unit square net={net}",
                 dtype="float32",
